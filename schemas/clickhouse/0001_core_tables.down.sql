@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS {db}.attempts;
+DROP TABLE IF EXISTS {db}.events;
+DROP TABLE IF EXISTS {db}.requests;

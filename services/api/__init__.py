@@ -1,0 +1,1 @@
+"""API: Hookdeck-shaped management and query API over the config log and ClickHouse."""

@@ -1,0 +1,288 @@
+"""The API service: configuration through the config log, queries through ClickHouse.
+
+Writes append to the ``config`` topic and answer once this process has read them back
+(DESIGN section 3).  Reads of requests, events and attempts query ClickHouse with the
+caller's project in every ``WHERE``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import orjson
+import uvicorn
+from clickhouse_connect.driver.client import Client
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from hookhouse.api import shapes
+from hookhouse.api.auth import presented_key
+from hookhouse.common import clickhouse
+from hookhouse.common.clock import iso_ms, now_ms
+from hookhouse.common.configlog import ConfigLog
+from hookhouse.common.health import Readiness, routes
+from hookhouse.common.ids import new_id
+from hookhouse.common.kafka import KafkaProbe, ensure_topics
+from hookhouse.common.runtime import start
+from hookhouse.common.settings import Settings, load
+
+API_VERSION = "2024-03-01"
+MAX_LIMIT = 250
+
+Handler = Callable[[Request, str], Awaitable[Response]]
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error_response(status: int, code: str, message: str) -> Response:
+    return JSONResponse({"handled": True, "status": status, "code": code, "message": message},
+                        status_code=status)
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    try:
+        data = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, "INVALID_JSON", f"The body is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ApiError(400, "INVALID_JSON", "The body must be a JSON object.")
+    return data
+
+
+def required_text(data: dict[str, Any], field: str) -> str:
+    value = data.get(field)
+    if not isinstance(value, str) or not value.strip():
+        raise ApiError(422, "UNPROCESSABLE_ENTITY", f"'{field}' is required and must be text.")
+    return value
+
+
+def page(models: list[dict[str, Any]], limit: int) -> dict[str, Any]:
+    """Hookdeck's list envelope; cursors arrive with the query API (issue 7)."""
+    return {
+        "pagination": {"order_by": "created_at", "dir": "desc", "limit": limit,
+                       "next": None, "prev": None},
+        "count": len(models),
+        "models": models,
+    }
+
+
+def build_app(settings: Settings) -> Starlette:
+    config = ConfigLog(settings)
+    database = settings.clickhouse_database
+    ingest_url = settings.ingest_url
+    holder: dict[str, Client] = {}
+
+    def ch() -> Client:
+        if "client" not in holder:
+            holder["client"] = clickhouse.client(settings, database)
+        return holder["client"]
+
+    def clickhouse_ok() -> bool:
+        return bool(ch().command("SELECT 1") == 1)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await asyncio.to_thread(ensure_topics, settings)
+        config.start()
+        yield
+        config.stop()
+
+    def authenticated(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def wrapper(request: Request) -> Response:
+            key = presented_key(request.headers.get("authorization"))
+            record = config.state.api_key(key) if key else None
+            if record is None:
+                return error_response(401, "UNAUTHORIZED",
+                                      "A valid API key is required (Authorization: Bearer <key>).")
+            try:
+                return await handler(request, record["project_id"])
+            except ApiError as exc:
+                return error_response(exc.status, exc.code, exc.message)
+        return wrapper
+
+    async def write(kind: str, resource: dict[str, Any]) -> None:
+        await asyncio.to_thread(config.append, kind, resource["id"], resource)
+
+    def owned(kind: str, project_id: str, resource_id: str) -> dict[str, Any]:
+        resource = config.state.get(kind, resource_id)
+        if resource is None or resource.get("project_id") != project_id:
+            raise ApiError(404, "NOT_FOUND", f"No {kind} with id {resource_id}.")
+        return resource
+
+    async def create(kind: str, prefix: str, project_id: str,
+                     fields: dict[str, Any]) -> dict[str, Any]:
+        name = required_text(fields, "name")
+        if config.state.find(kind, project_id, name) is not None:
+            raise ApiError(422, "NAME_TAKEN", f"A {kind} named '{name}' already exists.")
+        stamp = iso_ms(now_ms())
+        resource = {**fields, "id": new_id(prefix), "project_id": project_id,
+                    "created_at": stamp, "updated_at": stamp}
+        await write(kind, resource)
+        return resource
+
+    async def source_from(project_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        if "source_id" in data:
+            return owned("source", project_id, str(data["source_id"]))
+        inline = data.get("source")
+        if not isinstance(inline, dict):
+            raise ApiError(422, "UNPROCESSABLE_ENTITY", "Give 'source_id' or a 'source' object.")
+        existing = config.state.find("source", project_id, str(inline.get("name")))
+        return existing or await create("source", "src", project_id, source_fields(inline))
+
+    async def destination_from(project_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        if "destination_id" in data:
+            return owned("destination", project_id, str(data["destination_id"]))
+        inline = data.get("destination")
+        if not isinstance(inline, dict):
+            raise ApiError(422, "UNPROCESSABLE_ENTITY",
+                           "Give 'destination_id' or a 'destination' object.")
+        existing = config.state.find("destination", project_id, str(inline.get("name")))
+        return existing or await create("destination", "des", project_id,
+                                        destination_fields(inline))
+
+    async def post_source(request: Request, project_id: str) -> Response:
+        resource = await create("source", "src", project_id,
+                                source_fields(await json_body(request)))
+        return JSONResponse(shapes.source(resource, ingest_url))
+
+    async def post_destination(request: Request, project_id: str) -> Response:
+        resource = await create("destination", "des", project_id,
+                                destination_fields(await json_body(request)))
+        return JSONResponse(shapes.destination(resource))
+
+    async def post_connection(request: Request, project_id: str) -> Response:
+        data = await json_body(request)
+        src = await source_from(project_id, data)
+        dst = await destination_from(project_id, data)
+        name = data.get("name") or f"{src['name']}-{dst['name']}"
+        resource = await create("connection", "web", project_id, {
+            "name": name, "description": data.get("description"),
+            "source_id": src["id"], "destination_id": dst["id"],
+            "rules": data.get("rules", []),
+        })
+        return JSONResponse(shapes.connection(resource, config.state, ingest_url))
+
+    async def list_config(request: Request, project_id: str) -> Response:
+        kind = request.scope["hookhouse_kind"]
+        items = config.state.list(kind, project_id)
+        if kind == "source":
+            models = [shapes.source(r, ingest_url) for r in items]
+        elif kind == "destination":
+            models = [shapes.destination(r) for r in items]
+        else:
+            models = [shapes.connection(r, config.state, ingest_url) for r in items]
+        return JSONResponse(page(models, len(models)))
+
+    def query_rows(table: str, project_id: str, equal: dict[str, str],
+                   limit: int) -> list[dict[str, Any]]:
+        """Newest rows of ``table`` in the project whose columns equal ``equal``."""
+        where = ["project_id = {project_id:String}"]
+        params: dict[str, Any] = {"project_id": project_id, "limit": limit}
+        for index, (column, value) in enumerate(equal.items()):
+            where.append(f"{column} = {{v{index}:String}}")
+            params[f"v{index}"] = value
+        sql = (f"SELECT * FROM {table} FINAL WHERE {' AND '.join(where)} "  # noqa: S608
+               "ORDER BY created_at DESC, id DESC LIMIT {limit:UInt32}")
+        result = ch().query(sql, parameters=params)
+        return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
+
+    def listing(table: str, filters: dict[str, str],
+                shape: Callable[[dict[str, Any]], dict[str, Any]]) -> Handler:
+        """A list endpoint; ``filters`` maps query parameters to the columns they match."""
+        async def handler(request: Request, project_id: str) -> Response:
+            raw_limit = request.query_params.get("limit", "100")
+            if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+                raise ApiError(422, "UNPROCESSABLE_ENTITY",
+                               f"'limit' must be a whole number from 1 to {MAX_LIMIT}.")
+            equal = {column: request.query_params[param] for param, column in filters.items()
+                     if request.query_params.get(param)}
+            rows = await asyncio.to_thread(query_rows, table, project_id, equal, int(raw_limit))
+            return JSONResponse(page([shape(r) for r in rows], int(raw_limit)))
+        return handler
+
+    def retrieve(table: str, shape: Callable[[dict[str, Any]], dict[str, Any]]) -> Handler:
+        async def handler(request: Request, project_id: str) -> Response:
+            wanted = request.path_params["id"]
+            rows = await asyncio.to_thread(query_rows, table, project_id, {"id": wanted}, 1)
+            if not rows:
+                raise ApiError(404, "NOT_FOUND", f"No {table[:-1]} with id {wanted}.")
+            return JSONResponse(shape(rows[0]))
+        return handler
+
+    async def mock_destination(request: Request) -> Response:
+        """A destination that accepts everything, like Hookdeck's mock destination."""
+        await request.body()
+        return JSONResponse({"status": "ok", "received": True})
+
+    def config_route(path: str, kind: str) -> list[Route]:
+        async def lister(request: Request, project_id: str) -> Response:
+            request.scope["hookhouse_kind"] = kind
+            return await list_config(request, project_id)
+        return [Route(path, authenticated(lister), methods=["GET"])]
+
+    readiness = Readiness({"kafka": KafkaProbe(settings), "clickhouse": clickhouse_ok,
+                           "config": lambda: config.ready})
+    versioned = [
+        Route("/sources", authenticated(post_source), methods=["POST"]),
+        *config_route("/sources", "source"),
+        Route("/destinations", authenticated(post_destination), methods=["POST"]),
+        *config_route("/destinations", "destination"),
+        Route("/connections", authenticated(post_connection), methods=["POST"]),
+        *config_route("/connections", "connection"),
+        Route("/requests", authenticated(listing(
+            "requests", {"source_id": "source_id", "rejection_cause": "rejection_cause"},
+            shapes.request)), methods=["GET"]),
+        Route("/requests/{id}", authenticated(retrieve("requests", shapes.request)),
+              methods=["GET"]),
+        Route("/events", authenticated(listing(
+            "events", {"status": "status", "webhook_id": "connection_id",
+                       "source_id": "source_id", "destination_id": "destination_id",
+                       "request_id": "request_id"}, shapes.event)), methods=["GET"]),
+        Route("/events/{id}", authenticated(retrieve("events", shapes.event)), methods=["GET"]),
+        Route("/attempts", authenticated(listing(
+            "attempts", {"event_id": "event_id", "status": "status"}, shapes.attempt)),
+            methods=["GET"]),
+        Route("/attempts/{id}", authenticated(retrieve("attempts", shapes.attempt)),
+              methods=["GET"]),
+    ]
+    return Starlette(
+        routes=[
+            *routes(readiness),
+            Mount(f"/{API_VERSION}", routes=versioned),
+            Route("/mock/{path:path}", mock_destination, methods=["GET", "POST", "PUT", "PATCH",
+                                                                  "DELETE"]),
+        ],
+        lifespan=lifespan,
+    )
+
+
+def source_fields(data: dict[str, Any]) -> dict[str, Any]:
+    return {"name": required_text(data, "name"), "description": data.get("description"),
+            "allowed_http_methods": data.get("allowed_http_methods")}
+
+
+def destination_fields(data: dict[str, Any]) -> dict[str, Any]:
+    url = required_text(data, "url")
+    if not url.startswith(("http://", "https://")):
+        raise ApiError(422, "UNPROCESSABLE_ENTITY", "'url' must be an http:// or https:// URL.")
+    return {"name": required_text(data, "name"), "description": data.get("description"),
+            "url": url, "http_method": data.get("http_method"),
+            "path_forwarding_disabled": bool(data.get("path_forwarding_disabled", False))}
+
+
+def main() -> None:
+    settings = load()
+    start("api", settings)
+    uvicorn.run(
+        build_app(settings), host=settings.host, port=settings.api_port,
+        access_log=False, log_level="warning", timeout_graceful_shutdown=5,
+    )

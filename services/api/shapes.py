@@ -1,0 +1,126 @@
+"""Hookdeck's response shapes (API 2024-03-01) built from hookhouse's stored data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from hookhouse.common.config import ConfigState
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def source(resource: dict[str, Any], ingest_url: str) -> dict[str, Any]:
+    return {
+        "id": resource["id"],
+        "name": resource["name"],
+        "description": resource.get("description"),
+        "team_id": resource["project_id"],
+        "url": f"{ingest_url}/e/{resource['id']}",
+        "verification": None,
+        "allowed_http_methods": resource.get("allowed_http_methods"),
+        "custom_response": None,
+        "disabled_at": resource.get("disabled_at"),
+        "updated_at": resource["updated_at"],
+        "created_at": resource["created_at"],
+    }
+
+
+def destination(resource: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": resource["id"],
+        "name": resource["name"],
+        "description": resource.get("description"),
+        "team_id": resource["project_id"],
+        "url": resource.get("url"),
+        "http_method": resource.get("http_method"),
+        "path_forwarding_disabled": resource.get("path_forwarding_disabled", False),
+        "rate_limit": None,
+        "rate_limit_period": None,
+        "auth_method": None,
+        "disabled_at": resource.get("disabled_at"),
+        "updated_at": resource["updated_at"],
+        "created_at": resource["created_at"],
+    }
+
+
+def connection(resource: dict[str, Any], state: ConfigState, ingest_url: str) -> dict[str, Any]:
+    src = state.get("source", resource["source_id"])
+    dst = state.get("destination", resource["destination_id"])
+    return {
+        "id": resource["id"],
+        "name": resource.get("name"),
+        "full_name": f"{src['name'] if src else '?'} -> {resource.get('name')}",
+        "description": resource.get("description"),
+        "team_id": resource["project_id"],
+        "source": source(src, ingest_url) if src else None,
+        "destination": destination(dst) if dst else None,
+        "rules": resource.get("rules", []),
+        "disabled_at": resource.get("disabled_at"),
+        "paused_at": resource.get("paused_at"),
+        "updated_at": resource["updated_at"],
+        "created_at": resource["created_at"],
+    }
+
+
+def event(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "team_id": row["project_id"],
+        "webhook_id": row["connection_id"],
+        "source_id": row["source_id"],
+        "destination_id": row["destination_id"],
+        "request_id": row["request_id"],
+        "attempts": row["attempts"],
+        "last_attempt_at": iso(row["last_attempt_at"]),
+        "next_attempt_at": None,
+        "response_status": row["response_status"],
+        "error_code": row["error_code"] or None,
+        "status": row["status"],
+        "successful_at": iso(row["last_attempt_at"]) if row["status"] == "SUCCESSFUL" else None,
+        "cli_id": None,
+        "updated_at": iso(row["last_attempt_at"] or row["created_at"]),
+        "created_at": iso(row["created_at"]),
+    }
+
+
+def attempt(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "team_id": row["project_id"],
+        "event_id": row["event_id"],
+        "destination_id": row["destination_id"],
+        "response_status": row["response_status"],
+        "attempt_number": row["attempt_number"],
+        "trigger": row["trigger"],
+        "error_code": row["error_code"] or None,
+        "body": row["response_body"],
+        "requested_url": row["requested_url"],
+        "http_method": row["http_method"],
+        "bulk_retry_id": None,
+        "status": row["status"],
+        "successful_at": iso(row["created_at"]) if row["status"] == "SUCCESSFUL" else None,
+        "delivered_at": iso(row["created_at"]),
+        "response_latency": row["duration_ms"],
+        "updated_at": iso(row["created_at"]),
+        "created_at": iso(row["created_at"]),
+    }
+
+
+def request(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "team_id": row["project_id"],
+        "source_id": row["source_id"],
+        "verified": row["verified"],
+        "rejection_cause": row["rejection_cause"] or None,
+        "events_count": row["events_count"],
+        "ignored_count": 0,
+        "ingested_at": iso(row["created_at"]),
+        "updated_at": iso(row["created_at"]),
+        "created_at": iso(row["created_at"]),
+    }

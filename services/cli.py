@@ -1,0 +1,71 @@
+"""The ``hookhouse`` command: every service, the local stack, and the operator tools."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from hookhouse.common.settings import load
+
+SERVICES = ("ingest", "router", "deliverer", "sink", "api")
+
+
+def run_service(name: str) -> None:
+    if name == "ingest":
+        from hookhouse.ingest.app import main
+    elif name == "router":
+        from hookhouse.router.app import main
+    elif name == "deliverer":
+        from hookhouse.deliverer.service import main
+    elif name == "sink":
+        from hookhouse.sink.service import main
+    else:
+        from hookhouse.api.app import main
+    main()
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hookhouse", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="start Kafka, ClickHouse and every service in the foreground")
+    sub.add_parser("status", help="show what the local stack is running and whether it is ready")
+    logs = sub.add_parser("logs", help="show (and with -f follow) the local stack's logs")
+    logs.add_argument("service", nargs="?", help="one of: kafka clickhouse " + " ".join(SERVICES))
+    logs.add_argument("-f", "--follow", action="store_true")
+    logs.add_argument("-n", "--lines", type=int, default=50)
+    migrate = sub.add_parser("migrate", help="apply ClickHouse migrations")
+    migrate.add_argument("--target", type=int, help="migrate up or down to this version")
+    sub.add_parser("topics", help="create the Kafka topics that are missing")
+    for name in SERVICES:
+        sub.add_parser(name, help=f"run the {name} service")
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    if args.command in SERVICES:
+        run_service(args.command)
+        return
+    settings = load()
+    if args.command == "up":
+        from hookhouse.stack.supervisor import up
+        sys.exit(up(settings))
+    if args.command == "status":
+        from hookhouse.stack.supervisor import status
+        sys.exit(status(settings))
+    if args.command == "logs":
+        from hookhouse.stack.supervisor import logs
+        sys.exit(logs(settings, args.service, args.follow, args.lines))
+    if args.command == "migrate":
+        from hookhouse.common.clickhouse import migrate as apply
+        for line in apply(settings, args.target) or ["nothing to do"]:
+            print(line)
+        return
+    if args.command == "topics":
+        from hookhouse.common.kafka import ensure_topics
+        created = ensure_topics(settings)
+        print(f"created {len(created)} topics: {', '.join(created) or '-'}")
+
+
+if __name__ == "__main__":
+    main()

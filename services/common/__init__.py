@@ -1,0 +1,1 @@
+"""Shared pieces of every hookhouse service: settings, topics, records, clients, metrics."""

@@ -1,0 +1,108 @@
+"""ClickHouse client factory and numbered migrations (``schemas/clickhouse/``).
+
+Migrations are ``NNNN_name.up.sql`` / ``NNNN_name.down.sql`` files whose statements
+are separated by ``;`` at the end of a line, with ``{db}`` standing for the database.
+Applied versions are kept in ``<db>.schema_migrations``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import clickhouse_connect
+from clickhouse_connect.driver.client import Client
+
+from hookhouse.common.settings import Settings
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "schemas" / "clickhouse"
+_MIGRATION_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.(up|down)\.sql$")
+
+
+def client(settings: Settings, database: str | None = None) -> Client:
+    """A clickhouse-connect HTTP client for ``HOOKHOUSE_CLICKHOUSE_URL``."""
+    url = urlsplit(settings.clickhouse_url)
+    return clickhouse_connect.get_client(
+        host=url.hostname or "127.0.0.1",
+        port=url.port or (8443 if url.scheme == "https" else 8123),
+        username=unquote(url.username or "default"),
+        password=unquote(url.password or ""),
+        secure=url.scheme == "https",
+        database=database or "default",
+        connect_timeout=5,
+        send_receive_timeout=60,
+        autogenerate_session_id=False,
+    )
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    up: str
+    down: str
+
+
+def migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+    found: dict[int, dict[str, str]] = {}
+    for path in directory.iterdir():
+        match = _MIGRATION_FILE.match(path.name)
+        if match is None:
+            continue
+        number, name, direction = match.groups()
+        entry = found.setdefault(int(number), {"name": name})
+        entry[direction] = path.read_text()
+    out = []
+    for version in sorted(found):
+        entry = found[version]
+        if "up" not in entry or "down" not in entry:
+            raise ValueError(f"migration {version:04d} needs both an .up.sql and a .down.sql")
+        out.append(Migration(version, entry["name"], entry["up"], entry["down"]))
+    return out
+
+
+def statements(sql: str, database: str) -> list[str]:
+    text = "\n".join(line for line in sql.splitlines() if not line.strip().startswith("--"))
+    parts = re.split(r";\s*$", text, flags=re.MULTILINE)
+    return [part.strip().replace("{db}", database) for part in parts if part.strip()]
+
+
+def _ensure_ledger(ch: Client, database: str) -> set[int]:
+    ch.command(f"CREATE DATABASE IF NOT EXISTS {database}")
+    ch.command(
+        f"CREATE TABLE IF NOT EXISTS {database}.schema_migrations "
+        "(version UInt32, name String, applied_at DateTime DEFAULT now(), active UInt8) "
+        "ENGINE = ReplacingMergeTree(applied_at) ORDER BY version"
+    )
+    rows = ch.query(
+        f"SELECT version FROM {database}.schema_migrations FINAL WHERE active = 1"
+    ).result_rows
+    return {int(row[0]) for row in rows}
+
+
+def migrate(settings: Settings, target: int | None = None) -> list[str]:
+    """Apply (or, for a lower ``target``, revert) migrations; return what was done."""
+    database = settings.clickhouse_database
+    ch = client(settings)
+    applied = _ensure_ledger(ch, database)
+    done = []
+    all_migrations = migrations()
+    top = target if target is not None else max((m.version for m in all_migrations), default=0)
+    for m in all_migrations:
+        if m.version <= top and m.version not in applied:
+            for statement in statements(m.up, database):
+                ch.command(statement)
+            ch.insert(f"{database}.schema_migrations", [[m.version, m.name, 1]],
+                      column_names=["version", "name", "active"])
+            done.append(f"applied {m.version:04d}_{m.name}")
+    for m in reversed(all_migrations):
+        if m.version > top and m.version in applied:
+            for statement in statements(m.down, database):
+                ch.command(statement)
+            ch.insert(f"{database}.schema_migrations", [[m.version, m.name, 0]],
+                      column_names=["version", "name", "active"])
+            done.append(f"reverted {m.version:04d}_{m.name}")
+    ch.close()
+    return done

@@ -1,0 +1,114 @@
+"""An asyncio face for a confluent-kafka consumer in a consumer group.
+
+Every call to the underlying ``Consumer`` runs on one dedicated thread, so the
+client is never used from two threads at once and the event loop never blocks on it.
+The owner keeps polling while partitions are paused (KAFKA-NOTES C): ``poll`` on a
+paused consumer returns nothing but keeps the group membership alive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
+
+from hookhouse.common.kafka import consumer_config
+from hookhouse.common.offsets import OffsetTracker
+from hookhouse.common.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class AsyncConsumer:
+    def __init__(self, settings: Settings, group: str, topics: list[str]) -> None:
+        self.tracker = OffsetTracker()
+        self.paused = False
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"kafka-{group}")
+        self._consumer = Consumer(consumer_config(settings, group))
+        self._assigned: set[tuple[str, int]] = set()
+        self._consumer.subscribe(
+            topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
+        )
+
+    # Rebalance callbacks run on the consumer thread, inside consume().
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._assigned |= {(tp.topic, tp.partition) for tp in partitions}
+        if self.paused and partitions:
+            consumer.pause(partitions)
+        log.info("assigned %s", sorted(f"{tp.topic}[{tp.partition}]" for tp in partitions))
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Commit what is complete, then forget the partitions: records still in flight
+        # for them will be delivered again by their new owner (at least once).
+        self._commit_now(consumer)
+        self._drop(partitions)
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._drop(partitions)
+
+    def _drop(self, partitions: list[TopicPartition]) -> None:
+        for tp in partitions:
+            self._assigned.discard((tp.topic, tp.partition))
+            self.tracker.forget(tp.topic, tp.partition)
+
+    def _commit_now(self, consumer: Consumer) -> None:
+        positions = self.tracker.committable()
+        if not positions:
+            return
+        try:
+            consumer.commit(
+                offsets=[TopicPartition(t, p, o) for (t, p), o in positions.items()],
+                asynchronous=False,
+            )
+            self.tracker.mark_committed(positions)
+        except KafkaException as exc:
+            log.warning("offset commit failed (will retry): %s", exc)
+
+    async def _call(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def consume(self, max_messages: int, timeout: float) -> list[Message]:
+        """Up to ``max_messages`` records; each is registered as in flight."""
+        messages: list[Message] = await self._call(self._consumer.consume, max_messages, timeout)
+        out = []
+        for msg in messages:
+            if msg.error():
+                log.warning("consumer: %s", msg.error())
+                continue
+            self.tracker.take(msg.topic(), msg.partition(), msg.offset())
+            out.append(msg)
+        return out
+
+    def done(self, msg: Message) -> None:
+        """The outcome of ``msg`` is durable; its offset may now be committed."""
+        self.tracker.done(msg.topic(), msg.partition(), msg.offset())
+
+    async def commit(self) -> None:
+        await self._call(self._commit_now, self._consumer)
+
+    async def pause(self) -> None:
+        if not self.paused:
+            self.paused = True
+            await self._call(self._set_paused, True)
+
+    async def resume(self) -> None:
+        if self.paused:
+            self.paused = False
+            await self._call(self._set_paused, False)
+
+    def _set_paused(self, paused: bool) -> None:
+        partitions = [TopicPartition(t, p) for t, p in self._assigned]
+        if not partitions:
+            return
+        if paused:
+            self._consumer.pause(partitions)
+        else:
+            self._consumer.resume(partitions)
+
+    async def close(self) -> None:
+        await self._call(self._commit_now, self._consumer)
+        await self._call(self._consumer.close)
+        self._executor.shutdown(wait=True)

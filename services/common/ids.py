@@ -1,0 +1,23 @@
+"""Resource ids in Hookdeck's style: a kind prefix and a time-ordered random part."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+
+
+def new_id(prefix: str) -> str:
+    """``req_0193f1c2a4b8d1e2f3a4b5c6``: sortable by creation time, 96 random bits."""
+    return f"{prefix}_{time.time_ns() // 1_000_000:012x}{secrets.token_hex(12)}"
+
+
+def derived_id(prefix: str, *parts: str) -> str:
+    """An id that is the same every time for the same parts.
+
+    Event ids derive from (request id, connection id), so a router that processes a
+    request twice after a crash emits the same event, and destinations can deduplicate
+    on the idempotency key.
+    """
+    digest = hashlib.blake2b("\x1f".join(parts).encode(), digest_size=15).hexdigest()
+    return f"{prefix}_{digest}"

@@ -1,0 +1,176 @@
+"""Kafka client factories, the asyncio producer, and topic creation.
+
+The producer follows the classic confluent-kafka pattern (KAFKA-NOTES A): one
+``Producer``, a thread that serves delivery reports with ``poll``, and delivery
+callbacks that resolve asyncio futures through ``call_soon_threadsafe``.  A future
+resolves only when the broker acknowledged the record (``acks=all``, idempotent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from hookhouse.common import topics
+from hookhouse.common.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class KafkaUnavailable(Exception):
+    """The broker did not acknowledge in time, or the local queue is full."""
+
+
+def client_config(settings: Settings) -> dict[str, Any]:
+    """Connection settings shared by every confluent-kafka client."""
+    conf: dict[str, Any] = {
+        "bootstrap.servers": settings.kafka_bootstrap,
+        "security.protocol": settings.kafka_security_protocol,
+        "client.id": "hookhouse",
+    }
+    if settings.kafka_sasl_mechanism:
+        conf["sasl.mechanism"] = settings.kafka_sasl_mechanism
+        conf["sasl.username"] = settings.kafka_sasl_username
+        conf["sasl.password"] = settings.kafka_sasl_password.get_secret_value()
+    return conf
+
+
+def producer_config(settings: Settings) -> dict[str, Any]:
+    return {
+        **client_config(settings),
+        "enable.idempotence": True,  # implies acks=all
+        "linger.ms": 2,
+        "compression.type": "lz4",
+        "message.timeout.ms": int(settings.produce_timeout_seconds * 1000),
+        "message.max.bytes": 16 * 1024 * 1024,
+    }
+
+
+def consumer_config(settings: Settings, group: str) -> dict[str, Any]:
+    return {
+        **client_config(settings),
+        "group.id": group,
+        "group.protocol": "classic",
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        "partition.assignment.strategy": "cooperative-sticky",
+        "fetch.max.bytes": 32 * 1024 * 1024,
+        "max.partition.fetch.bytes": 16 * 1024 * 1024,
+    }
+
+
+class AsyncProducer:
+    """An idempotent producer whose ``send`` resolves on the broker's acknowledgement."""
+
+    def __init__(self, settings: Settings, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self._producer = Producer(producer_config(settings))
+        self._loop = loop or asyncio.get_running_loop()
+        self._closing = threading.Event()
+        self._poller = threading.Thread(target=self._poll, name="kafka-producer-poll", daemon=True)
+        self._poller.start()
+
+    def _poll(self) -> None:
+        while not self._closing.is_set():
+            self._producer.poll(0.05)
+
+    def send(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | str | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> asyncio.Future[Message]:
+        """Queue a record; the returned future resolves when the broker acked it.
+
+        Raises :class:`KafkaUnavailable` at once when the local queue is full.
+        """
+        future: asyncio.Future[Message] = self._loop.create_future()
+
+        def on_delivery(err: KafkaError | None, msg: Message) -> None:
+            self._loop.call_soon_threadsafe(_settle, future, err, msg)
+
+        try:
+            self._producer.produce(
+                topic, value=value, key=key, headers=headers, on_delivery=on_delivery
+            )
+        except BufferError as exc:
+            raise KafkaUnavailable("the producer's local queue is full") from exc
+        return future
+
+    def flush(self, timeout: float = 10.0) -> int:
+        remaining: int = self._producer.flush(timeout)
+        return remaining
+
+    def close(self, timeout: float = 10.0) -> None:
+        remaining = self.flush(timeout)
+        if remaining:
+            log.error("%d records were not acknowledged before shutdown", remaining)
+        self._closing.set()
+        self._poller.join(timeout=2)
+
+
+def _settle(future: asyncio.Future[Message], err: KafkaError | None, msg: Message) -> None:
+    if future.done():  # the waiter gave up (HTTP client went away, or timed out)
+        return
+    if err is not None:
+        future.set_exception(KafkaUnavailable(str(err)))
+    else:
+        future.set_result(msg)
+
+
+def ensure_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
+    """Create every missing hookhouse topic; return the names created."""
+    admin = AdminClient(client_config(settings))
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            existing = set(admin.list_topics(timeout=5).topics)
+            break
+        except KafkaException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    wanted = [spec for spec in topics.specs(settings) if spec.name not in existing]
+    if not wanted:
+        return []
+    futures = admin.create_topics(
+        [
+            NewTopic(
+                spec.name,
+                num_partitions=spec.partitions,
+                replication_factor=settings.replication_factor,
+                config=spec.config,
+            )
+            for spec in wanted
+        ],
+        request_timeout=timeout,
+    )
+    created = []
+    for name, fut in futures.items():
+        try:
+            fut.result()
+            created.append(name)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+    return created
+
+
+class KafkaProbe:
+    """Answers "does the cluster answer a metadata request?" for readiness checks."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._admin = AdminClient(client_config(settings))
+
+    def __call__(self, timeout: float = 2.0) -> bool:
+        try:
+            self._admin.list_topics(timeout=timeout)
+        except KafkaException:
+            return False
+        return True

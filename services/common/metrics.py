@@ -1,0 +1,74 @@
+"""The closed list of hookhouse's Prometheus metrics, in one explicit registry.
+
+Labels stay bounded: source, destination and connection ids are bounded by
+configuration; request and event ids are never labels.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+INGEST_REQUESTS = Counter(
+    "hookhouse_ingest_requests",
+    "Requests received by ingest, by outcome (accepted or the rejection cause).",
+    ["source", "outcome"],
+    registry=REGISTRY,
+)
+INGEST_LATENCY = Histogram(
+    "hookhouse_ingest_latency_seconds",
+    "Time from request received to response sent by ingest.",
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+PRODUCE_LATENCY = Histogram(
+    "hookhouse_produce_latency_seconds",
+    "Time from produce to the broker's acknowledgement.",
+    ["topic"],
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+ROUTER_EVENTS = Counter(
+    "hookhouse_router_events",
+    "Events created by the router, by status.",
+    ["status"],
+    registry=REGISTRY,
+)
+ATTEMPTS = Counter(
+    "hookhouse_attempts",
+    "Delivery attempts, by outcome and error code.",
+    ["destination", "outcome", "error_code"],
+    registry=REGISTRY,
+)
+DELIVERY_LATENCY = Histogram(
+    "hookhouse_delivery_latency_seconds",
+    "Time from ingest receiving the request to the destination answering.",
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+DEAD_LETTERS = Counter(
+    "hookhouse_dead_letters",
+    "Records sent to the dead-letter topic, by stage and reason.",
+    ["stage", "reason"],
+    registry=REGISTRY,
+)
+SINK_BATCH_ROWS = Histogram(
+    "hookhouse_sink_batch_rows",
+    "Rows per ClickHouse insert.",
+    buckets=(1, 10, 100, 1000, 5000, 10000, 50000),
+    registry=REGISTRY,
+)
+SINK_INSERT_LATENCY = Histogram(
+    "hookhouse_sink_insert_seconds",
+    "ClickHouse insert duration.",
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+SINK_INSERT_FAILURES = Counter(
+    "hookhouse_sink_insert_failures",
+    "ClickHouse inserts that failed and will be retried.",
+    registry=REGISTRY,
+)

@@ -1,0 +1,186 @@
+"""The messages that travel on hookhouse's topics, as plain data.
+
+Each class here has a JSON Schema in ``schemas/<topic>/`` with examples; the tests
+validate the examples and round-trip them through these classes.  Bodies are carried
+as base64 so the exact bytes received survive every hop.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import orjson
+
+REQUEST_SCHEMA_VERSION = 1
+DELIVERY_SCHEMA_VERSION = 1
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def unb64(text: str) -> bytes:
+    return base64.b64decode(text, validate=True)
+
+
+@dataclass(frozen=True, slots=True)
+class InboundRequest:
+    """An HTTP request as ingest received it (topic ``requests``, key: source id)."""
+
+    id: str
+    project_id: str
+    source_id: str
+    received_at: str
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: str  # base64 of the exact bytes received
+    verified: bool | None = None
+    version: int = REQUEST_SCHEMA_VERSION
+
+    @property
+    def body_bytes(self) -> bytes:
+        return unb64(self.body)
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InboundRequest:
+        return cls(**data)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One event to push to one destination (topic ``deliveries``, key: destination id)."""
+
+    event_id: str
+    project_id: str
+    request_id: str
+    source_id: str
+    connection_id: str
+    destination_id: str
+    created_at: str
+    received_at: str
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: str  # base64
+    attempt: int = 1
+    trigger: str = "INITIAL"
+    not_before: str | None = None
+    version: int = DELIVERY_SCHEMA_VERSION
+
+    @property
+    def body_bytes(self) -> bytes:
+        return unb64(self.body)
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Delivery:
+        return cls(**data)
+
+
+# Rows for ClickHouse, carried on the ``records`` topic.  The Kafka header ``kind``
+# names the table; the value is the row itself as one JSON object, so the sink can
+# insert values without rebuilding them.
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRow:
+    id: str
+    project_id: str
+    source_id: str
+    created_at: str
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: str  # base64
+    body_size: int
+    verified: bool | None
+    rejection_cause: str
+    events_count: int
+    version: int
+
+    kind = "request"
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    id: str
+    project_id: str
+    request_id: str
+    source_id: str
+    connection_id: str
+    destination_id: str
+    created_at: str
+    status: str
+    attempts: int
+    last_attempt_at: str | None
+    response_status: int | None
+    error_code: str
+    version: int
+
+    kind = "event"
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRow:
+    id: str
+    project_id: str
+    event_id: str
+    request_id: str
+    connection_id: str
+    destination_id: str
+    created_at: str
+    attempt_number: int
+    trigger: str
+    status: str
+    response_status: int | None
+    error_code: str
+    response_headers: dict[str, str]
+    response_body: str
+    duration_ms: int
+    requested_url: str
+    http_method: str
+    version: int
+
+    kind = "attempt"
+
+
+Row = RequestRow | EventRow | AttemptRow
+ROW_KINDS: dict[str, type[RequestRow] | type[EventRow] | type[AttemptRow]] = {
+    "request": RequestRow,
+    "event": EventRow,
+    "attempt": AttemptRow,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A record no stage could use (topic ``dlq``): where it failed, why, and the bytes."""
+
+    stage: str
+    reason: str
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    value: str  # base64 of the original value
+    failed_at: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self)
+
+
+def as_dict(obj: Any) -> dict[str, Any]:
+    result: dict[str, Any] = asdict(obj)
+    return result

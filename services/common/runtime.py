@@ -1,0 +1,55 @@
+"""Process start-up shared by the services: logging, the settings line, HTTP serving."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Iterator
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from hookhouse.common.settings import Settings
+
+log = logging.getLogger("hookhouse")
+
+
+def start(service: str, settings: Settings) -> None:
+    """Configure logging and print the settings (secrets masked) once."""
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format=f"%(asctime)s %(levelname)s {service} %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    log.info("starting %s with %s", service, settings.describe())
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """A uvicorn server inside a service whose own loop owns SIGINT and SIGTERM."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def http_server(app: ASGIApp, settings: Settings, port: int) -> uvicorn.Server:
+    """The health and metrics server of a service that is not itself an HTTP service."""
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=port,
+        access_log=False,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
+    return _EmbeddedServer(config)
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)

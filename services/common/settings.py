@@ -1,0 +1,111 @@
+"""Typed settings, read once from ``HOOKHOUSE_*`` environment variables.
+
+Every service builds one :class:`Settings` at start and logs :meth:`Settings.describe`
+(secrets masked).  The README's settings table is the user-facing copy of this file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_KAFKA_PORT = 7792
+DEFAULT_CLICKHOUSE_HTTP_PORT = 7723
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOOKHOUSE_", frozen=True, extra="ignore")
+
+    # Where the local stack keeps its data, logs and stack.env.
+    home: Path = Path(".hookhouse")
+    # Where downloaded Kafka jars are cached, shared by every home on the machine.
+    cache: Path = Path.home() / ".cache" / "hookhouse"
+    host: str = "127.0.0.1"
+    log_level: str = "INFO"
+
+    # Kafka.  Setting kafka_bootstrap makes `hookhouse up` use that cluster instead of
+    # starting a local broker.
+    kafka_bootstrap: str = f"127.0.0.1:{DEFAULT_KAFKA_PORT}"
+    kafka_port: int = DEFAULT_KAFKA_PORT
+    kafka_controller_port: int = 7793
+    kafka_heap: str = "512m"
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str = ""
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: SecretStr = SecretStr("")
+    topic_prefix: str = "hookhouse."
+    topic_partitions: int = Field(default=4, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+    min_insync_replicas: int = Field(default=1, ge=1)
+    retention_hours: int = Field(default=168, ge=1)
+    # How long ingest waits for the broker's acknowledgement before answering 503.
+    produce_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    # ClickHouse.  Setting clickhouse_url makes `hookhouse up` use that server instead
+    # of starting the embedded one.
+    clickhouse_url: str = f"http://default:@127.0.0.1:{DEFAULT_CLICKHOUSE_HTTP_PORT}"
+    clickhouse_http_port: int = DEFAULT_CLICKHOUSE_HTTP_PORT
+    clickhouse_tcp_port: int = 7790
+    clickhouse_database: str = "hookhouse"
+
+    # Service ports (HTTP: the service's API and /healthz, /readyz, /metrics).
+    ingest_port: int = 7700
+    api_port: int = 7701
+    router_port: int = 7702
+    deliverer_port: int = 7703
+    sink_port: int = 7704
+
+    # URLs other processes use to reach ingest and the API (printed by `hookhouse up`).
+    public_ingest_url: str = ""
+    public_api_url: str = ""
+
+    # Ingest
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+
+    # Deliverer
+    delivery_timeout_seconds: float = Field(default=30.0, gt=0)
+    deliverer_max_in_flight: int = Field(default=256, ge=1)
+    delivery_header_prefix: str = "x-hookhouse-"
+    response_body_limit: int = Field(default=10_000, ge=0)
+
+    # Sink
+    sink_batch_rows: int = Field(default=5000, ge=1)
+    sink_batch_seconds: float = Field(default=0.5, gt=0)
+
+    @property
+    def ingest_url(self) -> str:
+        return self.public_ingest_url or f"http://{self.host}:{self.ingest_port}"
+
+    @property
+    def api_url(self) -> str:
+        return self.public_api_url or f"http://{self.host}:{self.api_port}"
+
+    def describe(self) -> dict[str, str]:
+        """Every setting as text, secrets masked, for the start-up log line."""
+        shown: dict[str, str] = {}
+        for name, value in self.model_dump().items():
+            if isinstance(value, SecretStr):
+                shown[name] = "********" if value.get_secret_value() else ""
+            elif name == "clickhouse_url":
+                shown[name] = mask_url_password(str(value))
+            else:
+                shown[name] = str(value)
+        return shown
+
+
+def mask_url_password(url: str) -> str:
+    """``http://user:secret@host`` -> ``http://user:***@host``; other URLs unchanged."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, _, location = rest.rpartition("@")
+    user, has_password, password = credentials.partition(":")
+    if not has_password or not password:
+        return url
+    return f"{scheme}://{user}:***@{location}"
+
+
+def load() -> Settings:
+    return Settings()

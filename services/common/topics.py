@@ -1,0 +1,59 @@
+"""Topic names and their creation settings (DESIGN section 2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hookhouse.common.settings import Settings
+
+REQUESTS = "requests"
+CONFIG = "config"
+DELIVERIES = "deliveries"
+DLQ = "dlq"
+RECORDS = "records"
+# Retry tiers, shortest first: (name suffix, delay in seconds).  Used by the deliverer.
+RETRY_TIERS: tuple[tuple[str, int], ...] = (
+    ("5s", 5),
+    ("1m", 60),
+    ("10m", 600),
+    ("1h", 3600),
+    ("6h", 21600),
+)
+
+_MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # above the 10 MiB body limit plus the envelope
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    config: dict[str, str]
+
+
+def name(settings: Settings, topic: str) -> str:
+    return f"{settings.topic_prefix}{topic}"
+
+
+def retry_topic(settings: Settings, tier: str) -> str:
+    return name(settings, f"retry.{tier}")
+
+
+def specs(settings: Settings) -> list[TopicSpec]:
+    """Every topic hookhouse needs, with partitions and cleanup settings."""
+    retention_ms = str(settings.retention_hours * 3600 * 1000)
+    base = {
+        "min.insync.replicas": str(settings.min_insync_replicas),
+        "max.message.bytes": str(_MAX_MESSAGE_BYTES),
+    }
+    delete = {**base, "cleanup.policy": "delete", "retention.ms": retention_ms}
+    parts = settings.topic_partitions
+    out = [
+        TopicSpec(name(settings, REQUESTS), parts, delete),
+        # One partition: the configuration log is small and needs one total order.
+        TopicSpec(name(settings, CONFIG), 1, {**base, "cleanup.policy": "compact"}),
+        TopicSpec(name(settings, DELIVERIES), parts, delete),
+        TopicSpec(name(settings, RECORDS), parts, delete),
+        TopicSpec(name(settings, DLQ), parts, {**delete, "retention.ms": str(30 * 86400 * 1000)}),
+    ]
+    out += [TopicSpec(retry_topic(settings, tier), parts, delete) for tier, _ in RETRY_TIERS]
+    return out

@@ -1,0 +1,1 @@
+"""Deliverer: pushes events to destinations and records every attempt."""

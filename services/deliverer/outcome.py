@@ -1,0 +1,56 @@
+"""What a destination receives and what an attempt's result means; pure functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from hookhouse.common.records import Delivery
+
+# Headers that describe the inbound hop, not the payload; never forwarded.
+HOP_HEADERS = frozenset(
+    {"host", "content-length", "connection", "keep-alive", "transfer-encoding", "te",
+     "upgrade", "proxy-authorization", "proxy-connection", "accept-encoding", "expect"}
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # SUCCESSFUL or FAILED
+    error_code: str  # "" when successful
+
+
+def target_url(destination_url: str, path: str, query: str, forward_path: bool = True) -> str:
+    """The destination URL with the request's path suffix and query appended."""
+    parts = urlsplit(destination_url)
+    full_path = parts.path.rstrip("/") + path if forward_path and path else parts.path
+    full_query = "&".join(q for q in (parts.query, query) if q)
+    return urlunsplit((parts.scheme, parts.netloc, full_path or "/", full_query, ""))
+
+
+def outbound_headers(delivery: Delivery, prefix: str) -> dict[str, str]:
+    """The request's headers as received, minus hop headers, plus delivery headers."""
+    headers = {k: v for k, v in delivery.headers.items() if k.lower() not in HOP_HEADERS}
+    headers.update(
+        {
+            f"{prefix}event-id": delivery.event_id,
+            f"{prefix}request-id": delivery.request_id,
+            f"{prefix}source-id": delivery.source_id,
+            f"{prefix}connection-id": delivery.connection_id,
+            f"{prefix}destination-id": delivery.destination_id,
+            f"{prefix}attempt-count": str(delivery.attempt),
+            f"{prefix}attempt-trigger": delivery.trigger,
+            f"{prefix}original-received-at": delivery.received_at,
+            "idempotency-key": delivery.event_id,
+        }
+    )
+    return headers
+
+
+def classify(response_status: int | None, error_code: str) -> Outcome:
+    """2xx is success; anything else (an error code, or a non-2xx answer) is a failure."""
+    if error_code:
+        return Outcome("FAILED", error_code)
+    if response_status is not None and 200 <= response_status < 300:
+        return Outcome("SUCCESSFUL", "")
+    return Outcome("FAILED", "BAD_RESPONSE")

@@ -1,0 +1,164 @@
+"""The ingest HTTP service.
+
+A request is answered 2xx only after the broker acknowledged its record on the
+``requests`` topic; if Kafka does not acknowledge within the produce timeout the
+answer is 503 with ``Retry-After`` (DESIGN section 5).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+
+import orjson
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from hookhouse.common import metrics, topics
+from hookhouse.common.clock import iso_ms, now_ms
+from hookhouse.common.configlog import ConfigLog
+from hookhouse.common.health import Readiness, routes
+from hookhouse.common.ids import new_id
+from hookhouse.common.kafka import AsyncProducer, KafkaProbe, KafkaUnavailable, ensure_topics
+from hookhouse.common.records import InboundRequest, RequestRow, b64
+from hookhouse.common.runtime import start
+from hookhouse.common.settings import Settings, load
+
+RETRY_AFTER_SECONDS = "5"
+
+
+class PayloadTooLarge(Exception):
+    pass
+
+
+def error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse({"code": code, "message": message}, status_code=status, headers=headers)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused as soon as it exceeds ``limit`` bytes (never buffered whole)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def build_app(settings: Settings) -> Starlette:
+    config = ConfigLog(settings)
+    state: dict[str, AsyncProducer] = {}
+    requests_topic = topics.name(settings, topics.REQUESTS)
+    records_topic = topics.name(settings, topics.RECORDS)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await asyncio.to_thread(ensure_topics, settings)
+        config.start()
+        state["producer"] = AsyncProducer(settings)
+        yield
+        await asyncio.to_thread(state["producer"].close)
+        config.stop()
+
+    async def receive(request: Request) -> Response:
+        started = time.perf_counter()
+        source_id = request.path_params["source_id"]
+        source = config.state.get("source", source_id)
+        if source is None:
+            metrics.INGEST_REQUESTS.labels("unknown", "SOURCE_NOT_FOUND").inc()
+            return error(404, "SOURCE_NOT_FOUND", f"No source with id {source_id}.")
+        received_at = iso_ms(now_ms())
+        request_id = new_id("req")
+        try:
+            body = await read_body(request, settings.max_body_bytes)
+        except PayloadTooLarge:
+            await record_rejection(request, source, request_id, received_at, "PAYLOAD_TOO_LARGE")
+            return error(
+                413, "PAYLOAD_TOO_LARGE",
+                f"The body is larger than the limit of {settings.max_body_bytes} bytes.",
+            )
+        inbound = InboundRequest(
+            id=request_id,
+            project_id=source["project_id"],
+            source_id=source_id,
+            received_at=received_at,
+            method=request.method,
+            path=request.path_params.get("path", ""),
+            query=request.url.query,
+            headers=dict(request.headers),
+            body=b64(body),
+        )
+        producer = state["producer"]
+        produce_started = time.perf_counter()
+        try:
+            await asyncio.wait_for(
+                producer.send(requests_topic, inbound.to_json(), key=source_id),
+                timeout=settings.produce_timeout_seconds,
+            )
+        except (KafkaUnavailable, TimeoutError):
+            metrics.INGEST_REQUESTS.labels(source_id, "KAFKA_UNAVAILABLE").inc()
+            return error(
+                503, "KAFKA_UNAVAILABLE",
+                "The request could not be stored right now; it was not accepted. Retry later.",
+                headers={"Retry-After": RETRY_AFTER_SECONDS},
+            )
+        metrics.PRODUCE_LATENCY.labels("requests").observe(time.perf_counter() - produce_started)
+        metrics.INGEST_REQUESTS.labels(source_id, "ACCEPTED").inc()
+        metrics.INGEST_LATENCY.observe(time.perf_counter() - started)
+        return Response(
+            orjson.dumps({"status": "SUCCESS", "message": "Request stored.",
+                          "request_id": request_id}),
+            media_type="application/json",
+        )
+
+    async def record_rejection(
+        request: Request, source: dict[str, str], request_id: str, received_at: str, cause: str
+    ) -> None:
+        """Rejected requests are recorded (without their body) so the API can list them."""
+        metrics.INGEST_REQUESTS.labels(source["id"], cause).inc()
+        row = RequestRow(
+            id=request_id, project_id=source["project_id"], source_id=source["id"],
+            created_at=received_at, method=request.method,
+            path=request.path_params.get("path", ""), query=request.url.query,
+            headers=dict(request.headers), body="", body_size=0, verified=None,
+            rejection_cause=cause, events_count=0, version=now_ms(),
+        )
+        with contextlib.suppress(KafkaUnavailable, TimeoutError):
+            await asyncio.wait_for(
+                state["producer"].send(records_topic, orjson.dumps(row), key=request_id,
+                                       headers=[("kind", b"request")]),
+                timeout=settings.produce_timeout_seconds,
+            )
+
+    readiness = Readiness({
+        "kafka": KafkaProbe(settings),
+        "config": lambda: config.ready,
+    })
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    return Starlette(
+        routes=[
+            *routes(readiness),
+            Route("/e/{source_id}", receive, methods=methods),
+            Route("/e/{source_id}{path:path}", receive, methods=methods),
+        ],
+        lifespan=lifespan,
+    )
+
+
+def main() -> None:
+    settings = load()
+    start("ingest", settings)
+    uvicorn.run(
+        build_app(settings), host=settings.host, port=settings.ingest_port,
+        access_log=False, log_level="warning", timeout_graceful_shutdown=5,
+    )

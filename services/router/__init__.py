@@ -1,0 +1,1 @@
+"""Router: turns stored requests into events and deliveries, one per matching connection."""

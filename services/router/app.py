@@ -1,0 +1,153 @@
+"""The router's Faust app: ``requests`` in; ``deliveries`` and ``records`` out.
+
+At-least-once (KAFKA-NOTES B): one agent with concurrency 1 takes batches of events;
+for each batch it sends every output record, then awaits every acknowledgement before
+the batch's body ends — Faust acks (and later commits) the source offsets only after
+that.  A failed send ends the process without committing (Faust would otherwise ack
+the batch in its ``finally``), so the batch is read again by the next worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import binascii
+import logging
+import os
+from typing import Any
+
+import faust
+import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from hookhouse.common import metrics, topics
+from hookhouse.common.clock import iso_ms, now_ms
+from hookhouse.common.configlog import ConfigLog
+from hookhouse.common.kafka import KafkaProbe, ensure_topics
+from hookhouse.common.records import DeadLetter, InboundRequest, b64
+from hookhouse.common.runtime import start
+from hookhouse.common.settings import Settings, load
+from hookhouse.router.routing import route
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+BATCH_WITHIN_SECONDS = 0.02
+
+
+class InvalidMessage(Exception):
+    """A record on ``requests`` that cannot be routed: dead-letter it."""
+
+
+def decode(value: bytes | None) -> InboundRequest:
+    if value is None:
+        raise InvalidMessage("empty value")
+    try:
+        data = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidMessage(f"not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InvalidMessage("not a JSON object")
+    try:
+        request = InboundRequest.from_dict(data)
+        request.body_bytes  # noqa: B018 - validates the base64 body
+    except (TypeError, binascii.Error, ValueError) as exc:
+        raise InvalidMessage(f"not a request envelope: {exc}") from exc
+    return request
+
+
+def build_app(settings: Settings) -> faust.App:
+    config = ConfigLog(settings)
+    probe = KafkaProbe(settings)
+    app = faust.App(
+        "hookhouse-router",
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        value_serializer="raw",
+        key_serializer="raw",
+        datadir=str(settings.home / "router"),
+        web_host=settings.host,
+        web_port=settings.router_port,
+        web_in_thread=False,
+        topic_replication_factor=settings.replication_factor,
+        topic_partitions=settings.topic_partitions,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        producer_linger=0.002,
+        producer_request_timeout=30.0,
+        broker_commit_interval=0.5,
+        stream_wait_empty=True,
+    )
+    requests_topic = app.topic(topics.name(settings, topics.REQUESTS), internal=False)
+    deliveries = app.topic(topics.name(settings, topics.DELIVERIES), internal=False)
+    records = app.topic(topics.name(settings, topics.RECORDS), internal=False)
+    dlq = app.topic(topics.name(settings, topics.DLQ), internal=False)
+
+    @app.task(on_leader=False)  # type: ignore[untyped-decorator]
+    async def start_config() -> None:
+        await asyncio.to_thread(ensure_topics, settings)
+        config.start()
+
+    async def process(event: Any) -> list[Any]:
+        """Send everything one request causes; return the pending acknowledgements."""
+        message = event.message
+        try:
+            request = decode(event.value)
+        except InvalidMessage as exc:
+            metrics.DEAD_LETTERS.labels("router", "invalid_request").inc()
+            letter = DeadLetter(
+                stage="router", reason=str(exc), topic=message.topic,
+                partition=message.partition, offset=message.offset,
+                key=message.key.decode(errors="replace") if message.key else None,
+                value=b64(event.value or b""), failed_at=iso_ms(now_ms()),
+            )
+            return [await dlq.send(key=message.key, value=letter.to_json())]
+        routed = route(request, config.state.connections_of(request.source_id))
+        pending = []
+        for delivery in routed.deliveries:
+            pending.append(await deliveries.send(
+                key=delivery.destination_id.encode(), value=delivery.to_json()))
+        for row in [*routed.events, routed.request]:
+            pending.append(await records.send(
+                key=row.id.encode(), value=orjson.dumps(row),
+                headers=[("kind", row.kind.encode())]))
+        for row in routed.events:
+            metrics.ROUTER_EVENTS.labels(row.status).inc()
+        return pending
+
+    @app.agent(requests_topic, concurrency=1)  # type: ignore[untyped-decorator]
+    async def router(stream: Any) -> None:
+        async for batch in stream.take_events(BATCH_SIZE, within=BATCH_WITHIN_SECONDS):
+            if not config.ready:
+                await asyncio.to_thread(config.wait_ready, 60.0)
+            pending = []
+            for event in batch:
+                pending.extend(await process(event))
+            try:
+                await asyncio.gather(*pending)
+            except Exception:
+                log.exception("produce failed; exiting without committing this batch")
+                os._exit(3)
+
+    @app.page("/healthz")  # type: ignore[untyped-decorator]
+    async def healthz(web: Any, request: Any) -> Any:
+        return web.json({"status": "ok"})
+
+    @app.page("/readyz")  # type: ignore[untyped-decorator]
+    async def readyz(web: Any, request: Any) -> Any:
+        checks = {"kafka": await asyncio.to_thread(probe), "config": config.ready}
+        ok = all(checks.values())
+        return web.json({"status": "ready" if ok else "not_ready", "checks": checks},
+                        status=200 if ok else 503)
+
+    @app.page("/metrics")  # type: ignore[untyped-decorator]
+    async def prometheus(web: Any, request: Any) -> Any:
+        return web.bytes(generate_latest(metrics.REGISTRY), content_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+def main() -> None:
+    settings = load()
+    start("router", settings)
+    app = build_app(settings)
+    worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True)
+    worker.execute_from_commandline()

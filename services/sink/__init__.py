@@ -1,0 +1,1 @@
+"""Sink: batches the ``records`` topic into ClickHouse, committing only after inserts."""

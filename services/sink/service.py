@@ -1,0 +1,179 @@
+"""The sink process: ``records`` → ClickHouse in batches, offsets committed after insert.
+
+Per batch, top to bottom in :meth:`Sink.flush`: group rows by table → insert each
+block → (ClickHouse down: pause partitions, keep polling, back off, try again) → mark
+every record done → commit.  Inserts are idempotent on ids (ReplacingMergeTree with a
+version), so a batch inserted twice after a crash yields the same rows.  A row that
+ClickHouse refuses is isolated by halving its block and dead-lettered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+from confluent_kafka import Message
+from starlette.applications import Starlette
+
+from hookhouse.common import clickhouse, metrics, topics
+from hookhouse.common.clock import iso_ms, now_ms
+from hookhouse.common.consumer import AsyncConsumer
+from hookhouse.common.health import Readiness, routes
+from hookhouse.common.kafka import AsyncProducer, KafkaProbe, ensure_topics
+from hookhouse.common.records import DeadLetter, b64
+from hookhouse.common.runtime import http_server, start, stop_on_signals
+from hookhouse.common.settings import Settings, load
+from hookhouse.sink.batch import Block, InvalidRecord, table_of
+
+log = logging.getLogger(__name__)
+
+GROUP = "hookhouse-sink"
+INSERT_SETTINGS = {
+    "input_format_skip_unknown_fields": 1,
+    "date_time_input_format": "best_effort",
+}
+MAX_BACKOFF_SECONDS = 10.0
+
+
+def header(msg: Message, name: str) -> bytes | None:
+    for key, value in msg.headers() or []:
+        if key == name:
+            return bytes(value) if value is not None else None
+    return None
+
+
+class Sink:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.database = settings.clickhouse_database
+        self.dlq_topic = topics.name(settings, topics.DLQ)
+        self.ch: Client | None = None
+        self.consumer: AsyncConsumer | None = None
+        self.producer: AsyncProducer | None = None
+
+    def clickhouse_ok(self) -> bool:
+        probe = clickhouse.client(self.settings)
+        try:
+            return bool(probe.command("SELECT 1") == 1)
+        finally:
+            probe.close()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await asyncio.to_thread(ensure_topics, self.settings)
+        self.producer = AsyncProducer(self.settings)
+        self.consumer = AsyncConsumer(
+            self.settings, GROUP, [topics.name(self.settings, topics.RECORDS)]
+        )
+        batch: list[Message] = []
+        opened = time.monotonic()
+        try:
+            while not stop.is_set():
+                room = self.settings.sink_batch_rows - len(batch)
+                fresh = await self.consumer.consume(room, 0.1)
+                if fresh and not batch:
+                    opened = time.monotonic()
+                batch.extend(fresh)
+                full = len(batch) >= self.settings.sink_batch_rows
+                due = time.monotonic() - opened >= self.settings.sink_batch_seconds
+                if batch and (full or due):
+                    await self.flush(batch, stop)
+                    batch = []
+            if batch:
+                await self.flush(batch, stop)
+        finally:
+            await self.consumer.close()
+            await asyncio.to_thread(self.producer.close)
+
+    async def flush(self, batch: list[Message], stop: asyncio.Event) -> None:
+        assert self.consumer is not None
+        blocks: dict[str, Block] = {}
+        for index, msg in enumerate(batch):
+            try:
+                table = table_of(header(msg, "kind"), msg.value())
+            except InvalidRecord as exc:
+                await self.dead_letter(msg, "invalid_record", str(exc))
+                continue
+            block = blocks.setdefault(table, Block(table))
+            block.values.append(msg.value())
+            block.sources.append(index)
+        for block in blocks.values():
+            await self.insert(block, batch, stop)
+        for msg in batch:
+            self.consumer.done(msg)
+        await self.consumer.commit()
+
+    async def insert(self, block: Block, batch: list[Message], stop: asyncio.Event) -> None:
+        """Insert ``block``, waiting out ClickHouse outages; dead-letter refused rows."""
+        assert self.consumer is not None
+        backoff = 0.2
+        while True:
+            started = time.perf_counter()
+            try:
+                await asyncio.to_thread(self._insert, block)
+            except OperationalError as exc:  # unreachable, timed out: an outage
+                log.warning("ClickHouse insert failed: %s", exc)
+            except DatabaseError as exc:  # ClickHouse answered and refused some row
+                if len(block.values) > 1:
+                    for half in block.halves():
+                        await self.insert(half, batch, stop)
+                else:
+                    await self.dead_letter(batch[block.sources[0]], "clickhouse_refused",
+                                           str(exc)[:2000])
+                return
+            else:
+                metrics.SINK_BATCH_ROWS.observe(len(block.values))
+                metrics.SINK_INSERT_LATENCY.observe(time.perf_counter() - started)
+                await self.consumer.resume()
+                return
+            metrics.SINK_INSERT_FAILURES.inc()
+            log.warning("ClickHouse unavailable; retrying in %.1fs", backoff)
+            self.ch = None
+            await self.consumer.pause()
+            deadline = time.monotonic() + backoff
+            while time.monotonic() < deadline:
+                await self.consumer.consume(1, 0.1)  # paused: keeps the group alive
+            backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+    def _insert(self, block: Block) -> None:
+        if self.ch is None:
+            self.ch = clickhouse.client(self.settings, self.database)
+        self.ch.raw_insert(
+            block.table, None, insert_block=block.body(), fmt="JSONEachRow",
+            settings=INSERT_SETTINGS,
+        )
+
+    async def dead_letter(self, msg: Message, reason: str, message: str) -> None:
+        assert self.producer is not None
+        log.warning("dead-lettering %s[%d]@%d: %s", msg.topic(), msg.partition(), msg.offset(),
+                    message)
+        metrics.DEAD_LETTERS.labels("sink", reason).inc()
+        letter = DeadLetter(
+            stage="sink", reason=reason, topic=msg.topic(), partition=msg.partition(),
+            offset=msg.offset(), key=(msg.key() or b"").decode(errors="replace") or None,
+            value=b64(msg.value() or b""), failed_at=iso_ms(now_ms()),
+            details={"message": message},
+        )
+        await self.producer.send(self.dlq_topic, letter.to_json(), key=msg.key())
+
+
+async def serve(settings: Settings) -> None:
+    sink = Sink(settings)
+    readiness = Readiness({"kafka": KafkaProbe(settings), "clickhouse": sink.clickhouse_ok})
+    server = http_server(Starlette(routes=routes(readiness)), settings, settings.sink_port)
+    stop = asyncio.Event()
+    stop_on_signals(stop)
+    web = asyncio.create_task(server.serve())
+    try:
+        await sink.run(stop)
+    finally:
+        server.should_exit = True
+        await web
+
+
+def main() -> None:
+    settings = load()
+    start("sink", settings)
+    asyncio.run(serve(settings))

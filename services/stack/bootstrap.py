@@ -1,0 +1,71 @@
+"""First start of the local stack: a project, its admin API key, and a demo connection.
+
+Everything is written to the config log like any API write; a second start finds the
+resources by name and keeps them.  The key is kept in ``stack.env`` (mode 0600),
+because only its hash is in the log.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from hookhouse.common.clock import iso_ms, now_ms
+from hookhouse.common.config import hash_api_key
+from hookhouse.common.configlog import ConfigLog
+from hookhouse.common.ids import new_id
+
+PROJECT_NAME = "local"
+DEMO_SOURCE = "demo"
+DEMO_DESTINATION = "mock"
+
+
+@dataclass(frozen=True)
+class Bootstrapped:
+    project_id: str
+    api_key: str
+    source_id: str
+
+
+def _ensure(log: ConfigLog, kind: str, prefix: str, project_id: str, name: str,
+            fields: dict[str, Any]) -> dict[str, Any]:
+    existing = log.state.find(kind, project_id, name)
+    if existing is not None:
+        return existing
+    stamp = iso_ms(now_ms())
+    resource = {"id": new_id(prefix), "project_id": project_id, "name": name,
+                "created_at": stamp, "updated_at": stamp, **fields}
+    log.append(kind, resource["id"], resource)
+    return resource
+
+
+def bootstrap(log: ConfigLog, api_url: str, known_key: str | None) -> Bootstrapped:
+    """Create what is missing; ``known_key`` is the key from the previous start."""
+    if not log.wait_ready(60):
+        raise TimeoutError("the config log could not be read within 60 s")
+    project = next((p for p in log.state.resources["project"].values()
+                    if p["name"] == PROJECT_NAME), None)
+    if project is None:
+        stamp = iso_ms(now_ms())
+        project = {"id": new_id("tm"), "project_id": None, "name": PROJECT_NAME,
+                   "created_at": stamp, "updated_at": stamp}
+        project["project_id"] = project["id"]
+        log.append("project", project["id"], project)
+    key = known_key
+    record = log.state.api_key(key) if key else None
+    if record is None or record["project_id"] != project["id"]:
+        key = f"hh_{secrets.token_urlsafe(32)}"
+        stamp = iso_ms(now_ms())
+        key_id = new_id("key")
+        log.append("api_key", key_id, {
+            "id": key_id, "project_id": project["id"], "name": "admin",
+            "key_hash": hash_api_key(key), "created_at": stamp, "updated_at": stamp,
+        })
+    source = _ensure(log, "source", "src", project["id"], DEMO_SOURCE, {})
+    destination = _ensure(log, "destination", "des", project["id"], DEMO_DESTINATION,
+                          {"url": f"{api_url}/mock"})
+    _ensure(log, "connection", "web", project["id"], f"{DEMO_SOURCE}-{DEMO_DESTINATION}",
+            {"source_id": source["id"], "destination_id": destination["id"], "rules": []})
+    assert key is not None
+    return Bootstrapped(project["id"], key, source["id"])

@@ -1,0 +1,74 @@
+"""The embedded ClickHouse server from the ``chdb-core`` wheel, in a process of its own.
+
+Run as ``python -m hookhouse.stack.clickhouse_server DATA_DIR HTTP_PORT TCP_PORT HOST``.
+Facts from DESIGN section 6: with a ``config.xml`` in the working directory, a query
+that first runs ``SYSTEM START LISTEN QUERIES ALL`` and then blocks reading a FIFO
+keeps the server answering on its HTTP and native ports until a line is written to
+that FIFO.  This is a private entry point of chdb; the smoke test in
+``tests/integration/test_clickhouse_server.py`` fails loudly if an upgrade breaks it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+STOP_FIFO = "stop.fifo"
+
+
+def config_xml(host: str, http_port: int, tcp_port: int) -> str:
+    return (
+        f"<clickhouse><listen_host>{host}</listen_host><http_port>{http_port}</http_port>"
+        f"<tcp_port>{tcp_port}</tcp_port></clickhouse>"
+    )
+
+
+def request_stop(run_dir: Path) -> None:
+    """Ask a running server to return (and so its process to exit)."""
+    fifo = run_dir / STOP_FIFO
+    fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        os.write(fd, b"stop\n")
+    finally:
+        os.close(fd)
+
+
+def _watch_parent(run_dir: Path, parent: int) -> None:
+    """Stop the server when the process that started it is gone (no orphans)."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    request_stop(run_dir)
+
+
+def main() -> None:
+    data_dir, http_port, tcp_port, host = Path(sys.argv[1]).resolve(), sys.argv[2], sys.argv[3], \
+        sys.argv[4]
+    run_dir = data_dir.parent / "run"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.xml").write_text(config_xml(host, int(http_port), int(tcp_port)))
+    fifo = run_dir / STOP_FIFO
+    if not fifo.exists():
+        os.mkfifo(fifo)
+    os.chdir(run_dir)
+    # SIGTERM and SIGINT write to the FIFO from a thread, since the main thread is
+    # inside the blocking query.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: threading.Thread(target=request_stop, args=(run_dir,)).start())
+    threading.Thread(target=_watch_parent, args=(run_dir, os.getppid()), daemon=True).start()
+
+    from chdb import _chdb
+
+    _chdb.query(
+        "SYSTEM START LISTEN QUERIES ALL; "
+        f"SELECT count() FROM file('{fifo}', 'LineAsString')",
+        "TabSeparated",
+        path=str(data_dir),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,365 @@
+"""``hookhouse up``: start Kafka, ClickHouse and every service, and keep them running.
+
+Order: Kafka → ClickHouse → migrations and topics → first-start bootstrap → ingest,
+api, router, deliverer, sink → wait until every ``/readyz`` answers → print where to
+send a webhook and write ``stack.env``.  A child that dies is restarted with backoff.
+SIGINT/SIGTERM stop the services first, then ClickHouse, then Kafka, so nothing is
+left mid-write.  Children get their own session (Ctrl-C reaches only this process)
+and SIGTERM if this process dies (Linux ``PR_SET_PDEATHSIG``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from hookhouse.common.clickhouse import migrate
+from hookhouse.common.configlog import ConfigLog
+from hookhouse.common.kafka import KafkaProbe, ensure_topics
+from hookhouse.common.settings import Settings
+from hookhouse.stack import clickhouse_server, kafka_broker
+from hookhouse.stack.bootstrap import bootstrap
+from hookhouse.stack.ports import PortTaken, ensure_free, is_listening
+
+SERVICES = ("ingest", "api", "router", "deliverer", "sink")
+STOP_GRACE_SECONDS = {"kafka": 30.0, "clickhouse": 15.0}
+READY_TIMEOUT_SECONDS = 120.0
+
+
+def _die_with_parent() -> None:
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+@dataclass
+class Child:
+    name: str
+    command: list[str]
+    log_path: Path
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    next_start: float = 0.0
+    log_file: IO[bytes] | None = field(default=None, repr=False)
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.log_file = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            self.command, stdout=self.log_file, stderr=subprocess.STDOUT, env=self.env,
+            start_new_session=True, preexec_fn=_die_with_parent,  # noqa: PLW1509
+        )
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, grace: float) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            if self.name == "clickhouse":
+                self._stop_clickhouse()
+            else:
+                self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(grace)
+            except subprocess.TimeoutExpired:
+                print(f"  {self.name} did not stop in {grace:.0f}s; killing it", flush=True)
+                self.process.kill()
+                self.process.wait()
+        if self.log_file is not None:
+            self.log_file.close()
+
+    def _stop_clickhouse(self) -> None:
+        assert self.process is not None
+        try:
+            clickhouse_server.request_stop(Path(self.command[-4]).parent / "run")
+        except OSError:
+            self.process.send_signal(signal.SIGTERM)
+
+
+class Stack:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.home = settings.home.expanduser().resolve()
+        self.children: list[Child] = []
+        self.stopping = False
+        self.local_kafka = "HOOKHOUSE_KAFKA_BOOTSTRAP" not in os.environ
+        self.local_clickhouse = "HOOKHOUSE_CLICKHOUSE_URL" not in os.environ
+
+    # -- start ---------------------------------------------------------------------
+    def child_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "HOOKHOUSE_HOME": str(self.home),
+            "HOOKHOUSE_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
+            "HOOKHOUSE_CLICKHOUSE_URL": self.settings.clickhouse_url,
+            "PYTHONUNBUFFERED": "1",
+        })
+        return env
+
+    def ports(self) -> dict[str, int]:
+        ports = {f"HOOKHOUSE_{name.upper()}_PORT": getattr(self.settings, f"{name}_port")
+                 for name in SERVICES}
+        if self.local_kafka:
+            ports["HOOKHOUSE_KAFKA_PORT"] = self.settings.kafka_port
+            ports["HOOKHOUSE_KAFKA_CONTROLLER_PORT"] = self.settings.kafka_controller_port
+        if self.local_clickhouse:
+            ports["HOOKHOUSE_CLICKHOUSE_HTTP_PORT"] = self.settings.clickhouse_http_port
+            ports["HOOKHOUSE_CLICKHOUSE_TCP_PORT"] = self.settings.clickhouse_tcp_port
+        return ports
+
+    def spawn(self, name: str, command: list[str]) -> Child:
+        child = Child(name, command, self.home / "logs" / f"{name}.log", self.child_env())
+        child.start()
+        self.children.append(child)
+        return child
+
+    def start_kafka(self) -> None:
+        print(f"  kafka       resolving jars (Kafka {kafka_broker.kafka_version()}) and "
+              "starting the broker…", flush=True)
+        command = kafka_broker.prepare(self.settings, self.home)
+        kafka = self.spawn("kafka", command)
+        # Wait for the port before asking for metadata, so the client does not log
+        # a connection failure every 50 ms while the JVM starts.
+        self.wait(lambda: is_listening(self.settings.host, self.settings.kafka_port),
+                  "the Kafka broker", kafka, 90.0)
+        probe = KafkaProbe(self.settings)
+        self.wait(lambda: probe(1.0), "the Kafka broker", kafka, 30.0)
+
+    def start_clickhouse(self) -> None:
+        data = self.home / "clickhouse" / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        ch = self.spawn("clickhouse", [
+            sys.executable, "-m", "hookhouse.stack.clickhouse_server", str(data),
+            str(self.settings.clickhouse_http_port), str(self.settings.clickhouse_tcp_port),
+            self.settings.host,
+        ])
+        url = f"http://{self.settings.host}:{self.settings.clickhouse_http_port}/ping"
+        self.wait(lambda: http_ok(url), "the ClickHouse server", ch, 60.0)
+
+    def wait(self, check: object, what: str, child: Child | None, timeout: float) -> None:
+        assert callable(check)
+        deadline = time.monotonic() + timeout
+        while not check():
+            if child is not None and not child.alive():
+                raise RuntimeError(f"{what} exited while starting; see {child.log_path}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{what} was not ready within {timeout:.0f}s")
+            time.sleep(0.25)
+
+    def run(self) -> int:
+        self.home.mkdir(parents=True, exist_ok=True)
+        lock = (self.home / "up.lock").open("w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"another `hookhouse up` is already running with HOOKHOUSE_HOME={self.home}",
+                  file=sys.stderr)
+            return 1
+        try:
+            ensure_free(self.settings.host, self.ports())
+        except PortTaken as exc:
+            print(f"hookhouse: {exc}", file=sys.stderr)
+            return 2
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._on_signal)
+        started = time.monotonic()
+        print(f"hookhouse: starting the local stack in {self.home}", flush=True)
+        try:
+            if self.local_kafka:
+                self.start_kafka()
+            if self.local_clickhouse:
+                self.start_clickhouse()
+            for line in migrate(self.settings):
+                print(f"  clickhouse  {line}", flush=True)
+            created = ensure_topics(self.settings)
+            if created:
+                print(f"  kafka       created {len(created)} topics", flush=True)
+            boot = self.bootstrap()
+            for name in SERVICES:
+                self.spawn(name, [sys.executable, "-m", "hookhouse.cli", name])
+            for child in self.children:
+                if child.name in SERVICES:
+                    port = getattr(self.settings, f"{child.name}_port")
+                    url = f"http://{self.settings.host}:{port}/readyz"
+                    self.wait(lambda url=url: http_ok(url), child.name, child,
+                              READY_TIMEOUT_SECONDS)
+            self.write_state(boot.api_key)
+            self.banner(boot.api_key, boot.source_id, time.monotonic() - started)
+            self.supervise()
+        except _Stop:
+            pass
+        finally:
+            self.shutdown()
+        return 0
+
+    def bootstrap(self) -> object:
+        state = read_env(self.home / "stack.env")
+        log = ConfigLog(self.settings)
+        log.start()
+        try:
+            return bootstrap(log, self.settings.api_url, state.get("HOOKHOUSE_API_KEY"))
+        finally:
+            log.stop()
+
+    def write_state(self, api_key: str) -> None:
+        values = {
+            "HOOKHOUSE_INGEST_URL": self.settings.ingest_url,
+            "HOOKHOUSE_API_URL": self.settings.api_url,
+            "HOOKHOUSE_API_KEY": api_key,
+            "HOOKHOUSE_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
+            "HOOKHOUSE_CLICKHOUSE_URL": self.settings.clickhouse_url,
+        }
+        path = self.home / "stack.env"
+        path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+        path.chmod(0o600)
+        pids = {c.name: c.process.pid for c in self.children if c.process is not None}
+        (self.home / "pids.json").write_text(json.dumps({"supervisor": os.getpid(), **pids}))
+
+    def banner(self, api_key: str, source_id: str, seconds: float) -> None:
+        ingest = self.settings.ingest_url
+        print(
+            f"\nhookhouse is up ({seconds:.1f}s).\n\n"
+            f"  ingest      {ingest}/e/<source_id>\n"
+            f"  api         {self.settings.api_url}/2024-03-01\n"
+            f"  api key     {api_key}\n"
+            f"  kafka       {self.settings.kafka_bootstrap}\n"
+            f"  clickhouse  {self.settings.clickhouse_url.split('@')[-1]}\n"
+            f"  state       {self.home / 'stack.env'}\n\n"
+            "Send a test webhook to the demo source (delivered to the mock destination):\n\n"
+            f"  curl -X POST {ingest}/e/{source_id} -H 'content-type: application/json' "
+            "-d '{\"hello\": \"world\"}'\n\n"
+            "See its event:\n\n"
+            f"  curl -H 'Authorization: Bearer {api_key}' {self.settings.api_url}/2024-03-01/events"
+            "\n\nLogs: `hookhouse logs -f`, status: `hookhouse status`. Ctrl-C stops everything.\n",
+            flush=True,
+        )
+
+    # -- run -----------------------------------------------------------------------
+    def supervise(self) -> None:
+        while True:
+            for child in self.children:
+                if child.alive() or self.stopping:
+                    continue
+                now = time.monotonic()
+                if child.next_start == 0.0:
+                    code = child.process.returncode if child.process else None
+                    child.restarts += 1
+                    delay = min(2.0 ** min(child.restarts, 5), 30.0)
+                    child.next_start = now + delay
+                    print(f"  {child.name} exited with {code}; restarting in {delay:.0f}s "
+                          f"(log: {child.log_path})", flush=True)
+                elif now >= child.next_start:
+                    child.next_start = 0.0
+                    child.start()
+            time.sleep(0.5)
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        if self.stopping:
+            return
+        self.stopping = True
+        raise _Stop
+
+    def shutdown(self) -> None:
+        self.stopping = True
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if not self.children:
+            return
+        print("hookhouse: stopping…", flush=True)
+        services = [c for c in self.children if c.name in SERVICES]
+        for child in services:
+            if child.alive():
+                assert child.process is not None
+                child.process.send_signal(signal.SIGTERM)
+        for child in services:
+            child.stop(20.0)
+        for name in ("clickhouse", "kafka"):
+            for child in self.children:
+                if child.name == name:
+                    child.stop(STOP_GRACE_SECONDS[name])
+        (self.home / "pids.json").unlink(missing_ok=True)
+        print("hookhouse: stopped", flush=True)
+
+
+class _Stop(Exception):
+    pass
+
+
+def http_ok(url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def read_env(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    out = {}
+    for line in path.read_text().splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            out[key.strip()] = value.strip()
+    return out
+
+
+def up(settings: Settings) -> int:
+    return Stack(settings).run()
+
+
+def status(settings: Settings) -> int:
+    home = settings.home.expanduser().resolve()
+    pids_file = home / "pids.json"
+    if not pids_file.exists():
+        print(f"hookhouse is not running (no {pids_file})")
+        return 1
+    pids: dict[str, int] = json.loads(pids_file.read_text())
+    healthy = True
+    for name, pid in pids.items():
+        alive = _pid_alive(pid)
+        line = f"  {name:<11} pid {pid:<8} {'running' if alive else 'stopped'}"
+        if name in SERVICES:
+            port = getattr(settings, f"{name}_port")
+            ready = http_ok(f"http://{settings.host}:{port}/readyz")
+            line += f"  ready={'yes' if ready else 'no'}  http://{settings.host}:{port}"
+            healthy = healthy and ready
+        healthy = healthy and alive
+        print(line)
+    for key, value in read_env(home / "stack.env").items():
+        print(f"  {key}={value}")
+    return 0 if healthy else 1
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def logs(settings: Settings, service: str | None, follow: bool, lines: int) -> int:
+    directory = settings.home.expanduser().resolve() / "logs"
+    files = sorted(directory.glob(f"{service or '*'}.log"))
+    if not files:
+        print(f"no logs in {directory}", file=sys.stderr)
+        return 1
+    command = ["tail", "-n", str(lines), *(["-F"] if follow else []), *map(str, files)]
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:
+        return 0
