@@ -27,7 +27,9 @@ def run_service(name: str) -> None:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hookhouse", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("up", help="start Kafka, ClickHouse and every service in the foreground")
+    up = sub.add_parser("up", help="start Kafka, ClickHouse and every service in the foreground")
+    up.add_argument("--infra-only", action="store_true",
+                    help="start only Kafka and ClickHouse (what the test suite needs)")
     sub.add_parser("status", help="show what the local stack is running and whether it is ready")
     logs = sub.add_parser("logs", help="show (and with -f follow) the local stack's logs")
     logs.add_argument("service", nargs="?", help="one of: kafka clickhouse " + " ".join(SERVICES))
@@ -49,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = load()
     if args.command == "up":
         from hookhouse.stack.supervisor import up
-        sys.exit(up(settings))
+        sys.exit(up(settings, args.infra_only))
     if args.command == "status":
         from hookhouse.stack.supervisor import status
         sys.exit(status(settings))

@@ -7,8 +7,9 @@ Every service builds one :class:`Settings` at start and logs :meth:`Settings.des
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_KAFKA_PORT = 7792
@@ -27,7 +28,7 @@ class Settings(BaseSettings):
 
     # Kafka.  Setting kafka_bootstrap makes `hookhouse up` use that cluster instead of
     # starting a local broker.
-    kafka_bootstrap: str = f"127.0.0.1:{DEFAULT_KAFKA_PORT}"
+    kafka_bootstrap: str = ""  # default: host:kafka_port
     kafka_port: int = DEFAULT_KAFKA_PORT
     kafka_controller_port: int = 7793
     kafka_heap: str = "512m"
@@ -45,7 +46,7 @@ class Settings(BaseSettings):
 
     # ClickHouse.  Setting clickhouse_url makes `hookhouse up` use that server instead
     # of starting the embedded one.
-    clickhouse_url: str = f"http://default:@127.0.0.1:{DEFAULT_CLICKHOUSE_HTTP_PORT}"
+    clickhouse_url: str = ""  # default: http://default:@host:clickhouse_http_port
     clickhouse_http_port: int = DEFAULT_CLICKHOUSE_HTTP_PORT
     clickhouse_tcp_port: int = 7790
     clickhouse_database: str = "hookhouse"
@@ -73,6 +74,20 @@ class Settings(BaseSettings):
     # Sink
     sink_batch_rows: int = Field(default=5000, ge=1)
     sink_batch_seconds: float = Field(default=0.5, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _local_defaults(cls, data: Any) -> Any:
+        """Without an external cluster, point at the local stack's own ports."""
+        if not isinstance(data, dict):
+            return data
+        host = data.get("host") or "127.0.0.1"
+        if not data.get("kafka_bootstrap"):
+            data["kafka_bootstrap"] = f"{host}:{data.get('kafka_port') or DEFAULT_KAFKA_PORT}"
+        if not data.get("clickhouse_url"):
+            port = data.get("clickhouse_http_port") or DEFAULT_CLICKHOUSE_HTTP_PORT
+            data["clickhouse_url"] = f"http://default:@{host}:{port}"
+        return data
 
     @property
     def ingest_url(self) -> str:

@@ -140,7 +140,9 @@ def build_app(settings: Settings) -> faust.App:
 
     @app.page("/metrics")  # type: ignore[untyped-decorator]
     async def prometheus(web: Any, request: Any) -> Any:
-        return web.bytes(generate_latest(metrics.REGISTRY), content_type=CONTENT_TYPE_LATEST)
+        # aiohttp takes the charset separately from the content type.
+        return web.bytes(generate_latest(metrics.REGISTRY),
+                         content_type=CONTENT_TYPE_LATEST.split(";")[0])
 
     return app
 

@@ -37,6 +37,11 @@ def request_stop(run_dir: Path) -> None:
         os.close(fd)
 
 
+def _stop_on_signal(run_dir: Path, signals: set[signal.Signals]) -> None:
+    signal.sigwait(signals)
+    request_stop(run_dir)
+
+
 def _watch_parent(run_dir: Path, parent: int) -> None:
     """Stop the server when the process that started it is gone (no orphans)."""
     while os.getppid() == parent:
@@ -54,10 +59,12 @@ def main() -> None:
     if not fifo.exists():
         os.mkfifo(fifo)
     os.chdir(run_dir)
-    # SIGTERM and SIGINT write to the FIFO from a thread, since the main thread is
-    # inside the blocking query.
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: threading.Thread(target=request_stop, args=(run_dir,)).start())
+    # The main thread will sit inside the blocking query, where Python signal handlers
+    # never run.  So SIGTERM and SIGINT are blocked here (every thread started later,
+    # chdb's included, inherits the mask) and a thread takes them with sigwait.
+    stop_signals = {signal.SIGTERM, signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+    threading.Thread(target=_stop_on_signal, args=(run_dir, stop_signals), daemon=True).start()
     threading.Thread(target=_watch_parent, args=(run_dir, os.getppid()), daemon=True).start()
 
     from chdb import _chdb

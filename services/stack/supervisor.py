@@ -90,8 +90,9 @@ class Child:
 
 
 class Stack:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, infra_only: bool = False) -> None:
         self.settings = settings
+        self.infra_only = infra_only
         self.home = settings.home.expanduser().resolve()
         self.children: list[Child] = []
         self.stopping = False
@@ -110,8 +111,10 @@ class Stack:
         return env
 
     def ports(self) -> dict[str, int]:
-        ports = {f"HOOKHOUSE_{name.upper()}_PORT": getattr(self.settings, f"{name}_port")
-                 for name in SERVICES}
+        ports = {} if self.infra_only else {
+            f"HOOKHOUSE_{name.upper()}_PORT": getattr(self.settings, f"{name}_port")
+            for name in SERVICES
+        }
         if self.local_kafka:
             ports["HOOKHOUSE_KAFKA_PORT"] = self.settings.kafka_port
             ports["HOOKHOUSE_KAFKA_CONTROLLER_PORT"] = self.settings.kafka_controller_port
@@ -182,6 +185,11 @@ class Stack:
                 self.start_kafka()
             if self.local_clickhouse:
                 self.start_clickhouse()
+            if self.infra_only:
+                print(f"\nKafka ({self.settings.kafka_bootstrap}) and ClickHouse "
+                      f"({self.settings.clickhouse_url.split('@')[-1]}) are up. Ctrl-C stops "
+                      "them.", flush=True)
+                self.supervise()
             for line in migrate(self.settings):
                 print(f"  clickhouse  {line}", flush=True)
             created = ensure_topics(self.settings)
@@ -317,8 +325,8 @@ def read_env(path: Path) -> dict[str, str]:
     return out
 
 
-def up(settings: Settings) -> int:
-    return Stack(settings).run()
+def up(settings: Settings, infra_only: bool = False) -> int:
+    return Stack(settings, infra_only).run()
 
 
 def status(settings: Settings) -> int:

@@ -1,0 +1,47 @@
+# hookhouse: the two commands of the README, plus the pieces they are made of.
+#   make up    – install what is missing, start Kafka, ClickHouse and every service
+#   make test  – lint, type-check and run the whole test suite (what CI runs)
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: up test check lint typecheck pytest system-deps clean
+
+up: $(STAMP)
+	$(BIN)/hookhouse up
+
+test: check
+
+check: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check services tests bench
+	$(BIN)/ruff format --check services tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+# Java 17 and Maven run the Kafka broker; Debian packages them.  Installed only when
+# missing, and only where apt-get can run as root.
+system-deps:
+	@if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -q && apt-get install -y -q openjdk-17-jre-headless maven; \
+	  else \
+	    echo "hookhouse needs Java 17+ and Maven on PATH (apt-get install openjdk-17-jre-headless maven)"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+$(STAMP): pyproject.toml | system-deps
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

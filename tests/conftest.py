@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from hookhouse.common.clickhouse import migrate
+from hookhouse.common.kafka import ensure_topics
+from hookhouse.common.settings import Settings
+from tests.stack import Infra, isolated_settings
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[None]:
+    stack = Infra()
+    stack.start()
+    yield
+    stack.stop()
+
+
+@pytest.fixture(scope="module")
+def settings(infra: None) -> Settings:
+    """Per test module: its own topic prefix and ClickHouse database, migrated."""
+    made = isolated_settings()
+    ensure_topics(made)
+    migrate(made)
+    return made

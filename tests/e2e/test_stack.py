@@ -1,0 +1,228 @@
+"""The whole stack, started as a newcomer starts it (`hookhouse up`), driven over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from hookhouse.stack.supervisor import read_env
+from tests.e2e.receiver import Receiver
+from tests.stack import REPO, clean_env
+
+pytestmark = pytest.mark.e2e
+
+T = TypeVar("T")
+
+PORTS = {
+    "HOOKHOUSE_INGEST_PORT": "27700",
+    "HOOKHOUSE_API_PORT": "27701",
+    "HOOKHOUSE_ROUTER_PORT": "27702",
+    "HOOKHOUSE_DELIVERER_PORT": "27703",
+    "HOOKHOUSE_SINK_PORT": "27704",
+    "HOOKHOUSE_KAFKA_PORT": "27792",
+    "HOOKHOUSE_KAFKA_CONTROLLER_PORT": "27793",
+    "HOOKHOUSE_CLICKHOUSE_HTTP_PORT": "27723",
+    "HOOKHOUSE_CLICKHOUSE_TCP_PORT": "27790",
+}
+
+
+class Stack:
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.env = {**clean_env(), **PORTS, "HOOKHOUSE_HOME": str(home)}
+        self.process: subprocess.Popen[str] | None = None
+        self.output = home / "up.out"
+
+    def up(self) -> dict[str, str]:
+        self.home.mkdir(parents=True, exist_ok=True)
+        out = self.output.open("a")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "hookhouse.cli", "up"], env=self.env, cwd=REPO,
+            stdout=out, stderr=subprocess.STDOUT, text=True,
+        )
+        wait_for(lambda: "hookhouse is up" in self.output.read_text()
+                 or self.process is None or self.process.poll() is not None, 300)
+        assert self.process.poll() is None, self.output.read_text()[-3000:]
+        return read_env(self.home / "stack.env")
+
+    def down(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        assert self.process.wait(120) == 0
+        self.process = None
+
+
+def wait_for(check: Callable[[], T], timeout: float = 60, every: float = 0.25) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(every)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    running = Stack(tmp_path_factory.mktemp("stack") / "home")
+    running.up()
+    yield running
+    if running.process is not None:
+        running.down()
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as r:
+        yield r
+
+
+def api(stack: Stack) -> httpx.Client:
+    env = read_env(stack.home / "stack.env")
+    return httpx.Client(base_url=f"{env['HOOKHOUSE_API_URL']}/2024-03-01",
+                        headers={"Authorization": f"Bearer {env['HOOKHOUSE_API_KEY']}"},
+                        timeout=10)
+
+
+def connect(stack: Stack, receiver: Receiver, name: str) -> dict[str, Any]:
+    with api(stack) as client:
+        response = client.post("/connections", json={
+            "name": name, "source": {"name": f"{name}-source"},
+            "destination": {"name": f"{name}-destination", "url": f"{receiver.url}/hooks"},
+        })
+    assert response.status_code == 200, response.text
+    connection: dict[str, Any] = response.json()
+    return connection
+
+
+def test_stack_env_and_status(stack: Stack) -> None:
+    env = read_env(stack.home / "stack.env")
+    assert set(env) == {"HOOKHOUSE_INGEST_URL", "HOOKHOUSE_API_URL", "HOOKHOUSE_API_KEY",
+                        "HOOKHOUSE_KAFKA_BOOTSTRAP", "HOOKHOUSE_CLICKHOUSE_URL"}
+    assert env["HOOKHOUSE_INGEST_URL"] == "http://127.0.0.1:27700"
+    banner = stack.output.read_text()
+    assert env["HOOKHOUSE_API_KEY"] in banner and "curl -X POST" in banner
+    status = subprocess.run([sys.executable, "-m", "hookhouse.cli", "status"], env=stack.env,
+                            cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert status.returncode == 0, status.stdout
+    for name in ("ingest", "api", "router", "deliverer", "sink", "kafka", "clickhouse"):
+        assert name in status.stdout
+    for port in (27700, 27701, 27702, 27703, 27704):
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics")
+        assert metrics.status_code == 200 and "hookhouse_" in metrics.text
+
+
+def test_a_taken_port_is_named_with_its_setting(stack: Stack, tmp_path: Path) -> None:
+    env = {**stack.env, "HOOKHOUSE_HOME": str(tmp_path / "other")}
+    second = subprocess.run([sys.executable, "-m", "hookhouse.cli", "up"], env=env, cwd=REPO,
+                            capture_output=True, text=True, timeout=60)
+    assert second.returncode == 2
+    assert "already in use" in second.stderr and "HOOKHOUSE_" in second.stderr
+
+
+def test_webhook_flows_end_to_end(stack: Stack, receiver: Receiver) -> None:
+    connection = connect(stack, receiver, "orders")
+    source_url = connection["source"]["url"]
+    body = b'{"id": "ord_1", "amount": 4200, "note": "caf\xc3\xa9"}'
+    answer = httpx.post(f"{source_url}/orders/created?debug=1", content=body, headers={
+        "content-type": "application/json", "x-shop-signature": "abc123"})
+    assert answer.status_code == 200, answer.text
+    request_id = answer.json()["request_id"]
+
+    got = wait_for(lambda: [r for r in receiver.snapshot()
+                            if r.headers.get("x-hookhouse-request-id") == request_id], 60)
+    assert len(got) == 1
+    delivered = got[0]
+    assert delivered.body == body
+    assert delivered.path == "/hooks/orders/created?debug=1"
+    assert delivered.headers["content-type"] == "application/json"
+    assert delivered.headers["x-shop-signature"] == "abc123"
+    event_id = delivered.headers["x-hookhouse-event-id"]
+    assert delivered.headers["idempotency-key"] == event_id
+    assert delivered.headers["x-hookhouse-attempt-count"] == "1"
+    assert delivered.headers["x-hookhouse-connection-id"] == connection["id"]
+
+    with api(stack) as client:
+        def attempts() -> list[dict[str, Any]]:
+            models: list[dict[str, Any]] = client.get(
+                "/attempts", params={"event_id": event_id}).json()["models"]
+            return models
+
+        attempt = wait_for(attempts, 60)[0]
+        assert attempt["status"] == "SUCCESSFUL" and attempt["response_status"] == 200
+        assert attempt["trigger"] == "INITIAL" and attempt["body"] == '{"ok":true}'
+        event = wait_for(lambda: client.get(f"/events/{event_id}").json(), 30)
+        assert event["request_id"] == request_id and event["webhook_id"] == connection["id"]
+        wait_for(lambda: client.get(f"/events/{event_id}").json()["status"] == "SUCCESSFUL", 30)
+        request = client.get(f"/requests/{request_id}").json()
+        assert request["events_count"] == 1 and request["rejection_cause"] is None
+
+
+def test_bad_input_gets_clear_errors(stack: Stack) -> None:
+    env = read_env(stack.home / "stack.env")
+    missing = httpx.post(f"{env['HOOKHOUSE_INGEST_URL']}/e/src_nope", content=b"{}")
+    assert missing.status_code == 404 and missing.json()["code"] == "SOURCE_NOT_FOUND"
+    unauthenticated = httpx.get(f"{env['HOOKHOUSE_API_URL']}/2024-03-01/events")
+    assert unauthenticated.status_code == 401
+    assert unauthenticated.json()["code"] == "UNAUTHORIZED"
+    with api(stack) as client:
+        invalid = client.post("/destinations", content=b"{not json")
+        assert invalid.status_code == 400 and invalid.json()["code"] == "INVALID_JSON"
+        no_url = client.post("/destinations", json={"name": "x"})
+        assert no_url.status_code == 422 and "url" in no_url.json()["message"]
+
+
+def test_restart_loses_no_accepted_request(stack: Stack, receiver: Receiver) -> None:
+    connection = connect(stack, receiver, "restart")
+    source_url = connection["source"]["url"]
+    accepted = set()
+    for n in range(40):
+        answer = httpx.post(source_url, json={"n": n})
+        assert answer.status_code == 200
+        accepted.add(answer.json()["request_id"])
+    stack.down()  # at once: most of these are still in flight
+    assert stack.home.joinpath("stack.env").exists()
+    key_before = read_env(stack.home / "stack.env")["HOOKHOUSE_API_KEY"]
+    env = stack.up()
+    assert env["HOOKHOUSE_API_KEY"] == key_before  # the same project and key after restart
+
+    def delivered() -> bool:
+        seen = {r.headers.get("x-hookhouse-request-id") for r in receiver.snapshot()}
+        return accepted <= seen
+
+    wait_for(delivered, 120)
+    with api(stack) as client:
+        def all_successful() -> bool:
+            events = client.get("/events", params={
+                "webhook_id": connection["id"], "limit": 250}).json()["models"]
+            return {e["request_id"] for e in events if e["status"] == "SUCCESSFUL"} == accepted
+        wait_for(all_successful, 60)
+    duplicates = [r for r in receiver.snapshot()
+                  if r.headers.get("x-hookhouse-request-id") in accepted]
+    by_request: dict[str, set[str]] = {}
+    for r in duplicates:
+        by_request.setdefault(r.headers["x-hookhouse-request-id"], set()).add(
+            r.headers["idempotency-key"])
+    assert all(len(keys) == 1 for keys in by_request.values())  # retries keep their key
+    pids = json.loads((stack.home / "pids.json").read_text())
+    assert all(_alive(pid) for pid in pids.values())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True

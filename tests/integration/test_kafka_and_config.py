@@ -1,0 +1,76 @@
+"""The producer, topic creation and the configuration log against the real broker."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from hookhouse.common import topics
+from hookhouse.common.configlog import ConfigLog
+from hookhouse.common.kafka import AsyncProducer, KafkaProbe, ensure_topics
+from hookhouse.common.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+def test_topics_are_created_once(settings: Settings) -> None:
+    assert ensure_topics(settings) == []
+    assert KafkaProbe(settings)()
+
+
+def test_send_resolves_on_ack_and_aiokafka_reads_it(settings: Settings) -> None:
+    topic = topics.name(settings, topics.REQUESTS)
+    payload = uuid.uuid4().hex.encode()
+
+    async def scenario() -> bytes:
+        producer = AsyncProducer(settings)
+        msg = await asyncio.wait_for(producer.send(topic, payload, key="k"), 10)
+        assert msg.error() is None and msg.offset() >= 0
+        producer.close()
+        consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=settings.kafka_bootstrap, group_id=None,
+            auto_offset_reset="earliest",
+        )
+        await consumer.start()
+        try:
+            async with asyncio.timeout(20):
+                async for record in consumer:
+                    if record.value == payload:
+                        return bytes(record.value)
+        finally:
+            await consumer.stop()
+        raise AssertionError("unreachable")
+
+    assert asyncio.run(scenario()) == payload
+
+
+def test_config_log_reads_its_own_writes_and_others_see_them(settings: Settings) -> None:
+    writer, reader = ConfigLog(settings), ConfigLog(settings)
+    writer.start()
+    reader.start()
+    try:
+        assert writer.wait_ready(30) and reader.wait_ready(30)
+        resource = {"id": "des_x", "project_id": "p", "name": "d", "url": "http://x"}
+        writer.append("destination", "des_x", resource)
+        assert writer.state.get("destination", "des_x") == resource  # read your writes
+        for _ in range(50):
+            if reader.state.get("destination", "des_x") == resource:
+                break
+            time.sleep(0.1)
+        assert reader.state.get("destination", "des_x") == resource
+        writer.append("destination", "des_x", None)
+        assert writer.state.get("destination", "des_x") is None
+    finally:
+        writer.stop()
+        reader.stop()
+    late = ConfigLog(settings)  # a process started later replays the whole log
+    late.start()
+    try:
+        assert late.wait_ready(30)
+        assert late.state.get("destination", "des_x") is None
+    finally:
+        late.stop()

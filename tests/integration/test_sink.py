@@ -1,0 +1,135 @@
+"""The sink against the real broker and ClickHouse: batches, idempotence, dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import replace
+
+import orjson
+import pytest
+
+from hookhouse.common import clickhouse, topics
+from hookhouse.common.clickhouse import migrate
+from hookhouse.common.kafka import AsyncProducer
+from hookhouse.common.records import EventRow
+from hookhouse.common.settings import Settings
+from hookhouse.sink.service import Sink
+
+pytestmark = pytest.mark.integration
+
+
+def event(n: int, status: str = "QUEUED", version: int = 1) -> EventRow:
+    return EventRow(
+        id=f"evt_{n}", project_id="tm_1", request_id=f"req_{n}", source_id="src_1",
+        connection_id="web_1", destination_id="des_1", created_at="2026-11-23T13:00:00.000Z",
+        status=status, attempts=0, last_attempt_at=None, response_status=None, error_code="",
+        version=version,
+    )
+
+
+async def produce(settings: Settings, items: list[tuple[bytes, bytes]]) -> None:
+    producer = AsyncProducer(settings)
+    topic = topics.name(settings, topics.RECORDS)
+    await asyncio.gather(*[
+        producer.send(topic, value, key="k", headers=[("kind", kind)]) for kind, value in items
+    ])
+    producer.close()
+
+
+def rows(settings: Settings, sql: str) -> list[tuple[object, ...]]:
+    ch = clickhouse.client(settings, settings.clickhouse_database)
+    try:
+        return list(ch.query(sql).result_rows)
+    finally:
+        ch.close()
+
+
+def run_sink_until(settings: Settings, done: object, timeout: float = 60) -> None:
+    assert callable(done)
+
+    async def scenario() -> None:
+        sink = Sink(settings)
+        task = asyncio.create_task(sink.run(stop))
+        deadline = time.monotonic() + timeout
+        while not await asyncio.to_thread(done):
+            assert time.monotonic() < deadline, "the sink did not insert in time"
+            assert not task.done(), task.exception()
+            await asyncio.sleep(0.2)
+        stop.set()
+        await task
+
+    stop = asyncio.Event()
+    asyncio.run(scenario())
+
+
+def test_latest_version_wins_and_replays_are_idempotent(settings: Settings) -> None:
+    first = [event(n) for n in range(100)]
+    later = [replace(e, status="SUCCESSFUL", version=2) for e in first[:10]]
+    batch = [(b"event", orjson.dumps(e)) for e in first + later]
+    asyncio.run(produce(settings, batch))
+
+    def count() -> int:
+        return int(rows(settings, "SELECT count() FROM events FINAL")[0][0])
+
+    run_sink_until(settings, lambda: count() == 100)
+    statuses = dict(rows(settings, "SELECT status, count() FROM events FINAL GROUP BY status"))
+    assert statuses == {"QUEUED": 90, "SUCCESSFUL": 10}
+
+    # The same records again (a crash before the commit): the same rows.
+    asyncio.run(produce(settings, batch))
+    marker = event(999)
+    asyncio.run(produce(settings, [(b"event", orjson.dumps(marker))]))
+    run_sink_until(settings, lambda: count() == 101)
+    statuses = dict(rows(settings, "SELECT status, count() FROM events FINAL GROUP BY status"))
+    assert statuses == {"QUEUED": 91, "SUCCESSFUL": 10}
+
+
+def test_unusable_records_are_dead_lettered_not_dropped(settings: Settings) -> None:
+    asyncio.run(produce(settings, [
+        (b"event", b"not json"),
+        (b"event", orjson.dumps({**orjson.loads(orjson.dumps(event(500))),
+                                 "attempts": "many"})),  # ClickHouse refuses this row
+        (b"event", orjson.dumps(event(501))),
+    ]))
+
+    def landed() -> bool:
+        return bool(rows(settings, "SELECT count() FROM events WHERE id = 'evt_501'")[0][0])
+
+    run_sink_until(settings, landed)
+    assert rows(settings, "SELECT count() FROM events WHERE id = 'evt_500'")[0][0] == 0
+    letters = asyncio.run(read_dlq(settings, 2))
+    reasons = sorted(letter["reason"] for letter in letters)
+    assert reasons == ["clickhouse_refused", "invalid_record"]
+
+
+async def read_dlq(settings: Settings, wanted: int) -> list[dict[str, object]]:
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(
+        topics.name(settings, topics.DLQ), bootstrap_servers=settings.kafka_bootstrap,
+        group_id=None, auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    out: list[dict[str, object]] = []
+    try:
+        async with asyncio.timeout(20):
+            async for record in consumer:
+                out.append(orjson.loads(record.value))
+                if len(out) >= wanted:
+                    break
+    finally:
+        await consumer.stop()
+    return out
+
+
+def test_migrations_go_down_and_up(settings: Settings) -> None:
+    other = Settings(**{**settings.model_dump(), "clickhouse_database":
+                        settings.clickhouse_database + "_m"})
+    assert migrate(other) == ["applied 0001_core_tables"]
+    assert migrate(other) == []
+    assert migrate(other, target=0) == ["reverted 0001_core_tables"]
+    assert rows(Settings(**{**other.model_dump(), "clickhouse_database": "system"}),
+                f"SELECT count() FROM tables WHERE database = '{other.clickhouse_database}' "
+                "AND name = 'events'")[0][0] == 0
+    assert migrate(other) == ["applied 0001_core_tables"]

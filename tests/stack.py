@@ -1,0 +1,77 @@
+"""Test helpers that start or reuse the real Kafka broker and ClickHouse server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from hookhouse.common.settings import Settings
+from hookhouse.stack.ports import is_listening
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_HOME = REPO / ".hookhouse" / "test"
+
+# The suite's own ports, so it runs beside a developer's `hookhouse up`.
+TEST_PORTS = {
+    "HOOKHOUSE_KAFKA_PORT": "17792",
+    "HOOKHOUSE_KAFKA_CONTROLLER_PORT": "17793",
+    "HOOKHOUSE_CLICKHOUSE_HTTP_PORT": "17723",
+    "HOOKHOUSE_CLICKHOUSE_TCP_PORT": "17790",
+}
+KAFKA_BOOTSTRAP = "127.0.0.1:17792"
+CLICKHOUSE_URL = "http://default:@127.0.0.1:17723"
+
+
+def clean_env() -> dict[str, str]:
+    """The environment without any HOOKHOUSE_* setting of the developer's shell."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("HOOKHOUSE_")}
+
+
+class Infra:
+    """Kafka and ClickHouse for the suite: reused if already listening, else started."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        if is_listening("127.0.0.1", 17792) and is_listening("127.0.0.1", 17723):
+            return
+        TEST_HOME.mkdir(parents=True, exist_ok=True)
+        env = {**clean_env(), **TEST_PORTS, "HOOKHOUSE_HOME": str(TEST_HOME)}
+        log = (TEST_HOME / "infra.out").open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "hookhouse.cli", "up", "--infra-only"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
+        )
+        deadline = time.monotonic() + 300  # the first run downloads the Kafka jars
+        while not (is_listening("127.0.0.1", 17792) and is_listening("127.0.0.1", 17723)):
+            if self.process.poll() is not None:
+                raise RuntimeError(f"test infrastructure failed; see {TEST_HOME}/infra.out")
+            if time.monotonic() > deadline:
+                raise RuntimeError("test infrastructure did not start in 300 s")
+            time.sleep(0.3)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(60)
+
+
+def isolated_settings(**overrides: object) -> Settings:
+    """Settings with a fresh topic prefix and ClickHouse database."""
+    tag = uuid.uuid4().hex[:8]
+    values: dict[str, object] = {
+        "kafka_bootstrap": KAFKA_BOOTSTRAP,
+        "clickhouse_url": CLICKHOUSE_URL,
+        "topic_prefix": f"t{tag}.",
+        "clickhouse_database": f"t_{tag}",
+        "topic_partitions": 2,
+        "home": TEST_HOME / tag,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]

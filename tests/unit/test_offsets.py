@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hookhouse.common.offsets import OffsetTracker, PartitionOffsets
+
+
+def test_commit_never_passes_an_in_flight_record() -> None:
+    p = PartitionOffsets()
+    for offset in (10, 11, 12):
+        p.take(offset)
+    p.done(11)
+    p.done(12)
+    assert p.committable() == 10
+    p.done(10)
+    assert p.committable() == 13
+
+
+def test_nothing_new_to_commit_after_marking() -> None:
+    tracker = OffsetTracker()
+    tracker.take("t", 0, 5)
+    tracker.done("t", 0, 5)
+    positions = tracker.committable()
+    assert positions == {("t", 0): 6}
+    tracker.mark_committed(positions)
+    assert tracker.committable() == {}
+
+
+def test_forgotten_partitions_ignore_late_completions() -> None:
+    tracker = OffsetTracker()
+    tracker.take("t", 1, 0)
+    tracker.forget("t", 1)
+    tracker.done("t", 1, 0)
+    assert tracker.committable() == {} and tracker.in_flight == 0
+
+
+@given(st.permutations(list(range(30))), st.integers(min_value=0, max_value=30))
+def test_committed_position_is_the_contiguous_prefix(order: list[int], finished: int) -> None:
+    p = PartitionOffsets()
+    for offset in range(30):
+        p.take(offset)
+    done = set(order[:finished])
+    for offset in done:
+        p.done(offset)
+    expected = next((o for o in range(30) if o not in done), 30)
+    assert p.committable() == expected

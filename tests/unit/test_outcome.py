@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from hookhouse.common.records import Delivery
+from hookhouse.deliverer.outcome import classify, outbound_headers, target_url
+
+
+def delivery() -> Delivery:
+    return Delivery(
+        event_id="evt_1", project_id="tm_1", request_id="req_1", source_id="src_1",
+        connection_id="web_1", destination_id="des_1", created_at="2026-11-23T13:00:00.000Z",
+        received_at="2026-11-23T13:00:00.000Z", method="POST", path="/a", query="",
+        headers={"content-type": "application/json", "host": "ingest", "content-length": "7",
+                 "x-custom": "kept"},
+        body="e30=",
+    )
+
+
+def test_target_url_forwards_path_and_query() -> None:
+    assert target_url("https://d.example/hooks", "/orders", "a=1") == \
+        "https://d.example/hooks/orders?a=1"
+    assert target_url("https://d.example/hooks/?k=v", "/o", "a=1") == \
+        "https://d.example/hooks/o?k=v&a=1"
+    assert target_url("https://d.example", "", "") == "https://d.example/"
+    assert target_url("https://d.example/h", "/o", "", forward_path=False) == "https://d.example/h"
+
+
+def test_outbound_headers_keep_payload_headers_and_add_delivery_headers() -> None:
+    headers = outbound_headers(delivery(), "x-hookhouse-")
+    assert "host" not in headers and "content-length" not in headers
+    assert headers["x-custom"] == "kept"
+    assert headers["content-type"] == "application/json"
+    assert headers["x-hookhouse-event-id"] == "evt_1"
+    assert headers["x-hookhouse-attempt-count"] == "1"
+    assert headers["idempotency-key"] == "evt_1"
+
+
+def test_hookdeck_prefix_for_drop_in_migrations() -> None:
+    assert "x-hookdeck-event-id" in outbound_headers(delivery(), "x-hookdeck-")
+
+
+def test_classify() -> None:
+    assert classify(200, "").status == "SUCCESSFUL"
+    assert classify(299, "").status == "SUCCESSFUL"
+    assert classify(302, "") == classify(500, "")
+    assert classify(500, "").error_code == "BAD_RESPONSE"
+    assert classify(None, "TIMEOUT").error_code == "TIMEOUT"

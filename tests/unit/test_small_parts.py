@@ -1,0 +1,83 @@
+"""Auth header parsing, settings masking, config state, migrations and the sink's batching."""
+
+from __future__ import annotations
+
+import base64
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hookhouse.api.auth import presented_key
+from hookhouse.common.clickhouse import migrations, statements
+from hookhouse.common.clock import iso_ms, parse_iso
+from hookhouse.common.config import ConfigState, hash_api_key, record_key
+from hookhouse.common.settings import Settings, mask_url_password
+from hookhouse.sink.batch import InvalidRecord, table_of
+
+
+def test_bearer_and_basic_keys() -> None:
+    assert presented_key("Bearer abc") == "abc"
+    basic = base64.b64encode(b"abc:").decode()
+    assert presented_key(f"Basic {basic}") == "abc"
+    assert presented_key("Basic !!!") is None
+    assert presented_key("Token abc") is None
+    assert presented_key(None) is None
+
+
+@given(st.text(min_size=1).filter(lambda s: ":" not in s and s.strip() == s and s != ""))
+def test_basic_roundtrip(key: str) -> None:
+    encoded = base64.b64encode(f"{key}:".encode()).decode()
+    assert presented_key(f"Basic {encoded}") == key
+
+
+def test_settings_mask_secrets() -> None:
+    settings = Settings(clickhouse_url="http://u:secret@h:8123", kafka_sasl_password="pw")
+    shown = settings.describe()
+    assert "secret" not in str(shown) and "pw" not in shown["kafka_sasl_password"]
+    assert mask_url_password("http://u:p@h") == "http://u:***@h"
+    assert mask_url_password("http://h:1") == "http://h:1"
+
+
+def test_local_defaults_follow_ports() -> None:
+    settings = Settings(kafka_port=1234, clickhouse_http_port=4321)
+    assert settings.kafka_bootstrap == "127.0.0.1:1234"
+    assert settings.clickhouse_url == "http://default:@127.0.0.1:4321"
+
+
+def test_config_state_applies_and_deletes() -> None:
+    state = ConfigState()
+    conn = {"id": "web_1", "project_id": "p", "name": "c", "source_id": "src_1",
+            "destination_id": "des_1"}
+    state.apply(record_key("connection", "web_1"), orjson.dumps(conn))
+    state.apply(record_key("api_key", "key_1"), orjson.dumps(
+        {"id": "key_1", "project_id": "p", "key_hash": hash_api_key("k")}))
+    assert state.connections_of("src_1") == [conn]
+    assert state.api_key("k") is not None and state.api_key("other") is None
+    assert state.find("connection", "p", "c") == conn
+    assert state.find("connection", "q", "c") is None
+    state.apply(record_key("connection", "web_1"), None)
+    assert state.connections_of("src_1") == []
+    state.apply(b"future_kind:x", b"{}")  # unknown kinds are skipped
+
+
+def test_migrations_have_both_directions() -> None:
+    found = migrations()
+    assert [m.version for m in found] == sorted(m.version for m in found)
+    for m in found:
+        assert statements(m.up, "db") and statements(m.down, "db")
+        assert all("{db}" not in s for s in statements(m.up, "db"))
+
+
+def test_sink_rejects_unusable_records() -> None:
+    assert table_of(b"event", b'{"id": "evt_1"}') == "events"
+    for kind, value in [(None, b'{"id":"x"}'), (b"nope", b'{"id":"x"}'), (b"event", b"not json"),
+                        (b"event", b"[]"), (b"event", b'{"id": 3}'), (b"event", None)]:
+        with pytest.raises(InvalidRecord):
+            table_of(kind, value)
+
+
+@given(st.integers(min_value=0, max_value=4_000_000_000_000))
+def test_iso_ms_roundtrip(ms: int) -> None:
+    assert round(parse_iso(iso_ms(ms)).timestamp() * 1000) == ms
