@@ -28,8 +28,11 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hookhouse", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start Kafka, ClickHouse and every service in the foreground")
-    up.add_argument("--infra-only", action="store_true",
-                    help="start only Kafka and ClickHouse (what the test suite needs)")
+    up.add_argument(
+        "--infra-only",
+        action="store_true",
+        help="start only Kafka and ClickHouse (what the test suite needs)",
+    )
     sub.add_parser("status", help="show what the local stack is running and whether it is ready")
     logs = sub.add_parser("logs", help="show (and with -f follow) the local stack's logs")
     logs.add_argument("service", nargs="?", help="one of: kafka clickhouse " + " ".join(SERVICES))
@@ -38,6 +41,10 @@ def parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="apply ClickHouse migrations")
     migrate.add_argument("--target", type=int, help="migrate up or down to this version")
     sub.add_parser("topics", help="create the Kafka topics that are missing")
+    sub.add_parser(
+        "init",
+        help="migrate, create topics, and create the first project and API key (once)",
+    )
     for name in SERVICES:
         sub.add_parser(name, help=f"run the {name} service")
     return p
@@ -51,20 +58,29 @@ def main(argv: list[str] | None = None) -> None:
     settings = load()
     if args.command == "up":
         from hookhouse.stack.supervisor import up
+
         sys.exit(up(settings, args.infra_only))
     if args.command == "status":
         from hookhouse.stack.supervisor import status
+
         sys.exit(status(settings))
     if args.command == "logs":
         from hookhouse.stack.supervisor import logs
+
         sys.exit(logs(settings, args.service, args.follow, args.lines))
     if args.command == "migrate":
         from hookhouse.common.clickhouse import migrate as apply
+
         for line in apply(settings, args.target) or ["nothing to do"]:
             print(line)
         return
+    if args.command == "init":
+        from hookhouse.stack.supervisor import initialize
+
+        sys.exit(initialize(settings))
     if args.command == "topics":
         from hookhouse.common.kafka import ensure_topics
+
         created = ensure_topics(settings)
         print(f"created {len(created)} topics: {', '.join(created) or '-'}")
 

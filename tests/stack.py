@@ -46,7 +46,10 @@ class Infra:
         log = (TEST_HOME / "infra.out").open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "hookhouse.cli", "up", "--infra-only"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
         )
         deadline = time.monotonic() + 300  # the first run downloads the Kafka jars
         while not (is_listening("127.0.0.1", 17792) and is_listening("127.0.0.1", 17723)):

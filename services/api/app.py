@@ -44,8 +44,9 @@ class ApiError(Exception):
 
 
 def error_response(status: int, code: str, message: str) -> Response:
-    return JSONResponse({"handled": True, "status": status, "code": code, "message": message},
-                        status_code=status)
+    return JSONResponse(
+        {"handled": True, "status": status, "code": code, "message": message}, status_code=status
+    )
 
 
 async def json_body(request: Request) -> dict[str, Any]:
@@ -68,8 +69,13 @@ def required_text(data: dict[str, Any], field: str) -> str:
 def page(models: list[dict[str, Any]], limit: int) -> dict[str, Any]:
     """Hookdeck's list envelope; cursors arrive with the query API (issue 7)."""
     return {
-        "pagination": {"order_by": "created_at", "dir": "desc", "limit": limit,
-                       "next": None, "prev": None},
+        "pagination": {
+            "order_by": "created_at",
+            "dir": "desc",
+            "limit": limit,
+            "next": None,
+            "prev": None,
+        },
         "count": len(models),
         "models": models,
     }
@@ -101,12 +107,16 @@ def build_app(settings: Settings) -> Starlette:
             key = presented_key(request.headers.get("authorization"))
             record = config.state.api_key(key) if key else None
             if record is None:
-                return error_response(401, "UNAUTHORIZED",
-                                      "A valid API key is required (Authorization: Bearer <key>).")
+                return error_response(
+                    401,
+                    "UNAUTHORIZED",
+                    "A valid API key is required (Authorization: Bearer <key>).",
+                )
             try:
                 return await handler(request, record["project_id"])
             except ApiError as exc:
                 return error_response(exc.status, exc.code, exc.message)
+
         return wrapper
 
     async def write(kind: str, resource: dict[str, Any]) -> None:
@@ -118,14 +128,20 @@ def build_app(settings: Settings) -> Starlette:
             raise ApiError(404, "NOT_FOUND", f"No {kind} with id {resource_id}.")
         return resource
 
-    async def create(kind: str, prefix: str, project_id: str,
-                     fields: dict[str, Any]) -> dict[str, Any]:
+    async def create(
+        kind: str, prefix: str, project_id: str, fields: dict[str, Any]
+    ) -> dict[str, Any]:
         name = required_text(fields, "name")
         if config.state.find(kind, project_id, name) is not None:
             raise ApiError(422, "NAME_TAKEN", f"A {kind} named '{name}' already exists.")
         stamp = iso_ms(now_ms())
-        resource = {**fields, "id": new_id(prefix), "project_id": project_id,
-                    "created_at": stamp, "updated_at": stamp}
+        resource = {
+            **fields,
+            "id": new_id(prefix),
+            "project_id": project_id,
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
         await write(kind, resource)
         return resource
 
@@ -143,20 +159,24 @@ def build_app(settings: Settings) -> Starlette:
             return owned("destination", project_id, str(data["destination_id"]))
         inline = data.get("destination")
         if not isinstance(inline, dict):
-            raise ApiError(422, "UNPROCESSABLE_ENTITY",
-                           "Give 'destination_id' or a 'destination' object.")
+            raise ApiError(
+                422, "UNPROCESSABLE_ENTITY", "Give 'destination_id' or a 'destination' object."
+            )
         existing = config.state.find("destination", project_id, str(inline.get("name")))
-        return existing or await create("destination", "des", project_id,
-                                        destination_fields(inline))
+        return existing or await create(
+            "destination", "des", project_id, destination_fields(inline)
+        )
 
     async def post_source(request: Request, project_id: str) -> Response:
-        resource = await create("source", "src", project_id,
-                                source_fields(await json_body(request)))
+        resource = await create(
+            "source", "src", project_id, source_fields(await json_body(request))
+        )
         return JSONResponse(shapes.source(resource, ingest_url))
 
     async def post_destination(request: Request, project_id: str) -> Response:
-        resource = await create("destination", "des", project_id,
-                                destination_fields(await json_body(request)))
+        resource = await create(
+            "destination", "des", project_id, destination_fields(await json_body(request))
+        )
         return JSONResponse(shapes.destination(resource))
 
     async def post_connection(request: Request, project_id: str) -> Response:
@@ -164,11 +184,18 @@ def build_app(settings: Settings) -> Starlette:
         src = await source_from(project_id, data)
         dst = await destination_from(project_id, data)
         name = data.get("name") or f"{src['name']}-{dst['name']}"
-        resource = await create("connection", "web", project_id, {
-            "name": name, "description": data.get("description"),
-            "source_id": src["id"], "destination_id": dst["id"],
-            "rules": data.get("rules", []),
-        })
+        resource = await create(
+            "connection",
+            "web",
+            project_id,
+            {
+                "name": name,
+                "description": data.get("description"),
+                "source_id": src["id"],
+                "destination_id": dst["id"],
+                "rules": data.get("rules", []),
+            },
+        )
         return JSONResponse(shapes.connection(resource, config.state, ingest_url))
 
     async def list_config(request: Request, project_id: str) -> Response:
@@ -182,31 +209,43 @@ def build_app(settings: Settings) -> Starlette:
             models = [shapes.connection(r, config.state, ingest_url) for r in items]
         return JSONResponse(page(models, len(models)))
 
-    def query_rows(table: str, project_id: str, equal: dict[str, str],
-                   limit: int) -> list[dict[str, Any]]:
+    def query_rows(
+        table: str, project_id: str, equal: dict[str, str], limit: int
+    ) -> list[dict[str, Any]]:
         """Newest rows of ``table`` in the project whose columns equal ``equal``."""
         where = ["project_id = {project_id:String}"]
         params: dict[str, Any] = {"project_id": project_id, "limit": limit}
         for index, (column, value) in enumerate(equal.items()):
             where.append(f"{column} = {{v{index}:String}}")
             params[f"v{index}"] = value
-        sql = (f"SELECT * FROM {table} FINAL WHERE {' AND '.join(where)} "  # noqa: S608
-               "ORDER BY created_at DESC, id DESC LIMIT {limit:UInt32}")
+        sql = (
+            f"SELECT * FROM {table} FINAL WHERE {' AND '.join(where)} "  # noqa: S608
+            "ORDER BY created_at DESC, id DESC LIMIT {limit:UInt32}"
+        )
         result = ch().query(sql, parameters=params)
         return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
 
-    def listing(table: str, filters: dict[str, str],
-                shape: Callable[[dict[str, Any]], dict[str, Any]]) -> Handler:
+    def listing(
+        table: str, filters: dict[str, str], shape: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> Handler:
         """A list endpoint; ``filters`` maps query parameters to the columns they match."""
+
         async def handler(request: Request, project_id: str) -> Response:
             raw_limit = request.query_params.get("limit", "100")
             if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
-                raise ApiError(422, "UNPROCESSABLE_ENTITY",
-                               f"'limit' must be a whole number from 1 to {MAX_LIMIT}.")
-            equal = {column: request.query_params[param] for param, column in filters.items()
-                     if request.query_params.get(param)}
+                raise ApiError(
+                    422,
+                    "UNPROCESSABLE_ENTITY",
+                    f"'limit' must be a whole number from 1 to {MAX_LIMIT}.",
+                )
+            equal = {
+                column: request.query_params[param]
+                for param, column in filters.items()
+                if request.query_params.get(param)
+            }
             rows = await asyncio.to_thread(query_rows, table, project_id, equal, int(raw_limit))
             return JSONResponse(page([shape(r) for r in rows], int(raw_limit)))
+
         return handler
 
     def retrieve(table: str, shape: Callable[[dict[str, Any]], dict[str, Any]]) -> Handler:
@@ -216,6 +255,7 @@ def build_app(settings: Settings) -> Starlette:
             if not rows:
                 raise ApiError(404, "NOT_FOUND", f"No {table[:-1]} with id {wanted}.")
             return JSONResponse(shape(rows[0]))
+
         return handler
 
     async def mock_destination(request: Request) -> Response:
@@ -227,10 +267,12 @@ def build_app(settings: Settings) -> Starlette:
         async def lister(request: Request, project_id: str) -> Response:
             request.scope["hookhouse_kind"] = kind
             return await list_config(request, project_id)
+
         return [Route(path, authenticated(lister), methods=["GET"])]
 
-    readiness = Readiness({"kafka": KafkaProbe(settings), "clickhouse": clickhouse_ok,
-                           "config": lambda: config.ready})
+    readiness = Readiness(
+        {"kafka": KafkaProbe(settings), "clickhouse": clickhouse_ok, "config": lambda: config.ready}
+    )
     versioned = [
         Route("/sources", authenticated(post_source), methods=["POST"]),
         *config_route("/sources", "source"),
@@ -238,51 +280,92 @@ def build_app(settings: Settings) -> Starlette:
         *config_route("/destinations", "destination"),
         Route("/connections", authenticated(post_connection), methods=["POST"]),
         *config_route("/connections", "connection"),
-        Route("/requests", authenticated(listing(
-            "requests", {"source_id": "source_id", "rejection_cause": "rejection_cause"},
-            shapes.request)), methods=["GET"]),
-        Route("/requests/{id}", authenticated(retrieve("requests", shapes.request)),
-              methods=["GET"]),
-        Route("/events", authenticated(listing(
-            "events", {"status": "status", "webhook_id": "connection_id",
-                       "source_id": "source_id", "destination_id": "destination_id",
-                       "request_id": "request_id"}, shapes.event)), methods=["GET"]),
+        Route(
+            "/requests",
+            authenticated(
+                listing(
+                    "requests",
+                    {"source_id": "source_id", "rejection_cause": "rejection_cause"},
+                    shapes.request,
+                )
+            ),
+            methods=["GET"],
+        ),
+        Route(
+            "/requests/{id}", authenticated(retrieve("requests", shapes.request)), methods=["GET"]
+        ),
+        Route(
+            "/events",
+            authenticated(
+                listing(
+                    "events",
+                    {
+                        "status": "status",
+                        "webhook_id": "connection_id",
+                        "source_id": "source_id",
+                        "destination_id": "destination_id",
+                        "request_id": "request_id",
+                    },
+                    shapes.event,
+                )
+            ),
+            methods=["GET"],
+        ),
         Route("/events/{id}", authenticated(retrieve("events", shapes.event)), methods=["GET"]),
-        Route("/attempts", authenticated(listing(
-            "attempts", {"event_id": "event_id", "status": "status"}, shapes.attempt)),
-            methods=["GET"]),
-        Route("/attempts/{id}", authenticated(retrieve("attempts", shapes.attempt)),
-              methods=["GET"]),
+        Route(
+            "/attempts",
+            authenticated(
+                listing("attempts", {"event_id": "event_id", "status": "status"}, shapes.attempt)
+            ),
+            methods=["GET"],
+        ),
+        Route(
+            "/attempts/{id}", authenticated(retrieve("attempts", shapes.attempt)), methods=["GET"]
+        ),
     ]
     return Starlette(
         routes=[
             *routes(readiness),
             Mount(f"/{API_VERSION}", routes=versioned),
-            Route("/mock/{path:path}", mock_destination, methods=["GET", "POST", "PUT", "PATCH",
-                                                                  "DELETE"]),
+            Route(
+                "/mock/{path:path}",
+                mock_destination,
+                methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            ),
         ],
         lifespan=lifespan,
     )
 
 
 def source_fields(data: dict[str, Any]) -> dict[str, Any]:
-    return {"name": required_text(data, "name"), "description": data.get("description"),
-            "allowed_http_methods": data.get("allowed_http_methods")}
+    return {
+        "name": required_text(data, "name"),
+        "description": data.get("description"),
+        "allowed_http_methods": data.get("allowed_http_methods"),
+    }
 
 
 def destination_fields(data: dict[str, Any]) -> dict[str, Any]:
     url = required_text(data, "url")
     if not url.startswith(("http://", "https://")):
         raise ApiError(422, "UNPROCESSABLE_ENTITY", "'url' must be an http:// or https:// URL.")
-    return {"name": required_text(data, "name"), "description": data.get("description"),
-            "url": url, "http_method": data.get("http_method"),
-            "path_forwarding_disabled": bool(data.get("path_forwarding_disabled", False))}
+    return {
+        "name": required_text(data, "name"),
+        "description": data.get("description"),
+        "url": url,
+        "http_method": data.get("http_method"),
+        "path_forwarding_disabled": bool(data.get("path_forwarding_disabled", False)),
+    }
 
 
 def main() -> None:
     settings = load()
     start("api", settings)
     uvicorn.run(
-        build_app(settings), host=settings.host, port=settings.api_port,
-        access_log=False, log_level="warning", timeout_graceful_shutdown=5,
+        build_app(settings),
+        host=settings.host,
+        port=settings.api_port,
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
     )

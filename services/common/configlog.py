@@ -80,23 +80,26 @@ class ConfigLog:
                 msg = consumer.poll(0.2)
                 if msg is None:
                     continue
-                if msg.error():
-                    if msg.error().code() == KafkaError._PARTITION_EOF:
+                error = msg.error()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF:
                         self._caught_up.set()
                     else:
-                        log.warning("config log: %s", msg.error())
+                        log.warning("config log: %s", error)
                     continue
-                key = msg.key()
-                if key is None:
+                key, offset = msg.key(), msg.offset()
+                if key is None or offset is None:
                     continue
+                if isinstance(key, str):
+                    key = key.encode()
                 with self._changed:
                     try:
                         self.state.apply(key, msg.value())
                     except (ValueError, KeyError) as exc:
-                        log.error("config record %s at offset %d unusable: %s", key, msg.offset(), exc)
-                    self._applied = msg.offset()
+                        log.error("config record %s at offset %d unusable: %s", key, offset, exc)
+                    self._applied = offset
                     self._changed.notify_all()
-                if msg.offset() + 1 >= target:
+                if offset + 1 >= target:
                     self._caught_up.set()
         finally:
             consumer.close()
@@ -124,8 +127,9 @@ class ConfigLog:
                 self._changed.wait(left)
         return True
 
-    def append(self, kind: str, resource_id: str, value: dict[str, Any] | None,
-               timeout: float = 10.0) -> None:
+    def append(
+        self, kind: str, resource_id: str, value: dict[str, Any] | None, timeout: float = 10.0
+    ) -> None:
         """Write one resource (``None`` deletes it) and return once this process sees it.
 
         Blocking: call it from a thread in async code.

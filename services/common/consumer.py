@@ -15,11 +15,40 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
+from hookhouse.common.clock import iso_ms, now_ms
 from hookhouse.common.kafka import consumer_config
 from hookhouse.common.offsets import OffsetTracker
+from hookhouse.common.records import DeadLetter, b64
 from hookhouse.common.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def position(msg: Message) -> tuple[str, int, int]:
+    """Topic, partition and offset of a consumed record (never missing for those)."""
+    topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+    if topic is None or partition is None or offset is None:
+        raise ValueError("not a consumed record")
+    return topic, partition, offset
+
+
+def dead_letter(
+    stage: str, reason: str, msg: Message, details: dict[str, Any] | None = None
+) -> DeadLetter:
+    """The ``dlq`` record for a consumed record that ``stage`` gives up on."""
+    topic, partition, offset = position(msg)
+    key = msg.key()
+    return DeadLetter(
+        stage=stage,
+        reason=reason,
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        key=key.decode(errors="replace") if isinstance(key, bytes) else key,
+        value=b64(msg.value() or b""),
+        failed_at=iso_ms(now_ms()),
+        details=details or {},
+    )
 
 
 class AsyncConsumer:
@@ -70,21 +99,23 @@ class AsyncConsumer:
     async def _call(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
-    async def consume(self, max_messages: int, timeout: float) -> list[Message]:
+    async def consume(self, max_messages: int, wait_seconds: float) -> list[Message]:
         """Up to ``max_messages`` records; each is registered as in flight."""
-        messages: list[Message] = await self._call(self._consumer.consume, max_messages, timeout)
+        messages: list[Message] = await self._call(
+            self._consumer.consume, max_messages, wait_seconds
+        )
         out = []
         for msg in messages:
             if msg.error():
                 log.warning("consumer: %s", msg.error())
                 continue
-            self.tracker.take(msg.topic(), msg.partition(), msg.offset())
+            self.tracker.take(*position(msg))
             out.append(msg)
         return out
 
     def done(self, msg: Message) -> None:
         """The outcome of ``msg`` is durable; its offset may now be committed."""
-        self.tracker.done(msg.topic(), msg.partition(), msg.offset())
+        self.tracker.done(*position(msg))
 
     async def commit(self) -> None:
         await self._call(self._commit_now, self._consumer)

@@ -15,7 +15,8 @@ import time
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
 
 from hookhouse.common import topics
 from hookhouse.common.settings import Settings
@@ -84,7 +85,7 @@ class AsyncProducer:
         topic: str,
         value: bytes | None,
         key: bytes | str | None = None,
-        headers: list[tuple[str, bytes]] | None = None,
+        headers: list[tuple[str, str | bytes | None]] | None = None,
     ) -> asyncio.Future[Message]:
         """Queue a record; the returned future resolves when the broker acked it.
 

@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     kafka_sasl_mechanism: str = ""
     kafka_sasl_username: str = ""
     kafka_sasl_password: SecretStr = SecretStr("")
-    topic_prefix: str = "hookhouse."
+    topic_prefix: str = Field(default="hookhouse.", pattern=r"^[A-Za-z0-9._-]*$")
     topic_partitions: int = Field(default=4, ge=1)
     replication_factor: int = Field(default=1, ge=1)
     min_insync_replicas: int = Field(default=1, ge=1)
@@ -49,7 +49,8 @@ class Settings(BaseSettings):
     clickhouse_url: str = ""  # default: http://default:@host:clickhouse_http_port
     clickhouse_http_port: int = DEFAULT_CLICKHOUSE_HTTP_PORT
     clickhouse_tcp_port: int = 7790
-    clickhouse_database: str = "hookhouse"
+    # Part of every SQL statement, so only a plain identifier is accepted.
+    clickhouse_database: str = Field(default="hookhouse", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
     # Service ports (HTTP: the service's API and /healthz, /readyz, /metrics).
     ingest_port: int = 7700

@@ -9,8 +9,19 @@ from hookhouse.common.records import Delivery
 
 # Headers that describe the inbound hop, not the payload; never forwarded.
 HOP_HEADERS = frozenset(
-    {"host", "content-length", "connection", "keep-alive", "transfer-encoding", "te",
-     "upgrade", "proxy-authorization", "proxy-connection", "accept-encoding", "expect"}
+    {
+        "host",
+        "content-length",
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "te",
+        "upgrade",
+        "proxy-authorization",
+        "proxy-connection",
+        "accept-encoding",
+        "expect",
+    }
 )
 
 

@@ -24,11 +24,11 @@ from starlette.applications import Starlette
 from hookhouse.common import metrics, topics
 from hookhouse.common.clock import iso_ms, now_ms, parse_iso
 from hookhouse.common.configlog import ConfigLog
-from hookhouse.common.consumer import AsyncConsumer
+from hookhouse.common.consumer import AsyncConsumer, dead_letter, position
 from hookhouse.common.health import Readiness, routes
 from hookhouse.common.ids import new_id
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, ensure_topics
-from hookhouse.common.records import AttemptRow, DeadLetter, Delivery, EventRow, b64
+from hookhouse.common.records import AttemptRow, Delivery, EventRow
 from hookhouse.common.runtime import http_server, start, stop_on_signals
 from hookhouse.common.settings import Settings, load
 from hookhouse.deliverer.outcome import classify, outbound_headers, target_url
@@ -125,21 +125,28 @@ class Deliverer:
     async def handle(self, msg: Message) -> None:
         assert self.consumer is not None and self.producer is not None
         try:
-            delivery = Delivery.from_dict(orjson.loads(msg.value()))
+            delivery = Delivery.from_dict(orjson.loads(msg.value() or b""))
         except (orjson.JSONDecodeError, TypeError) as exc:
             await self.dead_letter(msg, "invalid_delivery", f"not a delivery record: {exc}")
             self.consumer.done(msg)
             return
         destination = self.config.state.get("destination", delivery.destination_id)
         if destination is None:
-            await self.dead_letter(msg, "destination_not_found",
-                                   f"destination {delivery.destination_id} does not exist")
+            await self.dead_letter(
+                msg,
+                "destination_not_found",
+                f"destination {delivery.destination_id} does not exist",
+            )
             self.consumer.done(msg)
             return
         attempt, event = await self.push(delivery, destination)
         pending = [
-            self.producer.send(self.records_topic, orjson.dumps(row), key=row.id,
-                               headers=[("kind", row.kind.encode())])
+            self.producer.send(
+                self.records_topic,
+                orjson.dumps(row),
+                key=row.id,
+                headers=[("kind", row.kind.encode())],
+            )
             for row in (attempt, event)
         ]
         if event.status == "FAILED":
@@ -147,11 +154,16 @@ class Deliverer:
         await asyncio.gather(*pending)
         self.consumer.done(msg)
 
-    async def push(self, delivery: Delivery, destination: dict[str, Any]) -> tuple[AttemptRow,
-                                                                                  EventRow]:
+    async def push(
+        self, delivery: Delivery, destination: dict[str, Any]
+    ) -> tuple[AttemptRow, EventRow]:
         assert self.session is not None
-        url = target_url(destination["url"], delivery.path, delivery.query,
-                         not destination.get("path_forwarding_disabled", False))
+        url = target_url(
+            destination["url"],
+            delivery.path,
+            delivery.query,
+            not destination.get("path_forwarding_disabled", False),
+        )
         method = destination.get("http_method") or delivery.method
         started_ms = now_ms()
         started = time.perf_counter()
@@ -161,7 +173,9 @@ class Deliverer:
         response_body = ""
         try:
             async with self.session.request(
-                method, url, data=delivery.body_bytes,
+                method,
+                url,
+                data=delivery.body_bytes,
                 headers=outbound_headers(delivery, self.settings.delivery_header_prefix),
                 allow_redirects=False,
             ) as response:
@@ -184,39 +198,54 @@ class Deliverer:
         )
         version = now_ms()
         attempt = AttemptRow(
-            id=new_id("atm"), project_id=delivery.project_id, event_id=delivery.event_id,
-            request_id=delivery.request_id, connection_id=delivery.connection_id,
-            destination_id=delivery.destination_id, created_at=iso_ms(started_ms),
-            attempt_number=delivery.attempt, trigger=delivery.trigger, status=outcome.status,
-            response_status=status, error_code=outcome.error_code,
-            response_headers=response_headers, response_body=response_body,
-            duration_ms=duration_ms, requested_url=url, http_method=method, version=version,
+            id=new_id("atm"),
+            project_id=delivery.project_id,
+            event_id=delivery.event_id,
+            request_id=delivery.request_id,
+            connection_id=delivery.connection_id,
+            destination_id=delivery.destination_id,
+            created_at=iso_ms(started_ms),
+            attempt_number=delivery.attempt,
+            trigger=delivery.trigger,
+            status=outcome.status,
+            response_status=status,
+            error_code=outcome.error_code,
+            response_headers=response_headers,
+            response_body=response_body,
+            duration_ms=duration_ms,
+            requested_url=url,
+            http_method=method,
+            version=version,
         )
         event = EventRow(
-            id=delivery.event_id, project_id=delivery.project_id,
-            request_id=delivery.request_id, source_id=delivery.source_id,
-            connection_id=delivery.connection_id, destination_id=delivery.destination_id,
-            created_at=delivery.created_at, status=outcome.status, attempts=delivery.attempt,
-            last_attempt_at=iso_ms(started_ms), response_status=status,
-            error_code=outcome.error_code, version=version,
+            id=delivery.event_id,
+            project_id=delivery.project_id,
+            request_id=delivery.request_id,
+            source_id=delivery.source_id,
+            connection_id=delivery.connection_id,
+            destination_id=delivery.destination_id,
+            created_at=delivery.created_at,
+            status=outcome.status,
+            attempts=delivery.attempt,
+            last_attempt_at=iso_ms(started_ms),
+            response_status=status,
+            error_code=outcome.error_code,
+            version=version,
         )
         return attempt, event
 
-    def dead_letter_future(self, msg: Message, reason: str,
-                           delivery: Delivery | None = None) -> asyncio.Future[Any]:
+    def dead_letter_future(
+        self, msg: Message, reason: str, delivery: Delivery | None = None
+    ) -> asyncio.Future[Message]:
         assert self.producer is not None
         metrics.DEAD_LETTERS.labels("deliverer", reason).inc()
-        letter = DeadLetter(
-            stage="deliverer", reason=reason, topic=msg.topic(), partition=msg.partition(),
-            offset=msg.offset(), key=(msg.key() or b"").decode(errors="replace") or None,
-            value=b64(msg.value() or b""), failed_at=iso_ms(now_ms()),
-            details={"event_id": delivery.event_id} if delivery else {},
+        letter = dead_letter(
+            "deliverer", reason, msg, {"event_id": delivery.event_id} if delivery else None
         )
         return self.producer.send(self.dlq_topic, letter.to_json(), key=msg.key())
 
     async def dead_letter(self, msg: Message, reason: str, message: str) -> None:
-        log.warning("dead-lettering %s[%d]@%d: %s", msg.topic(), msg.partition(), msg.offset(),
-                    message)
+        log.warning("dead-lettering %s: %s", position(msg), message)
         await self.dead_letter_future(msg, reason)
 
 

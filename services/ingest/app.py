@@ -84,7 +84,8 @@ def build_app(settings: Settings) -> Starlette:
         except PayloadTooLarge:
             await record_rejection(request, source, request_id, received_at, "PAYLOAD_TOO_LARGE")
             return error(
-                413, "PAYLOAD_TOO_LARGE",
+                413,
+                "PAYLOAD_TOO_LARGE",
                 f"The body is larger than the limit of {settings.max_body_bytes} bytes.",
             )
         inbound = InboundRequest(
@@ -108,7 +109,8 @@ def build_app(settings: Settings) -> Starlette:
         except (KafkaUnavailable, TimeoutError):
             metrics.INGEST_REQUESTS.labels(source_id, "KAFKA_UNAVAILABLE").inc()
             return error(
-                503, "KAFKA_UNAVAILABLE",
+                503,
+                "KAFKA_UNAVAILABLE",
                 "The request could not be stored right now; it was not accepted. Retry later.",
                 headers={"Retry-After": RETRY_AFTER_SECONDS},
             )
@@ -116,8 +118,9 @@ def build_app(settings: Settings) -> Starlette:
         metrics.INGEST_REQUESTS.labels(source_id, "ACCEPTED").inc()
         metrics.INGEST_LATENCY.observe(time.perf_counter() - started)
         return Response(
-            orjson.dumps({"status": "SUCCESS", "message": "Request stored.",
-                          "request_id": request_id}),
+            orjson.dumps(
+                {"status": "SUCCESS", "message": "Request stored.", "request_id": request_id}
+            ),
             media_type="application/json",
         )
 
@@ -127,23 +130,35 @@ def build_app(settings: Settings) -> Starlette:
         """Rejected requests are recorded (without their body) so the API can list them."""
         metrics.INGEST_REQUESTS.labels(source["id"], cause).inc()
         row = RequestRow(
-            id=request_id, project_id=source["project_id"], source_id=source["id"],
-            created_at=received_at, method=request.method,
-            path=request.path_params.get("path", ""), query=request.url.query,
-            headers=dict(request.headers), body="", body_size=0, verified=None,
-            rejection_cause=cause, events_count=0, version=now_ms(),
+            id=request_id,
+            project_id=source["project_id"],
+            source_id=source["id"],
+            created_at=received_at,
+            method=request.method,
+            path=request.path_params.get("path", ""),
+            query=request.url.query,
+            headers=dict(request.headers),
+            body="",
+            body_size=0,
+            verified=None,
+            rejection_cause=cause,
+            events_count=0,
+            version=now_ms(),
         )
         with contextlib.suppress(KafkaUnavailable, TimeoutError):
             await asyncio.wait_for(
-                state["producer"].send(records_topic, orjson.dumps(row), key=request_id,
-                                       headers=[("kind", b"request")]),
+                state["producer"].send(
+                    records_topic, orjson.dumps(row), key=request_id, headers=[("kind", b"request")]
+                ),
                 timeout=settings.produce_timeout_seconds,
             )
 
-    readiness = Readiness({
-        "kafka": KafkaProbe(settings),
-        "config": lambda: config.ready,
-    })
+    readiness = Readiness(
+        {
+            "kafka": KafkaProbe(settings),
+            "config": lambda: config.ready,
+        }
+    )
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     return Starlette(
         routes=[
@@ -159,6 +174,10 @@ def main() -> None:
     settings = load()
     start("ingest", settings)
     uvicorn.run(
-        build_app(settings), host=settings.host, port=settings.ingest_port,
-        access_log=False, log_level="warning", timeout_graceful_shutdown=5,
+        build_app(settings),
+        host=settings.host,
+        port=settings.ingest_port,
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
     )

@@ -23,7 +23,7 @@ from hookhouse.common import metrics, topics
 from hookhouse.common.clock import iso_ms, now_ms
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.kafka import KafkaProbe, ensure_topics
-from hookhouse.common.records import DeadLetter, InboundRequest, b64
+from hookhouse.common.records import DeadLetter, InboundRequest, Row, b64
 from hookhouse.common.runtime import start
 from hookhouse.common.settings import Settings, load
 from hookhouse.router.routing import route
@@ -94,26 +94,38 @@ def build_app(settings: Settings) -> faust.App:
         except InvalidMessage as exc:
             metrics.DEAD_LETTERS.labels("router", "invalid_request").inc()
             letter = DeadLetter(
-                stage="router", reason=str(exc), topic=message.topic,
-                partition=message.partition, offset=message.offset,
+                stage="router",
+                reason=str(exc),
+                topic=message.topic,
+                partition=message.partition,
+                offset=message.offset,
                 key=message.key.decode(errors="replace") if message.key else None,
-                value=b64(event.value or b""), failed_at=iso_ms(now_ms()),
+                value=b64(event.value or b""),
+                failed_at=iso_ms(now_ms()),
             )
             return [await dlq.send(key=message.key, value=letter.to_json())]
         routed = route(request, config.state.connections_of(request.source_id))
         pending = []
         for delivery in routed.deliveries:
-            pending.append(await deliveries.send(
-                key=delivery.destination_id.encode(), value=delivery.to_json()))
-        for row in [*routed.events, routed.request]:
-            pending.append(await records.send(
-                key=row.id.encode(), value=orjson.dumps(row),
-                headers=[("kind", row.kind.encode())]))
+            pending.append(
+                await deliveries.send(
+                    key=delivery.destination_id.encode(), value=delivery.to_json()
+                )
+            )
+        rows: list[Row] = [*routed.events, routed.request]
+        for row in rows:
+            pending.append(
+                await records.send(
+                    key=row.id.encode(),
+                    value=orjson.dumps(row),
+                    headers=[("kind", row.kind.encode())],
+                )
+            )
         for row in routed.events:
             metrics.ROUTER_EVENTS.labels(row.status).inc()
         return pending
 
-    @app.agent(requests_topic, concurrency=1)  # type: ignore[untyped-decorator]
+    @app.agent(requests_topic, concurrency=1)
     async def router(stream: Any) -> None:
         async for batch in stream.take_events(BATCH_SIZE, within=BATCH_WITHIN_SECONDS):
             if not config.ready:
@@ -127,22 +139,24 @@ def build_app(settings: Settings) -> faust.App:
                 log.exception("produce failed; exiting without committing this batch")
                 os._exit(3)
 
-    @app.page("/healthz")  # type: ignore[untyped-decorator]
+    @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:
         return web.json({"status": "ok"})
 
-    @app.page("/readyz")  # type: ignore[untyped-decorator]
+    @app.page("/readyz")
     async def readyz(web: Any, request: Any) -> Any:
         checks = {"kafka": await asyncio.to_thread(probe), "config": config.ready}
         ok = all(checks.values())
-        return web.json({"status": "ready" if ok else "not_ready", "checks": checks},
-                        status=200 if ok else 503)
+        return web.json(
+            {"status": "ready" if ok else "not_ready", "checks": checks}, status=200 if ok else 503
+        )
 
-    @app.page("/metrics")  # type: ignore[untyped-decorator]
+    @app.page("/metrics")
     async def prometheus(web: Any, request: Any) -> Any:
         # aiohttp takes the charset separately from the content type.
-        return web.bytes(generate_latest(metrics.REGISTRY),
-                         content_type=CONTENT_TYPE_LATEST.split(";")[0])
+        return web.bytes(
+            generate_latest(metrics.REGISTRY), content_type=CONTENT_TYPE_LATEST.split(";")[0]
+        )
 
     return app
 

@@ -7,7 +7,7 @@ connection) and the request's own record.  No I/O here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from hookhouse.common.clock import now_ms
@@ -17,13 +17,14 @@ from hookhouse.common.records import Delivery, EventRow, InboundRequest, Request
 
 @dataclass
 class Routed:
-    deliveries: list[Delivery] = field(default_factory=list)
-    events: list[EventRow] = field(default_factory=list)
-    request: RequestRow | None = None
+    request: RequestRow
+    deliveries: list[Delivery]
+    events: list[EventRow]
 
 
 def route(request: InboundRequest, connections: list[dict[str, Any]]) -> Routed:
-    out = Routed()
+    deliveries: list[Delivery] = []
+    events: list[EventRow] = []
     version = now_ms()
     created_at = request.received_at
     for connection in connections:
@@ -31,7 +32,7 @@ def route(request: InboundRequest, connections: list[dict[str, Any]]) -> Routed:
             continue
         event_id = derived_id("evt", request.id, connection["id"])
         paused = bool(connection.get("paused_at"))
-        out.events.append(
+        events.append(
             EventRow(
                 id=event_id,
                 project_id=request.project_id,
@@ -50,7 +51,7 @@ def route(request: InboundRequest, connections: list[dict[str, Any]]) -> Routed:
         )
         if paused:
             continue
-        out.deliveries.append(
+        deliveries.append(
             Delivery(
                 event_id=event_id,
                 project_id=request.project_id,
@@ -67,7 +68,7 @@ def route(request: InboundRequest, connections: list[dict[str, Any]]) -> Routed:
                 body=request.body,
             )
         )
-    out.request = RequestRow(
+    request_row = RequestRow(
         id=request.id,
         project_id=request.project_id,
         source_id=request.source_id,
@@ -79,8 +80,8 @@ def route(request: InboundRequest, connections: list[dict[str, Any]]) -> Routed:
         body=request.body,
         body_size=len(request.body) * 3 // 4 - request.body[-2:].count("="),
         verified=request.verified,
-        rejection_cause="" if out.events else "NO_CONNECTION",
-        events_count=len(out.events),
+        rejection_cause="" if events else "NO_CONNECTION",
+        events_count=len(events),
         version=version,
     )
-    return out
+    return Routed(request_row, deliveries, events)

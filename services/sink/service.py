@@ -19,11 +19,9 @@ from confluent_kafka import Message
 from starlette.applications import Starlette
 
 from hookhouse.common import clickhouse, metrics, topics
-from hookhouse.common.clock import iso_ms, now_ms
-from hookhouse.common.consumer import AsyncConsumer
+from hookhouse.common.consumer import AsyncConsumer, dead_letter, position
 from hookhouse.common.health import Readiness, routes
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, ensure_topics
-from hookhouse.common.records import DeadLetter, b64
 from hookhouse.common.runtime import http_server, start, stop_on_signals
 from hookhouse.common.settings import Settings, load
 from hookhouse.sink.batch import Block, InvalidRecord, table_of
@@ -39,9 +37,11 @@ MAX_BACKOFF_SECONDS = 10.0
 
 
 def header(msg: Message, name: str) -> bytes | None:
-    for key, value in msg.headers() or []:
+    headers = msg.headers() or []
+    pairs = headers.items() if isinstance(headers, dict) else headers
+    for key, value in pairs:
         if key == name:
-            return bytes(value) if value is not None else None
+            return value.encode() if isinstance(value, str) else value
     return None
 
 
@@ -97,7 +97,7 @@ class Sink:
                 await self.dead_letter(msg, "invalid_record", str(exc))
                 continue
             block = blocks.setdefault(table, Block(table))
-            block.values.append(msg.value())
+            block.values.append(msg.value() or b"")
             block.sources.append(index)
         for block in blocks.values():
             await self.insert(block, batch, stop)
@@ -120,8 +120,9 @@ class Sink:
                     for half in block.halves():
                         await self.insert(half, batch, stop)
                 else:
-                    await self.dead_letter(batch[block.sources[0]], "clickhouse_refused",
-                                           str(exc)[:2000])
+                    await self.dead_letter(
+                        batch[block.sources[0]], "clickhouse_refused", str(exc)[:2000]
+                    )
                 return
             else:
                 metrics.SINK_BATCH_ROWS.observe(len(block.values))
@@ -141,21 +142,18 @@ class Sink:
         if self.ch is None:
             self.ch = clickhouse.client(self.settings, self.database)
         self.ch.raw_insert(
-            block.table, None, insert_block=block.body(), fmt="JSONEachRow",
+            block.table,
+            None,
+            insert_block=block.body(),
+            fmt="JSONEachRow",
             settings=INSERT_SETTINGS,
         )
 
     async def dead_letter(self, msg: Message, reason: str, message: str) -> None:
         assert self.producer is not None
-        log.warning("dead-lettering %s[%d]@%d: %s", msg.topic(), msg.partition(), msg.offset(),
-                    message)
+        log.warning("dead-lettering %s: %s", position(msg), message)
         metrics.DEAD_LETTERS.labels("sink", reason).inc()
-        letter = DeadLetter(
-            stage="sink", reason=reason, topic=msg.topic(), partition=msg.partition(),
-            offset=msg.offset(), key=(msg.key() or b"").decode(errors="replace") or None,
-            value=b64(msg.value() or b""), failed_at=iso_ms(now_ms()),
-            details={"message": message},
-        )
+        letter = dead_letter("sink", reason, msg, {"message": message})
         await self.producer.send(self.dlq_topic, letter.to_json(), key=msg.key())
 
 

@@ -28,14 +28,21 @@ class Bootstrapped:
     source_id: str
 
 
-def _ensure(log: ConfigLog, kind: str, prefix: str, project_id: str, name: str,
-            fields: dict[str, Any]) -> dict[str, Any]:
+def _ensure(
+    log: ConfigLog, kind: str, prefix: str, project_id: str, name: str, fields: dict[str, Any]
+) -> dict[str, Any]:
     existing = log.state.find(kind, project_id, name)
     if existing is not None:
         return existing
     stamp = iso_ms(now_ms())
-    resource = {"id": new_id(prefix), "project_id": project_id, "name": name,
-                "created_at": stamp, "updated_at": stamp, **fields}
+    resource = {
+        "id": new_id(prefix),
+        "project_id": project_id,
+        "name": name,
+        "created_at": stamp,
+        "updated_at": stamp,
+        **fields,
+    }
     log.append(kind, resource["id"], resource)
     return resource
 
@@ -44,12 +51,18 @@ def bootstrap(log: ConfigLog, api_url: str, known_key: str | None) -> Bootstrapp
     """Create what is missing; ``known_key`` is the key from the previous start."""
     if not log.wait_ready(60):
         raise TimeoutError("the config log could not be read within 60 s")
-    project = next((p for p in log.state.resources["project"].values()
-                    if p["name"] == PROJECT_NAME), None)
+    project = next(
+        (p for p in log.state.resources["project"].values() if p["name"] == PROJECT_NAME), None
+    )
     if project is None:
         stamp = iso_ms(now_ms())
-        project = {"id": new_id("tm"), "project_id": None, "name": PROJECT_NAME,
-                   "created_at": stamp, "updated_at": stamp}
+        project = {
+            "id": new_id("tm"),
+            "project_id": None,
+            "name": PROJECT_NAME,
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
         project["project_id"] = project["id"]
         log.append("project", project["id"], project)
     key = known_key
@@ -58,14 +71,29 @@ def bootstrap(log: ConfigLog, api_url: str, known_key: str | None) -> Bootstrapp
         key = f"hh_{secrets.token_urlsafe(32)}"
         stamp = iso_ms(now_ms())
         key_id = new_id("key")
-        log.append("api_key", key_id, {
-            "id": key_id, "project_id": project["id"], "name": "admin",
-            "key_hash": hash_api_key(key), "created_at": stamp, "updated_at": stamp,
-        })
+        log.append(
+            "api_key",
+            key_id,
+            {
+                "id": key_id,
+                "project_id": project["id"],
+                "name": "admin",
+                "key_hash": hash_api_key(key),
+                "created_at": stamp,
+                "updated_at": stamp,
+            },
+        )
     source = _ensure(log, "source", "src", project["id"], DEMO_SOURCE, {})
-    destination = _ensure(log, "destination", "des", project["id"], DEMO_DESTINATION,
-                          {"url": f"{api_url}/mock"})
-    _ensure(log, "connection", "web", project["id"], f"{DEMO_SOURCE}-{DEMO_DESTINATION}",
-            {"source_id": source["id"], "destination_id": destination["id"], "rules": []})
+    destination = _ensure(
+        log, "destination", "des", project["id"], DEMO_DESTINATION, {"url": f"{api_url}/mock"}
+    )
+    _ensure(
+        log,
+        "connection",
+        "web",
+        project["id"],
+        f"{DEMO_SOURCE}-{DEMO_DESTINATION}",
+        {"source_id": source["id"], "destination_id": destination["id"], "rules": []},
+    )
     assert key is not None
     return Bootstrapped(project["id"], key, source["id"])

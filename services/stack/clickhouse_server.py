@@ -50,8 +50,12 @@ def _watch_parent(run_dir: Path, parent: int) -> None:
 
 
 def main() -> None:
-    data_dir, http_port, tcp_port, host = Path(sys.argv[1]).resolve(), sys.argv[2], sys.argv[3], \
-        sys.argv[4]
+    data_dir, http_port, tcp_port, host = (
+        Path(sys.argv[1]).resolve(),
+        sys.argv[2],
+        sys.argv[3],
+        sys.argv[4],
+    )
     run_dir = data_dir.parent / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.xml").write_text(config_xml(host, int(http_port), int(tcp_port)))
@@ -69,9 +73,8 @@ def main() -> None:
 
     from chdb import _chdb
 
-    _chdb.query(
-        "SYSTEM START LISTEN QUERIES ALL; "
-        f"SELECT count() FROM file('{fifo}', 'LineAsString')",
+    _chdb.query(  # type: ignore[attr-defined]
+        f"SYSTEM START LISTEN QUERIES ALL; SELECT count() FROM file('{fifo}', 'LineAsString')",  # noqa: S608 - our own path
         "TabSeparated",
         path=str(data_dir),
     )

@@ -37,12 +37,21 @@ def resolve_jars(settings: Settings) -> Path:
     if marker.exists():
         return libs
     if shutil.which("mvn") is None or shutil.which("java") is None:
-        raise RuntimeError("Kafka needs Java 17+ and Maven on PATH (apt-get install "
-                           "openjdk-17-jre-headless maven)")
+        raise RuntimeError(
+            "Kafka needs Java 17+ and Maven on PATH (apt-get install openjdk-17-jre-headless maven)"
+        )
     libs.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        ["mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
-         f"-DoutputDirectory={libs}", "-DincludeScope=runtime"],
+        [
+            "mvn",
+            "-q",
+            "-B",
+            "-f",
+            str(POM),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={libs}",
+            "-DincludeScope=runtime",
+        ],
         check=True,
     )
     marker.touch()
@@ -51,25 +60,27 @@ def resolve_jars(settings: Settings) -> Path:
 
 def server_properties(settings: Settings, data_dir: Path) -> str:
     host = settings.host
-    return "\n".join([
-        "process.roles=broker,controller",
-        "node.id=1",
-        f"listeners=PLAINTEXT://{host}:{settings.kafka_port},CONTROLLER://{host}:"
-        f"{settings.kafka_controller_port}",
-        f"advertised.listeners=PLAINTEXT://{host}:{settings.kafka_port}",
-        "controller.listener.names=CONTROLLER",
-        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-        f"controller.quorum.bootstrap.servers={host}:{settings.kafka_controller_port}",
-        f"log.dirs={data_dir}",
-        "offsets.topic.replication.factor=1",
-        "offsets.topic.num.partitions=4",
-        "transaction.state.log.replication.factor=1",
-        "transaction.state.log.min.isr=1",
-        "group.initial.rebalance.delay.ms=0",
-        "auto.create.topics.enable=false",
-        "message.max.bytes=16777216",
-        "",
-    ])
+    return "\n".join(
+        [
+            "process.roles=broker,controller",
+            "node.id=1",
+            f"listeners=PLAINTEXT://{host}:{settings.kafka_port},CONTROLLER://{host}:"
+            f"{settings.kafka_controller_port}",
+            f"advertised.listeners=PLAINTEXT://{host}:{settings.kafka_port}",
+            "controller.listener.names=CONTROLLER",
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            f"controller.quorum.bootstrap.servers={host}:{settings.kafka_controller_port}",
+            f"log.dirs={data_dir}",
+            "offsets.topic.replication.factor=1",
+            "offsets.topic.num.partitions=4",
+            "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1",
+            "group.initial.rebalance.delay.ms=0",
+            "auto.create.topics.enable=false",
+            "message.max.bytes=16777216",
+            "",
+        ]
+    )
 
 
 def prepare(settings: Settings, home: Path) -> list[str]:
@@ -80,16 +91,38 @@ def prepare(settings: Settings, home: Path) -> list[str]:
     data_dir.mkdir(parents=True, exist_ok=True)
     properties = kafka_home / "server.properties"
     properties.write_text(server_properties(settings, data_dir.resolve()))
-    java = ["java", f"-Xmx{settings.kafka_heap}", f"-Xms{settings.kafka_heap}",
-            f"-Dlog4j2.configurationFile={LOG4J}", "-cp", f"{libs}/*"]
+    java = [
+        "java",
+        f"-Xmx{settings.kafka_heap}",
+        f"-Xms{settings.kafka_heap}",
+        f"-Dlog4j2.configurationFile={LOG4J}",
+        "-cp",
+        f"{libs}/*",
+    ]
     if not (data_dir / "meta.properties").exists():
-        cluster_id = subprocess.run(
-            [*java, "kafka.tools.StorageTool", "random-uuid"],
-            check=True, capture_output=True, text=True,
-        ).stdout.strip().splitlines()[-1]
+        cluster_id = (
+            subprocess.run(
+                [*java, "kafka.tools.StorageTool", "random-uuid"],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         subprocess.run(
-            [*java, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c",
-             str(properties), "--standalone"],
-            check=True, capture_output=True, text=True,
+            [
+                *java,
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(properties),
+                "--standalone",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         )
     return [*java, "kafka.Kafka", str(properties)]

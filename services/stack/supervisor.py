@@ -29,7 +29,7 @@ from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.kafka import KafkaProbe, ensure_topics
 from hookhouse.common.settings import Settings
 from hookhouse.stack import clickhouse_server, kafka_broker
-from hookhouse.stack.bootstrap import bootstrap
+from hookhouse.stack.bootstrap import Bootstrapped, bootstrap
 from hookhouse.stack.ports import PortTaken, ensure_free, is_listening
 
 SERVICES = ("ingest", "api", "router", "deliverer", "sink")
@@ -57,8 +57,12 @@ class Child:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_file = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            self.command, stdout=self.log_file, stderr=subprocess.STDOUT, env=self.env,
-            start_new_session=True, preexec_fn=_die_with_parent,  # noqa: PLW1509
+            self.command,
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
 
     def alive(self) -> bool:
@@ -102,19 +106,25 @@ class Stack:
     # -- start ---------------------------------------------------------------------
     def child_env(self) -> dict[str, str]:
         env = dict(os.environ)
-        env.update({
-            "HOOKHOUSE_HOME": str(self.home),
-            "HOOKHOUSE_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
-            "HOOKHOUSE_CLICKHOUSE_URL": self.settings.clickhouse_url,
-            "PYTHONUNBUFFERED": "1",
-        })
+        env.update(
+            {
+                "HOOKHOUSE_HOME": str(self.home),
+                "HOOKHOUSE_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
+                "HOOKHOUSE_CLICKHOUSE_URL": self.settings.clickhouse_url,
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         return env
 
     def ports(self) -> dict[str, int]:
-        ports = {} if self.infra_only else {
-            f"HOOKHOUSE_{name.upper()}_PORT": getattr(self.settings, f"{name}_port")
-            for name in SERVICES
-        }
+        ports = (
+            {}
+            if self.infra_only
+            else {
+                f"HOOKHOUSE_{name.upper()}_PORT": getattr(self.settings, f"{name}_port")
+                for name in SERVICES
+            }
+        )
         if self.local_kafka:
             ports["HOOKHOUSE_KAFKA_PORT"] = self.settings.kafka_port
             ports["HOOKHOUSE_KAFKA_CONTROLLER_PORT"] = self.settings.kafka_controller_port
@@ -130,25 +140,39 @@ class Stack:
         return child
 
     def start_kafka(self) -> None:
-        print(f"  kafka       resolving jars (Kafka {kafka_broker.kafka_version()}) and "
-              "starting the broker…", flush=True)
+        print(
+            f"  kafka       resolving jars (Kafka {kafka_broker.kafka_version()}) and "
+            "starting the broker…",
+            flush=True,
+        )
         command = kafka_broker.prepare(self.settings, self.home)
         kafka = self.spawn("kafka", command)
         # Wait for the port before asking for metadata, so the client does not log
         # a connection failure every 50 ms while the JVM starts.
-        self.wait(lambda: is_listening(self.settings.host, self.settings.kafka_port),
-                  "the Kafka broker", kafka, 90.0)
+        self.wait(
+            lambda: is_listening(self.settings.host, self.settings.kafka_port),
+            "the Kafka broker",
+            kafka,
+            90.0,
+        )
         probe = KafkaProbe(self.settings)
         self.wait(lambda: probe(1.0), "the Kafka broker", kafka, 30.0)
 
     def start_clickhouse(self) -> None:
         data = self.home / "clickhouse" / "data"
         data.mkdir(parents=True, exist_ok=True)
-        ch = self.spawn("clickhouse", [
-            sys.executable, "-m", "hookhouse.stack.clickhouse_server", str(data),
-            str(self.settings.clickhouse_http_port), str(self.settings.clickhouse_tcp_port),
-            self.settings.host,
-        ])
+        ch = self.spawn(
+            "clickhouse",
+            [
+                sys.executable,
+                "-m",
+                "hookhouse.stack.clickhouse_server",
+                str(data),
+                str(self.settings.clickhouse_http_port),
+                str(self.settings.clickhouse_tcp_port),
+                self.settings.host,
+            ],
+        )
         url = f"http://{self.settings.host}:{self.settings.clickhouse_http_port}/ping"
         self.wait(lambda: http_ok(url), "the ClickHouse server", ch, 60.0)
 
@@ -168,8 +192,10 @@ class Stack:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            print(f"another `hookhouse up` is already running with HOOKHOUSE_HOME={self.home}",
-                  file=sys.stderr)
+            print(
+                f"another `hookhouse up` is already running with HOOKHOUSE_HOME={self.home}",
+                file=sys.stderr,
+            )
             return 1
         try:
             ensure_free(self.settings.host, self.ports())
@@ -186,9 +212,12 @@ class Stack:
             if self.local_clickhouse:
                 self.start_clickhouse()
             if self.infra_only:
-                print(f"\nKafka ({self.settings.kafka_bootstrap}) and ClickHouse "
-                      f"({self.settings.clickhouse_url.split('@')[-1]}) are up. Ctrl-C stops "
-                      "them.", flush=True)
+                print(
+                    f"\nKafka ({self.settings.kafka_bootstrap}) and ClickHouse "
+                    f"({self.settings.clickhouse_url.split('@')[-1]}) are up. Ctrl-C stops "
+                    "them.",
+                    flush=True,
+                )
                 self.supervise()
             for line in migrate(self.settings):
                 print(f"  clickhouse  {line}", flush=True)
@@ -202,8 +231,9 @@ class Stack:
                 if child.name in SERVICES:
                     port = getattr(self.settings, f"{child.name}_port")
                     url = f"http://{self.settings.host}:{port}/readyz"
-                    self.wait(lambda url=url: http_ok(url), child.name, child,
-                              READY_TIMEOUT_SECONDS)
+                    self.wait(
+                        lambda url=url: http_ok(url), child.name, child, READY_TIMEOUT_SECONDS
+                    )
             self.write_state(boot.api_key)
             self.banner(boot.api_key, boot.source_id, time.monotonic() - started)
             self.supervise()
@@ -213,7 +243,7 @@ class Stack:
             self.shutdown()
         return 0
 
-    def bootstrap(self) -> object:
+    def bootstrap(self) -> Bootstrapped:
         state = read_env(self.home / "stack.env")
         log = ConfigLog(self.settings)
         log.start()
@@ -248,7 +278,7 @@ class Stack:
             f"  state       {self.home / 'stack.env'}\n\n"
             "Send a test webhook to the demo source (delivered to the mock destination):\n\n"
             f"  curl -X POST {ingest}/e/{source_id} -H 'content-type: application/json' "
-            "-d '{\"hello\": \"world\"}'\n\n"
+            '-d \'{"hello": "world"}\'\n\n'
             "See its event:\n\n"
             f"  curl -H 'Authorization: Bearer {api_key}' {self.settings.api_url}/2024-03-01/events"
             "\n\nLogs: `hookhouse logs -f`, status: `hookhouse status`. Ctrl-C stops everything.\n",
@@ -267,8 +297,11 @@ class Stack:
                     child.restarts += 1
                     delay = min(2.0 ** min(child.restarts, 5), 30.0)
                     child.next_start = now + delay
-                    print(f"  {child.name} exited with {code}; restarting in {delay:.0f}s "
-                          f"(log: {child.log_path})", flush=True)
+                    print(
+                        f"  {child.name} exited with {code}; restarting in {delay:.0f}s "
+                        f"(log: {child.log_path})",
+                        flush=True,
+                    )
                 elif now >= child.next_start:
                     child.next_start = 0.0
                     child.start()
@@ -323,6 +356,19 @@ def read_env(path: Path) -> dict[str, str]:
         if sep:
             out[key.strip()] = value.strip()
     return out
+
+
+def initialize(settings: Settings) -> int:
+    """What `up` does before starting services, for clusters `up` does not run."""
+    stack = Stack(settings)
+    stack.home.mkdir(parents=True, exist_ok=True)
+    for line in migrate(settings):
+        print(f"clickhouse: {line}")
+    print(f"kafka: created {len(ensure_topics(settings))} topics")
+    boot = stack.bootstrap()
+    stack.write_state(boot.api_key)
+    print(f"project {boot.project_id}; API key in {stack.home / 'stack.env'}")
+    return 0
 
 
 def up(settings: Settings, infra_only: bool = False) -> int:

@@ -26,9 +26,14 @@ class Receiver:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
                 with receiver._lock:
-                    receiver.received.append(Received(
-                        self.command, self.path,
-                        {k.lower(): v for k, v in self.headers.items()}, body))
+                    receiver.received.append(
+                        Received(
+                            self.command,
+                            self.path,
+                            {k.lower(): v for k, v in self.headers.items()},
+                            body,
+                        )
+                    )
                 self.send_response(200)
                 self.send_header("content-type", "application/json")
                 self.end_headers()

@@ -47,11 +47,21 @@ class Stack:
         self.home.mkdir(parents=True, exist_ok=True)
         out = self.output.open("a")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "hookhouse.cli", "up"], env=self.env, cwd=REPO,
-            stdout=out, stderr=subprocess.STDOUT, text=True,
+            [sys.executable, "-m", "hookhouse.cli", "up"],
+            env=self.env,
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
-        wait_for(lambda: "hookhouse is up" in self.output.read_text()
-                 or self.process is None or self.process.poll() is not None, 300)
+        wait_for(
+            lambda: (
+                "hookhouse is up" in self.output.read_text()
+                or self.process is None
+                or self.process.poll() is not None
+            ),
+            300,
+        )
         assert self.process.poll() is None, self.output.read_text()[-3000:]
         return read_env(self.home / "stack.env")
 
@@ -90,17 +100,23 @@ def receiver() -> Iterator[Receiver]:
 
 def api(stack: Stack) -> httpx.Client:
     env = read_env(stack.home / "stack.env")
-    return httpx.Client(base_url=f"{env['HOOKHOUSE_API_URL']}/2024-03-01",
-                        headers={"Authorization": f"Bearer {env['HOOKHOUSE_API_KEY']}"},
-                        timeout=10)
+    return httpx.Client(
+        base_url=f"{env['HOOKHOUSE_API_URL']}/2024-03-01",
+        headers={"Authorization": f"Bearer {env['HOOKHOUSE_API_KEY']}"},
+        timeout=10,
+    )
 
 
 def connect(stack: Stack, receiver: Receiver, name: str) -> dict[str, Any]:
     with api(stack) as client:
-        response = client.post("/connections", json={
-            "name": name, "source": {"name": f"{name}-source"},
-            "destination": {"name": f"{name}-destination", "url": f"{receiver.url}/hooks"},
-        })
+        response = client.post(
+            "/connections",
+            json={
+                "name": name,
+                "source": {"name": f"{name}-source"},
+                "destination": {"name": f"{name}-destination", "url": f"{receiver.url}/hooks"},
+            },
+        )
     assert response.status_code == 200, response.text
     connection: dict[str, Any] = response.json()
     return connection
@@ -108,13 +124,24 @@ def connect(stack: Stack, receiver: Receiver, name: str) -> dict[str, Any]:
 
 def test_stack_env_and_status(stack: Stack) -> None:
     env = read_env(stack.home / "stack.env")
-    assert set(env) == {"HOOKHOUSE_INGEST_URL", "HOOKHOUSE_API_URL", "HOOKHOUSE_API_KEY",
-                        "HOOKHOUSE_KAFKA_BOOTSTRAP", "HOOKHOUSE_CLICKHOUSE_URL"}
+    assert set(env) == {
+        "HOOKHOUSE_INGEST_URL",
+        "HOOKHOUSE_API_URL",
+        "HOOKHOUSE_API_KEY",
+        "HOOKHOUSE_KAFKA_BOOTSTRAP",
+        "HOOKHOUSE_CLICKHOUSE_URL",
+    }
     assert env["HOOKHOUSE_INGEST_URL"] == "http://127.0.0.1:27700"
     banner = stack.output.read_text()
     assert env["HOOKHOUSE_API_KEY"] in banner and "curl -X POST" in banner
-    status = subprocess.run([sys.executable, "-m", "hookhouse.cli", "status"], env=stack.env,
-                            cwd=REPO, capture_output=True, text=True, timeout=60)
+    status = subprocess.run(
+        [sys.executable, "-m", "hookhouse.cli", "status"],
+        env=stack.env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert status.returncode == 0, status.stdout
     for name in ("ingest", "api", "router", "deliverer", "sink", "kafka", "clickhouse"):
         assert name in status.stdout
@@ -126,8 +153,14 @@ def test_stack_env_and_status(stack: Stack) -> None:
 
 def test_a_taken_port_is_named_with_its_setting(stack: Stack, tmp_path: Path) -> None:
     env = {**stack.env, "HOOKHOUSE_HOME": str(tmp_path / "other")}
-    second = subprocess.run([sys.executable, "-m", "hookhouse.cli", "up"], env=env, cwd=REPO,
-                            capture_output=True, text=True, timeout=60)
+    second = subprocess.run(
+        [sys.executable, "-m", "hookhouse.cli", "up"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert second.returncode == 2
     assert "already in use" in second.stderr and "HOOKHOUSE_" in second.stderr
 
@@ -136,13 +169,20 @@ def test_webhook_flows_end_to_end(stack: Stack, receiver: Receiver) -> None:
     connection = connect(stack, receiver, "orders")
     source_url = connection["source"]["url"]
     body = b'{"id": "ord_1", "amount": 4200, "note": "caf\xc3\xa9"}'
-    answer = httpx.post(f"{source_url}/orders/created?debug=1", content=body, headers={
-        "content-type": "application/json", "x-shop-signature": "abc123"})
+    answer = httpx.post(
+        f"{source_url}/orders/created?debug=1",
+        content=body,
+        headers={"content-type": "application/json", "x-shop-signature": "abc123"},
+    )
     assert answer.status_code == 200, answer.text
     request_id = answer.json()["request_id"]
 
-    got = wait_for(lambda: [r for r in receiver.snapshot()
-                            if r.headers.get("x-hookhouse-request-id") == request_id], 60)
+    got = wait_for(
+        lambda: [
+            r for r in receiver.snapshot() if r.headers.get("x-hookhouse-request-id") == request_id
+        ],
+        60,
+    )
     assert len(got) == 1
     delivered = got[0]
     assert delivered.body == body
@@ -155,9 +195,11 @@ def test_webhook_flows_end_to_end(stack: Stack, receiver: Receiver) -> None:
     assert delivered.headers["x-hookhouse-connection-id"] == connection["id"]
 
     with api(stack) as client:
+
         def attempts() -> list[dict[str, Any]]:
             models: list[dict[str, Any]] = client.get(
-                "/attempts", params={"event_id": event_id}).json()["models"]
+                "/attempts", params={"event_id": event_id}
+            ).json()["models"]
             return models
 
         attempt = wait_for(attempts, 60)[0]
@@ -204,17 +246,22 @@ def test_restart_loses_no_accepted_request(stack: Stack, receiver: Receiver) -> 
 
     wait_for(delivered, 120)
     with api(stack) as client:
+
         def all_successful() -> bool:
-            events = client.get("/events", params={
-                "webhook_id": connection["id"], "limit": 250}).json()["models"]
+            events = client.get(
+                "/events", params={"webhook_id": connection["id"], "limit": 250}
+            ).json()["models"]
             return {e["request_id"] for e in events if e["status"] == "SUCCESSFUL"} == accepted
+
         wait_for(all_successful, 60)
-    duplicates = [r for r in receiver.snapshot()
-                  if r.headers.get("x-hookhouse-request-id") in accepted]
+    duplicates = [
+        r for r in receiver.snapshot() if r.headers.get("x-hookhouse-request-id") in accepted
+    ]
     by_request: dict[str, set[str]] = {}
     for r in duplicates:
         by_request.setdefault(r.headers["x-hookhouse-request-id"], set()).add(
-            r.headers["idempotency-key"])
+            r.headers["idempotency-key"]
+        )
     assert all(len(keys) == 1 for keys in by_request.values())  # retries keep their key
     pids = json.loads((stack.home / "pids.json").read_text())
     assert all(_alive(pid) for pid in pids.values())

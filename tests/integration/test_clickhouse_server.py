@@ -23,10 +23,17 @@ HTTP_PORT, TCP_PORT = 17823, 17890
 
 
 def start(data: Path) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen([
-        sys.executable, "-m", "hookhouse.stack.clickhouse_server", str(data),
-        str(HTTP_PORT), str(TCP_PORT), "127.0.0.1",
-    ])
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hookhouse.stack.clickhouse_server",
+            str(data),
+            str(HTTP_PORT),
+            str(TCP_PORT),
+            "127.0.0.1",
+        ]
+    )
     deadline = time.monotonic() + 60
     while not http_ok(f"http://127.0.0.1:{HTTP_PORT}/ping"):
         assert process.poll() is None, "the embedded ClickHouse server exited while starting"

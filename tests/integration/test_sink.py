@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import replace
+from typing import Any
 
 import orjson
 import pytest
@@ -21,9 +22,18 @@ pytestmark = pytest.mark.integration
 
 def event(n: int, status: str = "QUEUED", version: int = 1) -> EventRow:
     return EventRow(
-        id=f"evt_{n}", project_id="tm_1", request_id=f"req_{n}", source_id="src_1",
-        connection_id="web_1", destination_id="des_1", created_at="2026-11-23T13:00:00.000Z",
-        status=status, attempts=0, last_attempt_at=None, response_status=None, error_code="",
+        id=f"evt_{n}",
+        project_id="tm_1",
+        request_id=f"req_{n}",
+        source_id="src_1",
+        connection_id="web_1",
+        destination_id="des_1",
+        created_at="2026-11-23T13:00:00.000Z",
+        status=status,
+        attempts=0,
+        last_attempt_at=None,
+        response_status=None,
+        error_code="",
         version=version,
     )
 
@@ -31,13 +41,13 @@ def event(n: int, status: str = "QUEUED", version: int = 1) -> EventRow:
 async def produce(settings: Settings, items: list[tuple[bytes, bytes]]) -> None:
     producer = AsyncProducer(settings)
     topic = topics.name(settings, topics.RECORDS)
-    await asyncio.gather(*[
-        producer.send(topic, value, key="k", headers=[("kind", kind)]) for kind, value in items
-    ])
+    await asyncio.gather(
+        *[producer.send(topic, value, key="k", headers=[("kind", kind)]) for kind, value in items]
+    )
     producer.close()
 
 
-def rows(settings: Settings, sql: str) -> list[tuple[object, ...]]:
+def rows(settings: Settings, sql: str) -> list[Any]:
     ch = clickhouse.client(settings, settings.clickhouse_database)
     try:
         return list(ch.query(sql).result_rows)
@@ -86,12 +96,19 @@ def test_latest_version_wins_and_replays_are_idempotent(settings: Settings) -> N
 
 
 def test_unusable_records_are_dead_lettered_not_dropped(settings: Settings) -> None:
-    asyncio.run(produce(settings, [
-        (b"event", b"not json"),
-        (b"event", orjson.dumps({**orjson.loads(orjson.dumps(event(500))),
-                                 "attempts": "many"})),  # ClickHouse refuses this row
-        (b"event", orjson.dumps(event(501))),
-    ]))
+    asyncio.run(
+        produce(
+            settings,
+            [
+                (b"event", b"not json"),
+                (
+                    b"event",
+                    orjson.dumps({**orjson.loads(orjson.dumps(event(500))), "attempts": "many"}),
+                ),  # ClickHouse refuses this row
+                (b"event", orjson.dumps(event(501))),
+            ],
+        )
+    )
 
     def landed() -> bool:
         return bool(rows(settings, "SELECT count() FROM events WHERE id = 'evt_501'")[0][0])
@@ -99,7 +116,7 @@ def test_unusable_records_are_dead_lettered_not_dropped(settings: Settings) -> N
     run_sink_until(settings, landed)
     assert rows(settings, "SELECT count() FROM events WHERE id = 'evt_500'")[0][0] == 0
     letters = asyncio.run(read_dlq(settings, 2))
-    reasons = sorted(letter["reason"] for letter in letters)
+    reasons = sorted(str(letter["reason"]) for letter in letters)
     assert reasons == ["clickhouse_refused", "invalid_record"]
 
 
@@ -107,8 +124,10 @@ async def read_dlq(settings: Settings, wanted: int) -> list[dict[str, object]]:
     from aiokafka import AIOKafkaConsumer
 
     consumer = AIOKafkaConsumer(
-        topics.name(settings, topics.DLQ), bootstrap_servers=settings.kafka_bootstrap,
-        group_id=None, auto_offset_reset="earliest",
+        topics.name(settings, topics.DLQ),
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
     )
     await consumer.start()
     out: list[dict[str, object]] = []
@@ -124,12 +143,17 @@ async def read_dlq(settings: Settings, wanted: int) -> list[dict[str, object]]:
 
 
 def test_migrations_go_down_and_up(settings: Settings) -> None:
-    other = Settings(**{**settings.model_dump(), "clickhouse_database":
-                        settings.clickhouse_database + "_m"})
+    other = Settings(
+        **{**settings.model_dump(), "clickhouse_database": settings.clickhouse_database + "_m"}
+    )
     assert migrate(other) == ["applied 0001_core_tables"]
     assert migrate(other) == []
     assert migrate(other, target=0) == ["reverted 0001_core_tables"]
-    assert rows(Settings(**{**other.model_dump(), "clickhouse_database": "system"}),
-                f"SELECT count() FROM tables WHERE database = '{other.clickhouse_database}' "
-                "AND name = 'events'")[0][0] == 0
+    system = clickhouse.client(settings, "system")
+    remaining = system.command(
+        "SELECT count() FROM tables WHERE database = {db:String} AND name = 'events'",
+        parameters={"db": other.clickhouse_database},
+    )
+    system.close()
+    assert remaining == 0
     assert migrate(other) == ["applied 0001_core_tables"]

@@ -6,20 +6,36 @@ from hookhouse.deliverer.outcome import classify, outbound_headers, target_url
 
 def delivery() -> Delivery:
     return Delivery(
-        event_id="evt_1", project_id="tm_1", request_id="req_1", source_id="src_1",
-        connection_id="web_1", destination_id="des_1", created_at="2026-11-23T13:00:00.000Z",
-        received_at="2026-11-23T13:00:00.000Z", method="POST", path="/a", query="",
-        headers={"content-type": "application/json", "host": "ingest", "content-length": "7",
-                 "x-custom": "kept"},
+        event_id="evt_1",
+        project_id="tm_1",
+        request_id="req_1",
+        source_id="src_1",
+        connection_id="web_1",
+        destination_id="des_1",
+        created_at="2026-11-23T13:00:00.000Z",
+        received_at="2026-11-23T13:00:00.000Z",
+        method="POST",
+        path="/a",
+        query="",
+        headers={
+            "content-type": "application/json",
+            "host": "ingest",
+            "content-length": "7",
+            "x-custom": "kept",
+        },
         body="e30=",
     )
 
 
 def test_target_url_forwards_path_and_query() -> None:
-    assert target_url("https://d.example/hooks", "/orders", "a=1") == \
-        "https://d.example/hooks/orders?a=1"
-    assert target_url("https://d.example/hooks/?k=v", "/o", "a=1") == \
-        "https://d.example/hooks/o?k=v&a=1"
+    assert (
+        target_url("https://d.example/hooks", "/orders", "a=1")
+        == "https://d.example/hooks/orders?a=1"
+    )
+    assert (
+        target_url("https://d.example/hooks/?k=v", "/o", "a=1")
+        == "https://d.example/hooks/o?k=v&a=1"
+    )
     assert target_url("https://d.example", "", "") == "https://d.example/"
     assert target_url("https://d.example/h", "/o", "", forward_path=False) == "https://d.example/h"
 

@@ -8,8 +8,14 @@ from hookhouse.router.routing import route
 
 def request(body: bytes = b'{"a":1}') -> InboundRequest:
     return InboundRequest(
-        id="req_1", project_id="tm_1", source_id="src_1", received_at="2026-11-23T13:00:00.000Z",
-        method="POST", path="/x", query="q=1", headers={"content-type": "application/json"},
+        id="req_1",
+        project_id="tm_1",
+        source_id="src_1",
+        received_at="2026-11-23T13:00:00.000Z",
+        method="POST",
+        path="/x",
+        query="q=1",
+        headers={"content-type": "application/json"},
         body=b64(body),
     )
 
@@ -22,7 +28,7 @@ def test_one_delivery_per_enabled_connection() -> None:
     routed = route(request(), [connection("a"), connection("b")])
     assert [d.destination_id for d in routed.deliveries] == ["des_a", "des_b"]
     assert [e.status for e in routed.events] == ["QUEUED", "QUEUED"]
-    assert routed.request is not None and routed.request.events_count == 2
+    assert routed.request.events_count == 2
     assert routed.request.rejection_cause == ""
 
 
@@ -45,13 +51,17 @@ def test_event_ids_are_stable_across_replays() -> None:
 def test_no_connection_is_recorded_not_dropped() -> None:
     routed = route(request(), [])
     assert routed.deliveries == [] and routed.events == []
-    assert routed.request is not None
     assert routed.request.rejection_cause == "NO_CONNECTION"
 
 
 def test_disabled_connections_are_skipped_and_paused_ones_hold() -> None:
-    routed = route(request(), [connection("a", disabled_at="2026-01-01T00:00:00Z"),
-                               connection("b", paused_at="2026-01-01T00:00:00Z")])
+    routed = route(
+        request(),
+        [
+            connection("a", disabled_at="2026-01-01T00:00:00Z"),
+            connection("b", paused_at="2026-01-01T00:00:00Z"),
+        ],
+    )
     assert routed.deliveries == []
     assert [(e.connection_id, e.status) for e in routed.events] == [("b", "HOLD")]
 
@@ -59,4 +69,4 @@ def test_disabled_connections_are_skipped_and_paused_ones_hold() -> None:
 def test_body_size_is_the_decoded_length() -> None:
     for size in range(0, 7):
         routed = route(request(b"x" * size), [])
-        assert routed.request is not None and routed.request.body_size == size
+        assert routed.request.body_size == size

@@ -8,6 +8,7 @@ import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import SecretStr
 
 from hookhouse.api.auth import presented_key
 from hookhouse.common.clickhouse import migrations, statements
@@ -33,7 +34,9 @@ def test_basic_roundtrip(key: str) -> None:
 
 
 def test_settings_mask_secrets() -> None:
-    settings = Settings(clickhouse_url="http://u:secret@h:8123", kafka_sasl_password="pw")
+    settings = Settings(
+        clickhouse_url="http://u:secret@h:8123", kafka_sasl_password=SecretStr("pw")
+    )
     shown = settings.describe()
     assert "secret" not in str(shown) and "pw" not in shown["kafka_sasl_password"]
     assert mask_url_password("http://u:p@h") == "http://u:***@h"
@@ -48,11 +51,18 @@ def test_local_defaults_follow_ports() -> None:
 
 def test_config_state_applies_and_deletes() -> None:
     state = ConfigState()
-    conn = {"id": "web_1", "project_id": "p", "name": "c", "source_id": "src_1",
-            "destination_id": "des_1"}
+    conn = {
+        "id": "web_1",
+        "project_id": "p",
+        "name": "c",
+        "source_id": "src_1",
+        "destination_id": "des_1",
+    }
     state.apply(record_key("connection", "web_1"), orjson.dumps(conn))
-    state.apply(record_key("api_key", "key_1"), orjson.dumps(
-        {"id": "key_1", "project_id": "p", "key_hash": hash_api_key("k")}))
+    state.apply(
+        record_key("api_key", "key_1"),
+        orjson.dumps({"id": "key_1", "project_id": "p", "key_hash": hash_api_key("k")}),
+    )
     assert state.connections_of("src_1") == [conn]
     assert state.api_key("k") is not None and state.api_key("other") is None
     assert state.find("connection", "p", "c") == conn
@@ -72,8 +82,14 @@ def test_migrations_have_both_directions() -> None:
 
 def test_sink_rejects_unusable_records() -> None:
     assert table_of(b"event", b'{"id": "evt_1"}') == "events"
-    for kind, value in [(None, b'{"id":"x"}'), (b"nope", b'{"id":"x"}'), (b"event", b"not json"),
-                        (b"event", b"[]"), (b"event", b'{"id": 3}'), (b"event", None)]:
+    for kind, value in [
+        (None, b'{"id":"x"}'),
+        (b"nope", b'{"id":"x"}'),
+        (b"event", b"not json"),
+        (b"event", b"[]"),
+        (b"event", b'{"id": 3}'),
+        (b"event", None),
+    ]:
         with pytest.raises(InvalidRecord):
             table_of(kind, value)
 

@@ -1,0 +1,18 @@
+# One image for every hookhouse service: `docker run hookhouse <ingest|router|...>`.
+# Kafka and ClickHouse come from their official images (docker-compose.yml).
+FROM python:3.11-slim-bookworm
+
+WORKDIR /app
+ENV PYTHONUNBUFFERED=1 \
+    HOOKHOUSE_HOST=0.0.0.0 \
+    HOOKHOUSE_HOME=/var/lib/hookhouse
+
+COPY pyproject.toml README.md ./
+COPY services ./services
+COPY schemas ./schemas
+COPY deploy ./deploy
+# Editable, so schemas/ (migrations) is found beside the code, as in a checkout.
+RUN pip install --no-cache-dir -e . && mkdir -p /var/lib/hookhouse
+
+ENTRYPOINT ["hookhouse"]
+CMD ["--help"]
