@@ -70,7 +70,8 @@ class Deliverer:
         stop = self.stop
         await asyncio.to_thread(ensure_topics, self.settings)
         self.config.start()
-        await asyncio.to_thread(self.config.wait_ready, 60.0)
+        while not await asyncio.to_thread(self.config.wait_ready, 5.0):
+            log.warning("waiting for the configuration log before delivering")
         self.producer = AsyncProducer(self.settings)
         limit = self.settings.deliverer_max_in_flight
         self.session = aiohttp.ClientSession(

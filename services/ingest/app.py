@@ -73,6 +73,14 @@ def build_app(settings: Settings) -> Starlette:
     async def receive(request: Request) -> Response:
         started = time.perf_counter()
         source_id = request.path_params["source_id"]
+        if not config.ready:  # a half-read configuration would 404 real sources
+            metrics.INGEST_REQUESTS.labels("unknown", "NOT_READY").inc()
+            return error(
+                503,
+                "NOT_READY",
+                "Ingest is starting and not accepting requests yet.",
+                headers={"Retry-After": "1"},
+            )
         source = config.state.get("source", source_id)
         if source is None:
             metrics.INGEST_REQUESTS.labels("unknown", "SOURCE_NOT_FOUND").inc()

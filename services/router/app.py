@@ -128,8 +128,10 @@ def build_app(settings: Settings) -> faust.App:
     @app.agent(requests_topic, concurrency=1)
     async def router(stream: Any) -> None:
         async for batch in stream.take_events(BATCH_SIZE, within=BATCH_WITHIN_SECONDS):
-            if not config.ready:
-                await asyncio.to_thread(config.wait_ready, 60.0)
+            # Routing against a half-read configuration would record requests as
+            # NO_CONNECTION that do have connections: wait for the whole log.
+            while not await asyncio.to_thread(config.wait_ready, 5.0):
+                log.warning("waiting for the configuration log before routing")
             pending = []
             for event in batch:
                 pending.extend(await process(event))

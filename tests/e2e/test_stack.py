@@ -33,6 +33,7 @@ PORTS = {
     "HOOKHOUSE_KAFKA_CONTROLLER_PORT": "27793",
     "HOOKHOUSE_CLICKHOUSE_HTTP_PORT": "27723",
     "HOOKHOUSE_CLICKHOUSE_TCP_PORT": "27790",
+    "HOOKHOUSE_MAX_BODY_BYTES": "65536",
 }
 
 
@@ -46,6 +47,7 @@ class Stack:
     def up(self) -> dict[str, str]:
         self.home.mkdir(parents=True, exist_ok=True)
         out = self.output.open("a")
+        start = out.tell()  # the banner of an earlier start must not count
         self.process = subprocess.Popen(
             [sys.executable, "-m", "hookhouse.cli", "up"],
             env=self.env,
@@ -56,7 +58,7 @@ class Stack:
         )
         wait_for(
             lambda: (
-                "hookhouse is up" in self.output.read_text()
+                "hookhouse is up" in self.output.read_text()[start:]
                 or self.process is None
                 or self.process.poll() is not None
             ),
@@ -212,8 +214,21 @@ def test_webhook_flows_end_to_end(stack: Stack, receiver: Receiver) -> None:
         assert request["events_count"] == 1 and request["rejection_cause"] is None
 
 
-def test_bad_input_gets_clear_errors(stack: Stack) -> None:
+def test_bad_input_gets_clear_errors(stack: Stack, receiver: Receiver) -> None:
     env = read_env(stack.home / "stack.env")
+    source = connect(stack, receiver, "limits")["source"]
+    too_large = httpx.post(source["url"], content=b"x" * 70_000)
+    assert too_large.status_code == 413 and too_large.json()["code"] == "PAYLOAD_TOO_LARGE"
+    with api(stack) as client:
+
+        def rejected() -> list[dict[str, Any]]:
+            models: list[dict[str, Any]] = client.get(
+                "/requests",
+                params={"source_id": source["id"], "rejection_cause": "PAYLOAD_TOO_LARGE"},
+            ).json()["models"]
+            return models
+
+        assert wait_for(rejected, 30)[0]["events_count"] == 0
     missing = httpx.post(f"{env['HOOKHOUSE_INGEST_URL']}/e/src_nope", content=b"{}")
     assert missing.status_code == 404 and missing.json()["code"] == "SOURCE_NOT_FOUND"
     unauthenticated = httpx.get(f"{env['HOOKHOUSE_API_URL']}/2024-03-01/events")
