@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import orjson
-import uvicorn
 from clickhouse_connect.driver.client import Client
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -23,12 +22,11 @@ from starlette.routing import Mount, Route
 from hookhouse.api import shapes
 from hookhouse.api.auth import presented_key
 from hookhouse.common import clickhouse
-from hookhouse.common.clock import iso_ms, now_ms
+from hookhouse.common.config import new_resource
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.health import Readiness, routes
-from hookhouse.common.ids import new_id
 from hookhouse.common.kafka import KafkaProbe, ensure_topics
-from hookhouse.common.runtime import start
+from hookhouse.common.runtime import serve_app, start
 from hookhouse.common.settings import Settings, load
 
 API_VERSION = "2024-03-01"
@@ -134,14 +132,7 @@ def build_app(settings: Settings) -> Starlette:
         name = required_text(fields, "name")
         if config.state.find(kind, project_id, name) is not None:
             raise ApiError(422, "NAME_TAKEN", f"A {kind} named '{name}' already exists.")
-        stamp = iso_ms(now_ms())
-        resource = {
-            **fields,
-            "id": new_id(prefix),
-            "project_id": project_id,
-            "created_at": stamp,
-            "updated_at": stamp,
-        }
+        resource = new_resource(prefix, project_id, fields)
         await write(kind, resource)
         return resource
 
@@ -361,11 +352,4 @@ def destination_fields(data: dict[str, Any]) -> dict[str, Any]:
 def main() -> None:
     settings = load()
     start("api", settings)
-    uvicorn.run(
-        build_app(settings),
-        host=settings.host,
-        port=settings.api_port,
-        access_log=False,
-        log_level="warning",
-        timeout_graceful_shutdown=5,
-    )
+    serve_app(build_app(settings), settings, settings.api_port)

@@ -90,25 +90,18 @@ def migrate(settings: Settings, target: int | None = None) -> list[str]:
     done = []
     all_migrations = migrations()
     top = target if target is not None else max((m.version for m in all_migrations), default=0)
-    for m in all_migrations:
-        if m.version <= top and m.version not in applied:
-            for statement in statements(m.up, database):
-                ch.command(statement)
-            ch.insert(
-                f"{database}.schema_migrations",
-                [[m.version, m.name, 1]],
-                column_names=["version", "name", "active"],
-            )
-            done.append(f"applied {m.version:04d}_{m.name}")
-    for m in reversed(all_migrations):
-        if m.version > top and m.version in applied:
-            for statement in statements(m.down, database):
-                ch.command(statement)
-            ch.insert(
-                f"{database}.schema_migrations",
-                [[m.version, m.name, 0]],
-                column_names=["version", "name", "active"],
-            )
-            done.append(f"reverted {m.version:04d}_{m.name}")
+    steps = [(m, True) for m in all_migrations if m.version <= top and m.version not in applied]
+    steps += [
+        (m, False) for m in reversed(all_migrations) if m.version > top and m.version in applied
+    ]
+    for m, forward in steps:
+        for statement in statements(m.up if forward else m.down, database):
+            ch.command(statement)
+        ch.insert(
+            f"{database}.schema_migrations",
+            [[m.version, m.name, int(forward)]],
+            column_names=["version", "name", "active"],
+        )
+        done.append(f"{'applied' if forward else 'reverted'} {m.version:04d}_{m.name}")
     ch.close()
     return done

@@ -12,11 +12,27 @@ from typing import Any
 
 import orjson
 
+from hookhouse.common.clock import iso_ms, now_ms
+from hookhouse.common.ids import new_id
+
 KINDS = ("project", "api_key", "source", "destination", "connection")
 
 
 def record_key(kind: str, resource_id: str) -> bytes:
     return f"{kind}:{resource_id}".encode()
+
+
+def new_resource(prefix: str, project_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """A resource as stored in the config log: the fields plus id, project and times."""
+    stamp = iso_ms(now_ms())
+    resource_id = new_id(prefix)
+    return {
+        **fields,
+        "id": resource_id,
+        "project_id": project_id or resource_id,  # a project is its own project
+        "created_at": stamp,
+        "updated_at": stamp,
+    }
 
 
 def hash_api_key(key: str) -> str:

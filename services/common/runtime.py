@@ -49,6 +49,18 @@ def http_server(app: ASGIApp, settings: Settings, port: int) -> uvicorn.Server:
     return _EmbeddedServer(config)
 
 
+def serve_app(app: ASGIApp, settings: Settings, port: int) -> None:
+    """Run an HTTP service (ingest, api) in the foreground until SIGINT/SIGTERM."""
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=port,
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+    )
+
+
 def stop_on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

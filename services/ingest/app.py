@@ -13,7 +13,6 @@ import time
 from collections.abc import AsyncIterator
 
 import orjson
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -26,7 +25,7 @@ from hookhouse.common.health import Readiness, routes
 from hookhouse.common.ids import new_id
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, KafkaUnavailable, ensure_topics
 from hookhouse.common.records import InboundRequest, RequestRow, b64
-from hookhouse.common.runtime import start
+from hookhouse.common.runtime import serve_app, start
 from hookhouse.common.settings import Settings, load
 
 RETRY_AFTER_SECONDS = "5"
@@ -181,11 +180,4 @@ def build_app(settings: Settings) -> Starlette:
 def main() -> None:
     settings = load()
     start("ingest", settings)
-    uvicorn.run(
-        build_app(settings),
-        host=settings.host,
-        port=settings.ingest_port,
-        access_log=False,
-        log_level="warning",
-        timeout_graceful_shutdown=5,
-    )
+    serve_app(build_app(settings), settings, settings.ingest_port)

@@ -11,10 +11,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from hookhouse.common.clock import iso_ms, now_ms
-from hookhouse.common.config import hash_api_key
+from hookhouse.common.config import hash_api_key, new_resource
 from hookhouse.common.configlog import ConfigLog
-from hookhouse.common.ids import new_id
 
 PROJECT_NAME = "local"
 DEMO_SOURCE = "demo"
@@ -34,15 +32,7 @@ def _ensure(
     existing = log.state.find(kind, project_id, name)
     if existing is not None:
         return existing
-    stamp = iso_ms(now_ms())
-    resource = {
-        "id": new_id(prefix),
-        "project_id": project_id,
-        "name": name,
-        "created_at": stamp,
-        "updated_at": stamp,
-        **fields,
-    }
+    resource = new_resource(prefix, project_id, {"name": name, **fields})
     log.append(kind, resource["id"], resource)
     return resource
 
@@ -55,34 +45,16 @@ def bootstrap(log: ConfigLog, api_url: str, known_key: str | None) -> Bootstrapp
         (p for p in log.state.resources["project"].values() if p["name"] == PROJECT_NAME), None
     )
     if project is None:
-        stamp = iso_ms(now_ms())
-        project = {
-            "id": new_id("tm"),
-            "project_id": None,
-            "name": PROJECT_NAME,
-            "created_at": stamp,
-            "updated_at": stamp,
-        }
-        project["project_id"] = project["id"]
+        project = new_resource("tm", "", {"name": PROJECT_NAME})
         log.append("project", project["id"], project)
     key = known_key
     record = log.state.api_key(key) if key else None
     if record is None or record["project_id"] != project["id"]:
         key = f"hh_{secrets.token_urlsafe(32)}"
-        stamp = iso_ms(now_ms())
-        key_id = new_id("key")
-        log.append(
-            "api_key",
-            key_id,
-            {
-                "id": key_id,
-                "project_id": project["id"],
-                "name": "admin",
-                "key_hash": hash_api_key(key),
-                "created_at": stamp,
-                "updated_at": stamp,
-            },
+        record = new_resource(
+            "key", project["id"], {"name": "admin", "key_hash": hash_api_key(key)}
         )
+        log.append("api_key", record["id"], record)
     source = _ensure(log, "source", "src", project["id"], DEMO_SOURCE, {})
     destination = _ensure(
         log, "destination", "des", project["id"], DEMO_DESTINATION, {"url": f"{api_url}/mock"}

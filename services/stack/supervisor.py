@@ -384,7 +384,7 @@ def status(settings: Settings) -> int:
     pids: dict[str, int] = json.loads(pids_file.read_text())
     healthy = True
     for name, pid in pids.items():
-        alive = _pid_alive(pid)
+        alive = pid_alive(pid)
         line = f"  {name:<11} pid {pid:<8} {'running' if alive else 'stopped'}"
         if name in SERVICES:
             port = getattr(settings, f"{name}_port")
@@ -398,7 +398,7 @@ def status(settings: Settings) -> int:
     return 0 if healthy else 1
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except OSError:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from hookhouse.stack.supervisor import read_env
+from hookhouse.stack.supervisor import pid_alive, read_env
 from tests.e2e.receiver import Receiver
 from tests.stack import REPO, clean_env
 
@@ -279,12 +278,4 @@ def test_restart_loses_no_accepted_request(stack: Stack, receiver: Receiver) -> 
         )
     assert all(len(keys) == 1 for keys in by_request.values())  # retries keep their key
     pids = json.loads((stack.home / "pids.json").read_text())
-    assert all(_alive(pid) for pid in pids.values())
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return True
+    assert all(pid_alive(pid) for pid in pids.values())
