@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import time
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -96,11 +97,12 @@ def test_auth_methods() -> None:
         header_prefix="x-hookdeck-",
     )
     assert signed.headers["x-hookdeck-signature"] == hookdeck_signature("p", b"{}")
-    for bad in [
+    bad_methods: list[dict[str, Any]] = [
         {"type": "NOPE"},
         {"type": "BEARER_TOKEN", "config": {}},
         {"type": "OAUTH2_CLIENT_CREDENTIALS", "config": {}},
-    ]:
+    ]
+    for bad in bad_methods:
         with pytest.raises(InvalidAuthConfig):
             credentials(bad, b"", event_id="e", timestamp=0, project_secret="", header_prefix="x-")
 
