@@ -24,10 +24,12 @@ from hookhouse.api.auth import presented_key
 from hookhouse.common import clickhouse
 from hookhouse.common.config import new_resource
 from hookhouse.common.configlog import ConfigLog
+from hookhouse.common.destination_auth import InvalidAuthConfig, credentials
 from hookhouse.common.health import Readiness, routes
 from hookhouse.common.kafka import KafkaProbe, ensure_topics
 from hookhouse.common.runtime import serve_app, start
 from hookhouse.common.settings import Settings, load
+from hookhouse.common.signing import InvalidSigningConfig
 
 API_VERSION = "2024-03-01"
 MAX_LIMIT = 250
@@ -336,6 +338,9 @@ def source_fields(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+RATE_LIMIT_PERIODS = ("second", "minute", "hour", "concurrent")
+
+
 def destination_fields(data: dict[str, Any]) -> dict[str, Any]:
     url = required_text(data, "url")
     if not url.startswith(("http://", "https://")):
@@ -346,7 +351,46 @@ def destination_fields(data: dict[str, Any]) -> dict[str, Any]:
         "url": url,
         "http_method": data.get("http_method"),
         "path_forwarding_disabled": bool(data.get("path_forwarding_disabled", False)),
+        **rate_limit_fields(data),
+        "auth_method": auth_method_field(data.get("auth_method")),
     }
+
+
+def rate_limit_fields(data: dict[str, Any]) -> dict[str, Any]:
+    limit, period = data.get("rate_limit"), data.get("rate_limit_period")
+    if limit is None:
+        return {"rate_limit": None, "rate_limit_period": None}
+    if not isinstance(limit, int) or limit < 1:
+        raise ApiError(422, "UNPROCESSABLE_ENTITY", "'rate_limit' must be a whole number >= 1.")
+    if period not in RATE_LIMIT_PERIODS:
+        raise ApiError(
+            422,
+            "UNPROCESSABLE_ENTITY",
+            f"'rate_limit_period' must be one of {', '.join(RATE_LIMIT_PERIODS)}.",
+        )
+    return {"rate_limit": limit, "rate_limit_period": period}
+
+
+def auth_method_field(value: Any) -> dict[str, Any] | None:
+    """Checked by building credentials once, so a bad config is refused now, not later."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ApiError(422, "UNPROCESSABLE_ENTITY", "'auth_method' must be an object.")
+    placeholder = "validation-only"  # stands in for the project secret and OAuth token
+    try:
+        credentials(
+            value,
+            b"",
+            event_id="evt_check",
+            timestamp=0,
+            project_secret=placeholder,
+            header_prefix="x-",
+            oauth_token=placeholder,
+        )
+    except (InvalidAuthConfig, InvalidSigningConfig) as exc:
+        raise ApiError(422, "UNPROCESSABLE_ENTITY", str(exc)) from exc
+    return value
 
 
 def main() -> None:

@@ -30,6 +30,20 @@ def source(resource: dict[str, Any], ingest_url: str) -> dict[str, Any]:
     }
 
 
+SECRET_FIELDS = ("password", "api_key", "token", "client_secret", "signing_secret")
+
+
+def masked_auth(auth_method: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Secrets are write-only: after creation only their last four characters show."""
+    if not auth_method:
+        return None
+    config = dict(auth_method.get("config") or {})
+    for name in SECRET_FIELDS:
+        if isinstance(config.get(name), str):
+            config[name] = "****" + config[name][-4:]
+    return {**auth_method, "config": config}
+
+
 def destination(resource: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": resource["id"],
@@ -39,9 +53,9 @@ def destination(resource: dict[str, Any]) -> dict[str, Any]:
         "url": resource.get("url"),
         "http_method": resource.get("http_method"),
         "path_forwarding_disabled": resource.get("path_forwarding_disabled", False),
-        "rate_limit": None,
-        "rate_limit_period": None,
-        "auth_method": None,
+        "rate_limit": resource.get("rate_limit"),
+        "rate_limit_period": resource.get("rate_limit_period"),
+        "auth_method": masked_auth(resource.get("auth_method")),
         "disabled_at": resource.get("disabled_at"),
         "updated_at": resource["updated_at"],
         "created_at": resource["created_at"],
@@ -77,7 +91,7 @@ def event(row: dict[str, Any]) -> dict[str, Any]:
         "request_id": row["request_id"],
         "attempts": row["attempts"],
         "last_attempt_at": iso(row["last_attempt_at"]),
-        "next_attempt_at": None,
+        "next_attempt_at": iso(row.get("next_attempt_at")),
         "response_status": row["response_status"],
         "error_code": row["error_code"] or None,
         "status": row["status"],

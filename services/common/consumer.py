@@ -4,6 +4,10 @@ Every call to the underlying ``Consumer`` runs on one dedicated thread, so the
 client is never used from two threads at once and the event loop never blocks on it.
 The owner keeps polling while partitions are paused (KAFKA-NOTES C): ``poll`` on a
 paused consumer returns nothing but keeps the group membership alive.
+
+Two kinds of pause: ``pause()``/``resume()`` of every partition (in-flight work is at
+its bound), and ``hold(msg, until)`` of one partition whose head record is not due
+yet — paused, sought back to that record, and resumed by ``release_due()``.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ class AsyncConsumer:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"kafka-{group}")
         self._consumer = Consumer(consumer_config(settings, group))
         self._assigned: set[tuple[str, int]] = set()
+        self._held: dict[tuple[str, int], float] = {}  # partition -> resume at (time.time)
         self._consumer.subscribe(
             topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
         )
@@ -81,6 +86,7 @@ class AsyncConsumer:
     def _drop(self, partitions: list[TopicPartition]) -> None:
         for tp in partitions:
             self._assigned.discard((tp.topic, tp.partition))
+            self._held.pop((tp.topic, tp.partition), None)
             self.tracker.forget(tp.topic, tp.partition)
 
     def _commit_now(self, consumer: Consumer) -> None:
@@ -109,9 +115,35 @@ class AsyncConsumer:
             if msg.error():
                 log.warning("consumer: %s", msg.error())
                 continue
-            self.tracker.take(*position(msg))
+            topic, partition, offset = position(msg)
+            if (topic, partition) in self._held:
+                continue  # fetched before the hold; it is read again after the seek
+            self.tracker.take(topic, partition, offset)
             out.append(msg)
         return out
+
+    def is_held(self, msg: Message) -> bool:
+        topic, partition, _ = position(msg)
+        return (topic, partition) in self._held
+
+    async def hold(self, msg: Message, until: float) -> None:
+        """Stop reading ``msg``'s partition until ``until`` and read again from ``msg``."""
+        topic, partition, offset = position(msg)
+        self._held[(topic, partition)] = until
+        self.tracker.untake_from(topic, partition, offset)
+        await self._call(self._hold, TopicPartition(topic, partition, offset))
+
+    def _hold(self, tp: TopicPartition) -> None:
+        # Pause first, then seek: a seek right before a pause can be lost (arroyo's note).
+        self._consumer.pause([tp])
+        self._consumer.seek(tp)
+
+    async def release_due(self, now: float) -> None:
+        due = [tp for tp, until in self._held.items() if until <= now]
+        for tp in due:
+            del self._held[tp]
+        if due and not self.paused:
+            await self._call(self._consumer.resume, [TopicPartition(t, p) for t, p in due])
 
     def done(self, msg: Message) -> None:
         """The outcome of ``msg`` is durable; its offset may now be committed."""
@@ -131,7 +163,7 @@ class AsyncConsumer:
             await self._call(self._set_paused, False)
 
     def _set_paused(self, paused: bool) -> None:
-        partitions = [TopicPartition(t, p) for t, p in self._assigned]
+        partitions = [TopicPartition(t, p) for t, p in self._assigned if (t, p) not in self._held]
         if not partitions:
             return
         if paused:

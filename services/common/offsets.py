@@ -24,6 +24,12 @@ class PartitionOffsets:
     def done(self, offset: int) -> None:
         self.pending.discard(offset)
 
+    def untake_from(self, offset: int) -> None:
+        """Forget ``offset`` and everything after it: they will be read again (a seek)."""
+        self.pending = {o for o in self.pending if o < offset}
+        if self.next_offset is not None and self.next_offset > offset:
+            self.next_offset = offset
+
     def committable(self) -> int | None:
         """The position to commit now, or ``None`` when nothing new can be committed."""
         if self.next_offset is None:
@@ -58,6 +64,11 @@ class OffsetTracker:
         for tp, position in positions.items():
             if tp in self.partitions:
                 self.partitions[tp].committed = position
+
+    def untake_from(self, topic: str, partition: int, offset: int) -> None:
+        tracked = self.partitions.get((topic, partition))
+        if tracked is not None:
+            tracked.untake_from(offset)
 
     def forget(self, topic: str, partition: int) -> None:
         """Drop a revoked partition; its uncommitted records will be read again."""

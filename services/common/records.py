@@ -127,6 +127,7 @@ class EventRow:
     response_status: int | None
     error_code: str
     version: int
+    next_attempt_at: str | None = None
 
     kind = "event"
 

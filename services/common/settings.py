@@ -71,6 +71,14 @@ class Settings(BaseSettings):
     deliverer_max_in_flight: int = Field(default=256, ge=1)
     delivery_header_prefix: str = "x-hookhouse-"
     response_body_limit: int = Field(default=10_000, ge=0)
+    # Deliveries waiting for one destination (its rate limit or concurrency) before more
+    # of them are set aside in the shortest retry tier, so others are not held up.
+    deliverer_max_waiting_per_destination: int = Field(default=64, ge=1)
+    # A destination's Retry-After is honoured up to this many seconds.
+    retry_after_max_seconds: float = Field(default=3600.0, ge=0)
+    # Networks destinations may resolve to although private (SSRF guard), e.g.
+    # "10.0.0.0/8,127.0.0.0/8".  `hookhouse up` allows loopback when this is unset.
+    destination_allow_networks: str = ""
 
     # Sink
     sink_batch_rows: int = Field(default=5000, ge=1)

@@ -1,11 +1,15 @@
-"""The deliverer process: consume ``deliveries``, push over HTTP, record the outcome.
+"""The deliverer process: consume ``deliveries`` and the retry tiers, push over HTTP.
 
 The chain for one record, top to bottom in :meth:`Deliverer.handle`:
-decode → look up the destination → push → build attempt and event rows →
-produce them (and a dead letter on failure) → await every ack → mark the offset done.
+decode → wait until due (retry tier or timer) → take the destination's rate-limit
+slot (or set the delivery aside in a retry tier when that wait is long) → push with
+auth and signature → classify → produce the attempt and event rows, plus the next
+retry or a dead letter → await every ack → mark the offset done.
+
 Offsets are committed contiguously by the tracker, so a slow delivery never lets a
-later offset be committed past it.  In-flight work is bounded: at the bound, the
-consumer pauses its partitions and keeps polling.
+later offset be committed past it.  In-flight work is bounded: at the bound the
+consumer pauses its partitions and keeps polling.  A retry-tier partition whose head
+is not ready yet is held (paused and sought back) until it is.
 """
 
 from __future__ import annotations
@@ -14,10 +18,14 @@ import asyncio
 import logging
 import ssl
 import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 import orjson
+from aiohttp.abc import AbstractResolver, ResolveResult
 from confluent_kafka import Message
 from starlette.applications import Starlette
 
@@ -25,21 +33,41 @@ from hookhouse.common import metrics, topics
 from hookhouse.common.clock import iso_ms, now_ms, parse_iso
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.consumer import AsyncConsumer, dead_letter, position
+from hookhouse.common.destination_auth import InvalidAuthConfig, credentials
 from hookhouse.common.health import Readiness, routes
 from hookhouse.common.ids import new_id
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, ensure_topics
 from hookhouse.common.records import AttemptRow, Delivery, EventRow
 from hookhouse.common.runtime import http_server, start, stop_on_signals
 from hookhouse.common.settings import Settings, load
+from hookhouse.common.signing import InvalidSigningConfig
+from hookhouse.deliverer.oauth import OAuthError, TokenCache
 from hookhouse.deliverer.outcome import classify, outbound_headers, target_url
+from hookhouse.deliverer.ratelimit import PERIODS, ConcurrencyLimit, RateLimiter
+from hookhouse.deliverer.retry import (
+    MAX_AGE_SECONDS,
+    InvalidRetryRule,
+    RetryPolicy,
+    policy_from_rules,
+    retry_after_seconds,
+)
+from hookhouse.deliverer.schedule import NOW, TIMER, place, tier_delay
+from hookhouse.deliverer.ssrf import SsrfBlocked, is_blocked, is_ip_literal, parse_networks
 
 log = logging.getLogger(__name__)
 
 GROUP = "hookhouse-deliverer"
+# A rate-limit wait longer than this sets the delivery aside in a retry tier instead of
+# holding a slot of the in-flight budget.
+SET_ASIDE_AFTER_SECONDS = 2.0
 
 
 def error_code_of(exc: BaseException) -> str:
     """Map a client exception to Hookdeck's attempt error codes."""
+    if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(exc.os_error, SsrfBlocked):
+        return "SSRF_BLOCKED"
+    if isinstance(exc, SsrfBlocked):
+        return "SSRF_BLOCKED"
     if isinstance(exc, TimeoutError | asyncio.TimeoutError):
         return "TIMEOUT"
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
@@ -50,7 +78,51 @@ def error_code_of(exc: BaseException) -> str:
         return "CONNECTION_REFUSED"
     if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError):
         return "CONNECTION_RESET"
+    if isinstance(exc, InvalidAuthConfig | InvalidSigningConfig):
+        return "AUTH_CONFIG_INVALID"
+    if isinstance(exc, OAuthError):
+        return "OAUTH2_HANDSHAKE_FAILED"
     return "UNKNOWN"
+
+
+class GuardedResolver(AbstractResolver):
+    """DNS resolution that refuses addresses the SSRF guard blocks."""
+
+    def __init__(self, allowed: str) -> None:
+        self._inner = aiohttp.ThreadedResolver()
+        self._allowed = parse_networks(allowed)
+
+    async def resolve(self, host: str, port: int = 0, family: Any = 0) -> list[ResolveResult]:
+        results = await self._inner.resolve(host, port, family)
+        safe = [r for r in results if not is_blocked(r["host"], self._allowed)]
+        if not safe:
+            raise SsrfBlocked(f"{host} resolves only to addresses that are not allowed")
+        return safe
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+@dataclass
+class Gate:
+    """A destination's limit, rebuilt when its configuration changes."""
+
+    signature: tuple[Any, ...]
+    rate: RateLimiter | None = None
+    concurrency: ConcurrencyLimit | None = None
+    waiting: int = 0
+
+
+@dataclass
+class Push:
+    status: int | None
+    error_code: str
+    headers: dict[str, str]
+    body: str
+    url: str
+    method: str
+    started_ms: int
+    duration_ms: int
 
 
 class Deliverer:
@@ -59,15 +131,18 @@ class Deliverer:
         self.config = ConfigLog(settings)
         self.records_topic = topics.name(settings, topics.RECORDS)
         self.dlq_topic = topics.name(settings, topics.DLQ)
+        self.allowed = parse_networks(settings.destination_allow_networks)
         self.consumer: AsyncConsumer | None = None
         self.producer: AsyncProducer | None = None
         self.session: aiohttp.ClientSession | None = None
+        self.tokens: TokenCache | None = None
+        self.gates: dict[str, Gate] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self.stop = asyncio.Event()
         self.failed = False
 
+    # -- the poll loop ---------------------------------------------------------------
     async def run(self) -> None:
-        stop = self.stop
         await asyncio.to_thread(ensure_topics, self.settings)
         self.config.start()
         while not await asyncio.to_thread(self.config.wait_ready, 5.0):
@@ -75,30 +150,52 @@ class Deliverer:
         self.producer = AsyncProducer(self.settings)
         limit = self.settings.deliverer_max_in_flight
         self.session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=limit + 16, ttl_dns_cache=60),
+            connector=aiohttp.TCPConnector(
+                limit=limit + 16,
+                ttl_dns_cache=60,
+                resolver=GuardedResolver(self.settings.destination_allow_networks),
+            ),
             timeout=aiohttp.ClientTimeout(total=self.settings.delivery_timeout_seconds),
             auto_decompress=False,
         )
-        self.consumer = AsyncConsumer(
-            self.settings, GROUP, [topics.name(self.settings, topics.DELIVERIES)]
-        )
+        self.tokens = TokenCache(self.session)
+        names = [topics.name(self.settings, topics.DELIVERIES)]
+        names += [topics.retry_topic(self.settings, tier) for tier, _ in topics.RETRY_TIERS]
+        self.consumer = AsyncConsumer(self.settings, GROUP, names)
         last_commit = time.monotonic()
         try:
-            while not stop.is_set():
+            while not self.stop.is_set():
                 room = limit - self.consumer.tracker.in_flight
                 if room <= 0:
                     await self.consumer.pause()
                 elif self.consumer.paused and room >= limit // 2:
                     await self.consumer.resume()
                 for msg in await self.consumer.consume(max(room, 1), 0.05):
-                    task = asyncio.create_task(self.handle(msg))
-                    self.tasks.add(task)
-                    task.add_done_callback(self._finished)
+                    await self.dispatch(msg)
+                await self.consumer.release_due(time.time())
                 if time.monotonic() - last_commit > 0.5:
                     await self.consumer.commit()
                     last_commit = time.monotonic()
         finally:
             await self.shutdown()
+
+    async def dispatch(self, msg: Message) -> None:
+        """Start handling ``msg`` unless its retry-tier partition is not ready yet."""
+        assert self.consumer is not None
+        if self.consumer.is_held(msg):
+            topic, partition, offset = position(msg)
+            self.consumer.tracker.untake_from(topic, partition, offset)
+            return
+        delay = tier_delay(msg.topic() or "", self.settings.topic_prefix, topics.RETRY_TIERS)
+        if delay is not None:
+            _, appended_ms = msg.timestamp()
+            ready = appended_ms / 1000 + delay
+            if ready > time.time():
+                await self.consumer.hold(msg, ready)
+                return
+        task = asyncio.create_task(self.handle(msg))
+        self.tasks.add(task)
+        task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         """A record whose outcome could not be made durable stops the process.
@@ -114,7 +211,13 @@ class Deliverer:
 
     async def shutdown(self) -> None:
         if self.tasks:
-            await asyncio.wait(self.tasks, timeout=self.settings.delivery_timeout_seconds + 5)
+            # A few seconds to finish; what is still running then is cancelled, and its
+            # record, never marked done, is read again after the restart.
+            _, unfinished = await asyncio.wait(set(self.tasks), timeout=5)
+            for task in unfinished:
+                task.cancel()
+            if unfinished:
+                await asyncio.wait(unfinished, timeout=5)
         if self.consumer is not None:
             await self.consumer.close()
         if self.session is not None:
@@ -123,42 +226,83 @@ class Deliverer:
             await asyncio.to_thread(self.producer.close)
         self.config.stop()
 
+    # -- one record ------------------------------------------------------------------
     async def handle(self, msg: Message) -> None:
-        assert self.consumer is not None and self.producer is not None
+        assert self.consumer is not None
         try:
             delivery = Delivery.from_dict(orjson.loads(msg.value() or b""))
-        except (orjson.JSONDecodeError, TypeError) as exc:
+            delivery.body_bytes  # noqa: B018 - validates the base64 body
+        except (orjson.JSONDecodeError, TypeError, ValueError) as exc:
             await self.dead_letter(msg, "invalid_delivery", f"not a delivery record: {exc}")
             self.consumer.done(msg)
             return
-        destination = self.config.state.get("destination", delivery.destination_id)
-        if destination is None:
-            await self.dead_letter(
-                msg,
-                "destination_not_found",
-                f"destination {delivery.destination_id} does not exist",
-            )
-            self.consumer.done(msg)
-            return
-        attempt, event = await self.push(delivery, destination)
-        pending = [
-            self.producer.send(
-                self.records_topic,
-                orjson.dumps(row),
-                key=row.id,
-                headers=[("kind", row.kind.encode())],
-            )
-            for row in (attempt, event)
-        ]
-        if event.status == "FAILED":
-            pending.append(self.dead_letter_future(msg, attempt.error_code, delivery))
+        pending = await self.deliver(delivery, msg)
         await asyncio.gather(*pending)
         self.consumer.done(msg)
 
-    async def push(
-        self, delivery: Delivery, destination: dict[str, Any]
-    ) -> tuple[AttemptRow, EventRow]:
-        assert self.session is not None
+    async def deliver(self, delivery: Delivery, msg: Message) -> list[asyncio.Future[Message]]:
+        """Everything one delivery record causes; returns the acknowledgements to await."""
+        while True:  # loops only for waits shorter than the smallest retry tier
+            remaining = self.remaining(delivery)
+            placement = place(remaining, topics.RETRY_TIERS)
+            if placement.where == TIMER:
+                await asyncio.sleep(placement.seconds)
+                continue
+            if placement.where != NOW:
+                return [self.wait_in_tier(delivery, placement.where)]
+            destination = self.config.state.get("destination", delivery.destination_id)
+            if destination is None:
+                return [self.dead_letter_future(msg, "destination_not_found", delivery)]
+            gate = self.gate(destination)
+            wait = self.reserve(gate)
+            if wait > 0:
+                if wait > SET_ASIDE_AFTER_SECONDS or gate.waiting >= (
+                    self.settings.deliverer_max_waiting_per_destination
+                ):
+                    due = replace(delivery, not_before=iso_ms(now_ms() + int(wait * 1000)))
+                    return [self.wait_in_tier(due, place(wait, topics.RETRY_TIERS).where)]
+                gate.waiting += 1
+                try:
+                    await asyncio.sleep(wait)
+                finally:
+                    gate.waiting -= 1
+                continue
+            try:
+                pushed = await self.push(delivery, destination)
+            finally:
+                if gate.concurrency is not None:
+                    gate.concurrency.release()
+            return self.record(delivery, pushed, msg)
+
+    def remaining(self, delivery: Delivery) -> float:
+        if not delivery.not_before:
+            return 0.0
+        return parse_iso(delivery.not_before).timestamp() - time.time()
+
+    def gate(self, destination: dict[str, Any]) -> Gate:
+        limit, period = destination.get("rate_limit"), destination.get("rate_limit_period")
+        signature = (limit, period)
+        gate = self.gates.get(destination["id"])
+        if gate is None or gate.signature != signature:
+            gate = Gate(signature)
+            if isinstance(limit, int) and limit > 0:
+                if period == "concurrent":
+                    gate.concurrency = ConcurrencyLimit(limit)
+                elif period in PERIODS:
+                    gate.rate = RateLimiter(limit, PERIODS[period])
+            self.gates[destination["id"]] = gate
+        return gate
+
+    def reserve(self, gate: Gate) -> float:
+        """0 when the delivery may start now (its slot taken); else seconds to wait."""
+        if gate.concurrency is not None:
+            return 0.0 if gate.concurrency.try_acquire() else 0.05
+        if gate.rate is not None:
+            return gate.rate.wait(time.monotonic())
+        return 0.0
+
+    async def push(self, delivery: Delivery, destination: dict[str, Any]) -> Push:
+        assert self.session is not None and self.tokens is not None
         url = target_url(
             destination["url"],
             delivery.path,
@@ -166,6 +310,7 @@ class Deliverer:
             not destination.get("path_forwarding_disabled", False),
         )
         method = destination.get("http_method") or delivery.method
+        body = delivery.body_bytes
         started_ms = now_ms()
         started = time.perf_counter()
         status: int | None = None
@@ -173,30 +318,78 @@ class Deliverer:
         response_headers: dict[str, str] = {}
         response_body = ""
         try:
+            headers = outbound_headers(delivery, self.settings.delivery_header_prefix)
+            extra = await self.credentials(delivery, destination, body, started_ms)
+            headers.update(extra.headers)
+            if extra.query:
+                url += ("&" if urlsplit(url).query else "?") + urlencode(extra.query)
+            host = urlsplit(url).hostname or ""
+            if is_ip_literal(host) and is_blocked(host.strip("[]"), self.allowed):
+                raise SsrfBlocked(f"{host} is not an allowed destination address")
             async with self.session.request(
-                method,
-                url,
-                data=delivery.body_bytes,
-                headers=outbound_headers(delivery, self.settings.delivery_header_prefix),
-                allow_redirects=False,
+                method, url, data=body, headers=headers, allow_redirects=False
             ) as response:
                 status = response.status
-                response_headers = {}
                 for name, value in response.headers.items():
-                    name = str(name).lower()
-                    joined = response_headers.get(name)
-                    response_headers[name] = f"{joined}, {value}" if joined else value
+                    key = str(name).lower()
+                    seen = response_headers.get(key)
+                    response_headers[key] = f"{seen}, {value}" if seen else value
                 raw = await response.content.read(self.settings.response_body_limit)
                 response_body = raw.decode("utf-8", errors="replace")
         except Exception as exc:  # every client failure becomes an attempt error code
             error_code = error_code_of(exc)
             response_body = str(exc)[: self.settings.response_body_limit]
-        duration_ms = int((time.perf_counter() - started) * 1000)
-        outcome = classify(status, error_code)
+        return Push(
+            status,
+            error_code,
+            response_headers,
+            response_body,
+            url,
+            method,
+            started_ms,
+            int((time.perf_counter() - started) * 1000),
+        )
+
+    async def credentials(
+        self, delivery: Delivery, destination: dict[str, Any], body: bytes, started_ms: int
+    ) -> Any:
+        assert self.tokens is not None
+        auth_method = destination.get("auth_method")
+        token = None
+        if auth_method and auth_method.get("type") == "OAUTH2_CLIENT_CREDENTIALS":
+            token = await self.tokens.token(destination["id"], auth_method.get("config") or {})
+        project = self.config.state.get("project", delivery.project_id) or {}
+        return credentials(
+            auth_method,
+            body,
+            event_id=delivery.event_id,
+            timestamp=started_ms // 1000,
+            project_secret=str(project.get("signing_secret", "")),
+            header_prefix=self.settings.delivery_header_prefix,
+            oauth_token=token,
+        )
+
+    def policy(self, delivery: Delivery) -> RetryPolicy:
+        connection = self.config.state.get("connection", delivery.connection_id) or {}
+        try:
+            return policy_from_rules(connection.get("rules"))
+        except InvalidRetryRule as exc:
+            log.warning("connection %s: retry rule ignored: %s", delivery.connection_id, exc)
+            return RetryPolicy()
+
+    def record(
+        self, delivery: Delivery, pushed: Push, msg: Message
+    ) -> list[asyncio.Future[Message]]:
+        """Produce the attempt and event rows, and the retry or dead letter; return acks."""
+        assert self.producer is not None
+        outcome = classify(pushed.status, pushed.error_code)
         metrics.ATTEMPTS.labels(delivery.destination_id, outcome.status, outcome.error_code).inc()
         metrics.DELIVERY_LATENCY.observe(
             max(0.0, time.time() - parse_iso(delivery.received_at).timestamp())
         )
+        retry: Delivery | None = None
+        if outcome.status == "FAILED":
+            retry = self.next_retry(delivery, pushed, outcome.error_code)
         version = now_ms()
         attempt = AttemptRow(
             id=new_id("atm"),
@@ -205,17 +398,17 @@ class Deliverer:
             request_id=delivery.request_id,
             connection_id=delivery.connection_id,
             destination_id=delivery.destination_id,
-            created_at=iso_ms(started_ms),
+            created_at=iso_ms(pushed.started_ms),
             attempt_number=delivery.attempt,
             trigger=delivery.trigger,
             status=outcome.status,
-            response_status=status,
+            response_status=pushed.status,
             error_code=outcome.error_code,
-            response_headers=response_headers,
-            response_body=response_body,
-            duration_ms=duration_ms,
-            requested_url=url,
-            http_method=method,
+            response_headers=pushed.headers,
+            response_body=pushed.body,
+            duration_ms=pushed.duration_ms,
+            requested_url=pushed.url,
+            http_method=pushed.method,
             version=version,
         )
         event = EventRow(
@@ -226,14 +419,56 @@ class Deliverer:
             connection_id=delivery.connection_id,
             destination_id=delivery.destination_id,
             created_at=delivery.created_at,
-            status=outcome.status,
+            status=outcome.status if retry is None else "QUEUED",
             attempts=delivery.attempt,
-            last_attempt_at=iso_ms(started_ms),
-            response_status=status,
+            last_attempt_at=iso_ms(pushed.started_ms),
+            response_status=pushed.status,
             error_code=outcome.error_code,
             version=version,
+            next_attempt_at=retry.not_before if retry is not None else None,
         )
-        return attempt, event
+        pending = [
+            self.producer.send(
+                self.records_topic,
+                orjson.dumps(row),
+                key=row.id,
+                headers=[("kind", row.kind.encode())],
+            )
+            for row in (attempt, event)
+        ]
+        if retry is not None:
+            pending.append(
+                self.wait_in_tier(retry, place(self.remaining(retry), topics.RETRY_TIERS).where)
+            )
+        elif outcome.status == "FAILED":
+            pending.append(self.dead_letter_future(msg, outcome.error_code, delivery))
+        return pending
+
+    def next_retry(self, delivery: Delivery, pushed: Push, error_code: str) -> Delivery | None:
+        policy = self.policy(delivery)
+        if not policy.should_retry(delivery.attempt, pushed.status, error_code):
+            return None
+        delay = policy.delay(delivery.attempt)
+        honoured = retry_after_seconds(
+            pushed.headers.get("retry-after"),
+            datetime.now(UTC),
+            self.settings.retry_after_max_seconds,
+        )
+        if honoured is not None:
+            delay = max(delay, honoured)
+        due_ms = now_ms() + int(delay * 1000)
+        if due_ms > parse_iso(delivery.created_at).timestamp() * 1000 + MAX_AGE_SECONDS * 1000:
+            return None
+        return replace(
+            delivery, attempt=delivery.attempt + 1, trigger="AUTOMATIC", not_before=iso_ms(due_ms)
+        )
+
+    def wait_in_tier(self, delivery: Delivery, tier: str) -> asyncio.Future[Message]:
+        """Put a delivery in a retry tier (the shortest one when ``tier`` is not a tier)."""
+        assert self.producer is not None
+        names = [name for name, _ in topics.RETRY_TIERS]
+        topic = topics.retry_topic(self.settings, tier if tier in names else names[0])
+        return self.producer.send(topic, delivery.to_json(), key=delivery.destination_id)
 
     def dead_letter_future(
         self, msg: Message, reason: str, delivery: Delivery | None = None

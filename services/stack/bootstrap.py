@@ -46,6 +46,8 @@ def bootstrap(log: ConfigLog, api_url: str, known_key: str | None) -> Bootstrapp
     )
     if project is None:
         project = new_resource("tm", "", {"name": PROJECT_NAME})
+    if not project.get("signing_secret"):  # signs deliveries with HOOKDECK_SIGNATURE
+        project = {**project, "signing_secret": secrets.token_urlsafe(32)}
         log.append("project", project["id"], project)
     key = known_key
     record = log.state.api_key(key) if key else None

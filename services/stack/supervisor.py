@@ -114,6 +114,9 @@ class Stack:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        # The local stack delivers to local receivers: allow loopback unless the user
+        # chose the networks (the SSRF guard refuses private addresses otherwise).
+        env.setdefault("HOOKHOUSE_DESTINATION_ALLOW_NETWORKS", "127.0.0.0/8,::1/128")
         return env
 
     def ports(self) -> dict[str, int]:

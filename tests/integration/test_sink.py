@@ -19,6 +19,8 @@ from hookhouse.sink.service import Sink
 
 pytestmark = pytest.mark.integration
 
+ALL_UP = ["applied 0001_core_tables", "applied 0002_event_next_attempt"]
+
 
 def event(n: int, status: str = "QUEUED", version: int = 1) -> EventRow:
     return EventRow(
@@ -146,8 +148,9 @@ def test_migrations_go_down_and_up(settings: Settings) -> None:
     other = Settings(
         **{**settings.model_dump(), "clickhouse_database": settings.clickhouse_database + "_m"}
     )
-    assert migrate(other) == ["applied 0001_core_tables"]
+    assert migrate(other) == ALL_UP
     assert migrate(other) == []
+    assert migrate(other, target=1) == ["reverted 0002_event_next_attempt"]
     assert migrate(other, target=0) == ["reverted 0001_core_tables"]
     system = clickhouse.client(settings, "system")
     remaining = system.command(
@@ -156,4 +159,4 @@ def test_migrations_go_down_and_up(settings: Settings) -> None:
     )
     system.close()
     assert remaining == 0
-    assert migrate(other) == ["applied 0001_core_tables"]
+    assert migrate(other) == ALL_UP

@@ -45,3 +45,14 @@ def test_committed_position_is_the_contiguous_prefix(order: list[int], finished:
         p.done(offset)
     expected = next((o for o in range(30) if o not in done), 30)
     assert p.committable() == expected
+
+
+def test_untaken_records_hold_the_commit_at_their_offset() -> None:
+    p = PartitionOffsets()
+    for offset in (3, 4, 5, 6):
+        p.take(offset)
+    p.done(3)
+    p.untake_from(5)  # 5 and 6 will be read again after a seek
+    assert p.committable() == 4
+    p.done(4)
+    assert p.committable() == 5

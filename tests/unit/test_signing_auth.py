@@ -13,14 +13,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from standardwebhooks import Webhook
 
-from hookhouse.deliverer.auth import InvalidAuthConfig, credentials
-from hookhouse.deliverer.ratelimit import ConcurrencyLimit, RateLimiter
-from hookhouse.deliverer.signing import (
+from hookhouse.common.destination_auth import InvalidAuthConfig, credentials
+from hookhouse.common.signing import (
     InvalidSigningConfig,
     custom_signature,
     hookdeck_signature,
     standard_webhooks_headers,
 )
+from hookhouse.deliverer.ratelimit import ConcurrencyLimit, RateLimiter
 from hookhouse.deliverer.ssrf import is_blocked, parse_networks
 
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
