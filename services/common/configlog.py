@@ -43,6 +43,8 @@ class ConfigLog:
         self._changed = threading.Condition()
         self._stopping = threading.Event()
         self._producer: Producer | None = None
+        self._probe: Consumer | None = None
+        self._probe_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="config-log", daemon=True)
 
     def start(self) -> None:
@@ -53,6 +55,8 @@ class ConfigLog:
         self._thread.join(timeout=5)
         if self._producer is not None:
             self._producer.flush(5)
+        if self._probe is not None:
+            self._probe.close()
 
     @property
     def ready(self) -> bool:
@@ -115,6 +119,25 @@ class ConfigLog:
                 log.warning("config log: waiting for Kafka: %s", exc)
                 time.sleep(1)
         return 0
+
+    def catch_up(self, timeout: float) -> bool:
+        """Block until everything in the log right now has been applied.
+
+        For a lookup that missed: the resource may have been written a moment ago and
+        not yet read by this process.  Blocking; call it from a thread in async code.
+        """
+        with self._probe_lock:
+            if self._probe is None:
+                self._probe = Consumer(
+                    {**client_config(self._settings), "group.id": "hookhouse-config-probe"}
+                )
+            try:
+                _, high = self._probe.get_watermark_offsets(
+                    TopicPartition(self.topic, 0), timeout=timeout, cached=False
+                )
+            except KafkaException:
+                return False
+        return self.wait_applied(int(high) - 1, timeout)
 
     def wait_applied(self, offset: int, timeout: float) -> bool:
         """Block until the record at ``offset`` has been applied to the state."""

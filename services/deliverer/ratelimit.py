@@ -23,12 +23,18 @@ class RateLimiter:
     def spacing(self) -> float:
         return self.period_seconds / self.limit
 
-    def wait(self, now: float) -> float:
-        """Seconds until a delivery may start; 0 means now (and takes the slot)."""
-        if now < self._next:
-            return self._next - now
-        self._next = now + self.spacing
-        return 0.0
+    def reserve(self, now: float, max_wait: float) -> float | None:
+        """Take the next free start slot if it is at most ``max_wait`` away.
+
+        Returns the seconds to wait for it (0: start now), or ``None`` when the next
+        slot is further away than that (nothing is taken).  Slots go out in order, so
+        waiting deliveries start first come, first served.
+        """
+        slot = max(self._next, now)
+        if slot - now > max_wait:
+            return None
+        self._next = slot + self.spacing
+        return slot - now
 
 
 @dataclass

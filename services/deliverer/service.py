@@ -250,29 +250,34 @@ class Deliverer:
                 continue
             if placement.where != NOW:
                 return [self.wait_in_tier(delivery, placement.where)]
-            destination = self.config.state.get("destination", delivery.destination_id)
+            destination = await self.destination(delivery.destination_id)
             if destination is None:
                 return [self.dead_letter_future(msg, "destination_not_found", delivery)]
             gate = self.gate(destination)
             wait = self.reserve(gate)
+            if wait is None:  # a long wait: set it aside, the partition moves on
+                return [self.wait_in_tier(delivery, topics.RETRY_TIERS[0][0])]
             if wait > 0:
-                if wait > SET_ASIDE_AFTER_SECONDS or gate.waiting >= (
-                    self.settings.deliverer_max_waiting_per_destination
-                ):
-                    due = replace(delivery, not_before=iso_ms(now_ms() + int(wait * 1000)))
-                    return [self.wait_in_tier(due, place(wait, topics.RETRY_TIERS).where)]
                 gate.waiting += 1
                 try:
                     await asyncio.sleep(wait)
                 finally:
                     gate.waiting -= 1
-                continue
+                if gate.concurrency is not None:
+                    continue  # a concurrency slot is not reserved ahead: try again
             try:
                 pushed = await self.push(delivery, destination)
             finally:
                 if gate.concurrency is not None:
                     gate.concurrency.release()
             return self.record(delivery, pushed, msg)
+
+    async def destination(self, destination_id: str) -> dict[str, Any] | None:
+        found = self.config.state.get("destination", destination_id)
+        if found is None:  # perhaps created a moment ago: read the log to its end first
+            await asyncio.to_thread(self.config.catch_up, 5.0)
+            found = self.config.state.get("destination", destination_id)
+        return found
 
     def remaining(self, delivery: Delivery) -> float:
         if not delivery.not_before:
@@ -293,12 +298,20 @@ class Deliverer:
             self.gates[destination["id"]] = gate
         return gate
 
-    def reserve(self, gate: Gate) -> float:
-        """0 when the delivery may start now (its slot taken); else seconds to wait."""
+    def reserve(self, gate: Gate) -> float | None:
+        """Seconds until this delivery may start (0: now), or ``None`` to set it aside.
+
+        A rate-limit slot is taken ahead and waited for; a concurrency slot is taken
+        only when free.  Past SET_ASIDE_AFTER_SECONDS of waiting, or with too many
+        deliveries already waiting for this destination, the delivery goes to the
+        shortest retry tier so it holds no in-flight slot meanwhile.
+        """
+        if gate.waiting >= self.settings.deliverer_max_waiting_per_destination:
+            return None
         if gate.concurrency is not None:
             return 0.0 if gate.concurrency.try_acquire() else 0.05
         if gate.rate is not None:
-            return gate.rate.wait(time.monotonic())
+            return gate.rate.reserve(time.monotonic(), SET_ASIDE_AFTER_SECONDS)
         return 0.0
 
     async def push(self, delivery: Delivery, destination: dict[str, Any]) -> Push:

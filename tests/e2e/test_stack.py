@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from hookhouse.stack.supervisor import pid_alive, read_env
-from tests.e2e.receiver import Receiver
+from tests.receiver import Receiver
 from tests.stack import REPO, clean_env
 
 pytestmark = pytest.mark.e2e

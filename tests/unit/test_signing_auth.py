@@ -137,13 +137,23 @@ def test_rate_limiter_spaces_starts_evenly() -> None:
     starts: list[float] = []
     now = 0.0
     while len(starts) < 30:
-        wait = limiter.wait(now)
-        if wait == 0:
-            starts.append(now)
-        now += wait or 0.001
+        wait = limiter.reserve(now, max_wait=0.35)
+        if wait is None:
+            now += 0.05  # too far away: come back later
+            continue
+        starts.append(now + wait)
+        now += 0.01
     for window_start in starts:
         in_window = [s for s in starts if window_start <= s < window_start + 1.0 - 1e-6]
         assert len(in_window) <= 10
+
+
+def test_rate_limiter_takes_nothing_beyond_max_wait() -> None:
+    limiter = RateLimiter(limit=1, period_seconds=10.0)
+    assert limiter.reserve(0.0, max_wait=1.0) == 0.0
+    assert limiter.reserve(0.0, max_wait=1.0) is None
+    assert limiter.reserve(0.0, max_wait=20.0) == 10.0
+    assert limiter.reserve(0.0, max_wait=20.0) == 20.0
 
 
 def test_concurrency_limit() -> None:

@@ -1,0 +1,322 @@
+"""The deliverer against the real broker, with local receivers that misbehave on purpose."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import orjson
+import pytest
+from confluent_kafka import Consumer, Producer
+from standardwebhooks import Webhook
+
+from hookhouse.common import topics
+from hookhouse.common.clickhouse import migrate
+from hookhouse.common.clock import iso_ms, now_ms
+from hookhouse.common.config import new_resource
+from hookhouse.common.configlog import ConfigLog
+from hookhouse.common.kafka import client_config, ensure_topics
+from hookhouse.common.records import Delivery, b64
+from hookhouse.common.settings import Settings
+from hookhouse.deliverer.service import Deliverer
+from tests.receiver import Answer, Received, Receiver
+from tests.stack import isolated_settings
+
+pytestmark = pytest.mark.integration
+
+SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
+
+
+def deliverer_settings(**overrides: Any) -> Settings:
+    made = isolated_settings(
+        topic_partitions=1,  # every destination shares one partition
+        delivery_timeout_seconds=1.0,
+        **overrides,
+    )
+    ensure_topics(made)
+    migrate(made)
+    return made
+
+
+@contextlib.contextmanager
+def config_log(settings: Settings) -> Iterator[ConfigLog]:
+    log = ConfigLog(settings)
+    log.start()
+    assert log.wait_ready(30)
+    project = new_resource("tm", "", {"name": "p", "signing_secret": "project-secret"})
+    log.append("project", project["id"], project)
+    try:
+        yield log
+    finally:
+        log.stop()
+
+
+@contextlib.contextmanager
+def running(settings: Settings) -> Iterator[Deliverer]:
+    """A deliverer in its own thread and event loop, stopped at the end."""
+    deliverer = Deliverer(settings)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(deliverer.run(),), daemon=True)
+    thread.start()
+    try:
+        yield deliverer
+    finally:
+        loop.call_soon_threadsafe(deliverer.stop.set)
+        thread.join(60)
+        assert not deliverer.failed
+
+
+@pytest.fixture(scope="module")
+def dsettings(infra: None) -> Settings:
+    return deliverer_settings(destination_allow_networks="127.0.0.0/8")
+
+
+@pytest.fixture(scope="module")
+def config(dsettings: Settings) -> Iterator[ConfigLog]:
+    with config_log(dsettings) as log:
+        yield log
+
+
+@pytest.fixture(scope="module")
+def deliverer(dsettings: Settings, config: ConfigLog) -> Iterator[Deliverer]:
+    with running(dsettings) as started:
+        yield started
+
+
+def project_id(config: ConfigLog) -> str:
+    return next(iter(config.state.resources["project"]))
+
+
+def connect(
+    config: ConfigLog, url: str, rules: list[dict[str, Any]] | None = None, **destination: Any
+) -> tuple[str, str]:
+    pid = project_id(config)
+    dest = new_resource("des", pid, {"name": uuid.uuid4().hex, "url": url, **destination})
+    config.append("destination", dest["id"], dest)
+    conn = new_resource(
+        "web",
+        pid,
+        {
+            "name": uuid.uuid4().hex,
+            "source_id": "src_t",
+            "destination_id": dest["id"],
+            "rules": rules or [],
+        },
+    )
+    config.append("connection", conn["id"], conn)
+    return conn["id"], dest["id"]
+
+
+def send(
+    settings: Settings, connection_id: str, destination_id: str, count: int, project: str
+) -> list[str]:
+    producer = Producer(client_config(settings))
+    ids = []
+    for n in range(count):
+        event_id = f"evt_{uuid.uuid4().hex}"
+        stamp = iso_ms(now_ms())
+        delivery = Delivery(
+            event_id=event_id,
+            project_id=project,
+            request_id=f"req_{n}",
+            source_id="src_t",
+            connection_id=connection_id,
+            destination_id=destination_id,
+            created_at=stamp,
+            received_at=stamp,
+            method="POST",
+            path="",
+            query="",
+            headers={"content-type": "application/json"},
+            body=b64(orjson.dumps({"n": n})),
+        )
+        producer.produce(
+            topics.name(settings, topics.DELIVERIES), delivery.to_json(), key=destination_id
+        )
+        ids.append(event_id)
+    assert producer.flush(10) == 0
+    return ids
+
+
+def final_events(settings: Settings, wanted: set[str], timeout: float = 90) -> dict[str, Any]:
+    """The last event row per id (from the records topic) once every wanted id is final."""
+    consumer = Consumer(
+        {
+            **client_config(settings),
+            "group.id": uuid.uuid4().hex,
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe([topics.name(settings, topics.RECORDS)])
+    latest: dict[str, Any] = {}
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            for msg in consumer.consume(500, 0.5):
+                if msg.error() or dict(msg.headers() or []).get("kind") != b"event":
+                    continue
+                row = orjson.loads(msg.value() or b"")
+                if row["id"] in wanted and row["version"] >= latest.get(row["id"], {}).get(
+                    "version", -1
+                ):
+                    latest[row["id"]] = row
+            if wanted <= {i for i, r in latest.items() if r["status"] in ("SUCCESSFUL", "FAILED")}:
+                return latest
+    finally:
+        consumer.close()
+    raise AssertionError(f"{len(wanted - set(latest))} events never reached a final status")
+
+
+def dead_lettered(settings: Settings, wanted: set[str]) -> set[str]:
+    consumer = Consumer(
+        {
+            **client_config(settings),
+            "group.id": uuid.uuid4().hex,
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe([topics.name(settings, topics.DLQ)])
+    found: set[str] = set()
+    deadline = time.monotonic() + 20
+    try:
+        while time.monotonic() < deadline and not wanted <= found:
+            for msg in consumer.consume(500, 0.5):
+                if not msg.error():
+                    event_id = orjson.loads(msg.value() or b"")["details"].get("event_id")
+                    if event_id in wanted:
+                        found.add(event_id)
+    finally:
+        consumer.close()
+    return found
+
+
+def wait_for(check: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.1)
+
+
+def test_flapping_receiver_every_event_is_accounted_for(
+    dsettings: Settings, config: ConfigLog, deliverer: Deliverer
+) -> None:
+    rng = random.Random(42)
+
+    def flap(_: Received) -> Answer:
+        roll = rng.random()
+        if roll < 0.3:
+            return Answer(status=500)
+        if roll < 0.4:
+            return Answer(delay=1.5)  # longer than the 1 s delivery timeout
+        return Answer()
+
+    with Receiver(flap) as receiver:
+        rules = [{"type": "retry", "strategy": "exponential", "interval": 100, "count": 2}]
+        conn, dest = connect(config, receiver.url, rules)
+        ids = set(send(dsettings, conn, dest, 80, project_id(config)))
+        events = final_events(dsettings, ids)
+        successful = {i for i in ids if events[i]["status"] == "SUCCESSFUL"}
+        failed = {i for i in ids if events[i]["status"] == "FAILED"}
+        assert successful | failed == ids and not successful & failed
+        assert failed, "with 40% failures and 3 attempts some events should exhaust"
+        assert dead_lettered(dsettings, failed) == failed
+        for event_id in failed:
+            assert events[event_id]["attempts"] == 3
+        keys = {
+            (r.headers["x-hookhouse-event-id"], r.headers["idempotency-key"])
+            for r in receiver.snapshot()
+        }
+        assert all(event == key for event, key in keys)
+
+
+def test_retry_after_sends_the_retry_through_a_retry_tier(
+    dsettings: Settings, config: ConfigLog, deliverer: Deliverer
+) -> None:
+    def busy_once(got: Received) -> Answer:
+        if got.headers["x-hookhouse-attempt-count"] == "1":
+            return Answer(status=503, headers={"Retry-After": "6"})
+        return Answer()
+
+    with Receiver(busy_once) as receiver:
+        rules = [
+            {
+                "type": "retry",
+                "strategy": "linear",
+                "interval": 100,
+                "count": 1,
+                "response_status_codes": ["500-599"],
+            }
+        ]
+        conn, dest = connect(config, receiver.url, rules)
+        (event_id,) = send(dsettings, conn, dest, 1, project_id(config))
+        events = final_events(dsettings, {event_id})
+        assert events[event_id]["status"] == "SUCCESSFUL" and events[event_id]["attempts"] == 2
+        first, second = receiver.snapshot()
+        assert second.headers["x-hookhouse-attempt-trigger"] == "AUTOMATIC"
+        assert second.at - first.at >= 6  # Retry-After honoured: it waited in the 5 s tier
+
+
+def test_status_rule_decides_what_is_retried(
+    dsettings: Settings, config: ConfigLog, deliverer: Deliverer
+) -> None:
+    with Receiver(lambda _: Answer(status=401)) as receiver:
+        rules = [{"type": "retry", "interval": 100, "count": 3, "response_status_codes": ["!401"]}]
+        conn, dest = connect(config, receiver.url, rules)
+        (event_id,) = send(dsettings, conn, dest, 1, project_id(config))
+        events = final_events(dsettings, {event_id})
+        assert events[event_id]["status"] == "FAILED" and events[event_id]["attempts"] == 1
+        assert len(receiver.snapshot()) == 1
+
+
+def test_a_rate_limited_destination_does_not_hold_up_a_fast_one(
+    dsettings: Settings, config: ConfigLog, deliverer: Deliverer
+) -> None:
+    with Receiver() as slow, Receiver() as fast:
+        slow_conn, slow_dest = connect(config, slow.url, rate_limit=2, rate_limit_period="second")
+        fast_conn, fast_dest = connect(config, fast.url)
+        project = project_id(config)
+        slow_ids = send(dsettings, slow_conn, slow_dest, 16, project)
+        fast_ids = send(dsettings, fast_conn, fast_dest, 16, project)  # behind them in the log
+        wait_for(lambda: len(fast.snapshot()) == len(fast_ids), 60)
+        assert len(slow.snapshot()) < 12  # the slow one is still far from done
+        final_events(dsettings, set(slow_ids), timeout=120)
+        arrivals = sorted(r.at for r in slow.snapshot())
+        for start in arrivals:  # never more than 2 starts in any one-second window
+            assert len([a for a in arrivals if start <= a < start + 0.999]) <= 2 + 1
+
+
+def test_signatures_verify_with_independent_implementations(
+    dsettings: Settings, config: ConfigLog, deliverer: Deliverer
+) -> None:
+    with Receiver() as receiver:
+        conn, dest = connect(
+            config,
+            receiver.url,
+            auth_method={"type": "STANDARD_WEBHOOKS", "config": {"signing_secret": SECRET}},
+        )
+        send(dsettings, conn, dest, 3, project_id(config))
+        wait_for(lambda: len(receiver.snapshot()) == 3)
+        for got in receiver.snapshot():
+            Webhook(SECRET).verify(got.body, got.headers)  # raises if the signature is wrong
+            assert got.headers["webhook-id"] == got.headers["x-hookhouse-event-id"]
+
+
+def test_private_addresses_are_refused_without_retry(infra: None) -> None:
+    guarded = deliverer_settings(destination_allow_networks="")
+    with Receiver() as receiver, config_log(guarded) as config, running(guarded):
+        rules = [{"type": "retry", "interval": 100, "count": 3}]
+        conn, dest = connect(config, receiver.url, rules)
+        (event_id,) = send(guarded, conn, dest, 1, project_id(config))
+        events = final_events(guarded, {event_id})
+    assert events[event_id]["status"] == "FAILED"
+    assert events[event_id]["error_code"] == "SSRF_BLOCKED"
+    assert receiver.snapshot() == []

@@ -1,0 +1,147 @@
+"""The deliverer killed mid-flight, and the broker restarted mid-run: nothing is lost."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hookhouse.common.settings import Settings
+from hookhouse.stack.ports import is_listening
+from tests.integration.test_deliverer import (
+    config_log,
+    connect,
+    deliverer_settings,
+    final_events,
+    project_id,
+    send,
+    wait_for,
+)
+from tests.receiver import Answer, Receiver
+from tests.stack import REPO, TEST_HOME, clean_env
+
+pytestmark = pytest.mark.integration
+
+
+def service_env(settings: Settings, port: int) -> dict[str, str]:
+    return {
+        **clean_env(),
+        "HOOKHOUSE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "HOOKHOUSE_CLICKHOUSE_URL": settings.clickhouse_url,
+        "HOOKHOUSE_TOPIC_PREFIX": settings.topic_prefix,
+        "HOOKHOUSE_TOPIC_PARTITIONS": str(settings.topic_partitions),
+        "HOOKHOUSE_DESTINATION_ALLOW_NETWORKS": "127.0.0.0/8",
+        "HOOKHOUSE_DELIVERER_PORT": str(port),
+        "HOOKHOUSE_HOME": str(settings.home),
+        "HOOKHOUSE_LOG_LEVEL": "WARNING",
+    }
+
+
+def start_deliverer(settings: Settings, port: int, log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "hookhouse.cli", "deliverer"],
+        env=service_env(settings, port),
+        cwd=REPO,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def test_sigkill_mid_flight_loses_nothing(infra: None, tmp_path: Path) -> None:
+    settings = deliverer_settings()
+    with Receiver(lambda _: Answer(delay=0.02)) as receiver, config_log(settings) as config:
+        conn, dest = connect(config, receiver.url)
+        ids = set(send(settings, conn, dest, 300, project_id(config)))
+        first = start_deliverer(settings, 17850, tmp_path / "deliverer.log")
+        wait_for(lambda: len(receiver.snapshot()) >= 60, 60)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        second = start_deliverer(settings, 17850, tmp_path / "deliverer.log")
+        try:
+
+            def all_received() -> bool:
+                got = {r.headers["x-hookhouse-event-id"] for r in receiver.snapshot()}
+                return ids <= got
+
+            wait_for(all_received, 90)
+            events = final_events(settings, ids)
+            assert all(events[i]["status"] == "SUCCESSFUL" for i in ids)
+        finally:
+            second.terminate()
+            second.wait(30)
+    for got in receiver.snapshot():  # duplicates, if any, carry the same key
+        assert got.headers["idempotency-key"] == got.headers["x-hookhouse-event-id"]
+
+
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[tuple[Settings, subprocess.Popen[bytes]]]:
+    """A broker of this test's own (the suite's shared one must not be restarted)."""
+    home = TEST_HOME / "restart"
+    env = {
+        **clean_env(),
+        "HOOKHOUSE_HOME": str(home),
+        "HOOKHOUSE_KAFKA_PORT": "37792",
+        "HOOKHOUSE_KAFKA_CONTROLLER_PORT": "37793",
+        "HOOKHOUSE_CLICKHOUSE_HTTP_PORT": "37723",
+        "HOOKHOUSE_CLICKHOUSE_TCP_PORT": "37790",
+    }
+    stack = subprocess.Popen(
+        [sys.executable, "-m", "hookhouse.cli", "up", "--infra-only"],
+        env=env,
+        cwd=REPO,
+        stdout=(tmp_path / "up.log").open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    wait_for(lambda: is_listening("127.0.0.1", 37792) and is_listening("127.0.0.1", 37723), 120)
+    settings = deliverer_settings(
+        kafka_bootstrap="127.0.0.1:37792", clickhouse_url="http://default:@127.0.0.1:37723"
+    )
+    try:
+        yield settings, stack
+    finally:
+        stack.send_signal(signal.SIGTERM)
+        stack.wait(60)
+
+
+def test_broker_restart_mid_run_the_deliverer_recovers(
+    own_broker: tuple[Settings, subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    settings, _ = own_broker
+    pids = (
+        json.loads((TEST_HOME / "restart" / "pids.json").read_text())
+        if (TEST_HOME / "restart" / "pids.json").exists()
+        else None
+    )
+    with Receiver() as receiver, config_log(settings) as config:
+        conn, dest = connect(config, receiver.url)
+        before = set(send(settings, conn, dest, 50, project_id(config)))
+        deliverer = start_deliverer(settings, 17851, tmp_path / "deliverer.log")
+        try:
+            wait_for(lambda: len(receiver.snapshot()) >= 50, 60)
+            os.kill(_kafka_pid(), signal.SIGKILL)  # the supervisor starts it again
+            wait_for(lambda: not is_listening("127.0.0.1", 37792), 30)
+            wait_for(lambda: is_listening("127.0.0.1", 37792), 120)
+            after = set(send(settings, conn, dest, 50, project_id(config)))
+
+            def all_received() -> bool:
+                got = {r.headers["x-hookhouse-event-id"] for r in receiver.snapshot()}
+                return (before | after) <= got
+
+            wait_for(all_received, 120)
+            assert deliverer.poll() is None  # it recovered by itself, no restart
+        finally:
+            deliverer.terminate()
+            deliverer.wait(30)
+
+
+def _kafka_pid() -> int:
+    """The broker of the `restart` home (its server.properties path names it)."""
+    found = subprocess.run(
+        ["pgrep", "-f", "kafka.Kafka .*/restart/"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return int(found[0])
