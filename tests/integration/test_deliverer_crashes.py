@@ -112,11 +112,6 @@ def test_broker_restart_mid_run_the_deliverer_recovers(
     own_broker: tuple[Settings, subprocess.Popen[bytes]], tmp_path: Path
 ) -> None:
     settings, _ = own_broker
-    pids = (
-        json.loads((TEST_HOME / "restart" / "pids.json").read_text())
-        if (TEST_HOME / "restart" / "pids.json").exists()
-        else None
-    )
     with Receiver() as receiver, config_log(settings) as config:
         conn, dest = connect(config, receiver.url)
         before = set(send(settings, conn, dest, 50, project_id(config)))
