@@ -74,6 +74,7 @@ class Delivery:
     trigger: str = "INITIAL"
     not_before: str | None = None
     version: int = DELIVERY_SCHEMA_VERSION
+    verified: bool | None = None
 
     @property
     def body_bytes(self) -> bytes:

@@ -39,8 +39,17 @@ def target_url(destination_url: str, path: str, query: str, forward_path: bool =
     return urlunsplit((parts.scheme, parts.netloc, full_path or "/", full_query, ""))
 
 
-def outbound_headers(delivery: Delivery, prefix: str) -> dict[str, str]:
-    """The request's headers as received, minus hop headers, plus delivery headers."""
+def outbound_headers(
+    delivery: Delivery,
+    prefix: str,
+    names: dict[str, str] | None = None,
+    will_retry_after: float | None = None,
+) -> dict[str, str]:
+    """The request's headers as received, minus hop headers, plus delivery headers.
+
+    ``names`` adds ``<prefix>source-name`` and the like; ``will_retry_after`` is the
+    delay before the next automatic retry should this attempt fail.
+    """
     headers = {k: v for k, v in delivery.headers.items() if k.lower() not in HOP_HEADERS}
     headers.update(
         {
@@ -55,6 +64,12 @@ def outbound_headers(delivery: Delivery, prefix: str) -> dict[str, str]:
             "idempotency-key": delivery.event_id,
         }
     )
+    for kind, name in (names or {}).items():
+        headers[f"{prefix}{kind}-name"] = name
+    if delivery.verified is not None:
+        headers[f"{prefix}verified"] = "true" if delivery.verified else "false"
+    if will_retry_after is not None:
+        headers[f"{prefix}will-retry-after"] = str(round(will_retry_after))
     return headers
 
 

@@ -331,7 +331,15 @@ class Deliverer:
         response_headers: dict[str, str] = {}
         response_body = ""
         try:
-            headers = outbound_headers(delivery, self.settings.delivery_header_prefix)
+            policy = self.policy(delivery)
+            headers = outbound_headers(
+                delivery,
+                self.settings.delivery_header_prefix,
+                self.names(delivery, destination),
+                policy.delay(delivery.attempt)
+                if policy.should_retry(delivery.attempt, None, "")
+                else None,
+            )
             extra = await self.credentials(delivery, destination, body, started_ms)
             headers.update(extra.headers)
             if extra.query:
@@ -381,6 +389,17 @@ class Deliverer:
             header_prefix=self.settings.delivery_header_prefix,
             oauth_token=token,
         )
+
+    def names(self, delivery: Delivery, destination: dict[str, Any]) -> dict[str, str]:
+        state = self.config.state
+        source = state.get("source", delivery.source_id) or {}
+        connection = state.get("connection", delivery.connection_id) or {}
+        found = {
+            "source": source.get("name"),
+            "connection": connection.get("name"),
+            "destination": destination.get("name"),
+        }
+        return {kind: str(name) for kind, name in found.items() if name}
 
     def policy(self, delivery: Delivery) -> RetryPolicy:
         connection = self.config.state.get("connection", delivery.connection_id) or {}

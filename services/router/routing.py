@@ -66,6 +66,7 @@ def route(request: InboundRequest, connections: list[dict[str, Any]]) -> Routed:
                 query=request.query,
                 headers=request.headers,
                 body=request.body,
+                verified=request.verified,
             )
         )
     request_row = RequestRow(

@@ -320,3 +320,32 @@ def test_private_addresses_are_refused_without_retry(infra: None) -> None:
     assert events[event_id]["status"] == "FAILED"
     assert events[event_id]["error_code"] == "SSRF_BLOCKED"
     assert receiver.snapshot() == []
+
+
+def test_oauth2_token_is_fetched_once_and_sent(
+    dsettings: Settings, config: ConfigLog, deliverer: Deliverer
+) -> None:
+    def token_or_ok(got: Received) -> Answer:
+        if got.path == "/token":
+            return Answer(body=b'{"access_token": "tok-123", "expires_in": 3600}')
+        return Answer()
+
+    with Receiver(token_or_ok) as receiver:
+        auth = {
+            "type": "OAUTH2_CLIENT_CREDENTIALS",
+            "config": {
+                "client_id": "id",
+                "client_secret": "secret",
+                "auth_server": f"{receiver.url}/token",
+            },
+        }
+        conn, dest = connect(config, f"{receiver.url}/hooks", auth_method=auth)
+        send(dsettings, conn, dest, 3, project_id(config))
+        wait_for(lambda: len([r for r in receiver.snapshot() if r.path == "/hooks"]) == 3)
+        token_calls = [r for r in receiver.snapshot() if r.path == "/token"]
+        hooks = [r for r in receiver.snapshot() if r.path == "/hooks"]
+    assert len(token_calls) == 1
+    assert b"grant_type=client_credentials" in token_calls[0].body
+    assert token_calls[0].headers["authorization"].startswith("Basic ")
+    assert all(r.headers["authorization"] == "Bearer tok-123" for r in hooks)
+    assert all(r.headers["x-hookhouse-destination-name"] for r in hooks)
