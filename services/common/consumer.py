@@ -105,11 +105,22 @@ class AsyncConsumer:
     async def _call(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
+    def _ready(self, max_messages: int, wait_seconds: float) -> list[Message]:
+        # consume(n, t) waits until it has n records or t passed; instead wait only
+        # for the first record, then take whatever else is already fetched.
+        first = self._consumer.poll(wait_seconds)
+        if first is None:
+            return []
+        if max_messages <= 1:
+            return [first]
+        return [first, *self._consumer.consume(max_messages - 1, 0)]
+
     async def consume(self, max_messages: int, wait_seconds: float) -> list[Message]:
-        """Up to ``max_messages`` records; each is registered as in flight."""
-        messages: list[Message] = await self._call(
-            self._consumer.consume, max_messages, wait_seconds
-        )
+        """Up to ``max_messages`` records, as soon as there is one (or ``wait_seconds``).
+
+        Each record returned is registered as in flight.
+        """
+        messages: list[Message] = await self._call(self._ready, max_messages, wait_seconds)
         out = []
         for msg in messages:
             if msg.error():

@@ -63,6 +63,9 @@ def consumer_config(settings: Settings, group: str) -> dict[str, Any]:
         "partition.assignment.strategy": "cooperative-sticky",
         "fetch.max.bytes": 32 * 1024 * 1024,
         "max.partition.fetch.bytes": 16 * 1024 * 1024,
+        # The client's prefetch queue, per partition: bounded so a consumer that stops
+        # reading for a while holds at most this much.
+        "queued.max.messages.kbytes": 16 * 1024,
     }
 
 

@@ -15,6 +15,7 @@ is not ready yet is held (paused and sought back) until it is.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import ssl
 import time
@@ -25,6 +26,7 @@ from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 import orjson
+import uvloop
 from aiohttp.abc import AbstractResolver, ResolveResult
 from confluent_kafka import Message
 from starlette.applications import Starlette
@@ -60,6 +62,10 @@ GROUP = "hookhouse-deliverer"
 # A rate-limit wait longer than this sets the delivery aside in a retry tier instead of
 # holding a slot of the in-flight budget.
 SET_ASIDE_AFTER_SECONDS = 2.0
+# Records read ahead per in-flight slot.  A pause makes the client drop what it had
+# prefetched and fetch it again on resume; a deep backlog makes pauses rare and long.
+BACKLOG_PER_SLOT = 4
+PAUSE_AFTER_FULL_SECONDS = 5.0
 
 
 def error_code_of(exc: BaseException) -> str:
@@ -83,6 +89,24 @@ def error_code_of(exc: BaseException) -> str:
     if isinstance(exc, OAuthError):
         return "OAUTH2_HANDSHAKE_FAILED"
     return "UNKNOWN"
+
+
+# Read a response to its end (so its connection goes back to the pool) up to this many
+# bytes; past it, stop reading and let the connection close.
+DRAIN_LIMIT_BYTES = 1024 * 1024
+
+
+async def read_capped(response: aiohttp.ClientResponse, keep: int) -> bytes:
+    """The first ``keep`` bytes of the body; the rest is read and dropped (up to a cap)."""
+    kept = bytearray()
+    seen = 0
+    async for chunk in response.content.iter_any():
+        if len(kept) < keep:
+            kept += chunk[: keep - len(kept)]
+        seen += len(chunk)
+        if seen > DRAIN_LIMIT_BYTES:
+            break
+    return bytes(kept)
 
 
 class GuardedResolver(AbstractResolver):
@@ -138,6 +162,11 @@ class Deliverer:
         self.tokens: TokenCache | None = None
         self.gates: dict[str, Gate] = {}
         self.tasks: set[asyncio.Task[None]] = set()
+        # Records read but not started yet: they let the partitions stay unpaused while
+        # deliveries run, since every pause makes the client drop and re-fetch what it
+        # had prefetched (KAFKA-NOTES C).  Bounded: at its limit the partitions pause.
+        self.backlog: collections.deque[Message] = collections.deque()
+        self.wakeup = asyncio.Event()
         self.stop = asyncio.Event()
         self.failed = False
 
@@ -164,20 +193,46 @@ class Deliverer:
         self.consumer = AsyncConsumer(self.settings, GROUP, names)
         last_commit = time.monotonic()
         try:
+            dispatcher = asyncio.create_task(self.dispatch_loop(limit))
+            most = BACKLOG_PER_SLOT * limit
+            full_since: float | None = None
             while not self.stop.is_set():
-                room = limit - self.consumer.tracker.in_flight
-                if room <= 0:
-                    await self.consumer.pause()
-                elif self.consumer.paused and room >= limit // 2:
-                    await self.consumer.resume()
-                for msg in await self.consumer.consume(max(room, 1), 0.05):
-                    await self.dispatch(msg)
+                room = most - len(self.backlog)
+                if room > 0:
+                    full_since = None
+                    if self.consumer.paused and room >= most // 2:
+                        await self.consumer.resume()
+                    fresh = await self.consumer.consume(min(room, 500), 0.05)
+                    if fresh:
+                        self.backlog.extend(fresh)
+                        self.wakeup.set()
+                else:
+                    # Full: stop reading, and let the client's own bounded prefetch
+                    # queue hold what comes next.  Only a long stall pauses (and
+                    # polls, which keeps the group membership alive).
+                    full_since = full_since or time.monotonic()
+                    if time.monotonic() - full_since > PAUSE_AFTER_FULL_SECONDS:
+                        await self.consumer.pause()
+                        # Paused partitions yield nothing, but a partition assigned
+                        # meanwhile may: keep whatever comes.
+                        self.backlog.extend(await self.consumer.consume(1, 0.05))
+                    else:
+                        await asyncio.sleep(0.005)
                 await self.consumer.release_due(time.time())
                 if time.monotonic() - last_commit > 0.5:
                     await self.consumer.commit()
                     last_commit = time.monotonic()
+            dispatcher.cancel()
         finally:
             await self.shutdown()
+
+    async def dispatch_loop(self, limit: int) -> None:
+        """Start backlog records as soon as there is room (woken by reads and endings)."""
+        while True:
+            self.wakeup.clear()
+            while self.backlog and len(self.tasks) < limit:
+                await self.dispatch(self.backlog.popleft())
+            await self.wakeup.wait()
 
     async def dispatch(self, msg: Message) -> None:
         """Start handling ``msg`` unless its retry-tier partition is not ready yet."""
@@ -192,6 +247,11 @@ class Deliverer:
             ready = appended_ms / 1000 + delay
             if ready > time.time():
                 await self.consumer.hold(msg, ready)
+                # What was read after it from the same partition is read again later.
+                held = (msg.topic(), msg.partition())
+                self.backlog = collections.deque(
+                    m for m in self.backlog if (m.topic(), m.partition()) != held
+                )
                 return
         task = asyncio.create_task(self.handle(msg))
         self.tasks.add(task)
@@ -204,6 +264,7 @@ class Deliverer:
         is read again after the restart: at least once.
         """
         self.tasks.discard(task)
+        self.wakeup.set()
         if not task.cancelled() and task.exception() is not None:
             log.error("a delivery failed to complete; stopping", exc_info=task.exception())
             self.failed = True
@@ -355,7 +416,7 @@ class Deliverer:
                     key = str(name).lower()
                     seen = response_headers.get(key)
                     response_headers[key] = f"{seen}, {value}" if seen else value
-                raw = await response.content.read(self.settings.response_body_limit)
+                raw = await read_capped(response, self.settings.response_body_limit)
                 response_body = raw.decode("utf-8", errors="replace")
         except Exception as exc:  # every client failure becomes an attempt error code
             error_code = error_code_of(exc)
@@ -535,4 +596,4 @@ async def serve(settings: Settings) -> None:
 def main() -> None:
     settings = load()
     start("deliverer", settings)
-    asyncio.run(serve(settings))
+    uvloop.run(serve(settings))  # the faster loop for the HTTP client (BASELINES)

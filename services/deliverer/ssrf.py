@@ -8,6 +8,7 @@ address it actually connects to, after DNS resolution.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -32,6 +33,7 @@ def parse_networks(text: str) -> tuple[Network, ...]:
     return tuple(networks)
 
 
+@functools.lru_cache(maxsize=4096)
 def is_blocked(address: str, allowed: tuple[Network, ...]) -> bool:
     ip: Address = ipaddress.ip_address(address.split("%")[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
@@ -41,6 +43,7 @@ def is_blocked(address: str, allowed: tuple[Network, ...]) -> bool:
     return not ip.is_global or ip.is_multicast
 
 
+@functools.lru_cache(maxsize=4096)
 def is_ip_literal(host: str) -> bool:
     try:
         ipaddress.ip_address(host.strip("[]"))

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 
+import uvloop
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 from confluent_kafka import Message
@@ -174,4 +175,4 @@ async def serve(settings: Settings) -> None:
 def main() -> None:
     settings = load()
     start("sink", settings)
-    asyncio.run(serve(settings))
+    uvloop.run(serve(settings))

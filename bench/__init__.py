@@ -1,0 +1,1 @@
+"""hookhouse's benchmarks; results go to BENCHMARKS.md (see bench/README.md)."""

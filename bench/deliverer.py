@@ -1,0 +1,147 @@
+"""Deliverer throughput against a raw aiohttp client sending the same requests.
+
+    .venv/bin/python -m bench.deliverer [--events 20000]
+
+Both send the same N requests (1 KiB JSON body, the same headers) to the same fast
+local receiver (its own process); the rate is N over the receiver's first-to-last
+arrival.  The deliverer reads them from a pre-filled ``deliveries`` topic
+(4 partitions) and records every attempt back to Kafka, as in production.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import sys
+import time
+
+import aiohttp
+import orjson
+import uvloop
+from confluent_kafka import Producer
+
+from bench import harness
+from hookhouse.common import topics
+from hookhouse.common.clock import iso_ms, now_ms
+from hookhouse.common.config import new_resource
+from hookhouse.common.configlog import ConfigLog
+from hookhouse.common.kafka import client_config
+from hookhouse.common.records import Delivery, b64
+from hookhouse.common.settings import Settings
+
+BODY = orjson.dumps({"id": "evt", "type": "order.created", "data": {"pad": "x" * 950}})
+CONCURRENCY = 64
+
+
+async def raw_client(url: str, events: int) -> None:
+    """The baseline: one process, one session, bounded in-flight (BASELINES' advice)."""
+    gate = asyncio.Semaphore(CONCURRENCY)
+    headers = {"content-type": "application/json", "idempotency-key": "x"}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as session:
+
+        async def one() -> None:
+            async with gate, session.post(url, data=BODY, headers=headers) as response:
+                await response.read()
+
+        await asyncio.gather(*(one() for _ in range(events)))
+
+
+def fill(
+    settings: Settings, destination_id: str, connection_id: str, project_id: str, events: int
+) -> None:
+    producer = Producer({**client_config(settings), "linger.ms": 20})
+    stamp = iso_ms(now_ms())
+    topic = topics.name(settings, topics.DELIVERIES)
+    for n in range(events):
+        delivery = Delivery(
+            event_id=f"evt_{n:08d}",
+            project_id=project_id,
+            request_id=f"req_{n}",
+            source_id="src_b",
+            connection_id=connection_id,
+            destination_id=destination_id,
+            created_at=stamp,
+            received_at=stamp,
+            method="POST",
+            path="",
+            query="",
+            headers={"content-type": "application/json"},
+            body=b64(BODY),
+        )
+        producer.produce(topic, delivery.to_json(), key=destination_id)
+        if n % 10000 == 0:
+            producer.poll(0)
+    producer.flush(60)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=20000)
+    parser.add_argument("--in-flight", type=int, default=256)
+    args = parser.parse_args()
+    with harness.infrastructure(), harness.receiver() as url:
+        print(f"raw aiohttp client: {args.events} requests…", flush=True)
+        uvloop.run(raw_client(url, args.events))
+        raw = harness.stats(url)
+        harness.reset(url)
+
+        settings = harness.settings(topic_partitions=4, deliverer_max_in_flight=args.in_flight)
+        log = ConfigLog(settings)
+        log.start()
+        log.wait_ready(30)
+        project = new_resource("tm", "", {"name": "bench", "signing_secret": "s"})
+        log.append("project", project["id"], project)
+        dest = new_resource("des", project["id"], {"name": "receiver", "url": url})
+        log.append("destination", dest["id"], dest)
+        conn = new_resource(
+            "web",
+            project["id"],
+            {"name": "bench", "source_id": "src_b", "destination_id": dest["id"]},
+        )
+        log.append("connection", conn["id"], conn)
+        log.stop()
+        print(f"filling {args.events} deliveries…", flush=True)
+        fill(settings, dest["id"], conn["id"], project["id"], args.events)
+        print("deliverer…", flush=True)
+        env = {**harness.env_of(settings), "HOOKHOUSE_DELIVERER_PORT": "47810"}
+        started = time.monotonic()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "hookhouse.cli", "deliverer"], env=env, cwd=harness.REPO
+        )
+        try:
+            harness.wait(lambda: harness.stats(url)["count"] >= args.events, 600)
+        finally:
+            process.terminate()
+            process.wait(30)
+        ours = harness.stats(url)
+        wall = time.monotonic() - started
+
+    raw_rate = args.events / raw["seconds"]
+    our_rate = args.events / ours["seconds"]
+    ratio = our_rate / raw_rate
+    body = f"""## Deliverer throughput (issue 6)
+
+`.venv/bin/python -m bench.deliverer --events {args.events}`
+
+{args.events} POSTs of a 1 KiB JSON body to a fast local receiver (aiohttp, its own
+process). Baseline: one process with one aiohttp session (uvloop, `TCPConnector(limit=100)`,
+{CONCURRENCY} in flight) sending the same requests. hookhouse: one `hookhouse deliverer`
+process reading a pre-filled `deliveries` topic (4 partitions, one broker), recording
+every attempt and event to Kafka; default settings (`HOOKHOUSE_DELIVERER_MAX_IN_FLIGHT=256`).
+Rate = requests / (last arrival - first arrival) at the receiver.
+
+| | requests/s | ratio |
+|---|---|---|
+| raw aiohttp client (baseline) | {raw_rate:,.0f} | 1.00 |
+| hookhouse deliverer | {our_rate:,.0f} | {ratio:.2f} |
+
+Target: ≥ 0.60 of the raw client. The deliverer's wall time including start-up and
+consumer-group join was {wall:.1f} s.
+"""
+    harness.write_section("deliverer", body)
+    print(body)
+
+
+if __name__ == "__main__":
+    main()

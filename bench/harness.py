@@ -1,0 +1,173 @@
+"""What every benchmark shares: the machine, the infrastructure, the receiver, the report.
+
+Benchmarks use their own home (``.hookhouse/bench``) and ports (47xxx), start Kafka and
+ClickHouse with ``hookhouse up --infra-only`` unless those ports already answer, and
+write one section of BENCHMARKS.md each, between markers, so a run replaces only its
+own figures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hookhouse.common.clickhouse import migrate
+from hookhouse.common.kafka import ensure_topics
+from hookhouse.common.settings import Settings
+from hookhouse.stack.ports import is_listening
+
+REPO = Path(__file__).resolve().parents[1]
+HOME = REPO / ".hookhouse" / "bench"
+REPORT = REPO / "BENCHMARKS.md"
+KAFKA_PORT, CLICKHOUSE_PORT, RECEIVER_PORT = 47792, 47723, 47800
+
+
+def clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("HOOKHOUSE_")}
+
+
+@contextmanager
+def infrastructure() -> Iterator[None]:
+    if is_listening("127.0.0.1", KAFKA_PORT) and is_listening("127.0.0.1", CLICKHOUSE_PORT):
+        yield
+        return
+    HOME.mkdir(parents=True, exist_ok=True)
+    env = {
+        **clean_env(),
+        "HOOKHOUSE_HOME": str(HOME),
+        "HOOKHOUSE_KAFKA_PORT": str(KAFKA_PORT),
+        "HOOKHOUSE_KAFKA_CONTROLLER_PORT": "47793",
+        "HOOKHOUSE_CLICKHOUSE_HTTP_PORT": str(CLICKHOUSE_PORT),
+        "HOOKHOUSE_CLICKHOUSE_TCP_PORT": "47790",
+        "HOOKHOUSE_KAFKA_HEAP": "1g",
+    }
+    stack = subprocess.Popen(
+        [sys.executable, "-m", "hookhouse.cli", "up", "--infra-only"],
+        env=env,
+        cwd=REPO,
+        stdout=(HOME / "infra.out").open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait(
+            lambda: (
+                is_listening("127.0.0.1", KAFKA_PORT) and is_listening("127.0.0.1", CLICKHOUSE_PORT)
+            ),
+            300,
+        )
+        yield
+    finally:
+        stack.send_signal(signal.SIGTERM)
+        stack.wait(120)
+
+
+def settings(**overrides: Any) -> Settings:
+    tag = uuid.uuid4().hex[:8]
+    values: dict[str, Any] = {
+        "kafka_bootstrap": f"127.0.0.1:{KAFKA_PORT}",
+        "clickhouse_url": f"http://default:@127.0.0.1:{CLICKHOUSE_PORT}",
+        "topic_prefix": f"b{tag}.",
+        "clickhouse_database": f"b_{tag}",
+        "home": HOME / tag,
+        "destination_allow_networks": "127.0.0.0/8",
+        "log_level": "WARNING",
+        **overrides,
+    }
+    made = Settings(**values)
+    ensure_topics(made)
+    migrate(made)
+    return made
+
+
+def env_of(made: Settings) -> dict[str, str]:
+    """The HOOKHOUSE_* variables that reproduce ``made`` in a child process."""
+    out = clean_env()
+    for name, value in made.model_dump().items():
+        text = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
+        out[f"HOOKHOUSE_{name.upper()}"] = text
+    return out
+
+
+@contextmanager
+def receiver() -> Iterator[str]:
+    if is_listening("127.0.0.1", RECEIVER_PORT):
+        raise RuntimeError(f"port {RECEIVER_PORT} is taken (a receiver left from another run?)")
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "bench" / "receiver.py"), str(RECEIVER_PORT)], cwd=REPO
+    )
+    url = f"http://127.0.0.1:{RECEIVER_PORT}"
+    try:
+        wait(lambda: is_listening("127.0.0.1", RECEIVER_PORT), 30)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def stats(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{url}/stats", timeout=10) as response:  # noqa: S310
+        result: dict[str, Any] = json.load(response)
+        return result
+
+
+def reset(url: str) -> None:
+    request = urllib.request.Request(f"{url}/reset", method="POST")  # noqa: S310
+    urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
+
+
+def wait(check: Any, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not ready within {timeout}s")
+        time.sleep(0.2)
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )
+
+
+def write_section(name: str, body: str) -> None:
+    """Replace (or add) the section ``name`` of BENCHMARKS.md."""
+    start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    stamped = (
+        f"{start}\n{body.strip()}\n\n_Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on "
+        f"{machine()}._\n{end}"
+    )
+    text = (
+        REPORT.read_text()
+        if REPORT.exists()
+        else (
+            "# hookhouse benchmarks\n\nWritten by `bench/`; every figure has its command, its "
+            "settings and a baseline measured in the same run, so it reads as a ratio. "
+            "Loopback only; load generator, services, Kafka and ClickHouse share the machine.\n"
+        )
+    )
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    text = (
+        pattern.sub(lambda _: stamped, text)
+        if pattern.search(text)
+        else (text.rstrip() + "\n\n" + stamped + "\n")
+    )
+    REPORT.write_text(text)
