@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import orjson
 
@@ -25,8 +25,26 @@ def unb64(text: str) -> bytes:
     return base64.b64decode(text, validate=True)
 
 
+class Envelope:
+    """What the messages that carry a body share: the bytes, and JSON both ways."""
+
+    __slots__ = ()
+    body: str  # base64
+
+    @property
+    def body_bytes(self) -> bytes:
+        return unb64(self.body)
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        return cls(**data)
+
+
 @dataclass(frozen=True, slots=True)
-class InboundRequest:
+class InboundRequest(Envelope):
     """An HTTP request as ingest received it (topic ``requests``, key: source id)."""
 
     id: str
@@ -41,20 +59,9 @@ class InboundRequest:
     verified: bool | None = None
     version: int = REQUEST_SCHEMA_VERSION
 
-    @property
-    def body_bytes(self) -> bytes:
-        return unb64(self.body)
-
-    def to_json(self) -> bytes:
-        return orjson.dumps(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> InboundRequest:
-        return cls(**data)
-
 
 @dataclass(frozen=True, slots=True)
-class Delivery:
+class Delivery(Envelope):
     """One event to push to one destination (topic ``deliveries``, key: destination id)."""
 
     event_id: str
@@ -75,17 +82,6 @@ class Delivery:
     not_before: str | None = None
     version: int = DELIVERY_SCHEMA_VERSION
     verified: bool | None = None
-
-    @property
-    def body_bytes(self) -> bytes:
-        return unb64(self.body)
-
-    def to_json(self) -> bytes:
-        return orjson.dumps(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Delivery:
-        return cls(**data)
 
 
 # Rows for ClickHouse, carried on the ``records`` topic.  The Kafka header ``kind``
