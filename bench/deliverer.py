@@ -104,7 +104,7 @@ def main() -> None:
         print(f"filling {args.events} deliveries…", flush=True)
         fill(settings, dest["id"], conn["id"], project["id"], args.events)
         print("deliverer…", flush=True)
-        env = {**harness.env_of(settings), "HOOKHOUSE_DELIVERER_PORT": "47810"}
+        env = {**harness.env_of(settings), "HOOKHOUSE_DELIVERER_PORT": "29810"}
         started = time.monotonic()
         process = subprocess.Popen(
             [sys.executable, "-m", "hookhouse.cli", "deliverer"], env=env, cwd=harness.REPO

@@ -28,7 +28,7 @@ import uvloop
 from bench import harness
 from hookhouse.stack.supervisor import read_env
 
-PORTS = {"INGEST": 47700, "API": 47701, "ROUTER": 47702, "DELIVERER": 47703, "SINK": 47704}
+PORTS = {"INGEST": 29700, "API": 29701, "ROUTER": 29702, "DELIVERER": 29703, "SINK": 29704}
 
 
 async def generate(url: str, rate: int, seconds: int) -> dict[str, int]:

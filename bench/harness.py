@@ -1,6 +1,6 @@
 """What every benchmark shares: the machine, the infrastructure, the receiver, the report.
 
-Benchmarks use their own home (``.hookhouse/bench``) and ports (47xxx), start Kafka and
+Benchmarks use their own home (``.hookhouse/bench``) and ports (29xxx), start Kafka and
 ClickHouse with ``hookhouse up --infra-only`` unless those ports already answer, and
 write one section of BENCHMARKS.md each, between markers, so a run replaces only its
 own figures.
@@ -32,7 +32,8 @@ from hookhouse.stack.ports import is_listening
 REPO = Path(__file__).resolve().parents[1]
 HOME = REPO / ".hookhouse" / "bench"
 REPORT = REPO / "BENCHMARKS.md"
-KAFKA_PORT, CLICKHOUSE_PORT, RECEIVER_PORT = 47792, 47723, 47800
+# Below Linux's ephemeral port range (32768-60999), so no client connection holds them.
+KAFKA_PORT, CLICKHOUSE_PORT, RECEIVER_PORT = 29792, 29723, 29800
 
 
 def clean_env() -> dict[str, str]:
@@ -49,9 +50,9 @@ def infrastructure() -> Iterator[None]:
         **clean_env(),
         "HOOKHOUSE_HOME": str(HOME),
         "HOOKHOUSE_KAFKA_PORT": str(KAFKA_PORT),
-        "HOOKHOUSE_KAFKA_CONTROLLER_PORT": "47793",
+        "HOOKHOUSE_KAFKA_CONTROLLER_PORT": "29793",
         "HOOKHOUSE_CLICKHOUSE_HTTP_PORT": str(CLICKHOUSE_PORT),
-        "HOOKHOUSE_CLICKHOUSE_TCP_PORT": "47790",
+        "HOOKHOUSE_CLICKHOUSE_TCP_PORT": "29790",
         "HOOKHOUSE_KAFKA_HEAP": "1g",
     }
     stack = subprocess.Popen(

@@ -80,15 +80,19 @@ def test_sigkill_mid_flight_loses_nothing(infra: None, tmp_path: Path) -> None:
 
 @pytest.fixture
 def own_broker(tmp_path: Path) -> Iterator[tuple[Settings, subprocess.Popen[bytes]]]:
-    """A broker of this test's own (the suite's shared one must not be restarted)."""
+    """A broker of this test's own (the suite's shared one must not be restarted).
+
+    Its ports are below Linux's ephemeral range (32768-60999), where a client
+    connection's local port could already hold them.
+    """
     home = TEST_HOME / "restart"
     env = {
         **clean_env(),
         "HOOKHOUSE_HOME": str(home),
-        "HOOKHOUSE_KAFKA_PORT": "37792",
-        "HOOKHOUSE_KAFKA_CONTROLLER_PORT": "37793",
-        "HOOKHOUSE_CLICKHOUSE_HTTP_PORT": "37723",
-        "HOOKHOUSE_CLICKHOUSE_TCP_PORT": "37790",
+        "HOOKHOUSE_KAFKA_PORT": "31792",
+        "HOOKHOUSE_KAFKA_CONTROLLER_PORT": "31793",
+        "HOOKHOUSE_CLICKHOUSE_HTTP_PORT": "31723",
+        "HOOKHOUSE_CLICKHOUSE_TCP_PORT": "31790",
     }
     stack = subprocess.Popen(
         [sys.executable, "-m", "hookhouse.cli", "up", "--infra-only"],
@@ -97,9 +101,14 @@ def own_broker(tmp_path: Path) -> Iterator[tuple[Settings, subprocess.Popen[byte
         stdout=(tmp_path / "up.log").open("ab"),
         stderr=subprocess.STDOUT,
     )
-    wait_for(lambda: is_listening("127.0.0.1", 37792) and is_listening("127.0.0.1", 37723), 120)
+
+    def up() -> bool:
+        assert stack.poll() is None, (tmp_path / "up.log").read_text()[-2000:]
+        return is_listening("127.0.0.1", 31792) and is_listening("127.0.0.1", 31723)
+
+    wait_for(up, 120)
     settings = deliverer_settings(
-        kafka_bootstrap="127.0.0.1:37792", clickhouse_url="http://default:@127.0.0.1:37723"
+        kafka_bootstrap="127.0.0.1:31792", clickhouse_url="http://default:@127.0.0.1:31723"
     )
     try:
         yield settings, stack
@@ -119,8 +128,8 @@ def test_broker_restart_mid_run_the_deliverer_recovers(
         try:
             wait_for(lambda: len(receiver.snapshot()) >= 50, 60)
             os.kill(_kafka_pid(), signal.SIGKILL)  # the supervisor starts it again
-            wait_for(lambda: not is_listening("127.0.0.1", 37792), 30)
-            wait_for(lambda: is_listening("127.0.0.1", 37792), 120)
+            wait_for(lambda: not is_listening("127.0.0.1", 31792), 30)
+            wait_for(lambda: is_listening("127.0.0.1", 31792), 120)
             after = set(send(settings, conn, dest, 50, project_id(config)))
 
             def all_received() -> bool:
