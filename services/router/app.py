@@ -104,7 +104,13 @@ def build_app(settings: Settings) -> faust.App:
                 failed_at=iso_ms(now_ms()),
             )
             return [await dlq.send(key=message.key, value=letter.to_json())]
-        routed = route(request, config.state.connections_of(request.source_id))
+        connections = config.state.connections_of(request.source_id)
+        if not connections:
+            # Perhaps the connection was created a moment ago and this process has not
+            # read it yet: read the config log to its end before saying NO_CONNECTION.
+            await asyncio.to_thread(config.catch_up, 5.0)
+            connections = config.state.connections_of(request.source_id)
+        routed = route(request, connections)
         pending = []
         for delivery in routed.deliveries:
             pending.append(
