@@ -191,16 +191,14 @@ def build_app(settings: Settings) -> Starlette:
         )
         return JSONResponse(shapes.connection(resource, config.state, ingest_url))
 
-    async def list_config(request: Request, project_id: str) -> Response:
-        kind = request.scope["hookhouse_kind"]
-        items = config.state.list(kind, project_id)
-        if kind == "source":
-            models = [shapes.source(r, ingest_url) for r in items]
-        elif kind == "destination":
-            models = [shapes.destination(r) for r in items]
-        else:
-            models = [shapes.connection(r, config.state, ingest_url) for r in items]
-        return JSONResponse(page(models, len(models)))
+    def config_listing(kind: str, shape: Callable[[dict[str, Any]], dict[str, Any]]) -> Handler:
+        """A list endpoint over the project's resources of one kind in the config view."""
+
+        async def handler(request: Request, project_id: str) -> Response:
+            models = [shape(r) for r in config.state.list(kind, project_id)]
+            return JSONResponse(page(models, len(models)))
+
+        return handler
 
     def query_rows(
         table: str, project_id: str, equal: dict[str, str], limit: int
@@ -256,23 +254,32 @@ def build_app(settings: Settings) -> Starlette:
         await request.body()
         return JSONResponse({"status": "ok", "received": True})
 
-    def config_route(path: str, kind: str) -> list[Route]:
-        async def lister(request: Request, project_id: str) -> Response:
-            request.scope["hookhouse_kind"] = kind
-            return await list_config(request, project_id)
-
-        return [Route(path, authenticated(lister), methods=["GET"])]
-
     readiness = Readiness(
         {"kafka": KafkaProbe(settings), "clickhouse": clickhouse_ok, "config": lambda: config.ready}
     )
     versioned = [
         Route("/sources", authenticated(post_source), methods=["POST"]),
-        *config_route("/sources", "source"),
+        Route(
+            "/sources",
+            authenticated(config_listing("source", lambda r: shapes.source(r, ingest_url))),
+            methods=["GET"],
+        ),
         Route("/destinations", authenticated(post_destination), methods=["POST"]),
-        *config_route("/destinations", "destination"),
+        Route(
+            "/destinations",
+            authenticated(config_listing("destination", shapes.destination)),
+            methods=["GET"],
+        ),
         Route("/connections", authenticated(post_connection), methods=["POST"]),
-        *config_route("/connections", "connection"),
+        Route(
+            "/connections",
+            authenticated(
+                config_listing(
+                    "connection", lambda r: shapes.connection(r, config.state, ingest_url)
+                )
+            ),
+            methods=["GET"],
+        ),
         Route(
             "/requests",
             authenticated(

@@ -19,8 +19,9 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
+from hookhouse.common import metrics
 from hookhouse.common.clock import iso_ms, now_ms
-from hookhouse.common.kafka import consumer_config
+from hookhouse.common.kafka import AsyncProducer, consumer_config
 from hookhouse.common.offsets import OffsetTracker
 from hookhouse.common.records import DeadLetter, b64
 from hookhouse.common.settings import Settings
@@ -53,6 +54,20 @@ def dead_letter(
         failed_at=iso_ms(now_ms()),
         details=details or {},
     )
+
+
+def send_dead_letter(
+    producer: AsyncProducer,
+    topic: str,
+    stage: str,
+    reason: str,
+    msg: Message,
+    details: dict[str, Any] | None = None,
+) -> asyncio.Future[Message]:
+    """Count and produce the ``dlq`` record for ``msg``; the future resolves on the ack."""
+    metrics.DEAD_LETTERS.labels(stage, reason).inc()
+    letter = dead_letter(stage, reason, msg, details)
+    return producer.send(topic, letter.to_json(), key=msg.key())
 
 
 class AsyncConsumer:
@@ -132,10 +147,6 @@ class AsyncConsumer:
             self.tracker.take(topic, partition, offset)
             out.append(msg)
         return out
-
-    def is_held(self, msg: Message) -> bool:
-        topic, partition, _ = position(msg)
-        return (topic, partition) in self._held
 
     async def hold(self, msg: Message, until: float) -> None:
         """Stop reading ``msg``'s partition until ``until`` and read again from ``msg``."""

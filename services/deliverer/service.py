@@ -34,8 +34,8 @@ from starlette.applications import Starlette
 from hookhouse.common import metrics, topics
 from hookhouse.common.clock import iso_ms, now_ms, parse_iso
 from hookhouse.common.configlog import ConfigLog
-from hookhouse.common.consumer import AsyncConsumer, dead_letter, position
-from hookhouse.common.destination_auth import InvalidAuthConfig, credentials
+from hookhouse.common.consumer import AsyncConsumer, position, send_dead_letter
+from hookhouse.common.destination_auth import Credentials, InvalidAuthConfig, credentials
 from hookhouse.common.health import Readiness, routes
 from hookhouse.common.ids import new_id
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, ensure_topics
@@ -54,7 +54,13 @@ from hookhouse.deliverer.retry import (
     retry_after_seconds,
 )
 from hookhouse.deliverer.schedule import NOW, TIMER, place, tier_delay
-from hookhouse.deliverer.ssrf import SsrfBlocked, is_blocked, is_ip_literal, parse_networks
+from hookhouse.deliverer.ssrf import (
+    Network,
+    SsrfBlocked,
+    is_blocked,
+    is_ip_literal,
+    parse_networks,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +76,8 @@ PAUSE_AFTER_FULL_SECONDS = 5.0
 
 def error_code_of(exc: BaseException) -> str:
     """Map a client exception to Hookdeck's attempt error codes."""
-    if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(exc.os_error, SsrfBlocked):
-        return "SSRF_BLOCKED"
-    if isinstance(exc, SsrfBlocked):
+    cause = exc.os_error if isinstance(exc, aiohttp.ClientConnectorError) else exc
+    if isinstance(cause, SsrfBlocked):  # from the resolver, or the IP-literal check
         return "SSRF_BLOCKED"
     if isinstance(exc, TimeoutError | asyncio.TimeoutError):
         return "TIMEOUT"
@@ -112,9 +117,9 @@ async def read_capped(response: aiohttp.ClientResponse, keep: int) -> bytes:
 class GuardedResolver(AbstractResolver):
     """DNS resolution that refuses addresses the SSRF guard blocks."""
 
-    def __init__(self, allowed: str) -> None:
+    def __init__(self, allowed: tuple[Network, ...]) -> None:
         self._inner = aiohttp.ThreadedResolver()
-        self._allowed = parse_networks(allowed)
+        self._allowed = allowed
 
     async def resolve(self, host: str, port: int = 0, family: Any = 0) -> list[ResolveResult]:
         results = await self._inner.resolve(host, port, family)
@@ -182,7 +187,7 @@ class Deliverer:
             connector=aiohttp.TCPConnector(
                 limit=limit + 16,
                 ttl_dns_cache=60,
-                resolver=GuardedResolver(self.settings.destination_allow_networks),
+                resolver=GuardedResolver(self.allowed),
             ),
             timeout=aiohttp.ClientTimeout(total=self.settings.delivery_timeout_seconds),
             auto_decompress=False,
@@ -237,17 +242,14 @@ class Deliverer:
     async def dispatch(self, msg: Message) -> None:
         """Start handling ``msg`` unless its retry-tier partition is not ready yet."""
         assert self.consumer is not None
-        if self.consumer.is_held(msg):
-            topic, partition, offset = position(msg)
-            self.consumer.tracker.untake_from(topic, partition, offset)
-            return
         delay = tier_delay(msg.topic() or "", self.settings.topic_prefix, topics.RETRY_TIERS)
         if delay is not None:
             _, appended_ms = msg.timestamp()
             ready = appended_ms / 1000 + delay
             if ready > time.time():
                 await self.consumer.hold(msg, ready)
-                # What was read after it from the same partition is read again later.
+                # What was read after it from the same partition is read again later;
+                # while held, consume() returns nothing of that partition.
                 held = (msg.topic(), msg.partition())
                 self.backlog = collections.deque(
                     m for m in self.backlog if (m.topic(), m.partition()) != held
@@ -326,12 +328,13 @@ class Deliverer:
                     gate.waiting -= 1
                 if gate.concurrency is not None:
                     continue  # a concurrency slot is not reserved ahead: try again
+            policy = self.policy(delivery)
             try:
-                pushed = await self.push(delivery, destination)
+                pushed = await self.push(delivery, destination, policy)
             finally:
                 if gate.concurrency is not None:
                     gate.concurrency.release()
-            return self.record(delivery, pushed, msg)
+            return self.record(delivery, pushed, msg, policy)
 
     async def destination(self, destination_id: str) -> dict[str, Any] | None:
         found = self.config.state.get("destination", destination_id)
@@ -375,7 +378,9 @@ class Deliverer:
             return gate.rate.reserve(time.monotonic(), SET_ASIDE_AFTER_SECONDS)
         return 0.0
 
-    async def push(self, delivery: Delivery, destination: dict[str, Any]) -> Push:
+    async def push(
+        self, delivery: Delivery, destination: dict[str, Any], policy: RetryPolicy
+    ) -> Push:
         assert self.session is not None and self.tokens is not None
         url = target_url(
             destination["url"],
@@ -392,7 +397,6 @@ class Deliverer:
         response_headers: dict[str, str] = {}
         response_body = ""
         try:
-            policy = self.policy(delivery)
             headers = outbound_headers(
                 delivery,
                 self.settings.delivery_header_prefix,
@@ -434,7 +438,7 @@ class Deliverer:
 
     async def credentials(
         self, delivery: Delivery, destination: dict[str, Any], body: bytes, started_ms: int
-    ) -> Any:
+    ) -> Credentials:
         assert self.tokens is not None
         auth_method = destination.get("auth_method")
         token = None
@@ -471,7 +475,7 @@ class Deliverer:
             return RetryPolicy()
 
     def record(
-        self, delivery: Delivery, pushed: Push, msg: Message
+        self, delivery: Delivery, pushed: Push, msg: Message, policy: RetryPolicy
     ) -> list[asyncio.Future[Message]]:
         """Produce the attempt and event rows, and the retry or dead letter; return acks."""
         assert self.producer is not None
@@ -482,7 +486,7 @@ class Deliverer:
         )
         retry: Delivery | None = None
         if outcome.status == "FAILED":
-            retry = self.next_retry(delivery, pushed, outcome.error_code)
+            retry = self.next_retry(delivery, pushed, outcome.error_code, policy)
         version = now_ms()
         attempt = AttemptRow(
             id=new_id("atm"),
@@ -537,8 +541,9 @@ class Deliverer:
             pending.append(self.dead_letter_future(msg, outcome.error_code, delivery))
         return pending
 
-    def next_retry(self, delivery: Delivery, pushed: Push, error_code: str) -> Delivery | None:
-        policy = self.policy(delivery)
+    def next_retry(
+        self, delivery: Delivery, pushed: Push, error_code: str, policy: RetryPolicy
+    ) -> Delivery | None:
         if not policy.should_retry(delivery.attempt, pushed.status, error_code):
             return None
         delay = policy.delay(delivery.attempt)
@@ -567,11 +572,8 @@ class Deliverer:
         self, msg: Message, reason: str, delivery: Delivery | None = None
     ) -> asyncio.Future[Message]:
         assert self.producer is not None
-        metrics.DEAD_LETTERS.labels("deliverer", reason).inc()
-        letter = dead_letter(
-            "deliverer", reason, msg, {"event_id": delivery.event_id} if delivery else None
-        )
-        return self.producer.send(self.dlq_topic, letter.to_json(), key=msg.key())
+        details = {"event_id": delivery.event_id} if delivery else None
+        return send_dead_letter(self.producer, self.dlq_topic, "deliverer", reason, msg, details)
 
     async def dead_letter(self, msg: Message, reason: str, message: str) -> None:
         log.warning("dead-lettering %s: %s", position(msg), message)

@@ -20,7 +20,7 @@ from confluent_kafka import Message
 from starlette.applications import Starlette
 
 from hookhouse.common import clickhouse, metrics, topics
-from hookhouse.common.consumer import AsyncConsumer, dead_letter, position
+from hookhouse.common.consumer import AsyncConsumer, position, send_dead_letter
 from hookhouse.common.health import Readiness, routes
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, ensure_topics
 from hookhouse.common.runtime import http_server, start, stop_on_signals
@@ -153,9 +153,9 @@ class Sink:
     async def dead_letter(self, msg: Message, reason: str, message: str) -> None:
         assert self.producer is not None
         log.warning("dead-lettering %s: %s", position(msg), message)
-        metrics.DEAD_LETTERS.labels("sink", reason).inc()
-        letter = dead_letter("sink", reason, msg, {"message": message})
-        await self.producer.send(self.dlq_topic, letter.to_json(), key=msg.key())
+        await send_dead_letter(
+            self.producer, self.dlq_topic, "sink", reason, msg, {"message": message}
+        )
 
 
 async def serve(settings: Settings) -> None:
