@@ -42,13 +42,14 @@ def client_config(settings: Settings) -> dict[str, Any]:
     return conf
 
 
-def producer_config(settings: Settings) -> dict[str, Any]:
+def producer_config(settings: Settings, timeout: float | None = None) -> dict[str, Any]:
+    """``timeout``: seconds before an unacknowledged record fails (default: ingest's)."""
     return {
         **client_config(settings),
         "enable.idempotence": True,  # implies acks=all
         "linger.ms": 2,
         "compression.type": "lz4",
-        "message.timeout.ms": int(settings.produce_timeout_seconds * 1000),
+        "message.timeout.ms": int((timeout or settings.produce_timeout_seconds) * 1000),
         "message.max.bytes": 16 * 1024 * 1024,
     }
 
@@ -76,8 +77,13 @@ def consumer_config(settings: Settings, group: str) -> dict[str, Any]:
 class AsyncProducer:
     """An idempotent producer whose ``send`` resolves on the broker's acknowledgement."""
 
-    def __init__(self, settings: Settings, loop: asyncio.AbstractEventLoop | None = None) -> None:
-        self._producer = Producer(producer_config(settings))
+    def __init__(
+        self,
+        settings: Settings,
+        loop: asyncio.AbstractEventLoop | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        self._producer = Producer(producer_config(settings, timeout))
         self._loop = loop or asyncio.get_running_loop()
         self._closing = threading.Event()
         self._poller = threading.Thread(target=self._poll, name="kafka-producer-poll", daemon=True)

@@ -181,7 +181,10 @@ class Deliverer:
         self.config.start()
         while not await asyncio.to_thread(self.config.wait_ready, 5.0):
             log.warning("waiting for the configuration log before delivering")
-        self.producer = AsyncProducer(self.settings)
+        # A broker restart must not outlast the producer: wait for it (bounded).
+        self.producer = AsyncProducer(
+            self.settings, timeout=self.settings.background_produce_timeout_seconds
+        )
         limit = self.settings.deliverer_max_in_flight
         self.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(

@@ -72,7 +72,7 @@ def build_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         producer_linger=0.002,
-        producer_request_timeout=30.0,
+        producer_request_timeout=settings.background_produce_timeout_seconds,
         broker_commit_interval=0.5,
         stream_wait_empty=True,
     )

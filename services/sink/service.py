@@ -64,7 +64,10 @@ class Sink:
 
     async def run(self, stop: asyncio.Event) -> None:
         await asyncio.to_thread(ensure_topics, self.settings)
-        self.producer = AsyncProducer(self.settings)
+        # A broker restart must not outlast the producer: wait for it (bounded).
+        self.producer = AsyncProducer(
+            self.settings, timeout=self.settings.background_produce_timeout_seconds
+        )
         self.consumer = AsyncConsumer(
             self.settings, GROUP, [topics.name(self.settings, topics.RECORDS)]
         )
