@@ -1,6 +1,6 @@
 """End-to-end latency at a constant offered rate: ingest accepted → destination received.
 
-    .venv/bin/python -m bench.e2e [--rate 1000] [--seconds 20]
+    .venv/bin/python -m bench.e2e [--rates 1000,300] [--seconds 20]
 
 The load generator (its own process, open loop: a fixed send schedule, never waiting
 for answers) stamps each webhook with its send time (``x-bench-sent-at``); the fast
@@ -24,15 +24,21 @@ from typing import Any
 import aiohttp
 import orjson
 import uvloop
+from confluent_kafka import Consumer, TopicPartition
 
 from bench import harness
+from hookhouse.common import topics
+from hookhouse.common.kafka import client_config
+from hookhouse.common.settings import Settings
 from hookhouse.stack.supervisor import read_env
 
 PORTS = {"INGEST": 29700, "API": 29701, "ROUTER": 29702, "DELIVERER": 29703, "SINK": 29704}
 
 
-async def generate(url: str, rate: int, seconds: int) -> dict[str, int]:
-    """Send rate*seconds webhooks on a fixed schedule; count the answers."""
+async def generate(url: str, rate: int, seconds: int, tag: str = "") -> dict[str, int]:
+    """Send rate*seconds webhooks on a fixed schedule; count the answers.
+
+    Their ``x-bench-id`` is ``tag`` followed by a sequence number."""
     counts = {"sent": 0, "accepted": 0, "rejected": 0, "errors": 0}
     body = orjson.dumps({"type": "order.created", "data": {"pad": "x" * 900}})
     tasks = set()
@@ -41,7 +47,7 @@ async def generate(url: str, rate: int, seconds: int) -> dict[str, int]:
         async def one(n: int) -> None:
             headers = {
                 "content-type": "application/json",
-                "x-bench-id": str(n),
+                "x-bench-id": f"{tag}{n}",
                 "x-bench-sent-at": str(time.time_ns()),
             }
             try:
@@ -62,6 +68,56 @@ async def generate(url: str, rate: int, seconds: int) -> dict[str, int]:
             counts["sent"] += 1
         await asyncio.gather(*tasks)
     return counts
+
+
+def stamps(settings: Settings, topic: str, tag: str) -> dict[str, tuple[int, int]]:
+    """bench id -> (time the generator sent it, record time on ``topic``), in epoch ms,
+    for the ids that start with ``tag``."""
+    consumer = Consumer({**client_config(settings), "group.id": "bench-stages"})
+    name = topics.name(settings, topic)
+    partitions = consumer.list_topics(name, timeout=10).topics[name].partitions
+    ends = {
+        p: consumer.get_watermark_offsets(TopicPartition(name, p), timeout=10)[1]
+        for p in partitions
+    }
+    consumer.assign([TopicPartition(name, p, 0) for p in partitions])
+    found: dict[str, tuple[int, int]] = {}
+    done = {p for p, end in ends.items() if end == 0}
+    while len(done) < len(ends):
+        message = consumer.poll(1.0)
+        if message is None or message.error():
+            continue
+        partition, offset = message.partition() or 0, message.offset() or 0
+        if offset + 1 >= ends[partition]:
+            done.add(partition)
+        headers = orjson.loads(message.value() or b"{}").get("headers", {})
+        if headers.get("x-bench-id", "").startswith(tag):
+            sent = int(headers["x-bench-sent-at"]) // 1_000_000
+            found.setdefault(headers["x-bench-id"], (sent, message.timestamp()[1]))
+    consumer.close()
+    return found
+
+
+def stages(settings: Settings, receiver_url: str, tag: str) -> str:
+    """Where the time goes, from the record time stamps each stage leaves on its topic."""
+    with urllib.request.urlopen(f"{receiver_url}/arrivals", timeout=30) as response:  # noqa: S310
+        arrivals: dict[str, int] = json.load(response)
+    ingested = stamps(settings, topics.REQUESTS, tag)
+    routed = stamps(settings, topics.DELIVERIES, tag)
+    spans: dict[str, list[float]] = {"ingest": [], "router": [], "deliverer": []}
+    for key, (sent, at_ingest) in ingested.items():
+        if key in routed and key in arrivals:
+            spans["ingest"].append(at_ingest - sent)
+            spans["router"].append(routed[key][1] - at_ingest)
+            spans["deliverer"].append(arrivals[key] - routed[key][1])
+    lines = ["| stage | p50 ms | p95 ms | p99 ms | max ms |", "|---|---|---|---|---|"]
+    for stage, values in spans.items():
+        values.sort()
+        if not values:
+            continue
+        cut = [values[min(len(values) - 1, int(q * len(values)))] for q in (0.5, 0.95, 0.99)]
+        lines.append(f"| {stage} | " + " | ".join(f"{v:.0f}" for v in [*cut, values[-1]]) + " |")
+    return "\n".join(lines)
 
 
 def row(name: str, counts: dict[str, int], stats: dict[str, Any], in_flight: str) -> str:
@@ -87,12 +143,55 @@ def api(env: dict[str, str], path: str, payload: dict[str, Any]) -> dict[str, An
         return result
 
 
+def measure(receiver_url: str, source_url: str, settings: Settings, rate: int, seconds: int) -> str:
+    """One rate: baseline, warm-up, measured run; its table and its stage breakdown."""
+    total = rate * seconds
+    tag = f"r{rate}-"
+    print(f"{rate}/s baseline: {total} webhooks straight to the receiver…", flush=True)
+    base_counts = uvloop.run(generate(receiver_url, rate, seconds))
+    baseline = harness.stats(receiver_url)
+    harness.reset(receiver_url)
+
+    # Steady state is what is measured: first connections, producer ids and group
+    # joins happen during a short unmeasured warm-up at the same rate.
+    print(f"{rate}/s warm-up: 3 s through ingest…", flush=True)
+    warm = uvloop.run(generate(source_url, rate, 3, tag=f"warm{tag}"))
+    harness.wait(lambda: harness.stats(receiver_url)["count"] >= warm["accepted"], 120)
+    harness.reset(receiver_url)
+
+    print(f"{rate}/s hookhouse: {total} webhooks through ingest…", flush=True)
+    counts = uvloop.run(generate(source_url, rate, seconds, tag=tag))
+    deadline = time.monotonic() + 60
+    while (
+        harness.stats(receiver_url)["unique"] < counts["accepted"] and time.monotonic() < deadline
+    ):
+        time.sleep(0.5)
+    ours = harness.stats(receiver_url)
+    breakdown = stages(settings, receiver_url, tag)
+    harness.reset(receiver_url)
+    in_flight = counts["accepted"] - ours["unique"]
+    return f"""### {rate} webhooks/s for {seconds} s
+
+| | sent | accepted (2xx) | delivered | in flight at cut-off | p50 ms | p95 ms | p99 ms | max ms |
+|---|---|---|---|---|---|---|---|---|
+{row("baseline (direct)", base_counts, baseline, "-")}
+{row("hookhouse", counts, ours, str(in_flight))}
+
+Rejected by ingest: {counts["rejected"]}; client errors: {counts["errors"]}.
+
+{breakdown}
+
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rate", type=int, default=1000)
+    parser.add_argument(
+        "--rates", default="1000,300", help="comma-separated offered rates, one run each"
+    )
     parser.add_argument("--seconds", type=int, default=20)
     args = parser.parse_args()
-    total = args.rate * args.seconds
+    rates = [int(rate) for rate in args.rates.split(",")]
     with harness.infrastructure(), harness.receiver() as receiver_url:
         settings = harness.settings()
         env = {
@@ -121,44 +220,30 @@ def main() -> None:
                 },
             )
             source_url = connection["source"]["url"]
-
-            print(f"baseline: {total} webhooks straight to the receiver…", flush=True)
-            base_counts = uvloop.run(generate(receiver_url, args.rate, args.seconds))
-            baseline = harness.stats(receiver_url)
-            harness.reset(receiver_url)
-
-            print(f"hookhouse: {total} webhooks through ingest…", flush=True)
-            counts = uvloop.run(generate(source_url, args.rate, args.seconds))
-            deadline = time.monotonic() + 60
-            while (
-                harness.stats(receiver_url)["unique"] < counts["accepted"]
-                and time.monotonic() < deadline
-            ):
-                time.sleep(0.5)
-            ours = harness.stats(receiver_url)
+            results = [
+                measure(receiver_url, source_url, settings, rate, args.seconds) for rate in rates
+            ]
         finally:
             stack.send_signal(signal.SIGTERM)
             stack.wait(120)
 
-    in_flight = counts["accepted"] - ours["unique"]
     body = f"""## End-to-end latency at a constant rate (issues 6 and 8)
 
-`.venv/bin/python -m bench.e2e --rate {args.rate} --seconds {args.seconds}`
+`.venv/bin/python -m bench.e2e --rates {args.rates} --seconds {args.seconds}`
 
-{total} webhooks (1 KiB JSON) offered at a constant {args.rate}/s (open loop) by one
-load-generator process; the whole local stack (`hookhouse up`: ingest, router,
-deliverer, sink, api; one Kafka broker, embedded ClickHouse, default settings) on the
-same 2 cores. Latency = arrival at the receiver minus the send time stamped by the generator.
-Baseline: the same generator posting straight to the receiver, same run.
+Webhooks (1 KiB JSON) offered at a constant rate (open loop) by one load-generator
+process; the whole local stack (`hookhouse up`: ingest, router, deliverer, sink, api;
+one Kafka broker, embedded ClickHouse, default settings) on the same 2 cores. Latency =
+arrival at the receiver minus the send time stamped by the generator. Baseline: the
+same generator posting straight to the receiver, same run. Before each measured run,
+3 s of the same traffic warm the stack up (not counted). Target: p99 under 50 ms at
+1,000 events/s.
 
-| | sent | accepted (2xx) | delivered | in flight at cut-off | p50 ms | p95 ms | p99 ms | max ms |
-|---|---|---|---|---|---|---|---|---|
-{row("baseline (direct)", base_counts, baseline, "-")}
-{row("hookhouse", counts, ours, str(in_flight))}
+Stage tables: where the time goes, per webhook, from the time stamps of its records (ms
+resolution): ingest = sent → record on `requests`; router = `requests` → record on
+`deliveries`; deliverer = `deliveries` → arrival at the receiver.
 
-Rejected by ingest: {counts["rejected"]}; client errors: {counts["errors"]}. Target:
-p99 under 50 ms at 1,000 events/s.
-"""
+{"".join(results)}"""
     harness.write_section("e2e", body)
     print(body)
 

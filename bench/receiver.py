@@ -3,7 +3,8 @@
 Every request is answered 200 at once.  If it carries ``x-bench-sent-at`` (epoch
 nanoseconds, stamped by the load generator when it sent the webhook to ingest), the
 latency to arrival is recorded.  ``GET /stats`` returns the counts and percentiles;
-``POST /reset`` clears them.
+``GET /arrivals`` the first arrival time of each ``x-bench-id``; ``POST /reset``
+clears them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from aiohttp import web
 
 latencies: list[float] = []
 seen: set[str] = set()
+arrivals: dict[str, int] = {}  # bench id -> first arrival, epoch ms
 state = {"count": 0, "first": 0.0, "last": 0.0}
 
 
@@ -31,6 +33,7 @@ async def receive(request: web.Request) -> web.Response:
     key = request.headers.get("x-bench-id")
     if key:
         seen.add(key)
+        arrivals.setdefault(key, now // 1_000_000)
     return web.Response(text='{"ok":true}', content_type="application/json")
 
 
@@ -56,9 +59,14 @@ async def stats(_: web.Request) -> web.Response:
     )
 
 
+async def arrived(_: web.Request) -> web.Response:
+    return web.json_response(arrivals)
+
+
 async def reset(_: web.Request) -> web.Response:
     latencies.clear()
     seen.clear()
+    arrivals.clear()
     state.update(count=0, first=0.0, last=0.0)
     return web.json_response({"ok": True})
 
@@ -66,6 +74,7 @@ async def reset(_: web.Request) -> web.Response:
 def main() -> None:
     app = web.Application()
     app.router.add_get("/stats", stats)
+    app.router.add_get("/arrivals", arrived)
     app.router.add_post("/reset", reset)
     app.router.add_route("*", "/{tail:.*}", receive)
     web.run_app(

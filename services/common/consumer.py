@@ -71,11 +71,13 @@ def send_dead_letter(
 
 
 class AsyncConsumer:
-    def __init__(self, settings: Settings, group: str, topics: list[str]) -> None:
+    def __init__(
+        self, settings: Settings, group: str, topics: list[str], fetch_wait_ms: int = 10
+    ) -> None:
         self.tracker = OffsetTracker()
         self.paused = False
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"kafka-{group}")
-        self._consumer = Consumer(consumer_config(settings, group))
+        self._consumer = Consumer(consumer_config(settings, group, fetch_wait_ms))
         self._assigned: set[tuple[str, int]] = set()
         self._held: dict[tuple[str, int], float] = {}  # partition -> resume at (time.time)
         self._consumer.subscribe(

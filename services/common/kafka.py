@@ -54,7 +54,9 @@ def producer_config(settings: Settings, timeout: float | None = None) -> dict[st
     }
 
 
-def consumer_config(settings: Settings, group: str) -> dict[str, Any]:
+def consumer_config(settings: Settings, group: str, fetch_wait_ms: int = 10) -> dict[str, Any]:
+    """``fetch_wait_ms``: how long the broker may hold a fetch to gather records — the
+    latency a record can wait, and (idle) one fetch per that many ms per consumer."""
     return {
         **client_config(settings),
         "group.id": group,
@@ -63,10 +65,10 @@ def consumer_config(settings: Settings, group: str) -> dict[str, Any]:
         "auto.offset.reset": "earliest",
         "partition.assignment.strategy": "cooperative-sticky",
         "fetch.max.bytes": 32 * 1024 * 1024,
-        # Let the broker gather up to 10 ms of records per fetch instead of answering
+        # Let the broker gather records for a while per fetch instead of answering
         # every fetch with whatever single record just arrived (broker CPU).
         "fetch.min.bytes": 64 * 1024,
-        "fetch.wait.max.ms": 10,
+        "fetch.wait.max.ms": fetch_wait_ms,
         "max.partition.fetch.bytes": 16 * 1024 * 1024,
         # The client's prefetch queue, per partition: bounded so a consumer that stops
         # reading for a while holds at most this much.

@@ -68,8 +68,9 @@ class Sink:
         self.producer = AsyncProducer(
             self.settings, timeout=self.settings.background_produce_timeout_seconds
         )
+        # The sink batches for up to sink_batch_seconds anyway: fetch lazily.
         self.consumer = AsyncConsumer(
-            self.settings, GROUP, [topics.name(self.settings, topics.RECORDS)]
+            self.settings, GROUP, [topics.name(self.settings, topics.RECORDS)], fetch_wait_ms=250
         )
         batch: list[Message] = []
         opened = time.monotonic()
