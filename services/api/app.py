@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
@@ -27,9 +28,11 @@ from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.destination_auth import InvalidAuthConfig, credentials
 from hookhouse.common.health import Readiness, routes
 from hookhouse.common.kafka import KafkaProbe, ensure_topics
+from hookhouse.common.rules import InvalidRule, check_rules
 from hookhouse.common.runtime import serve_app, start
 from hookhouse.common.settings import Settings, load
 from hookhouse.common.signing import InvalidSigningConfig
+from hookhouse.common.transformations import Limits, Message, Runtime, Transformed
 
 API_VERSION = "2024-03-01"
 MAX_LIMIT = 250
@@ -86,6 +89,15 @@ def build_app(settings: Settings) -> Starlette:
     database = settings.clickhouse_database
     ingest_url = settings.ingest_url
     holder: dict[str, Client] = {}
+    # Transformation test runs: one V8 runtime, used from one thread, off the loop.
+    runtime = Runtime(
+        Limits(
+            cpu_seconds=settings.transformation_cpu_seconds,
+            memory_bytes=settings.transformation_memory_mb * 1024 * 1024,
+            output_bytes=2 * settings.max_body_bytes,
+        )
+    )
+    javascript = ThreadPoolExecutor(max_workers=1, thread_name_prefix="javascript")
 
     def ch() -> Client:
         if "client" not in holder:
@@ -101,6 +113,8 @@ def build_app(settings: Settings) -> Starlette:
         config.start()
         yield
         config.stop()
+        javascript.submit(runtime.close).result()
+        javascript.shutdown()
 
     def authenticated(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def wrapper(request: Request) -> Response:
@@ -172,8 +186,30 @@ def build_app(settings: Settings) -> Starlette:
         )
         return JSONResponse(shapes.destination(resource))
 
+    async def rules_from(project_id: str, data: dict[str, Any]) -> list[dict[str, Any]]:
+        """The connection's rules, checked; an inline transformation is created first."""
+        rules = data.get("rules")
+        if isinstance(rules, list):
+            for index, rule in enumerate(rules):
+                inline = rule.get("transformation") if isinstance(rule, dict) else None
+                if rule.get("type") == "transform" and isinstance(inline, dict):
+                    made = config.state.find(
+                        "transformation", project_id, str(inline.get("name"))
+                    ) or await create_transformation(project_id, inline)
+                    rules[index] = {"type": "transform", "transformation_id": made["id"]}
+
+        def exists(transformation_id: str) -> bool:
+            found = config.state.get("transformation", transformation_id)
+            return found is not None and found["project_id"] == project_id
+
+        try:
+            return check_rules(rules, exists)
+        except InvalidRule as exc:
+            raise ApiError(422, "UNPROCESSABLE_ENTITY", str(exc)) from exc
+
     async def post_connection(request: Request, project_id: str) -> Response:
         data = await json_body(request)
+        rules = await rules_from(project_id, data)
         src = await source_from(project_id, data)
         dst = await destination_from(project_id, data)
         name = data.get("name") or f"{src['name']}-{dst['name']}"
@@ -186,10 +222,48 @@ def build_app(settings: Settings) -> Starlette:
                 "description": data.get("description"),
                 "source_id": src["id"],
                 "destination_id": dst["id"],
-                "rules": data.get("rules", []),
+                "rules": rules,
             },
         )
         return JSONResponse(shapes.connection(resource, config.state, ingest_url))
+
+    async def run_js(code: str, env: dict[str, str], message: Message) -> Transformed:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(javascript, runtime.run, code, env, message)
+
+    async def create_transformation(project_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        fields = transformation_fields(data)
+        # Code that does not even load is refused now rather than failing every event.
+        probe = await run_js(fields["code"], fields["env"], Message({}, b"{}", "/", ""))
+        if probe.message is None and probe.error.startswith("the code does not load"):
+            raise ApiError(422, "UNPROCESSABLE_ENTITY", probe.error)
+        return await create("transformation", "trs", project_id, fields)
+
+    async def post_transformation(request: Request, project_id: str) -> Response:
+        resource = await create_transformation(project_id, await json_body(request))
+        return JSONResponse(shapes.transformation(resource))
+
+    async def get_transformation(request: Request, project_id: str) -> Response:
+        resource = owned("transformation", project_id, request.path_params["id"])
+        return JSONResponse(shapes.transformation(resource))
+
+    async def run_transformation(request: Request, project_id: str) -> Response:
+        """Test code (given, or a saved transformation's) on a sample request."""
+        data = await json_body(request)
+        if data.get("transformation_id"):
+            saved = owned("transformation", project_id, str(data["transformation_id"]))
+            code, env = saved["code"], {**(saved.get("env") or {}), **(data.get("env") or {})}
+        else:
+            fields = transformation_fields({"name": "run", **data})
+            code, env = fields["code"], fields["env"]
+        outcome = await run_js(code, env, sample_message(data.get("request")))
+        return JSONResponse(
+            {
+                "request": outcome.message.as_request() if outcome.message else None,
+                "error": outcome.error or None,
+                "console": outcome.logs,
+            }
+        )
 
     def config_listing(kind: str, shape: Callable[[dict[str, Any]], dict[str, Any]]) -> Handler:
         """A list endpoint over the project's resources of one kind in the config view."""
@@ -229,11 +303,8 @@ def build_app(settings: Settings) -> Starlette:
                     "UNPROCESSABLE_ENTITY",
                     f"'limit' must be a whole number from 1 to {MAX_LIMIT}.",
                 )
-            equal = {
-                column: request.query_params[param]
-                for param, column in filters.items()
-                if request.query_params.get(param)
-            }
+            given = {**request.query_params, **request.path_params}
+            equal = {column: given[param] for param, column in filters.items() if given.get(param)}
             rows = await asyncio.to_thread(query_rows, table, project_id, equal, int(raw_limit))
             return JSONResponse(page([shape(r) for r in rows], int(raw_limit)))
 
@@ -295,6 +366,26 @@ def build_app(settings: Settings) -> Starlette:
             "/requests/{id}", authenticated(retrieve("requests", shapes.request)), methods=["GET"]
         ),
         Route(
+            "/requests/{request_id}/events",
+            authenticated(listing("events", {"request_id": "request_id"}, shapes.event)),
+            methods=["GET"],
+        ),
+        Route(
+            "/requests/{request_id}/ignored_events",
+            authenticated(
+                listing("ignored_events", {"request_id": "request_id"}, shapes.ignored_event)
+            ),
+            methods=["GET"],
+        ),
+        Route("/transformations", authenticated(post_transformation), methods=["POST"]),
+        Route(
+            "/transformations",
+            authenticated(config_listing("transformation", shapes.transformation)),
+            methods=["GET"],
+        ),
+        Route("/transformations/run", authenticated(run_transformation), methods=["PUT"]),
+        Route("/transformations/{id}", authenticated(get_transformation), methods=["GET"]),
+        Route(
             "/events",
             authenticated(
                 listing(
@@ -334,6 +425,36 @@ def build_app(settings: Settings) -> Starlette:
             ),
         ],
         lifespan=lifespan,
+    )
+
+
+def transformation_fields(data: dict[str, Any]) -> dict[str, Any]:
+    code, env = data.get("code"), data.get("env") or {}
+    if not isinstance(code, str) or not code.strip():
+        raise ApiError(422, "UNPROCESSABLE_ENTITY", "'code' must be the JavaScript source.")
+    if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
+        raise ApiError(422, "UNPROCESSABLE_ENTITY", "'env' must be an object of strings.")
+    return {"name": required_text(data, "name"), "code": code, "env": env}
+
+
+def sample_message(sample: Any) -> Message:
+    """A request object as Hookdeck's run endpoint takes it, as a message."""
+    if sample is None:
+        sample = {}
+    if not isinstance(sample, dict):
+        raise ApiError(422, "UNPROCESSABLE_ENTITY", "'request' must be an object.")
+    headers = sample.get("headers") or {}
+    body = sample.get("body")
+    if not isinstance(headers, dict):
+        raise ApiError(422, "UNPROCESSABLE_ENTITY", "'request.headers' must be an object.")
+    data = (
+        body.encode() if isinstance(body, str) else orjson.dumps(body) if body is not None else b""
+    )
+    return Message(
+        {str(k): str(v) for k, v in headers.items()},
+        data,
+        str(sample.get("path") or "/"),
+        str(sample.get("query") or ""),
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from hookhouse.common.config import ConfigState
 
 
@@ -133,8 +135,33 @@ def request(row: dict[str, Any]) -> dict[str, Any]:
         "verified": row["verified"],
         "rejection_cause": row["rejection_cause"] or None,
         "events_count": row["events_count"],
-        "ignored_count": 0,
+        "ignored_count": row.get("ignored_count", 0),
         "ingested_at": iso(row["created_at"]),
         "updated_at": iso(row["created_at"]),
         "created_at": iso(row["created_at"]),
+    }
+
+
+def ignored_event(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "team_id": row["project_id"],
+        "webhook_id": row["connection_id"],
+        "request_id": row["request_id"],
+        "cause": row["cause"],
+        "meta": orjson.loads(row["meta"] or "{}"),
+        "updated_at": iso(row["created_at"]),
+        "created_at": iso(row["created_at"]),
+    }
+
+
+def transformation(resource: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": resource["id"],
+        "team_id": resource["project_id"],
+        "name": resource["name"],
+        "code": resource["code"],
+        "env": resource.get("env") or {},
+        "updated_at": resource["updated_at"],
+        "created_at": resource["created_at"],
     }

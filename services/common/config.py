@@ -15,7 +15,7 @@ import orjson
 from hookhouse.common.clock import iso_ms, now_ms
 from hookhouse.common.ids import new_id
 
-KINDS = ("project", "api_key", "source", "destination", "connection")
+KINDS = ("project", "api_key", "source", "destination", "connection", "transformation")
 
 
 def record_key(kind: str, resource_id: str) -> bytes:

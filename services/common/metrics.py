@@ -37,6 +37,19 @@ ROUTER_EVENTS = Counter(
     ["status"],
     registry=REGISTRY,
 )
+ROUTER_IGNORED = Counter(
+    "hookhouse_router_ignored_events",
+    "Connections that ignored a request, by cause (FILTERED, TRANSFORMATION_FAILED, ...).",
+    ["cause"],
+    registry=REGISTRY,
+)
+TRANSFORMATION_DURATION = Histogram(
+    "hookhouse_transformation_duration_seconds",
+    "Time of one JavaScript transformation run.",
+    ["outcome"],
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
 ATTEMPTS = Counter(
     "hookhouse_attempts",
     "Delivery attempts, by outcome and error code.",

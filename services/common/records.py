@@ -105,6 +105,7 @@ class RequestRow:
     rejection_cause: str
     events_count: int
     version: int
+    ignored_count: int = 0
 
     kind = "request"
 
@@ -153,11 +154,32 @@ class AttemptRow:
     kind = "attempt"
 
 
-Row = RequestRow | EventRow | AttemptRow
-ROW_KINDS: dict[str, type[RequestRow] | type[EventRow] | type[AttemptRow]] = {
+@dataclass(frozen=True, slots=True)
+class IgnoredEventRow:
+    """A connection that did not turn a request into an event, and why (Hookdeck's
+    ignored event): ``cause`` is FILTERED, TRANSFORMATION_FAILED, DUPLICATE or DISABLED;
+    ``meta`` is a JSON object as text (for a failed transformation: the error and the
+    console lines)."""
+
+    id: str
+    project_id: str
+    request_id: str
+    source_id: str
+    connection_id: str
+    cause: str
+    meta: str
+    created_at: str
+    version: int
+
+    kind = "ignored_event"
+
+
+Row = RequestRow | EventRow | AttemptRow | IgnoredEventRow
+ROW_KINDS: dict[str, type[Row]] = {
     "request": RequestRow,
     "event": EventRow,
     "attempt": AttemptRow,
+    "ignored_event": IgnoredEventRow,
 }
 
 

@@ -69,6 +69,17 @@ class Settings(BaseSettings):
     # Ingest
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
 
+    # Router
+    # Limits of one JavaScript transformation run; beyond them that event's
+    # transformation fails (TRANSFORMATION_FAILED), nothing else does.
+    transformation_cpu_seconds: float = Field(default=1.0, gt=0)
+    transformation_memory_mb: int = Field(default=64, ge=8)
+    # The router stops (exit code 4) when more than this share of the last
+    # `router_dead_letter_window` requests were dead-lettered: something upstream is
+    # writing garbage, and routing it all to the DLQ would hide that.
+    router_dead_letter_max_ratio: float = Field(default=0.5, gt=0, le=1)
+    router_dead_letter_window: int = Field(default=1000, ge=10)
+
     # Deliverer
     delivery_timeout_seconds: float = Field(default=30.0, gt=0)
     deliverer_max_in_flight: int = Field(default=256, ge=1)

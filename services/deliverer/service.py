@@ -40,19 +40,19 @@ from hookhouse.common.health import Readiness, routes
 from hookhouse.common.ids import new_id
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, ensure_topics
 from hookhouse.common.records import AttemptRow, Delivery, EventRow
-from hookhouse.common.runtime import http_server, start, stop_on_signals
-from hookhouse.common.settings import Settings, load
-from hookhouse.common.signing import InvalidSigningConfig
-from hookhouse.deliverer.oauth import OAuthError, TokenCache
-from hookhouse.deliverer.outcome import classify, outbound_headers, target_url
-from hookhouse.deliverer.ratelimit import PERIODS, ConcurrencyLimit, RateLimiter
-from hookhouse.deliverer.retry import (
+from hookhouse.common.retry import (
     MAX_AGE_SECONDS,
     InvalidRetryRule,
     RetryPolicy,
     policy_from_rules,
     retry_after_seconds,
 )
+from hookhouse.common.runtime import http_server, start, stop_on_signals
+from hookhouse.common.settings import Settings, load
+from hookhouse.common.signing import InvalidSigningConfig
+from hookhouse.deliverer.oauth import OAuthError, TokenCache
+from hookhouse.deliverer.outcome import classify, outbound_headers, target_url
+from hookhouse.deliverer.ratelimit import PERIODS, ConcurrencyLimit, RateLimiter
 from hookhouse.deliverer.schedule import NOW, TIMER, place, tier_delay
 from hookhouse.deliverer.ssrf import (
     Network,

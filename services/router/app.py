@@ -18,6 +18,9 @@ import asyncio
 import binascii
 import logging
 import os
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import faust
@@ -31,7 +34,8 @@ from hookhouse.common.kafka import AsyncProducer, KafkaProbe, ensure_topics
 from hookhouse.common.records import DeadLetter, InboundRequest, Row, b64
 from hookhouse.common.runtime import start
 from hookhouse.common.settings import Settings, load
-from hookhouse.router.routing import route
+from hookhouse.common.transformations import Limits, Message, Runtime, Transformed
+from hookhouse.router.routing import SeenBefore, route
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +64,23 @@ def decode(value: bytes | None) -> InboundRequest:
     return request
 
 
+class DeadLetterRatio:
+    """The share of dead-lettered requests among the last ``size`` ones."""
+
+    def __init__(self, size: int, max_ratio: float) -> None:
+        self.size, self.max_ratio = size, max_ratio
+        self.window: deque[bool] = deque(maxlen=size)
+        self.dead = 0
+
+    def add(self, dead: bool) -> bool:
+        """Count one request; True when the window is full and over the ratio."""
+        if len(self.window) == self.size and self.window[0]:
+            self.dead -= 1
+        self.window.append(dead)
+        self.dead += dead
+        return len(self.window) == self.size and self.dead / self.size > self.max_ratio
+
+
 def build_app(settings: Settings) -> faust.App:
     config = ConfigLog(settings)
     probe = KafkaProbe(settings)
@@ -79,6 +100,23 @@ def build_app(settings: Settings) -> faust.App:
         stream_wait_empty=True,
     )
     requests_topic = app.topic(topics.name(settings, topics.REQUESTS), internal=False)
+    # Deduplication memory: b"<connection id>:<key>" -> b"<expires at ms>:<partition>"
+    # (bytes both ways: the app's raw serializers, the same after a restore).  A Faust
+    # table, so it is restored from its changelog after a restart or a rebalance; each
+    # entry is written to the changelog partition of the request that made it, which is
+    # where the next request of that source will look.
+    dedup = app.Table("dedup", default=None, partitions=settings.topic_partitions)
+    runtime = Runtime(
+        Limits(
+            cpu_seconds=settings.transformation_cpu_seconds,
+            memory_bytes=settings.transformation_memory_mb * 1024 * 1024,
+            output_bytes=2 * settings.max_body_bytes,
+        )
+    )
+    javascript = ThreadPoolExecutor(max_workers=1, thread_name_prefix="javascript")
+    recent_dead = DeadLetterRatio(
+        settings.router_dead_letter_window, settings.router_dead_letter_max_ratio
+    )
     deliveries = topics.name(settings, topics.DELIVERIES)
     records = topics.name(settings, topics.RECORDS)
     dlq = topics.name(settings, topics.DLQ)
@@ -97,42 +135,102 @@ def build_app(settings: Settings) -> faust.App:
         config.start()
         producer()  # connects and gets its producer id before the first request arrives
 
-    async def process(producer: AsyncProducer, event: Any) -> list[Any]:
-        """Send everything one request causes; return the pending acknowledgements."""
+    def transform(rule: dict[str, Any], message: Message) -> Transformed:
+        wanted = rule.get("transformation_id")
+        transformation = config.state.get("transformation", wanted) if wanted else None
+        if transformation is None:
+            return Transformed(None, f"transformation {wanted!r} does not exist")
+        started = time.perf_counter()
+        # mini-racer binds a context to the event loop running where it is made, and then
+        # cannot time it out: contexts live on a thread of their own.  The agent waits
+        # (its batch is sequential anyway).
+        outcome = javascript.submit(
+            runtime.run, transformation["code"], transformation.get("env") or {}, message
+        ).result()
+        metrics.TRANSFORMATION_DURATION.labels(
+            "failed" if outcome.message is None else "ok"
+        ).observe(time.perf_counter() - started)
+        return outcome
+
+    def seen_in(partition: int) -> SeenBefore:
+        def seen_before(connection_id: str, key: str, window_ms: int) -> bool:
+            entry, now = f"{connection_id}:{key}".encode(), now_ms()
+            known = dedup.data.get(entry)
+            if known is not None and int(known.split(b":")[0]) > now:
+                return True
+            value = f"{now + window_ms}:{partition}".encode()
+            dedup.data[entry] = value
+            dedup.send_changelog(partition, entry, value)
+            return False
+
+        return seen_before
+
+    @app.timer(60.0)  # type: ignore[untyped-decorator]
+    async def forget_expired() -> None:
+        """Expired deduplication entries leave memory and, by tombstone, the changelog."""
+        now = now_ms()
+        for entry, value in list(dedup.data.items()):
+            until, partition = (int(part) for part in value.split(b":"))
+            if until <= now:
+                dedup.data.pop(entry, None)
+                dedup.send_changelog(partition, entry, None)
+
+    def dead_letter(event: Any, reason: str, detail: str) -> Any:
+        metrics.DEAD_LETTERS.labels("router", reason).inc()
         message = event.message
+        letter = DeadLetter(
+            stage="router",
+            reason=f"{reason}: {detail}",
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            key=message.key.decode(errors="replace") if message.key else None,
+            value=b64(event.value or b""),
+            failed_at=iso_ms(now_ms()),
+        )
+        if recent_dead.add(dead=True):
+            log.critical(
+                "%d of the last %d requests were dead-lettered; stopping the router so "
+                "whatever writes them is looked at (the offsets are not committed)",
+                recent_dead.dead,
+                recent_dead.size,
+            )
+            os._exit(4)
+        return producer().send(dlq, letter.to_json(), key=message.key)
+
+    async def process(event: Any) -> list[Any]:
+        """Send everything one request causes; return the pending acknowledgements."""
         try:
             request = decode(event.value)
         except InvalidMessage as exc:
-            metrics.DEAD_LETTERS.labels("router", "invalid_request").inc()
-            letter = DeadLetter(
-                stage="router",
-                reason=str(exc),
-                topic=message.topic,
-                partition=message.partition,
-                offset=message.offset,
-                key=message.key.decode(errors="replace") if message.key else None,
-                value=b64(event.value or b""),
-                failed_at=iso_ms(now_ms()),
-            )
-            return [producer.send(dlq, letter.to_json(), key=message.key)]
+            return [dead_letter(event, "invalid_request", str(exc))]
         connections = config.state.connections_of(request.source_id)
         if not connections:
             # Perhaps the connection was created a moment ago and this process has not
             # read it yet: read the config log to its end before saying NO_CONNECTION.
             await asyncio.to_thread(config.catch_up, 5.0)
             connections = config.state.connections_of(request.source_id)
-        routed = route(request, connections)
+        try:
+            routed = route(request, connections, transform, seen_in(event.message.partition))
+        except Exception as exc:  # a bug or an unforeseen input: that record only
+            log.exception("routing request %s failed; dead-lettering it", request.id)
+            return [dead_letter(event, "routing_failed", repr(exc))]
+        recent_dead.add(dead=False)
         pending = [
-            producer.send(deliveries, delivery.to_json(), key=delivery.destination_id)
+            producer().send(deliveries, delivery.to_json(), key=delivery.destination_id)
             for delivery in routed.deliveries
         ]
-        rows: list[Row] = [*routed.events, routed.request]
+        rows: list[Row] = [*routed.events, *routed.ignored, routed.request]
         for row in rows:
             pending.append(
-                producer.send(records, orjson.dumps(row), key=row.id, headers=[("kind", row.kind)])
+                producer().send(
+                    records, orjson.dumps(row), key=row.id, headers=[("kind", row.kind)]
+                )
             )
         for row in routed.events:
             metrics.ROUTER_EVENTS.labels(row.status).inc()
+        for ignored in routed.ignored:
+            metrics.ROUTER_IGNORED.labels(ignored.cause).inc()
         return pending
 
     @app.agent(requests_topic, concurrency=1)
@@ -145,7 +243,7 @@ def build_app(settings: Settings) -> faust.App:
             try:
                 pending = []
                 for event in batch:
-                    pending.extend(await process(producer(), event))
+                    pending.extend(await process(event))
                 await asyncio.gather(*pending)
             except Exception:
                 log.exception("produce failed; exiting without committing this batch")

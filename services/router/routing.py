@@ -1,18 +1,40 @@
 """The router's decision, as a pure function over plain data.
 
-``route(request, connections)`` returns what one inbound request causes: one event per
-enabled connection of its source (a delivery to push, or HOLD for a paused
-connection) and the request's own record.  No I/O here.
+``route(request, connections, ...)`` returns what one inbound request causes, for each
+connection of its source, applying the connection's rules the way Hookdeck does:
+transformations and filters in the order the rules list them, then deduplication, then
+delay, then pause.  A connection that keeps the request yields an event (a delivery to
+push, or HOLD while paused); one that does not yields an ignored event with its cause
+(DISABLED, FILTERED, TRANSFORMATION_FAILED, DUPLICATE).  The request's own record
+counts both.  The JavaScript runtime and the deduplication memory are passed in; no I/O
+happens here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
+
 from hookhouse.common.clock import now_ms
+from hookhouse.common.filters import MISSING, compile_filter, resolve
 from hookhouse.common.ids import derived_id
-from hookhouse.common.records import Delivery, EventRow, InboundRequest, RequestRow
+from hookhouse.common.records import (
+    Delivery,
+    EventRow,
+    IgnoredEventRow,
+    InboundRequest,
+    RequestRow,
+    b64,
+)
+from hookhouse.common.transformations import Message, Transformed
+
+Transform = Callable[[dict[str, Any], Message], Transformed]  # (rule, message)
+SeenBefore = Callable[[str, str, int], bool]  # (connection id, key, window ms)
 
 
 @dataclass
@@ -20,55 +42,183 @@ class Routed:
     request: RequestRow
     deliveries: list[Delivery]
     events: list[EventRow]
+    ignored: list[IgnoredEventRow] = field(default_factory=list)
 
 
-def route(request: InboundRequest, connections: list[dict[str, Any]]) -> Routed:
+class _Ignore(Exception):
+    def __init__(self, cause: str, meta: dict[str, Any] | None = None) -> None:
+        super().__init__(cause)
+        self.cause = cause
+        self.meta = meta or {}
+
+
+def _no_transform(rule: dict[str, Any], message: Message) -> Transformed:
+    return Transformed(None, "transformations are not available in this process")
+
+
+def _never_seen(connection_id: str, key: str, window_ms: int) -> bool:
+    return False
+
+
+_FILTERS: dict[str, Callable[[Any], bool]] = {}
+
+
+def _compiled(spec: Any) -> Callable[[Any], bool]:
+    """Filters compile once per distinct rule (a config change makes a new entry)."""
+    key = orjson.dumps(spec, option=orjson.OPT_SORT_KEYS).decode()
+    predicate = _FILTERS.get(key)
+    if predicate is None:
+        if len(_FILTERS) > 10_000:
+            _FILTERS.clear()
+        predicate = _FILTERS[key] = compile_filter(spec)
+    return predicate
+
+
+def passes(rule: dict[str, Any], message: Message) -> bool:
+    """Does ``message`` pass a filter rule (every part it names must match)?"""
+    parts: list[tuple[str, Callable[[], Any]]] = [
+        ("body", message.parsed_body),
+        ("headers", lambda: message.headers),
+        ("query", message.parsed_query),
+        ("path", lambda: message.path),
+    ]
+    return all(_compiled(rule[name])(read()) for name, read in parts if name in rule)
+
+
+def dedup_key(rule: dict[str, Any], message: Message) -> str:
+    """The whole body, or the fields the rule includes (or all but those it excludes)."""
+    include, exclude = rule.get("include_fields"), rule.get("exclude_fields")
+    if not include and not exclude:
+        return hashlib.blake2b(message.body, digest_size=16).hexdigest()
+    document = {
+        "body": message.parsed_body(),
+        "headers": message.headers,
+        "query": message.parsed_query(),
+        "path": message.path,
+    }
+    if include:
+        chosen = {path: resolve(document, path) for path in include}
+        picked = {k: v for k, v in chosen.items() if v is not MISSING}
+    else:
+        picked = _without(document, list(exclude or []))
+    encoded = orjson.dumps(picked, option=orjson.OPT_SORT_KEYS)
+    return hashlib.blake2b(encoded, digest_size=16).hexdigest()
+
+
+def _without(document: dict[str, Any], paths: list[str]) -> dict[str, Any]:
+    copy: Any = orjson.loads(orjson.dumps(document))
+    for path in paths:
+        *parents, last = path.split(".")
+        holder = resolve(copy, ".".join(parents))
+        if isinstance(holder, dict):
+            holder.pop(last, None)
+    result: dict[str, Any] = copy
+    return result
+
+
+def apply_rules(
+    rules: list[dict[str, Any]],
+    connection_id: str,
+    message: Message,
+    transform: Transform,
+    seen_before: SeenBefore,
+) -> tuple[Message, int]:
+    """The message as the destination will get it, and its delay in ms; or _Ignore."""
+    for rule in rules:
+        kind = rule.get("type")
+        if kind == "transform":
+            outcome = transform(rule, message)
+            if outcome.message is None:
+                raise _Ignore(
+                    "TRANSFORMATION_FAILED", {"error": outcome.error, "logs": outcome.logs}
+                )
+            message = outcome.message
+        elif kind == "filter" and not passes(rule, message):
+            raise _Ignore("FILTERED")
+    delay = 0
+    for rule in rules:
+        kind = rule.get("type")
+        if kind == "deduplicate":
+            key = dedup_key(rule, message)
+            if seen_before(connection_id, key, int(rule.get("window", 0))):
+                raise _Ignore("DUPLICATE", {"key": key})
+        elif kind == "delay":
+            delay = max(delay, int(rule.get("delay", 0)))
+    return message, delay
+
+
+def route(
+    request: InboundRequest,
+    connections: list[dict[str, Any]],
+    transform: Transform = _no_transform,
+    seen_before: SeenBefore = _never_seen,
+) -> Routed:
     deliveries: list[Delivery] = []
     events: list[EventRow] = []
+    ignored: list[IgnoredEventRow] = []
     version = now_ms()
     created_at = request.received_at
+    original = Message(request.headers, request.body_bytes, request.path, request.query)
     for connection in connections:
-        if connection.get("disabled_at"):
+        try:
+            if connection.get("disabled_at"):
+                raise _Ignore("DISABLED")
+            message, delay_ms = apply_rules(
+                connection.get("rules") or [], connection["id"], original, transform, seen_before
+            )
+        except _Ignore as skip:
+            ignored.append(
+                IgnoredEventRow(
+                    id=derived_id("ign", request.id, connection["id"]),
+                    project_id=request.project_id,
+                    request_id=request.id,
+                    source_id=request.source_id,
+                    connection_id=connection["id"],
+                    cause=skip.cause,
+                    meta=orjson.dumps(skip.meta).decode(),
+                    created_at=created_at,
+                    version=version,
+                )
+            )
             continue
         event_id = derived_id("evt", request.id, connection["id"])
         paused = bool(connection.get("paused_at"))
-        events.append(
-            EventRow(
-                id=event_id,
-                project_id=request.project_id,
-                request_id=request.id,
-                source_id=request.source_id,
-                connection_id=connection["id"],
-                destination_id=connection["destination_id"],
-                created_at=created_at,
-                status="HOLD" if paused else "QUEUED",
-                attempts=0,
-                last_attempt_at=None,
-                response_status=None,
-                error_code="",
-                version=version,
-            )
+        event = EventRow(
+            id=event_id,
+            project_id=request.project_id,
+            request_id=request.id,
+            source_id=request.source_id,
+            connection_id=connection["id"],
+            destination_id=connection["destination_id"],
+            created_at=created_at,
+            status="HOLD" if paused else "QUEUED",
+            attempts=0,
+            last_attempt_at=None,
+            response_status=None,
+            error_code="",
+            version=version,
         )
+        events.append(event)
         if paused:
-            continue
-        deliveries.append(
-            Delivery(
-                event_id=event_id,
-                project_id=request.project_id,
-                request_id=request.id,
-                source_id=request.source_id,
-                connection_id=connection["id"],
-                destination_id=connection["destination_id"],
-                created_at=created_at,
-                received_at=request.received_at,
-                method=request.method,
-                path=request.path,
-                query=request.query,
-                headers=request.headers,
-                body=request.body,
-                verified=request.verified,
-            )
+            continue  # held: the event's record keeps it until unpause releases it
+        delivery = Delivery(
+            event_id=event_id,
+            project_id=request.project_id,
+            request_id=request.id,
+            source_id=request.source_id,
+            connection_id=connection["id"],
+            destination_id=connection["destination_id"],
+            created_at=created_at,
+            received_at=request.received_at,
+            method=request.method,
+            path=message.path,
+            query=message.query,
+            headers=message.headers,
+            body=request.body if message.body is original.body else b64(message.body),
+            verified=request.verified,
+            not_before=_later(request.received_at, delay_ms) if delay_ms else None,
         )
+        deliveries.append(delivery)
     request_row = RequestRow(
         id=request.id,
         project_id=request.project_id,
@@ -79,10 +229,16 @@ def route(request: InboundRequest, connections: list[dict[str, Any]]) -> Routed:
         query=request.query,
         headers=request.headers,
         body=request.body,
-        body_size=len(request.body) * 3 // 4 - request.body[-2:].count("="),
+        body_size=len(original.body),
         verified=request.verified,
-        rejection_cause="" if events else "NO_CONNECTION",
+        rejection_cause="" if connections else "NO_CONNECTION",
         events_count=len(events),
         version=version,
+        ignored_count=len(ignored),
     )
-    return Routed(request_row, deliveries, events)
+    return Routed(request_row, deliveries, events, ignored)
+
+
+def _later(iso: str, delay_ms: int) -> str:
+    at = datetime.fromisoformat(iso.replace("Z", "+00:00")) + timedelta(milliseconds=delay_ms)
+    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

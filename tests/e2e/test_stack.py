@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import signal
 import subprocess
@@ -108,7 +109,9 @@ def api(stack: Stack) -> httpx.Client:
     )
 
 
-def connect(stack: Stack, receiver: Receiver, name: str) -> dict[str, Any]:
+def connect(
+    stack: Stack, receiver: Receiver, name: str, rules: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     with api(stack) as client:
         response = client.post(
             "/connections",
@@ -116,6 +119,7 @@ def connect(stack: Stack, receiver: Receiver, name: str) -> dict[str, Any]:
                 "name": name,
                 "source": {"name": f"{name}-source"},
                 "destination": {"name": f"{name}-destination", "url": f"{receiver.url}/hooks"},
+                "rules": rules or [],
             },
         )
     assert response.status_code == 200, response.text
@@ -238,6 +242,85 @@ def test_bad_input_gets_clear_errors(stack: Stack, receiver: Receiver) -> None:
         assert invalid.status_code == 400 and invalid.json()["code"] == "INVALID_JSON"
         no_url = client.post("/destinations", json={"name": "x"})
         assert no_url.status_code == 422 and "url" in no_url.json()["message"]
+
+
+def test_rules_transform_filter_and_deduplicate(stack: Stack, receiver: Receiver) -> None:
+    code = """
+    addHandler('transform', (request, context) => {
+      console.log('type', request.body.type);
+      if (request.body.type === 'boom') throw new Error('cannot handle boom');
+      request.body.tenant = context.env.TENANT;
+      request.headers['x-tenant'] = context.env.TENANT;
+      return request;
+    });
+    """
+    with api(stack) as client:
+        tried = client.put(
+            "/transformations/run",
+            json={"code": code, "env": {"TENANT": "t1"}, "request": {"body": {"type": "a"}}},
+        ).json()
+        assert tried["request"]["body"] == {"type": "a", "tenant": "t1"}
+        assert tried["console"] == ["type a"]
+        bad_rule = client.post(
+            "/connections",
+            json={
+                "name": "bad",
+                "source": {"name": "bad"},
+                "destination": {"name": "bad", "url": f"{receiver.url}/x"},
+                "rules": [{"type": "filter", "body": {"n": {"$regex": "x"}}}],
+            },
+        )
+        assert bad_rule.status_code == 422 and "$regex" in bad_rule.json()["message"]
+    rules: list[dict[str, Any]] = [
+        {
+            "type": "transform",
+            "transformation": {"name": "tenant", "code": code, "env": {"TENANT": "acme"}},
+        },
+        {"type": "filter", "body": {"type": {"$in": ["order.created", "boom"]}}},
+        {"type": "deduplicate", "window": 60_000, "include_fields": ["body.id"]},
+    ]
+    source_url = connect(stack, receiver, "rules", rules)["source"]["url"]
+    sent = {}
+    for name, payload in [
+        ("kept", {"id": 1, "type": "order.created"}),
+        ("filtered", {"id": 2, "type": "order.deleted"}),
+        ("duplicate", {"id": 1, "type": "order.created", "retry": True}),
+        ("failed", {"id": 3, "type": "boom"}),
+    ]:
+        answer = httpx.post(source_url, json=payload)
+        assert answer.status_code == 200
+        sent[name] = answer.json()["request_id"]
+    kept = wait_for(
+        lambda: [
+            r
+            for r in receiver.snapshot()
+            if r.headers.get("x-hookhouse-request-id") == sent["kept"]
+        ]
+    )[0]
+    assert json.loads(kept.body) == {"id": 1, "type": "order.created", "tenant": "acme"}
+    assert kept.headers["x-tenant"] == "acme"
+    with api(stack) as client:
+
+        def ignored_of(request_id: str) -> list[dict[str, Any]]:
+            models: list[dict[str, Any]] = client.get(
+                f"/requests/{request_id}/ignored_events"
+            ).json()["models"]
+            return models
+
+        for name, cause in [
+            ("filtered", "FILTERED"),
+            ("duplicate", "DUPLICATE"),
+            ("failed", "TRANSFORMATION_FAILED"),
+        ]:
+            ignored = wait_for(functools.partial(ignored_of, sent[name]), 30)
+            assert [i["cause"] for i in ignored] == [cause]
+            if cause == "TRANSFORMATION_FAILED":
+                assert "cannot handle boom" in ignored[0]["meta"]["error"]
+                assert ignored[0]["meta"]["logs"] == ["type boom"]
+        request = wait_for(lambda: client.get(f"/requests/{sent['filtered']}").json(), 30)
+        assert (request["events_count"], request["ignored_count"]) == (0, 1)
+    seen = {r.headers.get("x-hookhouse-request-id") for r in receiver.snapshot()}
+    assert not seen & {sent["filtered"], sent["duplicate"], sent["failed"]}
 
 
 def test_restart_loses_no_accepted_request(stack: Stack, receiver: Receiver) -> None:

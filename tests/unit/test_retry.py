@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hookhouse.deliverer.retry import (
+from hookhouse.common.retry import (
     MAX_ATTEMPTS,
     InvalidRetryRule,
     policy_from_rules,

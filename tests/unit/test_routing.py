@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from typing import Any
 
 from hookhouse.common.records import InboundRequest, b64
-from hookhouse.router.routing import route
+from hookhouse.common.transformations import Message, Transformed
+from hookhouse.router.routing import dedup_key, route
 
 
 def request(body: bytes = b'{"a":1}') -> InboundRequest:
@@ -54,7 +57,7 @@ def test_no_connection_is_recorded_not_dropped() -> None:
     assert routed.request.rejection_cause == "NO_CONNECTION"
 
 
-def test_disabled_connections_are_skipped_and_paused_ones_hold() -> None:
+def test_disabled_connections_are_ignored_and_paused_ones_hold() -> None:
     routed = route(
         request(),
         [
@@ -64,6 +67,101 @@ def test_disabled_connections_are_skipped_and_paused_ones_hold() -> None:
     )
     assert routed.deliveries == []
     assert [(e.connection_id, e.status) for e in routed.events] == [("b", "HOLD")]
+    assert [(i.connection_id, i.cause) for i in routed.ignored] == [("a", "DISABLED")]
+    assert (routed.request.events_count, routed.request.ignored_count) == (1, 1)
+
+
+def test_filters_route_by_body_headers_query_and_path() -> None:
+    rules = {
+        "body": [{"type": "filter", "body": {"a": 1}}],
+        "body_miss": [{"type": "filter", "body": {"a": 2}}],
+        "headers": [
+            {"type": "filter", "headers": {"content-type": {"$startsWith": "application/"}}}
+        ],
+        "query": [{"type": "filter", "query": {"q": "1"}}],
+        "path": [{"type": "filter", "path": {"$endsWith": "/y"}}],
+    }
+    routed = route(request(), [connection(name, rules=r) for name, r in rules.items()])
+    assert [d.connection_id for d in routed.deliveries] == ["body", "headers", "query"]
+    assert {(i.connection_id, i.cause) for i in routed.ignored} == {
+        ("body_miss", "FILTERED"),
+        ("path", "FILTERED"),
+    }
+    assert routed.request.rejection_cause == ""
+
+
+def test_a_transformation_feeds_the_filter_after_it_and_the_delivery() -> None:
+    def upper(rule: dict[str, Any], message: Message) -> Transformed:
+        return Transformed(replace(message, body=b'{"a":2}', headers={"x": "y"}))
+
+    transform_then_filter = [
+        {"type": "transform", "transformation_id": "trs_1"},
+        {"type": "filter", "body": {"a": 2}},
+    ]
+    filter_then_transform = list(reversed(transform_then_filter))
+    routed = route(
+        request(),
+        [
+            connection("tf", rules=transform_then_filter),
+            connection("ft", rules=filter_then_transform),
+        ],
+        transform=upper,
+    )
+    assert [d.connection_id for d in routed.deliveries] == ["tf"]
+    assert routed.deliveries[0].body_bytes == b'{"a":2}'
+    assert routed.deliveries[0].headers == {"x": "y"}
+    assert [(i.connection_id, i.cause) for i in routed.ignored] == [("ft", "FILTERED")]
+
+
+def test_a_failed_transformation_is_an_ignored_event_with_its_error_and_logs() -> None:
+    def broken(rule: dict[str, Any], message: Message) -> Transformed:
+        return Transformed(None, "TypeError: nope", ["line 1"])
+
+    routed = route(
+        request(),
+        [connection("a", rules=[{"type": "transform", "transformation_id": "t"}])],
+        transform=broken,
+    )
+    [ignored] = routed.ignored
+    assert ignored.cause == "TRANSFORMATION_FAILED"
+    assert json.loads(ignored.meta) == {"error": "TypeError: nope", "logs": ["line 1"]}
+
+
+def test_deduplication_asks_the_memory_with_the_rule_window() -> None:
+    seen: set[tuple[str, str]] = set()
+    asked: list[int] = []
+
+    def seen_before(connection_id: str, key: str, window_ms: int) -> bool:
+        asked.append(window_ms)
+        if (connection_id, key) in seen:
+            return True
+        seen.add((connection_id, key))
+        return False
+
+    conns = [connection("a", rules=[{"type": "deduplicate", "window": 60_000}])]
+    first = route(request(), conns, seen_before=seen_before)
+    again = route(request(), conns, seen_before=seen_before)
+    other = route(request(b'{"a":2}'), conns, seen_before=seen_before)
+    assert len(first.deliveries) == 1 and len(other.deliveries) == 1
+    assert again.deliveries == [] and again.ignored[0].cause == "DUPLICATE"
+    assert asked == [60_000] * 3
+
+
+def test_dedup_keys_on_included_or_all_but_excluded_fields() -> None:
+    a = Message({"h": "1"}, b'{"id": 1, "at": "t1"}', "/", "")
+    b = Message({"h": "2"}, b'{"id": 1, "at": "t2"}', "/", "")
+    c = Message({"h": "1"}, b'{"id": 2, "at": "t1"}', "/", "")
+    include = {"include_fields": ["body.id"]}
+    exclude = {"exclude_fields": ["body.at", "headers.h"]}
+    assert dedup_key(include, a) == dedup_key(include, b) != dedup_key(include, c)
+    assert dedup_key(exclude, a) == dedup_key(exclude, b) != dedup_key(exclude, c)
+    assert dedup_key({}, a) != dedup_key({}, b)
+
+
+def test_delay_sets_when_the_delivery_is_due() -> None:
+    conns = [connection("a", rules=[{"type": "delay", "delay": 90_000}])]
+    delivery = route(request(), conns).deliveries[0]
+    assert delivery.not_before == "2026-11-23T13:01:30.000Z"
 
 
 def test_body_size_is_the_decoded_length() -> None:

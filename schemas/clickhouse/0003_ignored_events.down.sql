@@ -1,0 +1,2 @@
+ALTER TABLE {db}.requests DROP COLUMN IF EXISTS ignored_count;
+DROP TABLE IF EXISTS {db}.ignored_events;

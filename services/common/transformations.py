@@ -1,0 +1,232 @@
+"""JavaScript transformations in V8 (mini-racer), with Hookdeck's contract.
+
+The code registers a handler, ``addHandler('transform', (request, context) => request)``.
+The request has ``headers``, ``body`` (parsed JSON, or the text when it is not JSON),
+``query`` (the query string), ``parsed_query`` and ``path``; what the handler returns
+is what the destination gets.  ``context.env`` and ``process.env`` hold the
+transformation's environment variables.  ``console.log`` and friends are captured as
+the execution's log lines.
+
+Each (code, env) gets its own V8 context, made once and kept (most recently used
+first); a run is bounded in CPU time and in memory, and a context that hit either limit
+is thrown away.  Every failure — syntax error, exception, timeout, memory, a returned
+value of the wrong shape, an oversized result — is a failed transformation for that
+one event, with the error and the console lines, never a failed router.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+import orjson
+from py_mini_racer import MiniRacer
+from py_mini_racer._exc import JSOOMException, JSTimeoutException, MiniRacerBaseException
+
+MAX_LOG_LINES = 100
+MAX_LOG_LINE = 2_000
+
+_PRELUDE = """
+var __handlers = {};
+var __logs = [];
+function addHandler(name, fn) { __handlers[name] = fn; }
+function __log(level) {
+  return function () {
+    if (__logs.length >= %(max_lines)d) return;
+    var parts = [];
+    for (var i = 0; i < arguments.length; i++) {
+      var a = arguments[i];
+      if (typeof a === 'string') { parts.push(a); continue; }
+      try { parts.push(JSON.stringify(a)); } catch (e) { parts.push(String(a)); }
+    }
+    __logs.push((level === 'log' ? '' : level + ': ') + parts.join(' ').slice(0, %(max_line)d));
+  };
+}
+var console = {log: __log('log'), info: __log('info'), warn: __log('warn'),
+               error: __log('error'), debug: __log('debug')};
+var process = {env: %(env)s};
+"""
+
+_CALL = """(function () {
+  __logs = [];
+  try {
+    var request = JSON.parse(%s);
+    var handler = __handlers.transform;
+    if (typeof handler !== 'function') {
+      throw new Error("the code does not call addHandler('transform', (request, context) => ...)");
+    }
+    var out = handler(request, {env: process.env});
+    if (out && typeof out.then === 'function') {
+      throw new Error('the transform handler returned a Promise; it must return the request');
+    }
+    return JSON.stringify({ok: true, request: out === undefined ? null : out, logs: __logs});
+  } catch (e) {
+    return JSON.stringify({ok: false, error: String(e && e.stack ? e.stack : e), logs: __logs});
+  }
+})()"""
+
+
+@dataclass(frozen=True)
+class Message:
+    """What rules see and change: Hookdeck's request object for transformations."""
+
+    headers: dict[str, str]
+    body: bytes
+    path: str
+    query: str
+
+    def parsed_body(self) -> Any:
+        """The body as JSON when it is JSON, else as text (filters match either)."""
+        try:
+            return orjson.loads(self.body) if self.body else None
+        except orjson.JSONDecodeError:
+            return self.body.decode("utf-8", errors="replace")
+
+    def parsed_query(self) -> dict[str, Any]:
+        pairs = parse_qs(self.query, keep_blank_values=True)
+        return {k: v[0] if len(v) == 1 else v for k, v in pairs.items()}
+
+    def as_request(self) -> dict[str, Any]:
+        """The request object a transformation's handler receives."""
+        return {
+            "headers": self.headers,
+            "body": self.parsed_body(),
+            "query": self.query,
+            "parsed_query": self.parsed_query(),
+            "path": self.path,
+        }
+
+
+@dataclass(frozen=True)
+class Transformed:
+    """A transformation's outcome: the new message, or the error; console lines both ways."""
+
+    message: Message | None
+    error: str = ""
+    logs: list[str] = field(default_factory=list)
+
+
+class TransformationError(Exception):
+    """The code or its result is unusable; the message is shown to the user."""
+
+
+@dataclass
+class Limits:
+    cpu_seconds: float = 1.0
+    memory_bytes: int = 64 * 1024 * 1024
+    output_bytes: int = 5 * 1024 * 1024
+    contexts: int = 64
+
+
+class Runtime:
+    """Runs transformation code; one instance per process, used from one thread."""
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        self._contexts: OrderedDict[tuple[str, str], MiniRacer] = OrderedDict()
+        self._broken: dict[tuple[str, str], str] = {}  # code that does not even load
+
+    def run(self, code: str, env: dict[str, str], message: Message) -> Transformed:
+        key = (code, orjson.dumps(env, option=orjson.OPT_SORT_KEYS).decode())
+        try:
+            context = self._context(key)
+            raw = context.eval(
+                _CALL % json.dumps(orjson.dumps(message.as_request()).decode()),
+                timeout_sec=self.limits.cpu_seconds,
+            )
+        except JSTimeoutException:
+            self._drop(key)
+            return Transformed(
+                None, f"the transformation ran longer than {self.limits.cpu_seconds:g} s"
+            )
+        except JSOOMException:
+            self._drop(key)
+            return Transformed(
+                None, f"the transformation used more than {self.limits.memory_bytes // 2**20} MiB"
+            )
+        except (MiniRacerBaseException, TransformationError) as exc:
+            self._drop(key)
+            return Transformed(None, str(exc) or type(exc).__name__)
+        if not isinstance(raw, str):
+            return Transformed(None, "the transformation returned no result")
+        if len(raw) > self.limits.output_bytes:
+            return Transformed(None, f"the result is larger than {self.limits.output_bytes} bytes")
+        result = orjson.loads(raw)
+        logs = [str(line) for line in result.get("logs", [])]
+        if not result.get("ok"):
+            return Transformed(None, str(result.get("error")), logs)
+        try:
+            return Transformed(_message(result.get("request"), message), "", logs)
+        except TransformationError as exc:
+            return Transformed(None, str(exc), logs)
+
+    def _context(self, key: tuple[str, str]) -> MiniRacer:
+        context = self._contexts.get(key)
+        if context is not None:
+            self._contexts.move_to_end(key)
+            return context
+        if key in self._broken:
+            raise TransformationError(self._broken[key])
+        context = MiniRacer()
+        context.set_hard_memory_limit(self.limits.memory_bytes)
+        prelude = _PRELUDE % {
+            "max_lines": MAX_LOG_LINES,
+            "max_line": MAX_LOG_LINE,
+            "env": json.dumps(json.loads(key[1])),
+        }
+        try:
+            context.eval(prelude)
+            context.eval(key[0], timeout_sec=self.limits.cpu_seconds)
+        except MiniRacerBaseException as exc:
+            context.close()
+            if len(self._broken) > self.limits.contexts:
+                self._broken.clear()
+            self._broken[key] = f"the code does not load: {exc}"
+            raise TransformationError(self._broken[key]) from exc
+        self._contexts[key] = context
+        while len(self._contexts) > self.limits.contexts:
+            _, oldest = self._contexts.popitem(last=False)
+            oldest.close()
+        return context
+
+    def close(self) -> None:
+        while self._contexts:
+            self._contexts.popitem()[1].close()
+
+    def _drop(self, key: tuple[str, str]) -> None:
+        context = self._contexts.pop(key, None)
+        if context is not None:
+            context.close()
+
+
+def _message(out: Any, before: Message) -> Message:
+    """The handler's return value as a message, or TransformationError saying what is wrong."""
+    if not isinstance(out, dict):
+        raise TransformationError("the transform handler must return the request object")
+    headers = out.get("headers", before.headers)
+    if not isinstance(headers, dict):
+        raise TransformationError("request.headers must be an object")
+    clean: dict[str, str] = {}
+    for name, value in headers.items():
+        if isinstance(value, dict | list):
+            raise TransformationError(
+                f"header {name!r} must be a string, not {type(value).__name__}"
+            )
+        if value is None:
+            continue
+        if name.lower() != "content-length":  # the body may have changed size
+            clean[name] = value if isinstance(value, str) else json.dumps(value)
+    body = out.get("body")
+    if body is None:
+        data = b""
+    elif isinstance(body, str):
+        data = body.encode()
+    else:
+        data = orjson.dumps(body)
+    path, query = out.get("path", before.path), out.get("query", before.query)
+    if not isinstance(path, str) or not isinstance(query, str):
+        raise TransformationError("request.path and request.query must be strings")
+    return Message(clean, data, path, query)

@@ -1,0 +1,92 @@
+"""JavaScript transformations in V8: the Hookdeck contract, and every way code can fail."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import orjson
+import pytest
+
+from hookhouse.common.transformations import Limits, Message, Runtime
+
+MESSAGE = Message(
+    {"content-type": "application/json", "content-length": "15"},
+    b'{"amount": 100}',
+    "/hooks",
+    "a=1&b=2&b=3",
+)
+
+
+@pytest.fixture(scope="module")
+def runtime() -> Iterator[Runtime]:
+    made = Runtime(Limits(cpu_seconds=0.3, memory_bytes=32 * 1024 * 1024, output_bytes=100_000))
+    yield made
+    made.close()
+
+
+def test_the_handler_sees_the_request_and_its_result_is_delivered(runtime: Runtime) -> None:
+    code = """
+    addHandler('transform', (request, context) => {
+      console.log('query', request.parsed_query, request.query, request.path);
+      request.body = {cents: request.body.amount * 100, tenant: context.env.TENANT};
+      request.headers['x-tenant'] = process.env.TENANT;
+      request.path = request.path + '/v2';
+      return request;
+    });
+    """
+    outcome = runtime.run(code, {"TENANT": "acme"}, MESSAGE)
+    assert outcome.message is not None, outcome.error
+    assert orjson.loads(outcome.message.body) == {"cents": 10000, "tenant": "acme"}
+    assert outcome.message.headers == {"content-type": "application/json", "x-tenant": "acme"}
+    assert outcome.message.path == "/hooks/v2"
+    assert outcome.logs == ['query {"a":"1","b":["2","3"]} a=1&b=2&b=3 /hooks']
+
+
+def test_a_text_body_stays_text(runtime: Runtime) -> None:
+    code = "addHandler('transform', (r) => { r.body = r.body.toUpperCase(); return r; })"
+    outcome = runtime.run(code, {}, Message({}, b"plain text", "/", ""))
+    assert outcome.message is not None and outcome.message.body == b"PLAIN TEXT"
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [
+        (
+            "addHandler('transform', () => { throw new TypeError('bad input') })",
+            "TypeError: bad input",
+        ),
+        ("addHandler('transform', () => { while (true) {} })", "ran longer than 0.3 s"),
+        (
+            "addHandler('transform', () => { const a = []; while (true) a.push('x'.repeat(1e4)) })",
+            "used more than 32 MiB",
+        ),
+        (
+            "addHandler('transform', (r) => { r.body = 'x'.repeat(200000); return r })",
+            "larger than",
+        ),
+        ("this is not JavaScript", "does not load"),
+        ("// no handler", "does not call addHandler"),
+        ("addHandler('transform', () => 42)", "must return the request object"),
+        ("addHandler('transform', async (r) => r)", "returned a Promise"),
+        (
+            "addHandler('transform', (r) => { r.headers = {a: {b: 1}}; return r })",
+            "must be a string",
+        ),
+    ],
+)
+def test_failures_fail_the_event_with_a_readable_error(
+    runtime: Runtime, code: str, error: str
+) -> None:
+    outcome = runtime.run(code, {}, MESSAGE)
+    assert outcome.message is None
+    assert error in outcome.error
+
+
+def test_console_lines_survive_a_failure_and_the_runtime_keeps_working(runtime: Runtime) -> None:
+    failing = "addHandler('transform', (r) => { console.warn('about to fail'); null.x })"
+    outcome = runtime.run(failing, {}, MESSAGE)
+    assert outcome.message is None and outcome.logs == ["warn: about to fail"]
+    looping = "addHandler('transform', () => { while (true) {} })"
+    assert runtime.run(looping, {}, MESSAGE).message is None
+    identity = "addHandler('transform', (r) => r)"
+    assert runtime.run(identity, {}, MESSAGE).message is not None
