@@ -23,6 +23,7 @@ from starlette.routing import Mount, Route
 from hookhouse.api import shapes
 from hookhouse.api.auth import presented_key
 from hookhouse.common import clickhouse
+from hookhouse.common.clock import iso_ms, now_ms
 from hookhouse.common.config import new_resource
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.destination_auth import InvalidAuthConfig, credentials
@@ -227,6 +228,46 @@ def build_app(settings: Settings) -> Starlette:
         )
         return JSONResponse(shapes.connection(resource, config.state, ingest_url))
 
+    async def update(
+        kind: str, resource: dict[str, Any], changes: dict[str, Any]
+    ) -> dict[str, Any]:
+        changed = {**resource, **changes, "updated_at": iso_ms(now_ms())}
+        await write(kind, changed)
+        return changed
+
+    async def get_connection(request: Request, project_id: str) -> Response:
+        resource = owned("connection", project_id, request.path_params["id"])
+        return JSONResponse(shapes.connection(resource, config.state, ingest_url))
+
+    async def put_connection(request: Request, project_id: str) -> Response:
+        """Update a connection's name, description or rules (source and destination stay)."""
+        resource = owned("connection", project_id, request.path_params["id"])
+        data = await json_body(request)
+        changes: dict[str, Any] = {}
+        if "rules" in data:
+            changes["rules"] = await rules_from(project_id, data)
+        if "description" in data:
+            changes["description"] = data["description"]
+        if "name" in data:
+            name = required_text(data, "name")
+            taken = config.state.find("connection", project_id, name)
+            if taken is not None and taken["id"] != resource["id"]:
+                raise ApiError(422, "NAME_TAKEN", f"A connection named '{name}' already exists.")
+            changes["name"] = name
+        updated = await update("connection", resource, changes)
+        return JSONResponse(shapes.connection(updated, config.state, ingest_url))
+
+    def connection_state(field: str, on: bool) -> Handler:
+        """pause / unpause / disable / enable: set or clear ``paused_at`` or ``disabled_at``."""
+
+        async def handler(request: Request, project_id: str) -> Response:
+            resource = owned("connection", project_id, request.path_params["id"])
+            stamp = (resource.get(field) or iso_ms(now_ms())) if on else None
+            updated = await update("connection", resource, {field: stamp})
+            return JSONResponse(shapes.connection(updated, config.state, ingest_url))
+
+        return handler
+
     async def run_js(code: str, env: dict[str, str], message: Message) -> Transformed:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(javascript, runtime.run, code, env, message)
@@ -342,6 +383,21 @@ def build_app(settings: Settings) -> Starlette:
             methods=["GET"],
         ),
         Route("/connections", authenticated(post_connection), methods=["POST"]),
+        Route("/connections/{id}", authenticated(get_connection), methods=["GET"]),
+        Route("/connections/{id}", authenticated(put_connection), methods=["PUT"]),
+        *(
+            Route(
+                f"/connections/{{id}}/{action}",
+                authenticated(connection_state(field, on)),
+                methods=["PUT"],
+            )
+            for action, field, on in (
+                ("pause", "paused_at", True),
+                ("unpause", "paused_at", False),
+                ("disable", "disabled_at", True),
+                ("enable", "disabled_at", False),
+            )
+        ),
         Route(
             "/connections",
             authenticated(

@@ -169,6 +169,43 @@ class AsyncConsumer:
         if due and not self.paused:
             await self._call(self._consumer.resume, [TopicPartition(t, p) for t, p in due])
 
+    async def rewind(self) -> None:
+        """Release every hold and read again from the oldest record not done yet.
+
+        For a reader that leaves some records undone on purpose (the releaser leaves
+        those of still-paused connections) and comes back to them later.
+        """
+        targets = {
+            tp: min(tracked.pending)
+            for tp, tracked in self.tracker.partitions.items()
+            if tracked.pending and tp in self._assigned
+        }
+        for (topic, partition), offset in targets.items():
+            self.tracker.untake_from(topic, partition, offset)
+        self._held.clear()
+        await self._call(self._rewind, targets)
+
+    def _rewind(self, targets: dict[tuple[str, int], int]) -> None:
+        everything = [TopicPartition(t, p) for t, p in self._assigned]
+        self._consumer.pause(everything)
+        for (topic, partition), offset in targets.items():
+            self._consumer.seek(TopicPartition(topic, partition, offset))
+        if not self.paused:
+            self._consumer.resume(everything)
+
+    async def ends(self) -> dict[tuple[str, int], int]:
+        """The end offset (next to be written) of every assigned partition, right now."""
+        return dict(await self._call(self._ends))
+
+    def _ends(self) -> dict[tuple[str, int], int]:
+        out = {}
+        for topic, partition in list(self._assigned):
+            _, high = self._consumer.get_watermark_offsets(
+                TopicPartition(topic, partition), timeout=10, cached=False
+            )
+            out[(topic, partition)] = int(high)
+        return out
+
     def done(self, msg: Message) -> None:
         """The outcome of ``msg`` is durable; its offset may now be committed."""
         self.tracker.done(*position(msg))

@@ -11,6 +11,7 @@ CONFIG = "config"
 DELIVERIES = "deliveries"
 DLQ = "dlq"
 RECORDS = "records"
+HELD = "held"  # deliveries of paused connections, until unpause (key: connection id)
 # Retry tiers, shortest first: (name suffix, delay in seconds).  Used by the deliverer.
 RETRY_TIERS: tuple[tuple[str, int], ...] = (
     ("5s", 5),
@@ -54,6 +55,8 @@ def specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(name(settings, DELIVERIES), parts, delete),
         TopicSpec(name(settings, RECORDS), parts, delete),
         TopicSpec(name(settings, DLQ), parts, {**delete, "retention.ms": str(30 * 86400 * 1000)}),
+        # What a paused connection holds is kept this long (see router/release.py).
+        TopicSpec(name(settings, HELD), parts, {**delete, "retention.ms": str(30 * 86400 * 1000)}),
     ]
     out += [TopicSpec(retry_topic(settings, tier), parts, delete) for tier, _ in RETRY_TIERS]
     return out

@@ -35,6 +35,7 @@ from hookhouse.common.records import DeadLetter, InboundRequest, Row, b64
 from hookhouse.common.runtime import start
 from hookhouse.common.settings import Settings, load
 from hookhouse.common.transformations import Limits, Message, Runtime, Transformed
+from hookhouse.router.release import Releaser
 from hookhouse.router.routing import SeenBefore, route
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,13 @@ def build_app(settings: Settings) -> faust.App:
     # table, so it is restored from its changelog after a restart or a rebalance; each
     # entry is written to the changelog partition of the request that made it, which is
     # where the next request of that source will look.
-    dedup = app.Table("dedup", default=None, partitions=settings.topic_partitions)
+    dedup = app.Table(
+        "dedup",
+        default=None,
+        partitions=settings.topic_partitions,
+        key_type=bytes,  # raw in the changelog: json is Faust's default for tables
+        value_type=bytes,
+    )
     runtime = Runtime(
         Limits(
             cpu_seconds=settings.transformation_cpu_seconds,
@@ -120,6 +127,7 @@ def build_app(settings: Settings) -> faust.App:
     deliveries = topics.name(settings, topics.DELIVERIES)
     records = topics.name(settings, topics.RECORDS)
     dlq = topics.name(settings, topics.DLQ)
+    held = topics.name(settings, topics.HELD)
     outputs: list[AsyncProducer] = []  # made on the app's loop, once
 
     def producer() -> AsyncProducer:
@@ -134,6 +142,8 @@ def build_app(settings: Settings) -> faust.App:
         await asyncio.to_thread(ensure_topics, settings)
         config.start()
         producer()  # connects and gets its producer id before the first request arrives
+        await asyncio.to_thread(config.wait_ready, 60.0)
+        await Releaser(settings, config, producer()).run(asyncio.Event())
 
     def transform(rule: dict[str, Any], message: Message) -> Transformed:
         wanted = rule.get("transformation_id")
@@ -219,6 +229,10 @@ def build_app(settings: Settings) -> faust.App:
         pending = [
             producer().send(deliveries, delivery.to_json(), key=delivery.destination_id)
             for delivery in routed.deliveries
+        ]
+        pending += [
+            producer().send(held, delivery.to_json(), key=delivery.connection_id)
+            for delivery in routed.held
         ]
         rows: list[Row] = [*routed.events, *routed.ignored, routed.request]
         for row in rows:

@@ -3,9 +3,10 @@
 ``route(request, connections, ...)`` returns what one inbound request causes, for each
 connection of its source, applying the connection's rules the way Hookdeck does:
 transformations and filters in the order the rules list them, then deduplication, then
-delay, then pause.  A connection that keeps the request yields an event (a delivery to
-push, or HOLD while paused); one that does not yields an ignored event with its cause
-(DISABLED, FILTERED, TRANSFORMATION_FAILED, DUPLICATE).  The request's own record
+delay, then pause.  A connection that keeps the request yields an event and a delivery
+(to push, or to hold while the connection is paused: status HOLD); one that does not
+yields an ignored event with its cause (DISABLED, FILTERED, TRANSFORMATION_FAILED,
+DUPLICATE).  The request's own record
 counts both.  The JavaScript runtime and the deduplication memory are passed in; no I/O
 happens here.
 """
@@ -43,6 +44,7 @@ class Routed:
     deliveries: list[Delivery]
     events: list[EventRow]
     ignored: list[IgnoredEventRow] = field(default_factory=list)
+    held: list[Delivery] = field(default_factory=list)  # of paused connections
 
 
 class _Ignore(Exception):
@@ -154,6 +156,7 @@ def route(
     seen_before: SeenBefore = _never_seen,
 ) -> Routed:
     deliveries: list[Delivery] = []
+    held: list[Delivery] = []
     events: list[EventRow] = []
     ignored: list[IgnoredEventRow] = []
     version = now_ms()
@@ -199,8 +202,6 @@ def route(
             version=version,
         )
         events.append(event)
-        if paused:
-            continue  # held: the event's record keeps it until unpause releases it
         delivery = Delivery(
             event_id=event_id,
             project_id=request.project_id,
@@ -218,7 +219,7 @@ def route(
             verified=request.verified,
             not_before=_later(request.received_at, delay_ms) if delay_ms else None,
         )
-        deliveries.append(delivery)
+        (held if paused else deliveries).append(delivery)
     request_row = RequestRow(
         id=request.id,
         project_id=request.project_id,
@@ -236,7 +237,7 @@ def route(
         version=version,
         ignored_count=len(ignored),
     )
-    return Routed(request_row, deliveries, events, ignored)
+    return Routed(request_row, deliveries, events, ignored, held)
 
 
 def _later(iso: str, delay_ms: int) -> str:

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from confluent_kafka import Consumer, TopicPartition
 
 from hookhouse.stack.supervisor import pid_alive, read_env
 from tests.receiver import Receiver
@@ -125,6 +126,25 @@ def connect(
     assert response.status_code == 200, response.text
     connection: dict[str, Any] = response.json()
     return connection
+
+
+def topic_values(bootstrap: str, topic: str) -> list[dict[str, Any]]:
+    """Every record of ``topic`` so far, as JSON, partition by partition."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "e2e-reader"})
+    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    values: list[dict[str, Any]] = []
+    for partition in partitions:
+        end = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1]
+        consumer.assign([TopicPartition(topic, partition, 0)])
+        read = 0
+        while read < end:
+            msg = consumer.poll(5)
+            assert msg is not None, f"{topic}[{partition}] stopped before offset {end}"
+            if msg.error() is None:
+                values.append(json.loads(msg.value() or b"{}"))
+                read = (msg.offset() or 0) + 1
+    consumer.close()
+    return values
 
 
 def test_stack_env_and_status(stack: Stack) -> None:
@@ -323,9 +343,69 @@ def test_rules_transform_filter_and_deduplicate(stack: Stack, receiver: Receiver
     assert not seen & {sent["filtered"], sent["duplicate"], sent["failed"]}
 
 
+def test_pause_holds_and_unpause_releases_in_order(stack: Stack, receiver: Receiver) -> None:
+    first, second = (connect(stack, receiver, name) for name in ("paused-1", "paused-2"))
+    sent: dict[str, list[str]] = {first["id"]: [], second["id"]: []}
+    with api(stack) as client:
+        for connection in (first, second):
+            paused = client.put(f"/connections/{connection['id']}/pause").json()
+            assert paused["paused_at"] is not None
+        for n in range(8):
+            for connection in (first, second):
+                answer = httpx.post(connection["source"]["url"], json={"n": n})
+                assert answer.status_code == 200
+                sent[connection["id"]].append(answer.json()["request_id"])
+
+        def held() -> bool:
+            events = client.get("/events", params={"status": "HOLD", "limit": 250}).json()
+            holding = {e["request_id"] for e in events["models"]}
+            return holding >= {r for ids in sent.values() for r in ids}
+
+        wait_for(held, 60)
+
+        def delivered(connection_id: str) -> set[str]:
+            arrived = {r.headers.get("x-hookhouse-request-id", "") for r in receiver.snapshot()}
+            return arrived & set(sent[connection_id])
+
+        assert not delivered(first["id"]) and not delivered(second["id"])
+        # Unpausing one releases it, while the other keeps holding.
+        client.put(f"/connections/{second['id']}/unpause")
+        wait_for(lambda: delivered(second["id"]) == set(sent[second["id"]]), 60)
+        assert not delivered(first["id"])
+        client.put(f"/connections/{first['id']}/unpause")
+        wait_for(lambda: delivered(first["id"]) == set(sent[first["id"]]), 60)
+
+    arrived = [r for r in receiver.snapshot() if r.headers.get("x-hookhouse-connection-id") in sent]
+    assert {r.headers["x-hookhouse-attempt-trigger"] for r in arrived} == {"UNPAUSE"}
+    # Released in their original order (delivery itself is concurrent, as in Hookdeck).
+    env = read_env(stack.home / "stack.env")
+    released: dict[str, list[str]] = {first["id"]: [], second["id"]: []}
+    for record in topic_values(env["HOOKHOUSE_KAFKA_BOOTSTRAP"], "hookhouse.deliveries"):
+        if record["connection_id"] in released and record["trigger"] == "UNPAUSE":
+            released[record["connection_id"]].append(record["request_id"])
+    assert released == sent
+
+
+def test_a_rule_change_applies_without_a_restart(stack: Stack, receiver: Receiver) -> None:
+    connection = connect(stack, receiver, "live")
+    source_url = connection["source"]["url"]
+    with api(stack) as client:
+        changed = client.put(
+            f"/connections/{connection['id']}",
+            json={"rules": [{"type": "filter", "body": {"keep": True}}]},
+        )
+        assert changed.status_code == 200 and changed.json()["rules"][0]["type"] == "filter"
+    dropped = httpx.post(source_url, json={"keep": False}).json()["request_id"]
+    kept = httpx.post(source_url, json={"keep": True}).json()["request_id"]
+    wait_for(lambda: kept in {r.headers.get("x-hookhouse-request-id") for r in receiver.snapshot()})
+    assert dropped not in {r.headers.get("x-hookhouse-request-id") for r in receiver.snapshot()}
+
+
 def test_restart_loses_no_accepted_request(stack: Stack, receiver: Receiver) -> None:
     connection = connect(stack, receiver, "restart")
     source_url = connection["source"]["url"]
+    dedup = connect(stack, receiver, "dedup", [{"type": "deduplicate", "window": 600_000}])
+    first = httpx.post(dedup["source"]["url"], json={"once": True}).json()["request_id"]
     accepted = set()
     for n in range(40):
         answer = httpx.post(source_url, json={"n": n})
@@ -360,5 +440,13 @@ def test_restart_loses_no_accepted_request(stack: Stack, receiver: Receiver) -> 
             r.headers["idempotency-key"]
         )
     assert all(len(keys) == 1 for keys in by_request.values())  # retries keep their key
+    # The deduplication memory survived the restart (a Faust table with a changelog).
+    assert first in {r.headers.get("x-hookhouse-request-id") for r in receiver.snapshot()}
+    again = httpx.post(dedup["source"]["url"], json={"once": True}).json()["request_id"]
+    with api(stack) as client:
+        causes = wait_for(
+            lambda: client.get(f"/requests/{again}/ignored_events").json()["models"], 60
+        )
+        assert [c["cause"] for c in causes] == ["DUPLICATE"]
     pids = json.loads((stack.home / "pids.json").read_text())
     assert all(pid_alive(pid) for pid in pids.values())

@@ -19,7 +19,11 @@ from hookhouse.sink.service import Sink
 
 pytestmark = pytest.mark.integration
 
-ALL_UP = ["applied 0001_core_tables", "applied 0002_event_next_attempt"]
+ALL_UP = [
+    "applied 0001_core_tables",
+    "applied 0002_event_next_attempt",
+    "applied 0003_ignored_events",
+]
 
 
 def event(n: int, status: str = "QUEUED", version: int = 1) -> EventRow:
@@ -150,7 +154,10 @@ def test_migrations_go_down_and_up(settings: Settings) -> None:
     )
     assert migrate(other) == ALL_UP
     assert migrate(other) == []
-    assert migrate(other, target=1) == ["reverted 0002_event_next_attempt"]
+    assert migrate(other, target=1) == [
+        "reverted 0003_ignored_events",
+        "reverted 0002_event_next_attempt",
+    ]
     assert migrate(other, target=0) == ["reverted 0001_core_tables"]
     system = clickhouse.client(settings, "system")
     remaining = system.command(

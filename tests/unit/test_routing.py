@@ -67,6 +67,7 @@ def test_disabled_connections_are_ignored_and_paused_ones_hold() -> None:
     )
     assert routed.deliveries == []
     assert [(e.connection_id, e.status) for e in routed.events] == [("b", "HOLD")]
+    assert [d.connection_id for d in routed.held] == ["b"]
     assert [(i.connection_id, i.cause) for i in routed.ignored] == [("a", "DISABLED")]
     assert (routed.request.events_count, routed.request.ignored_count) == (1, 1)
 
