@@ -38,9 +38,9 @@ class TokenCache:
         form = {"grant_type": "client_credentials"}
         if config.get("scope"):
             form["scope"] = str(config["scope"])
-        auth = None
+        headers = {}
         if config.get("authentication_type", "basic") == "basic":
-            auth = aiohttp.BasicAuth(
+            headers["Authorization"] = aiohttp.encode_basic_auth(
                 str(config.get("client_id", "")), str(config.get("client_secret", ""))
             )
         else:
@@ -48,7 +48,7 @@ class TokenCache:
             form["client_secret"] = str(config.get("client_secret", ""))
         try:
             async with self._session.post(
-                str(config["auth_server"]), data=form, auth=auth
+                str(config["auth_server"]), data=form, headers=headers
             ) as response:
                 data = await response.json(content_type=None)
                 if response.status != 200 or "access_token" not in data:
