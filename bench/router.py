@@ -23,6 +23,8 @@ import orjson
 import uvloop
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
 
 from bench import harness
 from hookhouse.common import topics
@@ -179,6 +181,9 @@ def main() -> None:
         base = harness.settings(topic_partitions=4)
         fill(base, args.events)
         out = topics.name(base, "passthrough")
+        admin = AdminClient(client_config(base))
+        for future in admin.create_topics([NewTopic(out, 4, 1)]).values():
+            future.result()
         print(f"raw aiokafka passthrough: {args.events} records…", flush=True)
         uvloop.run(passthrough(base, args.events, out))
         n, first, last = span(base, out)

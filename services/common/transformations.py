@@ -17,7 +17,7 @@ one event, with the error and the console lines, never a failed router.
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -128,6 +128,7 @@ class Runtime:
         self.limits = limits or Limits()
         self._contexts: OrderedDict[tuple[str, str], MiniRacer] = OrderedDict()
         self._broken: dict[tuple[str, str], str] = {}  # code that does not even load
+        self._retired: deque[MiniRacer] = deque()
 
     def run(self, code: str, env: dict[str, str], message: Message) -> Transformed:
         key = (code, orjson.dumps(env, option=orjson.OPT_SORT_KEYS).decode())
@@ -195,11 +196,18 @@ class Runtime:
     def close(self) -> None:
         while self._contexts:
             self._contexts.popitem()[1].close()
+        while self._retired:
+            self._retired.popleft().close()
 
     def _drop(self, key: tuple[str, str]) -> None:
+        """Stop using a context that hit a limit.  It is closed a few drops later: V8
+        still reports the interrupted run back to the context's loop for a moment, and
+        closing at once made that report land on a closed loop."""
         context = self._contexts.pop(key, None)
         if context is not None:
-            context.close()
+            self._retired.append(context)
+        while len(self._retired) > 4:
+            self._retired.popleft().close()
 
 
 def _message(out: Any, before: Message) -> Message:

@@ -288,6 +288,7 @@ def build_app(settings: Settings) -> faust.App:
 def main() -> None:
     settings = load()
     start("router", settings)
+    settings.home.mkdir(parents=True, exist_ok=True)  # Faust keeps its data dir under it
     app = build_app(settings)
     worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True)
     # The terminal spinner sets the root logger to DEBUG, which made every library's

@@ -62,18 +62,18 @@ def _never_seen(connection_id: str, key: str, window_ms: int) -> bool:
     return False
 
 
-_FILTERS: dict[str, Callable[[Any], bool]] = {}
+_FILTERS: dict[tuple[int, str], tuple[dict[str, Any], Callable[[Any], bool]]] = {}
 
 
-def _compiled(spec: Any) -> Callable[[Any], bool]:
-    """Filters compile once per distinct rule (a config change makes a new entry)."""
-    key = orjson.dumps(spec, option=orjson.OPT_SORT_KEYS).decode()
-    predicate = _FILTERS.get(key)
-    if predicate is None:
+def _compiled(rule: dict[str, Any], part: str) -> Callable[[Any], bool]:
+    """A filter compiles once per rule object: the config state replaces a connection's
+    dict when it changes, so a changed rule is a new object (and a new entry)."""
+    entry = _FILTERS.get((id(rule), part))
+    if entry is None or entry[0] is not rule:
         if len(_FILTERS) > 10_000:
             _FILTERS.clear()
-        predicate = _FILTERS[key] = compile_filter(spec)
-    return predicate
+        entry = _FILTERS[(id(rule), part)] = (rule, compile_filter(rule[part]))
+    return entry[1]
 
 
 def passes(rule: dict[str, Any], message: Message) -> bool:
@@ -84,7 +84,7 @@ def passes(rule: dict[str, Any], message: Message) -> bool:
         ("query", message.parsed_query),
         ("path", lambda: message.path),
     ]
-    return all(_compiled(rule[name])(read()) for name, read in parts if name in rule)
+    return all(_compiled(rule, name)(read()) for name, read in parts if name in rule)
 
 
 def dedup_key(rule: dict[str, Any], message: Message) -> str:
