@@ -442,6 +442,22 @@ def build_app(settings: Settings) -> Starlette:
         Route("/transformations/run", authenticated(run_transformation), methods=["PUT"]),
         Route("/transformations/{id}", authenticated(get_transformation), methods=["GET"]),
         Route(
+            "/transformations/{transformation_id}/executions",
+            authenticated(
+                listing(
+                    "transformation_executions",
+                    {
+                        "transformation_id": "transformation_id",
+                        "webhook_id": "connection_id",
+                        "request_id": "request_id",
+                        "status": "status",
+                    },
+                    shapes.transformation_execution,
+                )
+            ),
+            methods=["GET"],
+        ),
+        Route(
             "/events",
             authenticated(
                 listing(

@@ -165,3 +165,20 @@ def transformation(resource: dict[str, Any]) -> dict[str, Any]:
         "updated_at": resource["updated_at"],
         "created_at": resource["created_at"],
     }
+
+
+def transformation_execution(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "team_id": row["project_id"],
+        "transformation_id": row["transformation_id"],
+        "webhook_id": row["connection_id"],
+        "request_id": row["request_id"],
+        "status": row["status"],
+        "error": row["error"] or None,
+        "log_level": "error" if row["status"] == "FAILED" else "info",
+        "logs": orjson.loads(row["logs"] or "[]"),
+        "duration": row["duration_ms"],
+        "updated_at": iso(row["created_at"]),
+        "created_at": iso(row["created_at"]),
+    }

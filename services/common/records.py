@@ -174,12 +174,33 @@ class IgnoredEventRow:
     kind = "ignored_event"
 
 
-Row = RequestRow | EventRow | AttemptRow | IgnoredEventRow
+@dataclass(frozen=True, slots=True)
+class TransformationExecutionRow:
+    """One run of a transformation for one request and connection: its outcome, its
+    error and its console lines (``logs``: a JSON array as text)."""
+
+    id: str
+    project_id: str
+    transformation_id: str
+    connection_id: str
+    request_id: str
+    status: str  # SUCCESSFUL or FAILED
+    error: str
+    logs: str
+    duration_ms: int
+    created_at: str
+    version: int
+
+    kind = "transformation_execution"
+
+
+Row = RequestRow | EventRow | AttemptRow | IgnoredEventRow | TransformationExecutionRow
 ROW_KINDS: dict[str, type[Row]] = {
     "request": RequestRow,
     "event": EventRow,
     "attempt": AttemptRow,
     "ignored_event": IgnoredEventRow,
+    "transformation_execution": TransformationExecutionRow,
 }
 
 

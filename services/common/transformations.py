@@ -107,6 +107,7 @@ class Transformed:
     message: Message | None
     error: str = ""
     logs: list[str] = field(default_factory=list)
+    duration_ms: int = 0
 
 
 class TransformationError(Exception):

@@ -21,6 +21,7 @@ import os
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import faust
@@ -33,6 +34,7 @@ from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, ensure_topics
 from hookhouse.common.records import DeadLetter, InboundRequest, Row, b64
 from hookhouse.common.runtime import start
+from hookhouse.common.schemas import first_error
 from hookhouse.common.settings import Settings, load
 from hookhouse.common.transformations import Limits, Message, Runtime, Transformed
 from hookhouse.router.release import Releaser
@@ -55,8 +57,9 @@ def decode(value: bytes | None) -> InboundRequest:
         data = orjson.loads(value)
     except orjson.JSONDecodeError as exc:
         raise InvalidMessage(f"not JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise InvalidMessage("not a JSON object")
+    problem = first_error(topics.REQUESTS, data)  # schemas/requests/v1.schema.json
+    if problem is not None:
+        raise InvalidMessage(f"not a request envelope: {problem}")
     try:
         request = InboundRequest.from_dict(data)
         request.body_bytes  # noqa: B018 - validates the base64 body
@@ -157,10 +160,11 @@ def build_app(settings: Settings) -> faust.App:
         outcome = javascript.submit(
             runtime.run, transformation["code"], transformation.get("env") or {}, message
         ).result()
+        took = time.perf_counter() - started
         metrics.TRANSFORMATION_DURATION.labels(
             "failed" if outcome.message is None else "ok"
-        ).observe(time.perf_counter() - started)
-        return outcome
+        ).observe(took)
+        return replace(outcome, duration_ms=int(took * 1000))
 
     def seen_in(partition: int) -> SeenBefore:
         def seen_before(connection_id: str, key: str, window_ms: int) -> bool:
@@ -234,7 +238,7 @@ def build_app(settings: Settings) -> faust.App:
             producer().send(held, delivery.to_json(), key=delivery.connection_id)
             for delivery in routed.held
         ]
-        rows: list[Row] = [*routed.events, *routed.ignored, routed.request]
+        rows: list[Row] = [*routed.events, *routed.ignored, *routed.executions, routed.request]
         for row in rows:
             pending.append(
                 producer().send(

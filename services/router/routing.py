@@ -30,6 +30,7 @@ from hookhouse.common.records import (
     IgnoredEventRow,
     InboundRequest,
     RequestRow,
+    TransformationExecutionRow,
     b64,
 )
 from hookhouse.common.transformations import Message, Transformed
@@ -45,6 +46,7 @@ class Routed:
     events: list[EventRow]
     ignored: list[IgnoredEventRow] = field(default_factory=list)
     held: list[Delivery] = field(default_factory=list)  # of paused connections
+    executions: list[TransformationExecutionRow] = field(default_factory=list)
 
 
 class _Ignore(Exception):
@@ -124,12 +126,16 @@ def apply_rules(
     message: Message,
     transform: Transform,
     seen_before: SeenBefore,
+    runs: list[tuple[dict[str, Any], Transformed]],
 ) -> tuple[Message, int]:
-    """The message as the destination will get it, and its delay in ms; or _Ignore."""
+    """The message as the destination will get it, and its delay in ms; or _Ignore.
+
+    Each transformation run is appended to ``runs`` with its rule."""
     for rule in rules:
         kind = rule.get("type")
         if kind == "transform":
             outcome = transform(rule, message)
+            runs.append((rule, outcome))
             if outcome.message is None:
                 raise _Ignore(
                     "TRANSFORMATION_FAILED", {"error": outcome.error, "logs": outcome.logs}
@@ -159,15 +165,22 @@ def route(
     held: list[Delivery] = []
     events: list[EventRow] = []
     ignored: list[IgnoredEventRow] = []
+    executions: list[TransformationExecutionRow] = []
     version = now_ms()
     created_at = request.received_at
     original = Message(request.headers, request.body_bytes, request.path, request.query)
     for connection in connections:
+        runs: list[tuple[dict[str, Any], Transformed]] = []
         try:
             if connection.get("disabled_at"):
                 raise _Ignore("DISABLED")
             message, delay_ms = apply_rules(
-                connection.get("rules") or [], connection["id"], original, transform, seen_before
+                connection.get("rules") or [],
+                connection["id"],
+                original,
+                transform,
+                seen_before,
+                runs,
             )
         except _Ignore as skip:
             ignored.append(
@@ -184,6 +197,23 @@ def route(
                 )
             )
             continue
+        finally:
+            executions += [
+                TransformationExecutionRow(
+                    id=derived_id("exe", request.id, connection["id"], str(n)),
+                    project_id=request.project_id,
+                    transformation_id=str(rule.get("transformation_id", "")),
+                    connection_id=connection["id"],
+                    request_id=request.id,
+                    status="FAILED" if outcome.message is None else "SUCCESSFUL",
+                    error=outcome.error,
+                    logs=orjson.dumps(outcome.logs).decode(),
+                    duration_ms=outcome.duration_ms,
+                    created_at=created_at,
+                    version=version,
+                )
+                for n, (rule, outcome) in enumerate(runs)
+            ]
         event_id = derived_id("evt", request.id, connection["id"])
         paused = bool(connection.get("paused_at"))
         event = EventRow(
@@ -237,7 +267,7 @@ def route(
         version=version,
         ignored_count=len(ignored),
     )
-    return Routed(request_row, deliveries, events, ignored, held)
+    return Routed(request_row, deliveries, events, ignored, held, executions)
 
 
 def _later(iso: str, delay_ms: int) -> str:

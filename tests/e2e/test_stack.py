@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import signal
@@ -14,7 +15,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from hookhouse.stack.supervisor import pid_alive, read_env
 from tests.receiver import Receiver
@@ -339,8 +340,59 @@ def test_rules_transform_filter_and_deduplicate(stack: Stack, receiver: Receiver
                 assert ignored[0]["meta"]["logs"] == ["type boom"]
         request = wait_for(lambda: client.get(f"/requests/{sent['filtered']}").json(), 30)
         assert (request["events_count"], request["ignored_count"]) == (0, 1)
+        transformation = client.get("/transformations").json()["models"][0]
+
+        def executions() -> list[dict[str, Any]]:
+            models: list[dict[str, Any]] = client.get(
+                f"/transformations/{transformation['id']}/executions", params={"limit": 10}
+            ).json()["models"]
+            return models if len(models) == len(sent) else []
+
+        runs = {e["request_id"]: e for e in wait_for(executions, 30)}
+        assert runs[sent["kept"]]["status"] == "SUCCESSFUL"
+        assert runs[sent["failed"]]["status"] == "FAILED"
+        assert runs[sent["failed"]]["logs"] == ["type boom"]
     seen = {r.headers.get("x-hookhouse-request-id") for r in receiver.snapshot()}
     assert not seen & {sent["filtered"], sent["duplicate"], sent["failed"]}
+
+
+def test_bad_records_on_requests_are_dead_lettered_and_the_partition_moves_on(
+    stack: Stack, receiver: Receiver
+) -> None:
+    connection = connect(stack, receiver, "direct")
+    source_id = connection["source"]["id"]
+    env = read_env(stack.home / "stack.env")
+    good = {
+        "id": "req_direct_after_garbage",
+        "project_id": connection["team_id"],
+        "source_id": source_id,
+        "received_at": "2026-11-23T13:00:00.000Z",
+        "method": "POST",
+        "path": "",
+        "query": "",
+        "headers": {"content-type": "application/json"},
+        "body": "eyJvayI6IHRydWV9",
+    }
+    producer = Producer({"bootstrap.servers": env["HOOKHOUSE_KAFKA_BOOTSTRAP"]})
+    bad = [b"not json", json.dumps({**good, "id": "req_bad", "method": "TRACE"}).encode()]
+    for value in [*bad, json.dumps(good).encode()]:
+        producer.produce("hookhouse.requests", value, key=source_id)  # one partition
+    assert producer.flush(10) == 0
+    wait_for(
+        lambda: (
+            "req_direct_after_garbage"
+            in {r.headers.get("x-hookhouse-request-id") for r in receiver.snapshot()}
+        )
+    )
+    letters = [
+        letter
+        for letter in topic_values(env["HOOKHOUSE_KAFKA_BOOTSTRAP"], "hookhouse.dlq")
+        if letter["stage"] == "router" and base64.b64decode(letter["value"]) in bad
+    ]
+    reasons = sorted(letter["reason"] for letter in letters)
+    assert len(reasons) == 2, reasons
+    assert reasons[0].startswith("invalid_request: not JSON")
+    assert "method: 'TRACE' is not one of" in reasons[1]
 
 
 def test_pause_holds_and_unpause_releases_in_order(stack: Stack, receiver: Receiver) -> None:

@@ -23,6 +23,7 @@ ALL_UP = [
     "applied 0001_core_tables",
     "applied 0002_event_next_attempt",
     "applied 0003_ignored_events",
+    "applied 0004_transformation_executions",
 ]
 
 
@@ -155,6 +156,7 @@ def test_migrations_go_down_and_up(settings: Settings) -> None:
     assert migrate(other) == ALL_UP
     assert migrate(other) == []
     assert migrate(other, target=1) == [
+        "reverted 0004_transformation_executions",
         "reverted 0003_ignored_events",
         "reverted 0002_event_next_attempt",
     ]

@@ -126,6 +126,9 @@ def test_a_failed_transformation_is_an_ignored_event_with_its_error_and_logs() -
     [ignored] = routed.ignored
     assert ignored.cause == "TRANSFORMATION_FAILED"
     assert json.loads(ignored.meta) == {"error": "TypeError: nope", "logs": ["line 1"]}
+    [execution] = routed.executions
+    assert (execution.transformation_id, execution.status) == ("t", "FAILED")
+    assert json.loads(execution.logs) == ["line 1"] and execution.error == "TypeError: nope"
 
 
 def test_deduplication_asks_the_memory_with_the_rule_window() -> None:
