@@ -91,13 +91,7 @@ def build_app(settings: Settings) -> Starlette:
     ingest_url = settings.ingest_url
     holder: dict[str, Client] = {}
     # Transformation test runs: one V8 runtime, used from one thread, off the loop.
-    runtime = Runtime(
-        Limits(
-            cpu_seconds=settings.transformation_cpu_seconds,
-            memory_bytes=settings.transformation_memory_mb * 1024 * 1024,
-            output_bytes=2 * settings.max_body_bytes,
-        )
-    )
+    runtime = Runtime(Limits.of(settings))
     javascript = ThreadPoolExecutor(max_workers=1, thread_name_prefix="javascript")
 
     def ch() -> Client:

@@ -129,6 +129,30 @@ class EventRow:
 
     kind = "event"
 
+    @classmethod
+    def of(cls, delivery: Delivery, status: str, version: int, **outcome: Any) -> EventRow:
+        """The event row of ``delivery`` with ``status``; ``outcome`` sets attempts,
+        last_attempt_at, response_status, error_code or next_attempt_at."""
+        fields: dict[str, Any] = {
+            "attempts": 0,
+            "last_attempt_at": None,
+            "response_status": None,
+            "error_code": "",
+            **outcome,
+        }
+        return cls(
+            id=delivery.event_id,
+            project_id=delivery.project_id,
+            request_id=delivery.request_id,
+            source_id=delivery.source_id,
+            connection_id=delivery.connection_id,
+            destination_id=delivery.destination_id,
+            created_at=delivery.created_at,
+            status=status,
+            version=version,
+            **fields,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class AttemptRow:

@@ -26,6 +26,8 @@ import orjson
 from py_mini_racer import MiniRacer
 from py_mini_racer._exc import JSOOMException, JSTimeoutException, MiniRacerBaseException
 
+from hookhouse.common.settings import Settings
+
 MAX_LOG_LINES = 100
 MAX_LOG_LINE = 2_000
 
@@ -120,6 +122,14 @@ class Limits:
     memory_bytes: int = 64 * 1024 * 1024
     output_bytes: int = 5 * 1024 * 1024
     contexts: int = 64
+
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        return cls(
+            cpu_seconds=settings.transformation_cpu_seconds,
+            memory_bytes=settings.transformation_memory_mb * 1024 * 1024,
+            output_bytes=2 * settings.max_body_bytes,
+        )
 
 
 class Runtime:

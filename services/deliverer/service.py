@@ -511,20 +511,14 @@ class Deliverer:
             http_method=pushed.method,
             version=version,
         )
-        event = EventRow(
-            id=delivery.event_id,
-            project_id=delivery.project_id,
-            request_id=delivery.request_id,
-            source_id=delivery.source_id,
-            connection_id=delivery.connection_id,
-            destination_id=delivery.destination_id,
-            created_at=delivery.created_at,
-            status=outcome.status if retry is None else "QUEUED",
+        event = EventRow.of(
+            delivery,
+            outcome.status if retry is None else "QUEUED",
+            version,
             attempts=delivery.attempt,
             last_attempt_at=iso_ms(pushed.started_ms),
             response_status=pushed.status,
             error_code=outcome.error_code,
-            version=version,
             next_attempt_at=retry.not_before if retry is not None else None,
         )
         pending = [

@@ -116,13 +116,7 @@ def build_app(settings: Settings) -> faust.App:
         key_type=bytes,  # raw in the changelog: json is Faust's default for tables
         value_type=bytes,
     )
-    runtime = Runtime(
-        Limits(
-            cpu_seconds=settings.transformation_cpu_seconds,
-            memory_bytes=settings.transformation_memory_mb * 1024 * 1024,
-            output_bytes=2 * settings.max_body_bytes,
-        )
-    )
+    runtime = Runtime(Limits.of(settings))
     javascript = ThreadPoolExecutor(max_workers=1, thread_name_prefix="javascript")
     recent_dead = DeadLetterRatio(
         settings.router_dead_letter_window, settings.router_dead_letter_max_ratio

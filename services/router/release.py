@@ -133,21 +133,7 @@ class Releaser:
         if connection.get("paused_at") or connection.get("disabled_at"):
             return None
         released = replace(delivery, trigger="UNPAUSE")
-        event = EventRow(
-            id=delivery.event_id,
-            project_id=delivery.project_id,
-            request_id=delivery.request_id,
-            source_id=delivery.source_id,
-            connection_id=delivery.connection_id,
-            destination_id=delivery.destination_id,
-            created_at=delivery.created_at,
-            status="QUEUED",
-            attempts=0,
-            last_attempt_at=None,
-            response_status=None,
-            error_code="",
-            version=now_ms(),
-        )
+        event = EventRow.of(delivery, "QUEUED", now_ms())
         self.released += 1
         return [
             self.producer.send(

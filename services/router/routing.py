@@ -214,26 +214,9 @@ def route(
                 )
                 for n, (rule, outcome) in enumerate(runs)
             ]
-        event_id = derived_id("evt", request.id, connection["id"])
         paused = bool(connection.get("paused_at"))
-        event = EventRow(
-            id=event_id,
-            project_id=request.project_id,
-            request_id=request.id,
-            source_id=request.source_id,
-            connection_id=connection["id"],
-            destination_id=connection["destination_id"],
-            created_at=created_at,
-            status="HOLD" if paused else "QUEUED",
-            attempts=0,
-            last_attempt_at=None,
-            response_status=None,
-            error_code="",
-            version=version,
-        )
-        events.append(event)
         delivery = Delivery(
-            event_id=event_id,
+            event_id=derived_id("evt", request.id, connection["id"]),
             project_id=request.project_id,
             request_id=request.id,
             source_id=request.source_id,
@@ -249,6 +232,7 @@ def route(
             verified=request.verified,
             not_before=_later(request.received_at, delay_ms) if delay_ms else None,
         )
+        events.append(EventRow.of(delivery, "HOLD" if paused else "QUEUED", version))
         (held if paused else deliveries).append(delivery)
     request_row = RequestRow(
         id=request.id,
