@@ -22,13 +22,14 @@ from starlette.routing import Mount, Route
 
 from hookhouse.api import shapes
 from hookhouse.api.auth import presented_key
-from hookhouse.common import clickhouse
+from hookhouse.common import clickhouse, topics
 from hookhouse.common.clock import iso_ms, now_ms
 from hookhouse.common.config import new_resource
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.destination_auth import InvalidAuthConfig, credentials
 from hookhouse.common.health import Readiness, routes
-from hookhouse.common.kafka import KafkaProbe, ensure_topics
+from hookhouse.common.kafka import AsyncProducer, KafkaProbe, KafkaUnavailable, ensure_topics
+from hookhouse.common.records import Delivery, EventRow
 from hookhouse.common.rules import InvalidRule, check_rules
 from hookhouse.common.runtime import serve_app, start
 from hookhouse.common.settings import Settings, load
@@ -93,6 +94,7 @@ def build_app(settings: Settings) -> Starlette:
     # Transformation test runs: one V8 runtime, used from one thread, off the loop.
     runtime = Runtime(Limits.of(settings))
     javascript = ThreadPoolExecutor(max_workers=1, thread_name_prefix="javascript")
+    outputs: list[AsyncProducer] = []  # made in the lifespan, on the server's loop
 
     def ch() -> Client:
         if "client" not in holder:
@@ -106,7 +108,9 @@ def build_app(settings: Settings) -> Starlette:
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await asyncio.to_thread(ensure_topics, settings)
         config.start()
+        outputs.append(AsyncProducer(settings))
         yield
+        await asyncio.to_thread(outputs[0].close)
         config.stop()
         javascript.submit(runtime.close).result()
         javascript.shutdown()
@@ -355,6 +359,86 @@ def build_app(settings: Settings) -> Starlette:
 
         return handler
 
+    async def one_row(table: str, project_id: str, row_id: str) -> dict[str, Any] | None:
+        rows = await asyncio.to_thread(query_rows, table, project_id, {"id": row_id}, 1)
+        return rows[0] if rows else None
+
+    async def delivered_payload(project_id: str, event: dict[str, Any]) -> dict[str, Any]:
+        """What the event delivers: its transformed payload, else its request."""
+        payload = await one_row("event_payloads", project_id, event["id"])
+        if payload is None:
+            payload = await one_row("requests", project_id, event["request_id"])
+        if payload is None:
+            raise ApiError(
+                409, "EVENT_DATA_UNAVAILABLE", "This event's data is not stored yet; try again."
+            )
+        return payload
+
+    async def get_event(request: Request, project_id: str) -> Response:
+        event = await one_row("events", project_id, request.path_params["id"])
+        if event is None:
+            raise ApiError(404, "NOT_FOUND", f"No event with id {request.path_params['id']}.")
+        shaped = shapes.event(event)
+        shaped["data"] = shapes.event_data(await delivered_payload(project_id, event))
+        return JSONResponse(shaped)
+
+    async def retry_event(request: Request, project_id: str) -> Response:
+        """Deliver the event again now (trigger MANUAL), whatever its status."""
+        event = await one_row("events", project_id, request.path_params["id"])
+        if event is None:
+            raise ApiError(404, "NOT_FOUND", f"No event with id {request.path_params['id']}.")
+        connection = config.state.get("connection", event["connection_id"])
+        if connection is None:
+            raise ApiError(422, "CONNECTION_DELETED", "This event's connection was deleted.")
+        payload = await delivered_payload(project_id, event)
+        origin = await one_row("requests", project_id, event["request_id"])
+        received_at = shapes.iso(origin["created_at"]) if origin else None
+        delivery = Delivery(
+            event_id=event["id"],
+            project_id=project_id,
+            request_id=event["request_id"],
+            source_id=event["source_id"],
+            connection_id=event["connection_id"],
+            destination_id=event["destination_id"],
+            created_at=shapes.iso(event["created_at"]) or iso_ms(now_ms()),
+            received_at=received_at or iso_ms(now_ms()),
+            method=payload["method"],
+            path=payload["path"],
+            query=payload["query"],
+            headers=dict(payload["headers"]),
+            body=payload["body"],
+            attempt=event["attempts"] + 1,
+            trigger="MANUAL",
+            verified=origin["verified"] if origin else None,
+        )
+        queued = EventRow.of(
+            delivery,
+            "QUEUED",
+            now_ms(),
+            attempts=event["attempts"],
+            last_attempt_at=shapes.iso(event["last_attempt_at"]),
+            response_status=event["response_status"],
+            error_code=event["error_code"],
+        )
+        producer = outputs[0]
+        try:
+            await asyncio.gather(
+                producer.send(
+                    topics.name(settings, topics.DELIVERIES),
+                    delivery.to_json(),
+                    key=delivery.destination_id,
+                ),
+                producer.send(
+                    topics.name(settings, topics.RECORDS),
+                    orjson.dumps(queued),
+                    key=queued.id,
+                    headers=[("kind", queued.kind)],
+                ),
+            )
+        except KafkaUnavailable as exc:
+            raise ApiError(503, "KAFKA_UNAVAILABLE", f"The retry was not queued: {exc}") from exc
+        return JSONResponse({"event": {**shapes.event(event), "status": "QUEUED"}})
+
     async def mock_destination(request: Request) -> Response:
         """A destination that accepts everything, like Hookdeck's mock destination."""
         await request.body()
@@ -468,7 +552,8 @@ def build_app(settings: Settings) -> Starlette:
             ),
             methods=["GET"],
         ),
-        Route("/events/{id}", authenticated(retrieve("events", shapes.event)), methods=["GET"]),
+        Route("/events/{id}", authenticated(get_event), methods=["GET"]),
+        Route("/events/{id}/retry", authenticated(retry_event), methods=["POST"]),
         Route(
             "/attempts",
             authenticated(

@@ -8,6 +8,8 @@ from typing import Any
 import orjson
 
 from hookhouse.common.config import ConfigState
+from hookhouse.common.records import unb64
+from hookhouse.common.transformations import Message
 
 
 def iso(value: datetime | None) -> str | None:
@@ -181,4 +183,19 @@ def transformation_execution(row: dict[str, Any]) -> dict[str, Any]:
         "duration": row["duration_ms"],
         "updated_at": iso(row["created_at"]),
         "created_at": iso(row["created_at"]),
+    }
+
+
+def event_data(payload: dict[str, Any]) -> dict[str, Any]:
+    """Hookdeck's event ``data``: what the event delivers, body parsed when it is JSON."""
+    message = Message(
+        dict(payload["headers"]), unb64(payload["body"]), payload["path"], payload["query"]
+    )
+    return {
+        "path": message.path,
+        "query": message.query,
+        "parsed_query": message.parsed_query(),
+        "headers": message.headers,
+        "body": message.parsed_body(),
+        "is_large_payload": False,
     }

@@ -218,13 +218,40 @@ class TransformationExecutionRow:
     kind = "transformation_execution"
 
 
-Row = RequestRow | EventRow | AttemptRow | IgnoredEventRow | TransformationExecutionRow
+@dataclass(frozen=True, slots=True)
+class EventPayloadRow:
+    """What an event delivers when a transformation changed the request (``id``: the
+    event id).  Without one, the event delivers its request as received."""
+
+    id: str
+    project_id: str
+    request_id: str
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: str  # base64
+    created_at: str
+    version: int
+
+    kind = "event_payload"
+
+
+Row = (
+    RequestRow
+    | EventRow
+    | AttemptRow
+    | IgnoredEventRow
+    | TransformationExecutionRow
+    | EventPayloadRow
+)
 ROW_KINDS: dict[str, type[Row]] = {
     "request": RequestRow,
     "event": EventRow,
     "attempt": AttemptRow,
     "ignored_event": IgnoredEventRow,
     "transformation_execution": TransformationExecutionRow,
+    "event_payload": EventPayloadRow,
 }
 
 

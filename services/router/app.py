@@ -232,7 +232,13 @@ def build_app(settings: Settings) -> faust.App:
             producer().send(held, delivery.to_json(), key=delivery.connection_id)
             for delivery in routed.held
         ]
-        rows: list[Row] = [*routed.events, *routed.ignored, *routed.executions, routed.request]
+        rows: list[Row] = [
+            *routed.events,
+            *routed.payloads,
+            *routed.ignored,
+            *routed.executions,
+            routed.request,
+        ]
         for row in rows:
             pending.append(
                 producer().send(

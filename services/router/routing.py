@@ -26,6 +26,7 @@ from hookhouse.common.filters import MISSING, compile_filter, resolve
 from hookhouse.common.ids import derived_id
 from hookhouse.common.records import (
     Delivery,
+    EventPayloadRow,
     EventRow,
     IgnoredEventRow,
     InboundRequest,
@@ -47,6 +48,7 @@ class Routed:
     ignored: list[IgnoredEventRow] = field(default_factory=list)
     held: list[Delivery] = field(default_factory=list)  # of paused connections
     executions: list[TransformationExecutionRow] = field(default_factory=list)
+    payloads: list[EventPayloadRow] = field(default_factory=list)  # of transformed events
 
 
 class _Ignore(Exception):
@@ -166,6 +168,7 @@ def route(
     events: list[EventRow] = []
     ignored: list[IgnoredEventRow] = []
     executions: list[TransformationExecutionRow] = []
+    payloads: list[EventPayloadRow] = []
     version = now_ms()
     created_at = request.received_at
     original = Message(request.headers, request.body_bytes, request.path, request.query)
@@ -233,6 +236,21 @@ def route(
             not_before=_later(request.received_at, delay_ms) if delay_ms else None,
         )
         events.append(EventRow.of(delivery, "HOLD" if paused else "QUEUED", version))
+        if message is not original:  # transformed: keep what this event delivers
+            payloads.append(
+                EventPayloadRow(
+                    id=delivery.event_id,
+                    project_id=request.project_id,
+                    request_id=request.id,
+                    method=delivery.method,
+                    path=delivery.path,
+                    query=delivery.query,
+                    headers=delivery.headers,
+                    body=delivery.body,
+                    created_at=created_at,
+                    version=version,
+                )
+            )
         (held if paused else deliveries).append(delivery)
     request_row = RequestRow(
         id=request.id,
@@ -251,7 +269,7 @@ def route(
         version=version,
         ignored_count=len(ignored),
     )
-    return Routed(request_row, deliveries, events, ignored, held, executions)
+    return Routed(request_row, deliveries, events, ignored, held, executions, payloads)
 
 
 def _later(iso: str, delay_ms: int) -> str:

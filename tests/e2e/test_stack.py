@@ -8,6 +8,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from hookhouse.stack.supervisor import pid_alive, read_env
-from tests.receiver import Receiver
+from tests.receiver import Answer, Received, Receiver
 from tests.stack import REPO, clean_env
 
 pytestmark = pytest.mark.e2e
@@ -321,6 +322,14 @@ def test_rules_transform_filter_and_deduplicate(stack: Stack, receiver: Receiver
     assert json.loads(kept.body) == {"id": 1, "type": "order.created", "tenant": "acme"}
     assert kept.headers["x-tenant"] == "acme"
     with api(stack) as client:
+        # The event keeps what it delivered (the transformed payload).
+        data = wait_for(
+            lambda: (
+                client.get(f"/events/{kept.headers['x-hookhouse-event-id']}").json().get("data")
+            ),
+            30,
+        )
+        assert data["body"] == {"id": 1, "type": "order.created", "tenant": "acme"}
 
         def ignored_of(request_id: str) -> list[dict[str, Any]]:
             models: list[dict[str, Any]] = client.get(
@@ -393,6 +402,62 @@ def test_bad_records_on_requests_are_dead_lettered_and_the_partition_moves_on(
     assert len(reasons) == 2, reasons
     assert reasons[0].startswith("invalid_request: not JSON")
     assert "method: 'TRACE' is not one of" in reasons[1]
+
+
+def test_a_failed_event_is_retried_by_hand(stack: Stack, receiver: Receiver) -> None:
+    fixed = threading.Event()
+    before = receiver.behaviour
+
+    def broken_until_fixed(got: Received) -> Answer:
+        if "/manual" in got.path and not fixed.is_set():
+            return Answer(status=500, body=b'{"error":"down"}')
+        return before(got)
+
+    receiver.behaviour = broken_until_fixed
+    try:
+        with api(stack) as client:
+            made = client.post(
+                "/connections",
+                json={
+                    "name": "manual",
+                    "source": {"name": "manual"},
+                    "destination": {"name": "manual", "url": f"{receiver.url}/manual"},
+                },
+            ).json()
+            request_id = httpx.post(made["source"]["url"], json={"order": 7}).json()["request_id"]
+
+            def failed() -> list[dict[str, Any]]:
+                models: list[dict[str, Any]] = client.get(
+                    "/events", params={"request_id": request_id, "status": "FAILED"}
+                ).json()["models"]
+                return models
+
+            event = wait_for(failed, 60)[0]
+            assert event["response_status"] == 500
+            detail = client.get(f"/events/{event['id']}").json()
+            assert detail["data"]["body"] == {"order": 7}
+            fixed.set()
+            answer = client.post(f"/events/{event['id']}/retry")
+            assert answer.status_code == 200 and answer.json()["event"]["status"] == "QUEUED"
+
+            def manual() -> list[Received]:
+                return [
+                    r
+                    for r in receiver.snapshot()
+                    if r.headers.get("x-hookhouse-event-id") == event["id"]
+                    and r.headers.get("x-hookhouse-attempt-trigger") == "MANUAL"
+                ]
+
+            second = wait_for(manual, 60)[0]
+            assert second.headers["x-hookhouse-attempt-count"] == "2"
+            assert json.loads(second.body) == {"order": 7}
+            wait_for(
+                lambda: client.get(f"/events/{event['id']}").json()["status"] == "SUCCESSFUL", 30
+            )
+            missing = client.post("/events/evt_nope/retry")
+            assert missing.status_code == 404 and missing.json()["code"] == "NOT_FOUND"
+    finally:
+        receiver.behaviour = before
 
 
 def test_pause_holds_and_unpause_releases_in_order(stack: Stack, receiver: Receiver) -> None:

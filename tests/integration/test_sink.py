@@ -24,6 +24,7 @@ ALL_UP = [
     "applied 0002_event_next_attempt",
     "applied 0003_ignored_events",
     "applied 0004_transformation_executions",
+    "applied 0005_event_payloads",
 ]
 
 
@@ -156,6 +157,7 @@ def test_migrations_go_down_and_up(settings: Settings) -> None:
     assert migrate(other) == ALL_UP
     assert migrate(other) == []
     assert migrate(other, target=1) == [
+        "reverted 0005_event_payloads",
         "reverted 0004_transformation_executions",
         "reverted 0003_ignored_events",
         "reverted 0002_event_next_attempt",
