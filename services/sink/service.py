@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 
 import uvloop
@@ -120,7 +121,13 @@ class Sink:
                 await asyncio.to_thread(self._insert, block)
             except OperationalError as exc:  # unreachable, timed out: an outage
                 log.warning("ClickHouse insert failed: %s", exc)
-            except DatabaseError as exc:  # ClickHouse answered and refused some row
+            except DatabaseError as exc:
+                if not refuses_rows(exc):  # no database, no table, no memory, …
+                    log.error("ClickHouse cannot take inserts: %s", str(exc)[:500])
+                    await self.wait_out(backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                    continue
+                # ClickHouse answered and refused some row: find it, dead-letter it
                 if len(block.values) > 1:
                     for half in block.halves():
                         await self.insert(half, batch, stop)
@@ -134,14 +141,19 @@ class Sink:
                 metrics.SINK_INSERT_LATENCY.observe(time.perf_counter() - started)
                 await self.consumer.resume()
                 return
-            metrics.SINK_INSERT_FAILURES.inc()
-            log.warning("ClickHouse unavailable; retrying in %.1fs", backoff)
-            self.ch = None
-            await self.consumer.pause()
-            deadline = time.monotonic() + backoff
-            while time.monotonic() < deadline:
-                await self.consumer.consume(1, 0.1)  # paused: keeps the group alive
+            await self.wait_out(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+    async def wait_out(self, backoff: float) -> None:
+        """Count the failure, stop reading, and wait ``backoff`` seconds before a retry."""
+        assert self.consumer is not None
+        metrics.SINK_INSERT_FAILURES.inc()
+        log.warning("ClickHouse unavailable; retrying in %.1fs", backoff)
+        self.ch = None
+        await self.consumer.pause()
+        deadline = time.monotonic() + backoff
+        while time.monotonic() < deadline:
+            await self.consumer.consume(1, 0.1)  # paused: keeps the group alive
 
     def _insert(self, block: Block) -> None:
         if self.ch is None:
@@ -160,6 +172,38 @@ class Sink:
         await send_dead_letter(
             self.producer, self.dlq_topic, "sink", reason, msg, {"message": message}
         )
+
+
+# ClickHouse error codes that say the server cannot take inserts at all, whatever
+# the rows: wait and retry (never dead-letter good rows for them).
+SYSTEMIC_ERRORS = frozenset(
+    {
+        60,  # UNKNOWN_TABLE
+        81,  # UNKNOWN_DATABASE
+        159,  # TIMEOUT_EXCEEDED
+        164,  # READONLY
+        202,  # TOO_MANY_SIMULTANEOUS_QUERIES
+        203,  # NO_FREE_CONNECTION
+        209,  # SOCKET_TIMEOUT
+        210,  # NETWORK_ERROR
+        236,  # ABORTED
+        241,  # MEMORY_LIMIT_EXCEEDED
+        242,  # TABLE_IS_READ_ONLY
+        252,  # TOO_MANY_PARTS
+        319,  # UNKNOWN_STATUS_OF_INSERT
+        394,  # QUERY_WAS_CANCELLED
+        425,  # SYSTEM_ERROR
+        497,  # ACCESS_DENIED
+        516,  # AUTHENTICATION_FAILED
+    }
+)
+_CODE = re.compile(r"[Cc]ode: (\d+)")
+
+
+def refuses_rows(exc: Exception) -> bool:
+    """Did ClickHouse refuse the data (bisect, dead-letter) rather than fail as a whole?"""
+    found = _CODE.search(str(exc))
+    return found is None or int(found.group(1)) not in SYSTEMIC_ERRORS
 
 
 async def serve(settings: Settings) -> None:

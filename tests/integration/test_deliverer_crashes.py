@@ -1,4 +1,4 @@
-"""The deliverer killed mid-flight, and the broker restarted mid-run: nothing is lost."""
+"""Crashes mid-run — the deliverer killed, the broker or ClickHouse restarted: nothing is lost."""
 
 from __future__ import annotations
 
@@ -9,8 +9,12 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
+from confluent_kafka import Producer
 
+from hookhouse.common import clickhouse, topics
+from hookhouse.common.kafka import client_config
 from hookhouse.common.settings import Settings
 from hookhouse.stack.ports import is_listening
 from tests.integration.test_deliverer import (
@@ -33,6 +37,7 @@ def service_env(settings: Settings, port: int) -> dict[str, str]:
         **clean_env(),
         "HOOKHOUSE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         "HOOKHOUSE_CLICKHOUSE_URL": settings.clickhouse_url,
+        "HOOKHOUSE_CLICKHOUSE_DATABASE": settings.clickhouse_database,
         "HOOKHOUSE_TOPIC_PREFIX": settings.topic_prefix,
         "HOOKHOUSE_TOPIC_PARTITIONS": str(settings.topic_partitions),
         "HOOKHOUSE_DESTINATION_ALLOW_NETWORKS": "127.0.0.0/8",
@@ -149,3 +154,71 @@ def _kafka_pid() -> int:
         ["pgrep", "-f", "kafka.Kafka .*/restart/"], capture_output=True, text=True, check=True
     ).stdout.split()
     return int(found[0])
+
+
+def _clickhouse_pid() -> int:
+    """The embedded ClickHouse server of the `restart` home."""
+    found = subprocess.run(
+        ["pgrep", "-f", "clickhouse_server .*/restart/"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return int(found[0])
+
+
+def test_clickhouse_restart_mid_run_the_sink_loses_nothing(
+    own_broker: tuple[Settings, subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    settings, _ = own_broker
+    producer = Producer(client_config(settings))
+    records = topics.name(settings, topics.RECORDS)
+
+    def send(first: int, count: int) -> None:
+        for n in range(first, first + count):
+            row = {
+                "id": f"evt_{n:06d}",
+                "project_id": "tm_outage",
+                "request_id": f"req_{n}",
+                "source_id": "src",
+                "connection_id": "web",
+                "destination_id": "des",
+                "created_at": "2026-11-23T13:00:00.000Z",
+                "status": "SUCCESSFUL",
+                "attempts": 1,
+                "last_attempt_at": None,
+                "response_status": 200,
+                "error_code": "",
+                "version": 1,
+            }
+            key = f"evt_{n:06d}"
+            producer.produce(records, orjson.dumps(row), key=key, headers=[("kind", b"event")])
+        assert producer.flush(30) == 0
+
+    def stored() -> int:
+        try:
+            client = clickhouse.client(settings, settings.clickhouse_database)
+            try:
+                return int(str(client.command("SELECT count() FROM events FINAL")))
+            finally:
+                client.close()
+        except Exception:  # ClickHouse is down: not stored yet
+            return -1
+
+    env = {**service_env(settings, 17852), "HOOKHOUSE_SINK_PORT": "17852"}
+    sink = subprocess.Popen(
+        [sys.executable, "-m", "hookhouse.cli", "sink"],
+        env=env,
+        cwd=REPO,
+        stdout=(tmp_path / "sink.log").open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        send(0, 200)
+        wait_for(lambda: stored() == 200, 60)
+        os.kill(_clickhouse_pid(), signal.SIGKILL)  # the supervisor starts it again
+        wait_for(lambda: not is_listening("127.0.0.1", 31723), 30)
+        send(200, 300)  # written while ClickHouse is down
+        wait_for(lambda: is_listening("127.0.0.1", 31723), 120)
+        wait_for(lambda: stored() == 500, 120)
+        assert sink.poll() is None  # it waited and resumed by itself, no restart
+    finally:
+        sink.terminate()
+        sink.wait(30)

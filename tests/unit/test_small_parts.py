@@ -16,6 +16,7 @@ from hookhouse.common.clock import iso_ms, parse_iso
 from hookhouse.common.config import ConfigState, hash_api_key, record_key
 from hookhouse.common.settings import Settings, mask_url_password
 from hookhouse.sink.batch import InvalidRecord, table_of
+from hookhouse.sink.service import refuses_rows
 
 
 def test_bearer_and_basic_keys() -> None:
@@ -97,3 +98,11 @@ def test_sink_rejects_unusable_records() -> None:
 @given(st.integers(min_value=0, max_value=4_000_000_000_000))
 def test_iso_ms_roundtrip(ms: int) -> None:
     assert round(parse_iso(iso_ms(ms)).timestamp() * 1000) == ms
+
+
+def test_the_sink_waits_out_systemic_clickhouse_errors_and_bisects_the_rest() -> None:
+    no_database = Exception("Code: 81. DB::Exception: Database hookhouse does not exist")
+    too_many_parts = Exception("code: 252, Too many parts")
+    bad_row = Exception("Code: 27. DB::Exception: Cannot parse input: expected '\"'")
+    assert not refuses_rows(no_database) and not refuses_rows(too_many_parts)
+    assert refuses_rows(bad_row) and refuses_rows(Exception("no code at all"))
