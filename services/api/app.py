@@ -35,6 +35,8 @@ from hookhouse.common.runtime import serve_app, start
 from hookhouse.common.settings import Settings, load
 from hookhouse.common.signing import InvalidSigningConfig
 from hookhouse.common.transformations import Limits, Message, Runtime, Transformed
+from hookhouse.common.verification import InvalidVerification
+from hookhouse.common.verification import check as check_verification
 
 API_VERSION = "2024-03-01"
 MAX_LIMIT = 250
@@ -610,10 +612,15 @@ def sample_message(sample: Any) -> Message:
 
 
 def source_fields(data: dict[str, Any]) -> dict[str, Any]:
+    try:
+        verification = check_verification(data.get("verification"))
+    except InvalidVerification as exc:
+        raise ApiError(422, "UNPROCESSABLE_ENTITY", str(exc)) from exc
     return {
         "name": required_text(data, "name"),
         "description": data.get("description"),
         "allowed_http_methods": data.get("allowed_http_methods"),
+        "verification": verification,
     }
 
 

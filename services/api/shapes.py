@@ -10,6 +10,7 @@ import orjson
 from hookhouse.common.config import ConfigState
 from hookhouse.common.records import unb64
 from hookhouse.common.transformations import Message
+from hookhouse.common.verification import masked as masked_verification
 
 
 def iso(value: datetime | None) -> str | None:
@@ -25,7 +26,7 @@ def source(resource: dict[str, Any], ingest_url: str) -> dict[str, Any]:
         "description": resource.get("description"),
         "team_id": resource["project_id"],
         "url": f"{ingest_url}/e/{resource['id']}",
-        "verification": None,
+        "verification": masked_verification(resource.get("verification")),
         "allowed_http_methods": resource.get("allowed_http_methods"),
         "custom_response": None,
         "disabled_at": resource.get("disabled_at"),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
+import hmac
 import json
 import signal
 import subprocess
@@ -458,6 +460,55 @@ def test_a_failed_event_is_retried_by_hand(stack: Stack, receiver: Receiver) -> 
             assert missing.status_code == 404 and missing.json()["code"] == "NOT_FOUND"
     finally:
         receiver.behaviour = before
+
+
+def test_verified_sources_refuse_bad_signatures_and_mark_good_ones(
+    stack: Stack, receiver: Receiver
+) -> None:
+    secret = "gh-secret-1234"
+    with api(stack) as client:
+        made = client.post(
+            "/connections",
+            json={
+                "name": "github",
+                "source": {
+                    "name": "github",
+                    "verification": {"type": "github", "configs": {"webhook_secret_key": secret}},
+                },
+                "destination": {"name": "github", "url": f"{receiver.url}/github"},
+            },
+        )
+        assert made.status_code == 200, made.text
+        source = made.json()["source"]
+        assert source["verification"]["configs"]["webhook_secret_key"] == "****1234"
+        bad_config = client.post(
+            "/sources", json={"name": "x", "verification": {"type": "hmac", "configs": {}}}
+        )
+        assert bad_config.status_code == 422 and "webhook_secret_key" in bad_config.text
+    body = b'{"action": "opened"}'
+    signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    forged = httpx.post(source["url"], content=body, headers={"x-hub-signature-256": "sha256=00"})
+    assert forged.status_code == 401 and forged.json()["code"] == "VERIFICATION_FAILED"
+    good = httpx.post(source["url"], content=body, headers={"x-hub-signature-256": signature})
+    assert good.status_code == 200
+    request_id = good.json()["request_id"]
+    arrived = wait_for(
+        lambda: [
+            r for r in receiver.snapshot() if r.headers.get("x-hookhouse-request-id") == request_id
+        ]
+    )[0]
+    assert arrived.headers["x-hookhouse-verified"] == "true"
+    with api(stack) as client:
+
+        def rejected() -> list[dict[str, Any]]:
+            models: list[dict[str, Any]] = client.get(
+                "/requests",
+                params={"source_id": source["id"], "rejection_cause": "VERIFICATION_FAILED"},
+            ).json()["models"]
+            return models
+
+        assert wait_for(rejected, 30)[0]["events_count"] == 0
+        assert wait_for(lambda: client.get(f"/requests/{request_id}").json(), 30)["verified"]
 
 
 def test_pause_holds_and_unpause_releases_in_order(stack: Stack, receiver: Receiver) -> None:

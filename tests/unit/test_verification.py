@@ -1,0 +1,132 @@
+"""Inbound verification, per provider: what it accepts and what it refuses."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from datetime import datetime
+from typing import Any
+
+import pytest
+from standardwebhooks import Webhook
+
+from hookhouse.common.verification import InvalidVerification, check, masked, verify
+
+BODY = b'{"id": "evt_1", "type": "order.created"}'
+SECRET = "s3cr3t"
+WHSEC = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
+NOW = 1_795_000_000.0
+STRIPE_SECRET = "whsec_stripe"
+
+
+def mac(payload: bytes, algorithm: Any = hashlib.sha256, secret: str = SECRET) -> bytes:
+    return hmac.new(secret.encode(), payload, algorithm).digest()
+
+
+def config(kind: str, **configs: str) -> dict[str, Any]:
+    checked = check({"type": kind, "configs": configs})
+    assert checked is not None
+    return checked
+
+
+def test_hmac_with_each_algorithm_and_encoding() -> None:
+    sha1_hex = config(
+        "hmac", webhook_secret_key=SECRET, header_key="X-Sig", algorithm="sha1", encoding="hex"
+    )
+    assert verify(sha1_hex, {"x-sig": mac(BODY, hashlib.sha1).hex()}, BODY, NOW)
+    assert verify(sha1_hex, {"x-sig": "sha1=" + mac(BODY, hashlib.sha1).hex()}, BODY, NOW)
+    assert not verify(sha1_hex, {"x-sig": mac(BODY + b" ", hashlib.sha1).hex()}, BODY, NOW)
+    b64url = config(
+        "hmac",
+        webhook_secret_key=SECRET,
+        header_key="x-sig",
+        algorithm="sha512",
+        encoding="base64url",
+    )
+    sent = base64.urlsafe_b64encode(mac(BODY, hashlib.sha512)).decode().rstrip("=")
+    assert verify(b64url, {"x-sig": sent}, BODY, NOW)
+    assert not verify(b64url, {}, BODY, NOW)
+
+
+def test_basic_auth_and_api_key() -> None:
+    basic = config("basic_auth", username="shop", password="pw")
+    good = "Basic " + base64.b64encode(b"shop:pw").decode()
+    assert verify(basic, {"authorization": good}, BODY, NOW)
+    assert not verify(
+        basic, {"authorization": "Basic " + base64.b64encode(b"shop:x").decode()}, BODY, NOW
+    )
+    key = config("api_key", header_key="X-Api-Key", api_key="k1")
+    assert verify(key, {"x-api-key": "k1"}, BODY, NOW)
+    assert not verify(key, {"x-api-key": "k2"}, BODY, NOW)
+
+
+def test_github_and_shopify() -> None:
+    github = config("github", webhook_secret_key=SECRET)
+    assert verify(github, {"x-hub-signature-256": "sha256=" + mac(BODY).hex()}, BODY, NOW)
+    assert not verify(github, {"x-hub-signature-256": "sha256=" + mac(b"other").hex()}, BODY, NOW)
+    shopify = config("shopify", webhook_secret_key=SECRET)
+    sent = base64.b64encode(mac(BODY)).decode()
+    assert verify(shopify, {"x-shopify-hmac-sha256": sent}, BODY, NOW)
+    assert not verify(shopify, {}, BODY, NOW)
+
+
+def test_stripe_signature_and_replay_tolerance() -> None:
+    stripe = config("stripe", webhook_secret_key=STRIPE_SECRET)
+
+    def header(stamp: int, secret: str = STRIPE_SECRET) -> str:
+        signature = mac(f"{stamp}.".encode() + BODY, secret=secret).hex()
+        return f"t={stamp},v1=deadbeef,v1={signature}"  # any v1 may match (key rolling)
+
+    assert verify(stripe, {"stripe-signature": header(int(NOW))}, BODY, NOW)
+    assert verify(stripe, {"stripe-signature": header(int(NOW) - 299)}, BODY, NOW)
+    assert not verify(stripe, {"stripe-signature": header(int(NOW) - 301)}, BODY, NOW)
+    assert not verify(stripe, {"stripe-signature": header(int(NOW), "whsec_other")}, BODY, NOW)
+    assert not verify(stripe, {"stripe-signature": "garbage"}, BODY, NOW)
+
+
+def test_standard_webhooks_and_svix_signed_by_the_reference_library() -> None:
+    now = time.time()
+    signer = Webhook(WHSEC)
+    signed = signer.sign("msg_1", datetime.fromtimestamp(now), BODY.decode())
+    headers = {
+        "webhook-id": "msg_1",
+        "webhook-timestamp": str(int(now)),
+        "webhook-signature": signed,
+    }
+    standard = config("standard_webhooks", webhook_secret_key=WHSEC)
+    assert verify(standard, headers, BODY, now)
+    assert not verify(standard, headers, BODY + b"x", now)
+    svix = config("svix", webhook_secret_key=WHSEC)
+    as_svix = {name.replace("webhook-", "svix-"): value for name, value in headers.items()}
+    assert verify(svix, as_svix, BODY, now)
+    assert not verify(svix, headers, BODY, now)  # svix-* headers expected
+    assert not verify(standard, headers, b"\xff\xfe not utf-8", now)
+
+
+@pytest.mark.parametrize(
+    ("verification", "message"),
+    [
+        ({"type": "magic", "configs": {}}, "type must be one of"),
+        ({"type": "hmac"}, "configs must be an object"),
+        ({"type": "hmac", "configs": {"webhook_secret_key": "s"}}, "header_key is required"),
+        (
+            {
+                "type": "hmac",
+                "configs": {"webhook_secret_key": "s", "header_key": "h", "algorithm": "md4"},
+            },
+            "algorithm",
+        ),
+        ({"type": "standard_webhooks", "configs": {"webhook_secret_key": "whsec_!!"}}, "whsec_"),
+    ],
+)
+def test_unusable_configs_are_refused(verification: Any, message: str) -> None:
+    with pytest.raises(InvalidVerification, match=message):
+        check(verification)
+
+
+def test_secrets_are_masked() -> None:
+    shown = masked(config("stripe", webhook_secret_key="whsec_abcdef1234"))
+    assert shown == {"type": "stripe", "configs": {"webhook_secret_key": "****1234"}}
+    assert masked(None) is None
