@@ -29,12 +29,13 @@ from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.destination_auth import InvalidAuthConfig, credentials
 from hookhouse.common.health import Readiness, routes
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, KafkaUnavailable, ensure_topics
+from hookhouse.common.message import Message, Transformed
 from hookhouse.common.records import Delivery, EventRow
 from hookhouse.common.rules import InvalidRule, check_rules
 from hookhouse.common.runtime import serve_app, start
 from hookhouse.common.settings import Settings, load
 from hookhouse.common.signing import InvalidSigningConfig
-from hookhouse.common.transformations import Limits, Message, Runtime, Transformed
+from hookhouse.common.transformations import Limits, Runtime
 from hookhouse.common.verification import InvalidVerification
 from hookhouse.common.verification import check as check_verification
 

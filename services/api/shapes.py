@@ -8,8 +8,8 @@ from typing import Any
 import orjson
 
 from hookhouse.common.config import ConfigState
+from hookhouse.common.message import Message
 from hookhouse.common.records import unb64
-from hookhouse.common.transformations import Message
 from hookhouse.common.verification import masked as masked_verification
 
 

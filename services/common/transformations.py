@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs
 
 import orjson
 from py_mini_racer import MiniRacer
 from py_mini_racer._exc import JSOOMException, JSTimeoutException, MiniRacerBaseException
 
+from hookhouse.common.message import Message, Transformed
 from hookhouse.common.settings import Settings
 
 MAX_LOG_LINES = 100
@@ -69,47 +69,6 @@ _CALL = """(function () {
     return JSON.stringify({ok: false, error: String(e && e.stack ? e.stack : e), logs: __logs});
   }
 })()"""
-
-
-@dataclass(frozen=True)
-class Message:
-    """What rules see and change: Hookdeck's request object for transformations."""
-
-    headers: dict[str, str]
-    body: bytes
-    path: str
-    query: str
-
-    def parsed_body(self) -> Any:
-        """The body as JSON when it is JSON, else as text (filters match either)."""
-        try:
-            return orjson.loads(self.body) if self.body else None
-        except orjson.JSONDecodeError:
-            return self.body.decode("utf-8", errors="replace")
-
-    def parsed_query(self) -> dict[str, Any]:
-        pairs = parse_qs(self.query, keep_blank_values=True)
-        return {k: v[0] if len(v) == 1 else v for k, v in pairs.items()}
-
-    def as_request(self) -> dict[str, Any]:
-        """The request object a transformation's handler receives."""
-        return {
-            "headers": self.headers,
-            "body": self.parsed_body(),
-            "query": self.query,
-            "parsed_query": self.parsed_query(),
-            "path": self.path,
-        }
-
-
-@dataclass(frozen=True)
-class Transformed:
-    """A transformation's outcome: the new message, or the error; console lines both ways."""
-
-    message: Message | None
-    error: str = ""
-    logs: list[str] = field(default_factory=list)
-    duration_ms: int = 0
 
 
 class TransformationError(Exception):

@@ -32,11 +32,12 @@ from hookhouse.common import metrics, topics
 from hookhouse.common.clock import iso_ms, now_ms
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, ensure_topics
+from hookhouse.common.message import Message, Transformed
 from hookhouse.common.records import DeadLetter, InboundRequest, Row, b64
 from hookhouse.common.runtime import start
 from hookhouse.common.schemas import first_error
 from hookhouse.common.settings import Settings, load
-from hookhouse.common.transformations import Limits, Message, Runtime, Transformed
+from hookhouse.common.transformations import Limits, Runtime
 from hookhouse.router.release import Releaser
 from hookhouse.router.routing import SeenBefore, route
 

@@ -52,7 +52,6 @@ class Releaser:
         self.producer = producer
         self.held = topics.name(settings, topics.HELD)
         self.pass_wanted = asyncio.Event()
-        self.released = 0  # records sent on to deliveries, for tests and logs
 
     def paused_ids(self) -> set[str]:
         return {
@@ -134,7 +133,6 @@ class Releaser:
             return None
         released = replace(delivery, trigger="UNPAUSE")
         event = EventRow.of(delivery, "QUEUED", now_ms())
-        self.released += 1
         return [
             self.producer.send(
                 topics.name(self.settings, topics.DELIVERIES),

@@ -24,6 +24,7 @@ import orjson
 from hookhouse.common.clock import now_ms
 from hookhouse.common.filters import MISSING, compile_filter, resolve
 from hookhouse.common.ids import derived_id
+from hookhouse.common.message import Message, Transformed
 from hookhouse.common.records import (
     Delivery,
     EventPayloadRow,
@@ -34,7 +35,6 @@ from hookhouse.common.records import (
     TransformationExecutionRow,
     b64,
 )
-from hookhouse.common.transformations import Message, Transformed
 
 Transform = Callable[[dict[str, Any], Message], Transformed]  # (rule, message)
 SeenBefore = Callable[[str, str, int], bool]  # (connection id, key, window ms)

@@ -4,8 +4,8 @@ import json
 from dataclasses import replace
 from typing import Any
 
+from hookhouse.common.message import Message, Transformed
 from hookhouse.common.records import InboundRequest, b64
-from hookhouse.common.transformations import Message, Transformed
 from hookhouse.router.routing import dedup_key, route
 
 

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import orjson
 import pytest
 
-from hookhouse.common.transformations import Limits, Message, Runtime
+from hookhouse.common.message import Message
+from hookhouse.common.transformations import Limits, Runtime
 
 MESSAGE = Message(
     {"content-type": "application/json", "content-length": "15"},
