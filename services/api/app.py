@@ -29,7 +29,7 @@ from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.destination_auth import InvalidAuthConfig, credentials
 from hookhouse.common.health import Readiness, routes
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, KafkaUnavailable, ensure_topics
-from hookhouse.common.message import Message, Transformed
+from hookhouse.common.message import Message, Transformed, body_bytes
 from hookhouse.common.records import Delivery, EventRow
 from hookhouse.common.rules import InvalidRule, check_rules
 from hookhouse.common.runtime import serve_app, start
@@ -352,25 +352,31 @@ def build_app(settings: Settings) -> Starlette:
 
         return handler
 
-    def retrieve(table: str, shape: Callable[[dict[str, Any]], dict[str, Any]]) -> Handler:
-        async def handler(request: Request, project_id: str) -> Response:
-            wanted = request.path_params["id"]
-            rows = await asyncio.to_thread(query_rows, table, project_id, {"id": wanted}, 1)
-            if not rows:
-                raise ApiError(404, "NOT_FOUND", f"No {table[:-1]} with id {wanted}.")
-            return JSONResponse(shape(rows[0]))
-
-        return handler
-
     async def one_row(table: str, project_id: str, row_id: str) -> dict[str, Any] | None:
         rows = await asyncio.to_thread(query_rows, table, project_id, {"id": row_id}, 1)
         return rows[0] if rows else None
 
-    async def delivered_payload(project_id: str, event: dict[str, Any]) -> dict[str, Any]:
-        """What the event delivers: its transformed payload, else its request."""
+    async def found(table: str, project_id: str, row_id: str) -> dict[str, Any]:
+        """The row, or 404 naming what was not found."""
+        row = await one_row(table, project_id, row_id)
+        if row is None:
+            raise ApiError(404, "NOT_FOUND", f"No {table[:-1]} with id {row_id}.")
+        return row
+
+    def retrieve(table: str, shape: Callable[[dict[str, Any]], dict[str, Any]]) -> Handler:
+        async def handler(request: Request, project_id: str) -> Response:
+            return JSONResponse(shape(await found(table, project_id, request.path_params["id"])))
+
+        return handler
+
+    async def delivered_payload(
+        project_id: str, event: dict[str, Any], origin: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """What the event delivers: its transformed payload, else its request (``origin``,
+        when the caller already read it)."""
         payload = await one_row("event_payloads", project_id, event["id"])
         if payload is None:
-            payload = await one_row("requests", project_id, event["request_id"])
+            payload = origin or await one_row("requests", project_id, event["request_id"])
         if payload is None:
             raise ApiError(
                 409, "EVENT_DATA_UNAVAILABLE", "This event's data is not stored yet; try again."
@@ -378,23 +384,18 @@ def build_app(settings: Settings) -> Starlette:
         return payload
 
     async def get_event(request: Request, project_id: str) -> Response:
-        event = await one_row("events", project_id, request.path_params["id"])
-        if event is None:
-            raise ApiError(404, "NOT_FOUND", f"No event with id {request.path_params['id']}.")
-        shaped = shapes.event(event)
-        shaped["data"] = shapes.event_data(await delivered_payload(project_id, event))
-        return JSONResponse(shaped)
+        event = await found("events", project_id, request.path_params["id"])
+        payload = await delivered_payload(project_id, event)
+        return JSONResponse({**shapes.event(event), "data": shapes.event_data(payload)})
 
     async def retry_event(request: Request, project_id: str) -> Response:
         """Deliver the event again now (trigger MANUAL), whatever its status."""
-        event = await one_row("events", project_id, request.path_params["id"])
-        if event is None:
-            raise ApiError(404, "NOT_FOUND", f"No event with id {request.path_params['id']}.")
+        event = await found("events", project_id, request.path_params["id"])
         connection = config.state.get("connection", event["connection_id"])
         if connection is None:
             raise ApiError(422, "CONNECTION_DELETED", "This event's connection was deleted.")
-        payload = await delivered_payload(project_id, event)
         origin = await one_row("requests", project_id, event["request_id"])
+        payload = await delivered_payload(project_id, event, origin)
         received_at = shapes.iso(origin["created_at"]) if origin else None
         delivery = Delivery(
             event_id=event["id"],
@@ -598,15 +599,11 @@ def sample_message(sample: Any) -> Message:
     if not isinstance(sample, dict):
         raise ApiError(422, "UNPROCESSABLE_ENTITY", "'request' must be an object.")
     headers = sample.get("headers") or {}
-    body = sample.get("body")
     if not isinstance(headers, dict):
         raise ApiError(422, "UNPROCESSABLE_ENTITY", "'request.headers' must be an object.")
-    data = (
-        body.encode() if isinstance(body, str) else orjson.dumps(body) if body is not None else b""
-    )
     return Message(
         {str(k): str(v) for k, v in headers.items()},
-        data,
+        body_bytes(sample.get("body")),
         str(sample.get("path") or "/"),
         str(sample.get("query") or ""),
     )

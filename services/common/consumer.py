@@ -20,10 +20,9 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from hookhouse.common import metrics
-from hookhouse.common.clock import iso_ms, now_ms
 from hookhouse.common.kafka import AsyncProducer, consumer_config
 from hookhouse.common.offsets import OffsetTracker
-from hookhouse.common.records import DeadLetter, b64
+from hookhouse.common.records import DeadLetter
 from hookhouse.common.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,19 +40,7 @@ def dead_letter(
     stage: str, reason: str, msg: Message, details: dict[str, Any] | None = None
 ) -> DeadLetter:
     """The ``dlq`` record for a consumed record that ``stage`` gives up on."""
-    topic, partition, offset = position(msg)
-    key = msg.key()
-    return DeadLetter(
-        stage=stage,
-        reason=reason,
-        topic=topic,
-        partition=partition,
-        offset=offset,
-        key=key.decode(errors="replace") if isinstance(key, bytes) else key,
-        value=b64(msg.value() or b""),
-        failed_at=iso_ms(now_ms()),
-        details=details or {},
-    )
+    return DeadLetter.of(stage, reason, position(msg), msg.key(), msg.value(), details)
 
 
 def send_dead_letter(

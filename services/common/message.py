@@ -40,6 +40,13 @@ class Message:
         }
 
 
+def body_bytes(body: Any) -> bytes:
+    """A request object's ``body`` as bytes: text as UTF-8, anything else as JSON."""
+    if body is None:
+        return b""
+    return body.encode() if isinstance(body, str) else orjson.dumps(body)
+
+
 @dataclass(frozen=True)
 class Transformed:
     """A transformation's outcome: the new message, or the error; console lines both ways."""

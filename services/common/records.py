@@ -13,6 +13,8 @@ from typing import Any, Self
 
 import orjson
 
+from hookhouse.common.clock import iso_ms, now_ms
+
 REQUEST_SCHEMA_VERSION = 1
 DELIVERY_SCHEMA_VERSION = 1
 
@@ -236,6 +238,21 @@ class EventPayloadRow:
 
     kind = "event_payload"
 
+    @classmethod
+    def of(cls, delivery: Delivery, version: int) -> EventPayloadRow:
+        return cls(
+            id=delivery.event_id,
+            project_id=delivery.project_id,
+            request_id=delivery.request_id,
+            method=delivery.method,
+            path=delivery.path,
+            query=delivery.query,
+            headers=delivery.headers,
+            body=delivery.body,
+            created_at=delivery.created_at,
+            version=version,
+        )
+
 
 Row = (
     RequestRow
@@ -268,6 +285,30 @@ class DeadLetter:
     value: str  # base64 of the original value
     failed_at: str
     details: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        stage: str,
+        reason: str,
+        where: tuple[str, int, int],
+        key: bytes | str | None,
+        value: bytes | None,
+        details: dict[str, Any] | None = None,
+    ) -> DeadLetter:
+        """The letter for the record at ``where`` (topic, partition, offset), now."""
+        topic, partition, offset = where
+        return cls(
+            stage=stage,
+            reason=reason,
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            key=key.decode(errors="replace") if isinstance(key, bytes) else key,
+            value=b64(value or b""),
+            failed_at=iso_ms(now_ms()),
+            details=details or {},
+        )
 
     def to_json(self) -> bytes:
         return orjson.dumps(self)

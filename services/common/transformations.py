@@ -25,7 +25,7 @@ import orjson
 from py_mini_racer import MiniRacer
 from py_mini_racer._exc import JSOOMException, JSTimeoutException, MiniRacerBaseException
 
-from hookhouse.common.message import Message, Transformed
+from hookhouse.common.message import Message, Transformed, body_bytes
 from hookhouse.common.settings import Settings
 
 MAX_LOG_LINES = 100
@@ -197,13 +197,7 @@ def _message(out: Any, before: Message) -> Message:
             continue
         if name.lower() != "content-length":  # the body may have changed size
             clean[name] = value if isinstance(value, str) else json.dumps(value)
-    body = out.get("body")
-    if body is None:
-        data = b""
-    elif isinstance(body, str):
-        data = body.encode()
-    else:
-        data = orjson.dumps(body)
+    data = body_bytes(out.get("body"))
     path, query = out.get("path", before.path), out.get("query", before.query)
     if not isinstance(path, str) or not isinstance(query, str):
         raise TransformationError("request.path and request.query must be strings")

@@ -29,11 +29,11 @@ import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from hookhouse.common import metrics, topics
-from hookhouse.common.clock import iso_ms, now_ms
+from hookhouse.common.clock import now_ms
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, ensure_topics
 from hookhouse.common.message import Message, Transformed
-from hookhouse.common.records import DeadLetter, InboundRequest, Row, b64
+from hookhouse.common.records import DeadLetter, InboundRequest, Row
 from hookhouse.common.runtime import start
 from hookhouse.common.schemas import first_error
 from hookhouse.common.settings import Settings, load
@@ -187,16 +187,8 @@ def build_app(settings: Settings) -> faust.App:
     def dead_letter(event: Any, reason: str, detail: str) -> Any:
         metrics.DEAD_LETTERS.labels("router", reason).inc()
         message = event.message
-        letter = DeadLetter(
-            stage="router",
-            reason=f"{reason}: {detail}",
-            topic=message.topic,
-            partition=message.partition,
-            offset=message.offset,
-            key=message.key.decode(errors="replace") if message.key else None,
-            value=b64(event.value or b""),
-            failed_at=iso_ms(now_ms()),
-        )
+        where = (message.topic, message.partition, message.offset)
+        letter = DeadLetter.of("router", f"{reason}: {detail}", where, message.key, event.value)
         if recent_dead.add(dead=True):
             log.critical(
                 "%d of the last %d requests were dead-lettered; stopping the router so "

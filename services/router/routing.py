@@ -237,20 +237,7 @@ def route(
         )
         events.append(EventRow.of(delivery, "HOLD" if paused else "QUEUED", version))
         if message is not original:  # transformed: keep what this event delivers
-            payloads.append(
-                EventPayloadRow(
-                    id=delivery.event_id,
-                    project_id=request.project_id,
-                    request_id=request.id,
-                    method=delivery.method,
-                    path=delivery.path,
-                    query=delivery.query,
-                    headers=delivery.headers,
-                    body=delivery.body,
-                    created_at=created_at,
-                    version=version,
-                )
-            )
+            payloads.append(EventPayloadRow.of(delivery, version))
         (held if paused else deliveries).append(delivery)
     request_row = RequestRow(
         id=request.id,
