@@ -19,14 +19,12 @@ import time
 import aiohttp
 import orjson
 import uvloop
-from confluent_kafka import Producer
 
 from bench import harness
 from hookhouse.common import topics
 from hookhouse.common.clock import iso_ms, now_ms
 from hookhouse.common.config import new_resource
 from hookhouse.common.configlog import ConfigLog
-from hookhouse.common.kafka import client_config
 from hookhouse.common.records import Delivery, b64
 from hookhouse.common.settings import Settings
 
@@ -50,11 +48,9 @@ async def raw_client(url: str, events: int) -> None:
 def fill(
     settings: Settings, destination_id: str, connection_id: str, project_id: str, events: int
 ) -> None:
-    producer = Producer({**client_config(settings), "linger.ms": 20})
     stamp = iso_ms(now_ms())
-    topic = topics.name(settings, topics.DELIVERIES)
-    for n in range(events):
-        delivery = Delivery(
+    deliveries = (
+        Delivery(
             event_id=f"evt_{n:08d}",
             project_id=project_id,
             request_id=f"req_{n}",
@@ -69,10 +65,13 @@ def fill(
             headers={"content-type": "application/json"},
             body=b64(BODY),
         )
-        producer.produce(topic, delivery.to_json(), key=destination_id)
-        if n % 10000 == 0:
-            producer.poll(0)
-    producer.flush(60)
+        for n in range(events)
+    )
+    harness.produce_all(
+        settings,
+        topics.name(settings, topics.DELIVERIES),
+        ((destination_id, d.to_json()) for d in deliveries),
+    )
 
 
 def main() -> None:

@@ -24,11 +24,9 @@ from typing import Any
 import aiohttp
 import orjson
 import uvloop
-from confluent_kafka import Consumer, TopicPartition
 
 from bench import harness
 from hookhouse.common import topics
-from hookhouse.common.kafka import client_config
 from hookhouse.common.settings import Settings
 from hookhouse.stack.supervisor import read_env
 
@@ -73,28 +71,12 @@ async def generate(url: str, rate: int, seconds: int, tag: str = "") -> dict[str
 def stamps(settings: Settings, topic: str, tag: str) -> dict[str, tuple[int, int]]:
     """bench id -> (time the generator sent it, record time on ``topic``), in epoch ms,
     for the ids that start with ``tag``."""
-    consumer = Consumer({**client_config(settings), "group.id": "bench-stages"})
-    name = topics.name(settings, topic)
-    partitions = consumer.list_topics(name, timeout=10).topics[name].partitions
-    ends = {
-        p: consumer.get_watermark_offsets(TopicPartition(name, p), timeout=10)[1]
-        for p in partitions
-    }
-    consumer.assign([TopicPartition(name, p, 0) for p in partitions])
     found: dict[str, tuple[int, int]] = {}
-    done = {p for p, end in ends.items() if end == 0}
-    while len(done) < len(ends):
-        message = consumer.poll(1.0)
-        if message is None or message.error():
-            continue
-        partition, offset = message.partition() or 0, message.offset() or 0
-        if offset + 1 >= ends[partition]:
-            done.add(partition)
+    for message in harness.read_topic(settings, topics.name(settings, topic)):
         headers = orjson.loads(message.value() or b"{}").get("headers", {})
         if headers.get("x-bench-id", "").startswith(tag):
             sent = int(headers["x-bench-sent-at"]) // 1_000_000
             found.setdefault(headers["x-bench-id"], (sent, message.timestamp()[1]))
-    consumer.close()
     return found
 
 

@@ -18,14 +18,16 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from confluent_kafka import Consumer, Message, Producer, TopicPartition
+
 from hookhouse.common.clickhouse import migrate
-from hookhouse.common.kafka import ensure_topics
+from hookhouse.common.kafka import client_config, ensure_topics
 from hookhouse.common.settings import Settings
 from hookhouse.stack.ports import is_listening
 
@@ -116,6 +118,37 @@ def receiver() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(10)
+
+
+def produce_all(settings: Settings, topic: str, records: Iterable[tuple[str, bytes]]) -> None:
+    """Write (key, value) records to ``topic`` (a benchmark's pre-filled input)."""
+    producer = Producer({**client_config(settings), "linger.ms": 20})
+    for n, (key, value) in enumerate(records):
+        producer.produce(topic, value, key=key)
+        if n % 10000 == 0:
+            producer.poll(0)
+    producer.flush(60)
+
+
+def read_topic(settings: Settings, topic: str) -> Iterator[Message]:
+    """Every record of ``topic`` up to its end as of the call, partition by partition."""
+    consumer = Consumer({**client_config(settings), "group.id": "bench-reader"})
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        for partition in partitions:
+            end = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1]
+            if end == 0:
+                continue
+            consumer.assign([TopicPartition(topic, partition, 0)])
+            while True:
+                msg = consumer.poll(5)
+                if msg is None or msg.error():
+                    continue
+                yield msg
+                if (msg.offset() or 0) + 1 >= end:
+                    break
+    finally:
+        consumer.close()
 
 
 def stats(url: str) -> dict[str, Any]:

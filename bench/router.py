@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 import uvloop
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
@@ -71,11 +71,9 @@ def configure(settings: Settings, rules: list[dict[str, Any]], with_code: bool) 
 
 
 def fill(settings: Settings, events: int, project_id: str = "tm_bench") -> None:
-    producer = Producer({**client_config(settings), "linger.ms": 20})
-    topic = topics.name(settings, topics.REQUESTS)
     stamp = iso_ms(now_ms())
-    for n in range(events):
-        request = InboundRequest(
+    requests = (
+        InboundRequest(
             id=f"req_{n:010d}",
             project_id=project_id,
             source_id=SOURCE,
@@ -86,32 +84,17 @@ def fill(settings: Settings, events: int, project_id: str = "tm_bench") -> None:
             headers={"content-type": "application/json"},
             body=b64(BODY),
         )
-        producer.produce(topic, request.to_json(), key=SOURCE)
-        if n % 10000 == 0:
-            producer.poll(0)
-    producer.flush(60)
+        for n in range(events)
+    )
+    harness.produce_all(
+        settings, topics.name(settings, topics.REQUESTS), ((SOURCE, r.to_json()) for r in requests)
+    )
 
 
 def span(settings: Settings, topic: str) -> tuple[int, int, int]:
     """(records, first time stamp, last time stamp) of ``topic``, in ms."""
-    consumer = Consumer({**client_config(settings), "group.id": "bench-span"})
-    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-    count, first, last = 0, 2**63, 0
-    for partition in partitions:
-        end = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1]
-        if end == 0:
-            continue
-        consumer.assign([TopicPartition(topic, partition, 0)])
-        while True:
-            msg = consumer.poll(5)
-            if msg is None or msg.error():
-                continue
-            stamp = msg.timestamp()[1]
-            first, last, count = min(first, stamp), max(last, stamp), count + 1
-            if (msg.offset() or 0) + 1 >= end:
-                break
-    consumer.close()
-    return count, first, last
+    stamps = [msg.timestamp()[1] for msg in harness.read_topic(settings, topic)]
+    return len(stamps), min(stamps, default=2**63), max(stamps, default=0)
 
 
 def count(settings: Settings, topic: str) -> int:
