@@ -45,6 +45,11 @@ def parser() -> argparse.ArgumentParser:
         "init",
         help="migrate, create topics, and create the first project and API key (once)",
     )
+    project = sub.add_parser(
+        "project",
+        help="create a project (a tenant) if missing and print a new API key for it",
+    )
+    project.add_argument("name")
     for name in SERVICES:
         sub.add_parser(name, help=f"run the {name} service")
     return p
@@ -74,6 +79,10 @@ def main(argv: list[str] | None = None) -> None:
         for line in apply(settings, args.target) or ["nothing to do"]:
             print(line)
         return
+    if args.command == "project":
+        from hookhouse.stack.supervisor import add_project
+
+        sys.exit(add_project(settings, args.name))
     if args.command == "init":
         from hookhouse.stack.supervisor import initialize
 

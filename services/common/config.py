@@ -2,6 +2,11 @@
 
 Pure state: :class:`ConfigState` applies config records in log order and answers the
 lookups the services need.  Kafka lives in ``configlog.py``.
+
+Names are unique (per project; a connection's per source, as in Hookdeck).  Two API
+replicas may append the same name at once; every reader keeps the one earlier in the
+log and refuses the other, so all replicas agree.  The writer of a refused record sees
+that its record is not what the state holds and repairs the log (``ConfigLog``).
 """
 
 from __future__ import annotations
@@ -16,6 +21,19 @@ from hookhouse.common.clock import iso_ms, now_ms
 from hookhouse.common.ids import new_id
 
 KINDS = ("project", "api_key", "source", "destination", "connection", "transformation")
+NAMED = ("project", "source", "destination", "connection", "transformation")
+
+NameScope = tuple[str, str, str, str]
+
+
+def name_scope(kind: str, resource: dict[str, Any]) -> NameScope | None:
+    """Where ``resource``'s name must be unique, or ``None`` for kinds without names."""
+    if kind not in NAMED or not isinstance(resource.get("name"), str):
+        return None
+    if kind == "project":
+        return (kind, "", "", resource["name"])
+    within = str(resource.get("source_id", "")) if kind == "connection" else ""
+    return (kind, str(resource.get("project_id")), within, resource["name"])
 
 
 def record_key(kind: str, resource_id: str) -> bytes:
@@ -49,25 +67,44 @@ class ConfigState:
     )
     _connections_by_source: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _keys_by_hash: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _names: dict[NameScope, str] = field(default_factory=dict)
 
-    def apply(self, key: bytes, value: bytes | None) -> None:
-        """Apply one record of the config topic; ``value=None`` is a tombstone (delete)."""
+    def apply(self, key: bytes, value: bytes | None) -> bool:
+        """Apply one record of the config topic; ``value=None`` is a tombstone (delete).
+
+        A record whose name another resource already holds is refused: False.
+        """
         kind, _, resource_id = key.decode().partition(":")
         if kind not in self.resources:
-            return  # a kind this version does not know: newer writers, skip safely
+            return True  # a kind this version does not know: newer writers, skip safely
         table = self.resources[kind]
-        if value is None:
-            table.pop(resource_id, None)
-        else:
-            table[resource_id] = orjson.loads(value)
-        if kind == "connection":
+        resource = None if value is None else orjson.loads(value)
+        scope = None if resource is None else name_scope(kind, resource)
+        if scope is not None and self._names.get(scope, resource_id) != resource_id:
+            return False
+        old = table.pop(resource_id, None)
+        old_scope = None if old is None else name_scope(kind, old)
+        if old_scope is not None and self._names.get(old_scope) == resource_id:
+            del self._names[old_scope]
+        if resource is not None:
+            table[resource_id] = resource
+            if scope is not None:
+                self._names[scope] = resource_id
+        if kind in ("connection", "destination"):
             self._index_connections()
         elif kind == "api_key":
             self._keys_by_hash = {k["key_hash"]: k for k in self.resources["api_key"].values()}
+        return True
 
     def _index_connections(self) -> None:
+        """Connections by source, as the router uses them: a connection whose destination
+        is disabled counts as disabled itself."""
+        destinations = self.resources["destination"]
         index: dict[str, list[dict[str, Any]]] = {}
         for connection in sorted(self.resources["connection"].values(), key=lambda c: c["id"]):
+            destination = destinations.get(connection["destination_id"]) or {}
+            if destination.get("disabled_at") and not connection.get("disabled_at"):
+                connection = {**connection, "disabled_at": destination["disabled_at"]}
             index.setdefault(connection["source_id"], []).append(connection)
         self._connections_by_source = index
 
@@ -80,11 +117,13 @@ class ConfigState:
     def api_key(self, key: str) -> dict[str, Any] | None:
         return self._keys_by_hash.get(hash_api_key(key))
 
-    def find(self, kind: str, project_id: str, name: str) -> dict[str, Any] | None:
-        for resource in self.resources[kind].values():
-            if resource.get("project_id") == project_id and resource.get("name") == name:
-                return resource
-        return None
+    def find(
+        self, kind: str, project_id: str, name: str, source_id: str = ""
+    ) -> dict[str, Any] | None:
+        """The resource named ``name`` (a connection: of the source ``source_id``)."""
+        scope = name_scope(kind, {"name": name, "project_id": project_id, "source_id": source_id})
+        resource_id = self._names.get(scope) if scope is not None else None
+        return self.resources[kind].get(resource_id) if resource_id is not None else None
 
     def list(self, kind: str, project_id: str) -> list[dict[str, Any]]:
         return sorted(

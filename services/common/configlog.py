@@ -5,6 +5,11 @@ beginning (no consumer group: every process sees the whole log), applies each re
 to a :class:`ConfigState` and records how far it has read.  A writer appends a record,
 waits for the broker's ack, then waits until its own reader has applied that offset —
 read your writes, as Kafka Connect and the Schema Registry do.
+
+A record the state refuses (its name is taken: see ``config.py``) is remembered by
+offset; its writer learns it from :meth:`ConfigLog.put`, which then appends the
+version the state holds under the same key, so that compaction, which keeps only a
+key's last record, can never bring the refused one back.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ class ConfigLog:
         self.state = ConfigState()
         self._settings = settings
         self._applied = -1  # offset of the last record applied
+        self._refused: set[int] = set()  # offsets of records the state refused
         self._caught_up = threading.Event()
         self._changed = threading.Condition()
         self._stopping = threading.Event()
@@ -98,7 +104,8 @@ class ConfigLog:
                     key = key.encode()
                 with self._changed:
                     try:
-                        self.state.apply(key, msg.value())
+                        if not self.state.apply(key, msg.value()):
+                            self._refused.add(offset)
                     except (ValueError, KeyError) as exc:
                         log.error("config record %s at offset %d unusable: %s", key, offset, exc)
                     self._applied = offset
@@ -150,12 +157,26 @@ class ConfigLog:
                 self._changed.wait(left)
         return True
 
+    def put(self, kind: str, resource_id: str, value: dict[str, Any] | None) -> bool:
+        """Write one resource (``None`` deletes it); False if the log refused it.
+
+        Refused means another resource took the name first (in log order, on every
+        replica); the key's last record is then set back to what the state holds.
+        Blocking: call it from a thread in async code.
+        """
+        offset = self.append(kind, resource_id, value)
+        with self._changed:
+            if offset not in self._refused:
+                return True
+            self._refused.discard(offset)
+        self.append(kind, resource_id, self.state.get(kind, resource_id))
+        return False
+
     def append(
         self, kind: str, resource_id: str, value: dict[str, Any] | None, timeout: float = 10.0
-    ) -> None:
-        """Write one resource (``None`` deletes it) and return once this process sees it.
-
-        Blocking: call it from a thread in async code.
+    ) -> int:
+        """Write one record (``None`` deletes) and return its offset once this process
+        has applied it.  Blocking: call it from a thread in async code.
         """
         if self._producer is None:
             self._producer = Producer(producer_config(self._settings))
@@ -175,3 +196,4 @@ class ConfigLog:
             raise KafkaException(done["err"])
         if not self.wait_applied(done["offset"], timeout):
             raise TimeoutError("the config write was not read back in time")
+        return int(done["offset"])

@@ -29,7 +29,7 @@ class Bootstrapped:
 def _ensure(
     log: ConfigLog, kind: str, prefix: str, project_id: str, name: str, fields: dict[str, Any]
 ) -> dict[str, Any]:
-    existing = log.state.find(kind, project_id, name)
+    existing = log.state.find(kind, project_id, name, fields.get("source_id", ""))
     if existing is not None:
         return existing
     resource = new_resource(prefix, project_id, {"name": name, **fields})
@@ -37,37 +37,45 @@ def _ensure(
     return resource
 
 
+def project(log: ConfigLog, name: str) -> dict[str, Any]:
+    """The project named ``name``, created (with its signing secret) if missing."""
+    found = log.state.find("project", "", name)
+    if found is None:
+        found = new_resource("tm", "", {"name": name})
+    if not found.get("signing_secret"):  # signs deliveries with HOOKDECK_SIGNATURE
+        found = {**found, "signing_secret": secrets.token_urlsafe(32)}
+        if not log.put("project", found["id"], found):
+            return project(log, name)  # another process created it a moment ago
+    return found
+
+
+def new_api_key(log: ConfigLog, project_id: str, name: str = "admin") -> str:
+    """A new API key of the project; only its hash is stored, so this is its one showing."""
+    key = f"hh_{secrets.token_urlsafe(32)}"
+    record = new_resource("key", project_id, {"name": name, "key_hash": hash_api_key(key)})
+    log.append("api_key", record["id"], record)
+    return key
+
+
 def bootstrap(log: ConfigLog, api_url: str, known_key: str | None) -> Bootstrapped:
     """Create what is missing; ``known_key`` is the key from the previous start."""
     if not log.wait_ready(60):
         raise TimeoutError("the config log could not be read within 60 s")
-    project = next(
-        (p for p in log.state.resources["project"].values() if p["name"] == PROJECT_NAME), None
-    )
-    if project is None:
-        project = new_resource("tm", "", {"name": PROJECT_NAME})
-    if not project.get("signing_secret"):  # signs deliveries with HOOKDECK_SIGNATURE
-        project = {**project, "signing_secret": secrets.token_urlsafe(32)}
-        log.append("project", project["id"], project)
+    local = project(log, PROJECT_NAME)
     key = known_key
     record = log.state.api_key(key) if key else None
-    if record is None or record["project_id"] != project["id"]:
-        key = f"hh_{secrets.token_urlsafe(32)}"
-        record = new_resource(
-            "key", project["id"], {"name": "admin", "key_hash": hash_api_key(key)}
-        )
-        log.append("api_key", record["id"], record)
-    source = _ensure(log, "source", "src", project["id"], DEMO_SOURCE, {})
+    if key is None or record is None or record["project_id"] != local["id"]:
+        key = new_api_key(log, local["id"])
+    source = _ensure(log, "source", "src", local["id"], DEMO_SOURCE, {})
     destination = _ensure(
-        log, "destination", "des", project["id"], DEMO_DESTINATION, {"url": f"{api_url}/mock"}
+        log, "destination", "des", local["id"], DEMO_DESTINATION, {"url": f"{api_url}/mock"}
     )
     _ensure(
         log,
         "connection",
         "web",
-        project["id"],
+        local["id"],
         f"{DEMO_SOURCE}-{DEMO_DESTINATION}",
         {"source_id": source["id"], "destination_id": destination["id"], "rules": []},
     )
-    assert key is not None
-    return Bootstrapped(project["id"], key, source["id"])
+    return Bootstrapped(local["id"], key, source["id"])

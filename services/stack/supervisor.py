@@ -29,7 +29,7 @@ from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.kafka import KafkaProbe, ensure_topics
 from hookhouse.common.settings import Settings
 from hookhouse.stack import clickhouse_server, kafka_broker
-from hookhouse.stack.bootstrap import Bootstrapped, bootstrap
+from hookhouse.stack.bootstrap import Bootstrapped, bootstrap, new_api_key, project
 from hookhouse.stack.ports import PortTaken, ensure_free, is_listening
 
 SERVICES = ("ingest", "api", "router", "deliverer", "sink")
@@ -372,6 +372,21 @@ def initialize(settings: Settings) -> int:
     stack.write_state(boot.api_key)
     print(f"project {boot.project_id}; API key in {stack.home / 'stack.env'}")
     return 0
+
+
+def add_project(settings: Settings, name: str) -> int:
+    log = ConfigLog(settings)
+    log.start()
+    try:
+        if not log.wait_ready(60):
+            print("the config log could not be read within 60 s; is Kafka up?", file=sys.stderr)
+            return 1
+        made = project(log, name)
+        print(f"project {made['id']} ({name})\nAPI key {new_api_key(log, made['id'])}")
+        print("The key is shown once; only its hash is stored.")
+        return 0
+    finally:
+        log.stop()
 
 
 def up(settings: Settings, infra_only: bool = False) -> int:

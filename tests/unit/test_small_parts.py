@@ -66,11 +66,34 @@ def test_config_state_applies_and_deletes() -> None:
     )
     assert state.connections_of("src_1") == [conn]
     assert state.api_key("k") is not None and state.api_key("other") is None
-    assert state.find("connection", "p", "c") == conn
-    assert state.find("connection", "q", "c") is None
+    assert state.find("connection", "p", "c", "src_1") == conn
+    assert state.find("connection", "p", "c", "src_2") is None
+    assert state.find("connection", "q", "c", "src_1") is None
     state.apply(record_key("connection", "web_1"), None)
     assert state.connections_of("src_1") == []
     state.apply(b"future_kind:x", b"{}")  # unknown kinds are skipped
+
+
+def test_the_first_record_of_a_name_wins_on_every_reader() -> None:
+    def source(resource_id: str, name: str) -> bytes:
+        return orjson.dumps({"id": resource_id, "project_id": "p", "name": name})
+
+    log = [
+        (record_key("source", "src_a"), source("src_a", "shop")),
+        (record_key("source", "src_b"), source("src_b", "shop")),  # same name, later
+        (record_key("source", "src_c"), source("src_c", "other")),
+        (record_key("source", "src_c"), source("src_c", "shop")),  # rename onto it
+    ]
+    for _ in range(2):  # two replicas reading the same log agree
+        state = ConfigState()
+        assert [state.apply(key, value) for key, value in log] == [True, False, True, False]
+        assert state.find("source", "p", "shop")["id"] == "src_a"  # type: ignore[index]
+        assert state.find("source", "p", "other")["id"] == "src_c"  # type: ignore[index]
+        assert state.get("source", "src_b") is None
+    state.apply(record_key("source", "src_a"), None)  # a deleted name is free again
+    assert state.apply(record_key("source", "src_b"), source("src_b", "shop"))
+    assert state.apply(record_key("source", "src_b"), source("src_b", "renamed"))
+    assert state.find("source", "p", "shop") is None
 
 
 def test_migrations_have_both_directions() -> None:

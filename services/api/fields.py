@@ -1,0 +1,194 @@
+"""What the management API accepts: request bodies checked and turned into the fields
+stored in the config log.  Every refusal is an :class:`ApiError` naming the field.  Pure:
+no I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from hookhouse.common.destination_auth import InvalidAuthConfig, credentials
+from hookhouse.common.message import Message, body_bytes
+from hookhouse.common.signing import InvalidSigningConfig
+from hookhouse.common.verification import InvalidVerification
+from hookhouse.common.verification import check as check_verification
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error_response(status: int, code: str, message: str) -> Response:
+    return JSONResponse(
+        {"handled": True, "status": status, "code": code, "message": message}, status_code=status
+    )
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    try:
+        data = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, "INVALID_JSON", f"The body is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ApiError(400, "INVALID_JSON", "The body must be a JSON object.")
+    return data
+
+
+def required_text(data: dict[str, Any], field: str) -> str:
+    value = data.get(field)
+    if not isinstance(value, str) or not value.strip():
+        raise ApiError(422, "UNPROCESSABLE_ENTITY", f"'{field}' is required and must be text.")
+    return value
+
+
+def transformation_fields(data: dict[str, Any]) -> dict[str, Any]:
+    code, env = data.get("code"), data.get("env") or {}
+    if not isinstance(code, str) or not code.strip():
+        raise ApiError(422, "UNPROCESSABLE_ENTITY", "'code' must be the JavaScript source.")
+    if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
+        raise ApiError(422, "UNPROCESSABLE_ENTITY", "'env' must be an object of strings.")
+    return {"name": required_text(data, "name"), "code": code, "env": env}
+
+
+def sample_message(sample: Any) -> Message:
+    """A request object as Hookdeck's run endpoint takes it, as a message."""
+    if sample is None:
+        sample = {}
+    if not isinstance(sample, dict):
+        raise ApiError(422, "UNPROCESSABLE_ENTITY", "'request' must be an object.")
+    headers = sample.get("headers") or {}
+    if not isinstance(headers, dict):
+        raise ApiError(422, "UNPROCESSABLE_ENTITY", "'request.headers' must be an object.")
+    return Message(
+        {str(k): str(v) for k, v in headers.items()},
+        body_bytes(sample.get("body")),
+        str(sample.get("path") or "/"),
+        str(sample.get("query") or ""),
+    )
+
+
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+CUSTOM_RESPONSE_TYPES = {"json": "application/json", "text": "text/plain", "xml": "application/xml"}
+MAX_CUSTOM_RESPONSE_BYTES = 1000
+
+
+def source_fields(data: dict[str, Any]) -> dict[str, Any]:
+    try:
+        verification = check_verification(data.get("verification"))
+    except InvalidVerification as exc:
+        raise ApiError(422, "UNPROCESSABLE_ENTITY", str(exc)) from exc
+    return {
+        "name": required_text(data, "name"),
+        "description": optional_text(data, "description"),
+        "allowed_http_methods": allowed_methods_field(data.get("allowed_http_methods")),
+        "custom_response": custom_response_field(data.get("custom_response")),
+        "verification": verification,
+    }
+
+
+def optional_text(data: dict[str, Any], field: str) -> str | None:
+    value = data.get(field)
+    if value is not None and not isinstance(value, str):
+        raise ApiError(422, "UNPROCESSABLE_ENTITY", f"'{field}' must be text.")
+    return value
+
+
+def allowed_methods_field(value: Any) -> list[str] | None:
+    """``None`` allows every method (Hookdeck's default: POST, PUT, PATCH, DELETE, GET)."""
+    if value is None:
+        return None
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(m, str) and m.upper() in HTTP_METHODS for m in value)
+    ):
+        raise ApiError(
+            422,
+            "UNPROCESSABLE_ENTITY",
+            f"'allowed_http_methods' must be a non-empty list of {', '.join(HTTP_METHODS)}.",
+        )
+    return sorted({m.upper() for m in value}, key=HTTP_METHODS.index)
+
+
+def custom_response_field(value: Any) -> dict[str, str] | None:
+    """What ingest answers instead of its JSON: ``content_type`` json, text or xml."""
+    if value is None:
+        return None
+    if (
+        not isinstance(value, dict)
+        or value.get("content_type") not in CUSTOM_RESPONSE_TYPES
+        or not isinstance(value.get("body"), str)
+    ):
+        raise ApiError(
+            422,
+            "UNPROCESSABLE_ENTITY",
+            '\'custom_response\' must be {"content_type": "json" | "text" | "xml", "body": text}.',
+        )
+    if len(value["body"].encode()) > MAX_CUSTOM_RESPONSE_BYTES:
+        raise ApiError(
+            422,
+            "UNPROCESSABLE_ENTITY",
+            f"'custom_response.body' must be at most {MAX_CUSTOM_RESPONSE_BYTES} bytes.",
+        )
+    return {"content_type": value["content_type"], "body": value["body"]}
+
+
+RATE_LIMIT_PERIODS = ("second", "minute", "hour", "concurrent")
+
+
+def destination_fields(data: dict[str, Any]) -> dict[str, Any]:
+    url = required_text(data, "url")
+    if not url.startswith(("http://", "https://")):
+        raise ApiError(422, "UNPROCESSABLE_ENTITY", "'url' must be an http:// or https:// URL.")
+    return {
+        "name": required_text(data, "name"),
+        "description": optional_text(data, "description"),
+        "url": url,
+        "http_method": data.get("http_method"),
+        "path_forwarding_disabled": bool(data.get("path_forwarding_disabled", False)),
+        **rate_limit_fields(data),
+        "auth_method": auth_method_field(data.get("auth_method")),
+    }
+
+
+def rate_limit_fields(data: dict[str, Any]) -> dict[str, Any]:
+    limit, period = data.get("rate_limit"), data.get("rate_limit_period")
+    if limit is None:
+        return {"rate_limit": None, "rate_limit_period": None}
+    if not isinstance(limit, int) or limit < 1:
+        raise ApiError(422, "UNPROCESSABLE_ENTITY", "'rate_limit' must be a whole number >= 1.")
+    if period not in RATE_LIMIT_PERIODS:
+        raise ApiError(
+            422,
+            "UNPROCESSABLE_ENTITY",
+            f"'rate_limit_period' must be one of {', '.join(RATE_LIMIT_PERIODS)}.",
+        )
+    return {"rate_limit": limit, "rate_limit_period": period}
+
+
+def auth_method_field(value: Any) -> dict[str, Any] | None:
+    """Checked by building credentials once, so a bad config is refused now, not later."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ApiError(422, "UNPROCESSABLE_ENTITY", "'auth_method' must be an object.")
+    placeholder = "validation-only"  # stands in for the project secret and OAuth token
+    try:
+        credentials(
+            value,
+            b"",
+            event_id="evt_check",
+            timestamp=0,
+            project_secret=placeholder,
+            header_prefix="x-",
+            oauth_token=placeholder,
+        )
+    except (InvalidAuthConfig, InvalidSigningConfig) as exc:
+        raise ApiError(422, "UNPROCESSABLE_ENTITY", str(exc)) from exc
+    return value

@@ -1,0 +1,117 @@
+"""List queries in Hookdeck's shape: filters, ``order_by``, ``dir``, ``limit`` and seek
+cursors (``next`` / ``prev``), applied to resources held in memory (the config view).
+
+A cursor names the last (``next``) or first (``prev``) row of a page by its sort value
+and id, so a page never repeats or skips a row when others are created meanwhile.
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+MAX_LIMIT = 250
+DEFAULT_LIMIT = 100
+
+SortKey = tuple[str, str]
+
+
+class InvalidQuery(ValueError):
+    """A list parameter that cannot be used; the message names it."""
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    order_by: str
+    descending: bool
+    limit: int
+    next: SortKey | None
+    prev: SortKey | None
+
+
+def encode_cursor(key: SortKey) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(list(key))).decode().rstrip("=")
+
+
+def decode_cursor(text: str) -> SortKey:
+    try:
+        value = orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidQuery("the cursor is not one this API gave out") from exc
+    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
+        raise InvalidQuery("the cursor is not one this API gave out")
+    return value[0], value[1]
+
+
+def list_query(params: Mapping[str, str], order_fields: Sequence[str]) -> ListQuery:
+    order_by = params.get("order_by", order_fields[0])
+    if order_by not in order_fields:
+        raise InvalidQuery(f"'order_by' must be one of {', '.join(order_fields)}.")
+    direction = params.get("dir", "desc")
+    if direction not in ("asc", "desc"):
+        raise InvalidQuery("'dir' must be asc or desc.")
+    raw_limit = params.get("limit", str(DEFAULT_LIMIT))
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        raise InvalidQuery(f"'limit' must be a whole number from 1 to {MAX_LIMIT}.")
+    if params.get("next") and params.get("prev"):
+        raise InvalidQuery("give 'next' or 'prev', not both.")
+    return ListQuery(
+        order_by,
+        direction == "desc",
+        int(raw_limit),
+        decode_cursor(params["next"]) if params.get("next") else None,
+        decode_cursor(params["prev"]) if params.get("prev") else None,
+    )
+
+
+def boolean(params: Mapping[str, str], name: str) -> bool | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    if value not in ("true", "false"):
+        raise InvalidQuery(f"'{name}' must be true or false.")
+    return value == "true"
+
+
+def page(
+    rows: Iterable[dict[str, Any]],
+    query: ListQuery,
+    shape: Callable[[dict[str, Any]], dict[str, Any]],
+) -> dict[str, Any]:
+    """One page of ``rows`` (already filtered) in Hookdeck's paginated envelope."""
+
+    def key(row: dict[str, Any]) -> SortKey:
+        return str(row.get(query.order_by) or ""), str(row["id"])
+
+    ordered = sorted(rows, key=key, reverse=query.descending)
+    keys = [key(row) for row in ordered]
+
+    def before(k: SortKey, cursor: SortKey) -> bool:
+        return k > cursor if query.descending else k < cursor
+
+    if query.prev is not None:
+        earlier = [i for i, k in enumerate(keys) if before(k, query.prev)]
+        chosen = earlier[-query.limit :]
+    else:
+        later = [i for i, k in enumerate(keys) if query.next is None or before(query.next, k)]
+        chosen = later[: query.limit]
+    first, last = (chosen[0], chosen[-1]) if chosen else (None, None)
+    return {
+        "pagination": {
+            "order_by": query.order_by,
+            "dir": "desc" if query.descending else "asc",
+            "limit": query.limit,
+            "prev": encode_cursor(keys[first]) if first is not None and first > 0 else None,
+            "next": encode_cursor(keys[last])
+            if last is not None and last + 1 < len(keys)
+            else None,
+        },
+        "count": len(chosen),
+        "models": [shape(ordered[i]) for i in chosen],
+    }

@@ -1,0 +1,234 @@
+"""The management API's resources over the config log: sources, destinations,
+connections and transformations, each with Hookdeck's verbs (2024-03-01): list, count,
+create, upsert by name, retrieve, update, delete, and disable/enable where Hookdeck has
+them (``archive``/``unarchive``, the paths ``@hookdeck/sdk`` 0.4.0 calls, are aliases).
+
+Every write goes through :meth:`ConfigLog.put`: this replica answers only after it has
+read its own write back, and a name another replica took first is refused here as on
+every replica (``config.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from hookhouse.api import pages
+from hookhouse.api.fields import ApiError, json_body, required_text
+from hookhouse.common.clock import iso_ms, now_ms
+from hookhouse.common.config import new_resource
+from hookhouse.common.configlog import ConfigLog
+
+Handler = Callable[[Request, str], Awaitable[Response]]
+Authenticate = Callable[[Handler], Callable[[Request], Awaitable[Response]]]
+Shape = Callable[[dict[str, Any]], dict[str, Any]]
+# Checked stored fields from a request body; ``existing`` is the stored resource when
+# the body updates one (its fields fill what the body leaves out).
+Fields = Callable[[str, dict[str, Any], dict[str, Any] | None], Awaitable[dict[str, Any]]]
+
+T = TypeVar("T")
+STORED_ONLY = ("id", "project_id", "created_at", "updated_at")
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str  # the config kind: "source"
+    path: str  # "sources"
+    prefix: str  # of ids: "src"
+    fields: Fields
+    shape: Shape
+    filters: tuple[str, ...] = ()  # list parameters matched against stored fields
+    toggles: tuple[str, ...] = ("disabled_at",)
+    users: Callable[[dict[str, Any]], list[str]] = field(default=lambda _: [])
+
+
+def settable(resource: dict[str, Any] | None) -> dict[str, Any]:
+    """A stored resource's own fields, as a request body would give them."""
+    return {k: v for k, v in (resource or {}).items() if k not in STORED_ONLY}
+
+
+class Resources:
+    def __init__(self, config: ConfigLog) -> None:
+        self.config = config
+        self.state = config.state
+
+    # -- writes -----------------------------------------------------------------------
+
+    async def put(self, kind: str, resource: dict[str, Any]) -> None:
+        if not await asyncio.to_thread(self.config.put, kind, resource["id"], resource):
+            raise self.name_taken(kind, resource["name"])
+
+    @staticmethod
+    def name_taken(kind: str, name: str) -> ApiError:
+        return ApiError(422, "NAME_TAKEN", f"A {kind} named '{name}' already exists.")
+
+    def check_free(self, kind: str, project_id: str, fields: dict[str, Any], own: str) -> None:
+        taken = self.state.find(kind, project_id, fields["name"], fields.get("source_id", ""))
+        if taken is not None and taken["id"] != own:
+            raise self.name_taken(kind, fields["name"])
+
+    async def create(
+        self, kind: str, prefix: str, project_id: str, fields: dict[str, Any]
+    ) -> dict[str, Any]:
+        self.check_free(kind, project_id, fields, "")
+        resource = new_resource(prefix, project_id, fields)
+        await self.put(kind, resource)
+        return resource
+
+    async def update(
+        self, kind: str, resource: dict[str, Any], changes: dict[str, Any]
+    ) -> dict[str, Any]:
+        changed = {**resource, **changes, "updated_at": iso_ms(now_ms())}
+        if "name" in changed:
+            self.check_free(kind, resource["project_id"], changed, resource["id"])
+        await self.put(kind, changed)
+        return changed
+
+    def owned(self, kind: str, project_id: str, resource_id: str) -> dict[str, Any]:
+        """The project's resource, or 404: another project's ids do not exist for it."""
+        resource = self.state.get(kind, resource_id)
+        if resource is None or resource.get("project_id") != project_id:
+            raise ApiError(404, "NOT_FOUND", f"No {kind} with id {resource_id}.")
+        return resource
+
+    # -- reads ------------------------------------------------------------------------
+
+    def matching(
+        self, kind: Kind, project_id: str, params: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        """The project's resources of ``kind`` passing the list filters in ``params``."""
+        rows = self.state.list(kind.name, project_id)
+        ids = params.getlist("id") if hasattr(params, "getlist") else []
+        if ids:
+            rows = [r for r in rows if r["id"] in ids]
+        if params.get("name"):
+            rows = [r for r in rows if r.get("name") == params["name"]]
+        for toggle in kind.toggles:
+            flag = pages.boolean(params, toggle.removesuffix("_at"))
+            if flag is not None:
+                rows = [r for r in rows if bool(r.get(toggle)) == flag]
+        for name in kind.filters:
+            wanted = params.getlist(name) if hasattr(params, "getlist") else []
+            if wanted:
+                rows = [r for r in rows if r.get(name) in wanted]
+        return rows
+
+    # -- routes -----------------------------------------------------------------------
+
+    def routes(self, kind: Kind, authenticate: Authenticate) -> list[Route]:
+        def one(request: Request, project_id: str) -> dict[str, Any]:
+            return self.owned(kind.name, project_id, request.path_params["id"])
+
+        async def list_(request: Request, project_id: str) -> Response:
+            query = invalid_as_422(
+                lambda: pages.list_query(request.query_params, ("created_at", "updated_at"))
+            )
+            rows = invalid_as_422(lambda: self.matching(kind, project_id, request.query_params))
+            return JSONResponse(pages.page(rows, query, kind.shape))
+
+        async def count(request: Request, project_id: str) -> Response:
+            rows = invalid_as_422(lambda: self.matching(kind, project_id, request.query_params))
+            return JSONResponse({"count": len(rows)})
+
+        async def create(request: Request, project_id: str) -> Response:
+            fields = await kind.fields(project_id, await json_body(request), None)
+            return JSONResponse(
+                kind.shape(await self.create(kind.name, kind.prefix, project_id, fields))
+            )
+
+        async def upsert(request: Request, project_id: str) -> Response:
+            """Create, or update the resource of that name: idempotent."""
+            data = await json_body(request)
+            name = required_text(data, "name")
+            within = ""
+            if kind.name == "connection":  # a connection's name is unique per source
+                within = (await kind.fields(project_id, data, None))["source_id"]
+            existing = self.state.find(kind.name, project_id, name, within)
+            fields = await kind.fields(project_id, data, existing)
+            if existing is None:
+                made = await self.create(kind.name, kind.prefix, project_id, fields)
+                return JSONResponse(kind.shape(made))
+            if all(existing.get(k) == v for k, v in fields.items()):
+                return JSONResponse(kind.shape(existing))  # nothing changes: no write
+            return JSONResponse(kind.shape(await self.update(kind.name, existing, fields)))
+
+        async def retrieve(request: Request, project_id: str) -> Response:
+            return JSONResponse(kind.shape(one(request, project_id)))
+
+        async def update(request: Request, project_id: str) -> Response:
+            resource = one(request, project_id)
+            fields = await kind.fields(project_id, await json_body(request), resource)
+            return JSONResponse(kind.shape(await self.update(kind.name, resource, fields)))
+
+        async def delete(request: Request, project_id: str) -> Response:
+            resource = one(request, project_id)
+            users = kind.users(resource)
+            if users:
+                raise ApiError(
+                    422,
+                    "RESOURCE_IN_USE",
+                    f"This {kind.name} is used by {', '.join(users)}; "
+                    "delete or change those first.",
+                )
+            await asyncio.to_thread(self.config.put, kind.name, resource["id"], None)
+            return JSONResponse({"id": resource["id"]})
+
+        def toggle(stamp_field: str, on: bool) -> Handler:
+            async def handler(request: Request, project_id: str) -> Response:
+                resource = one(request, project_id)
+                stamp = (resource.get(stamp_field) or iso_ms(now_ms())) if on else None
+                if resource.get(stamp_field) == stamp:
+                    return JSONResponse(kind.shape(resource))
+                return JSONResponse(
+                    kind.shape(await self.update(kind.name, resource, {stamp_field: stamp}))
+                )
+
+            return handler
+
+        base, item = f"/{kind.path}", f"/{kind.path}/{{id}}"
+        made = [
+            Route(base, authenticate(list_), methods=["GET"]),
+            Route(base, authenticate(create), methods=["POST"]),
+            Route(base, authenticate(upsert), methods=["PUT"]),
+            Route(f"{base}/count", authenticate(count), methods=["GET"]),
+            Route(item, authenticate(retrieve), methods=["GET"]),
+            Route(item, authenticate(update), methods=["PUT"]),
+            Route(item, authenticate(delete), methods=["DELETE"]),
+        ]
+        actions = {
+            "disabled_at": (("disable", True), ("enable", False)),
+            "paused_at": (("pause", True), ("unpause", False)),
+        }
+        aliases = {"disable": "archive", "enable": "unarchive"}
+        for stamp_field in kind.toggles:
+            for action, on in actions[stamp_field]:
+                handler = authenticate(toggle(stamp_field, on))
+                for name in (action, aliases.get(action)):
+                    if name:
+                        made.append(Route(f"{item}/{name}", handler, methods=["PUT"]))
+        return made
+
+    async def found_or_created(
+        self, kind: Kind, project_id: str, given: Any, what: str
+    ) -> dict[str, Any]:
+        """An inline ``what`` object of a connection: the one of that name, or a new one."""
+        if not isinstance(given, dict):
+            raise ApiError(422, "UNPROCESSABLE_ENTITY", f"Give '{what}_id' or a '{what}' object.")
+        existing = self.state.find(kind.name, project_id, str(given.get("name")))
+        if existing is not None:
+            return existing
+        fields = await kind.fields(project_id, given, None)
+        return await self.create(kind.name, kind.prefix, project_id, fields)
+
+
+def invalid_as_422(step: Callable[[], T]) -> T:
+    try:
+        return step()
+    except pages.InvalidQuery as exc:
+        raise ApiError(422, "UNPROCESSABLE_ENTITY", str(exc)) from exc

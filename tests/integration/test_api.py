@@ -1,0 +1,286 @@
+"""The management API through HTTP, as a Hookdeck client uses it, over the real broker:
+every resource's lifecycle, tenant isolation, name conflicts, upsert, validation."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from hookhouse.api.app import API_VERSION, build_app
+from hookhouse.common.config import new_resource
+from hookhouse.common.configlog import ConfigLog
+from hookhouse.common.settings import Settings
+from hookhouse.stack.bootstrap import new_api_key, project
+
+pytestmark = pytest.mark.integration
+
+
+class Caller:
+    """One project's client: the app's single test client, with that project's key."""
+
+    def __init__(self, client: TestClient, key: str) -> None:
+        self.client, self.key = client, key
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.key}", **kwargs.pop("headers", {})}
+        response: httpx.Response = self.client.request(
+            method, f"/{API_VERSION}{path}", headers=headers, **kwargs
+        )
+        return response
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("PUT", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("DELETE", path, **kwargs)
+
+
+@dataclass
+class Tenants:
+    log: ConfigLog
+    a: Caller
+    b: Caller
+
+
+@pytest.fixture(scope="module")
+def tenants(settings: Settings) -> Iterator[Tenants]:
+    log = ConfigLog(settings)
+    log.start()
+    assert log.wait_ready(30)
+    key_a = new_api_key(log, project(log, "project-a")["id"])
+    key_b = new_api_key(log, project(log, "project-b")["id"])
+    with TestClient(build_app(settings), base_url="http://api") as client:
+        a, b = Caller(client, key_a), Caller(client, key_b)
+        deadline = time.monotonic() + 30
+        while a.get("/sources").status_code == 401:  # the API's reader catches up
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        yield Tenants(log, a, b)
+    log.stop()
+
+
+def ok(response: httpx.Response) -> Any:
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def refused(response: httpx.Response, status: int, code: str) -> str:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["code"] == code and body["status"] == status, body
+    assert body["message"]
+    return str(body["message"])
+
+
+def test_a_source_lives_and_dies_like_hookdeck_s(tenants: Tenants) -> None:
+    a = tenants.a
+    made = ok(a.post("/sources", json={"name": "shop", "allowed_http_methods": ["POST"]}))
+    assert made["id"].startswith("src_") and made["url"].endswith(f"/e/{made['id']}")
+    assert made["allowed_http_methods"] == ["POST"] and made["disabled_at"] is None
+    assert ok(a.get(f"/sources/{made['id']}")) == made
+    changed = ok(a.put(f"/sources/{made['id']}", json={"description": "orders"}))
+    assert changed["description"] == "orders" and changed["name"] == "shop"
+    assert changed["allowed_http_methods"] == ["POST"]  # fields not given are kept
+    disabled = ok(a.put(f"/sources/{made['id']}/disable"))
+    assert disabled["disabled_at"] is not None
+    assert ok(a.put(f"/sources/{made['id']}/archive"))["disabled_at"] == disabled["disabled_at"]
+    assert ok(a.get("/sources", params={"disabled": "true"}))["models"][0]["id"] == made["id"]
+    assert ok(a.put(f"/sources/{made['id']}/unarchive"))["disabled_at"] is None
+    assert ok(a.delete(f"/sources/{made['id']}")) == {"id": made["id"]}
+    refused(a.get(f"/sources/{made['id']}"), 404, "NOT_FOUND")
+
+
+def test_destinations_connections_and_transformations(tenants: Tenants) -> None:
+    a = tenants.a
+    connection = ok(
+        a.post(
+            "/connections",
+            json={
+                "name": "orders",
+                "source": {"name": "orders-in"},
+                "destination": {"name": "orders-out", "url": "https://example.com/hooks"},
+                "rules": [
+                    {"type": "filter", "body": {"type": "order"}},
+                    {
+                        "type": "transform",
+                        "transformation": {"name": "tag", "code": TAGGING},
+                    },
+                ],
+            },
+        )
+    )
+    assert connection["source"]["name"] == "orders-in"
+    assert connection["destination"]["url"] == "https://example.com/hooks"
+    transformation_id = connection["rules"][1]["transformation_id"]
+    assert ok(a.get(f"/transformations/{transformation_id}"))["name"] == "tag"
+    source_id, destination_id = connection["source"]["id"], connection["destination"]["id"]
+
+    # What others use cannot be deleted from under them.
+    assert connection["id"] in refused(a.delete(f"/sources/{source_id}"), 422, "RESOURCE_IN_USE")
+    refused(a.delete(f"/destinations/{destination_id}"), 422, "RESOURCE_IN_USE")
+    refused(a.delete(f"/transformations/{transformation_id}"), 422, "RESOURCE_IN_USE")
+
+    assert ok(a.get("/connections/count", params={"source_id": source_id})) == {"count": 1}
+    listed = ok(a.get("/connections", params={"destination_id": destination_id}))
+    assert [m["id"] for m in listed["models"]] == [connection["id"]]
+    paused = ok(a.put(f"/connections/{connection['id']}/pause"))
+    assert paused["paused_at"] is not None
+    assert ok(a.get("/connections/count", params={"paused": "true"}))["count"] >= 1
+    assert ok(a.put(f"/connections/{connection['id']}/unpause"))["paused_at"] is None
+    renamed = ok(a.put(f"/connections/{connection['id']}", json={"rules": []}))
+    assert renamed["rules"] == [] and renamed["name"] == "orders"
+    refused(
+        a.put(f"/connections/{connection['id']}", json={"source_id": "src_elsewhere"}),
+        422,
+        "UNPROCESSABLE_ENTITY",
+    )
+    ok(a.put(f"/transformations/{transformation_id}", json={"env": {"TAG": "x"}}))
+    assert ok(a.get(f"/transformations/{transformation_id}"))["env"] == {"TAG": "x"}
+    assert ok(a.delete(f"/connections/{connection['id']}")) == {"id": connection["id"]}
+    assert ok(a.delete(f"/transformations/{transformation_id}"))["id"] == transformation_id
+    assert ok(a.delete(f"/destinations/{destination_id}"))["id"] == destination_id
+    assert ok(a.delete(f"/sources/{source_id}"))["id"] == source_id
+
+
+TAGGING = "addHandler('transform', (request, context) => request)"
+
+
+def test_upsert_is_idempotent_and_updates_by_name(tenants: Tenants) -> None:
+    a = tenants.a
+    first = ok(a.put("/destinations", json={"name": "crm", "url": "https://crm.example/a"}))
+    again = ok(a.put("/destinations", json={"name": "crm", "url": "https://crm.example/a"}))
+    assert again == first  # the same body twice: the same resource, unchanged
+    moved = ok(a.put("/destinations", json={"name": "crm", "url": "https://crm.example/b"}))
+    assert moved["id"] == first["id"] and moved["url"] == "https://crm.example/b"
+    assert ok(a.get("/destinations", params={"name": "crm"}))["count"] == 1
+    body = {"name": "sync", "source": {"name": "crm-in"}, "destination_id": first["id"]}
+    one = ok(a.put("/connections", json=body))
+    two = ok(a.put("/connections", json={**body, "description": "nightly"}))
+    assert two["id"] == one["id"] and two["description"] == "nightly"
+
+
+def test_names_are_unique_and_bad_bodies_are_named(tenants: Tenants) -> None:
+    a = tenants.a
+    ok(a.post("/sources", json={"name": "unique"}))
+    refused(a.post("/sources", json={"name": "unique"}), 422, "NAME_TAKEN")
+    other = ok(a.post("/sources", json={"name": "other"}))
+    refused(a.put(f"/sources/{other['id']}", json={"name": "unique"}), 422, "NAME_TAKEN")
+    ok(tenants.b.post("/sources", json={"name": "unique"}))  # another project: free
+    for path, body, field in [
+        ("/sources", {}, "'name'"),
+        ("/sources", {"name": "m", "allowed_http_methods": ["TRACE"]}, "allowed_http_methods"),
+        ("/sources", {"name": "r", "custom_response": {"content_type": "csv"}}, "custom_response"),
+        ("/destinations", {"name": "d", "url": "ftp://x"}, "'url'"),
+        ("/destinations", {"name": "d", "url": "http://x", "rate_limit": 0}, "rate_limit"),
+        ("/transformations", {"name": "t", "code": "this is not javascript"}, "load"),
+        ("/connections", {"source": {"name": "s"}}, "destination"),
+    ]:
+        message = refused(a.post(path, json=body), 422, "UNPROCESSABLE_ENTITY")
+        assert field in message, (path, message)
+    refused(a.post("/sources", content=b"{nope"), 400, "INVALID_JSON")
+    refused(a.get("/sources", params={"limit": "0"}), 422, "UNPROCESSABLE_ENTITY")
+    refused(a.get("/sources", params={"next": "garbage"}), 422, "UNPROCESSABLE_ENTITY")
+
+
+def test_one_project_cannot_see_change_or_count_another_s(tenants: Tenants) -> None:
+    a, b = tenants.a, tenants.b
+    src = ok(a.post("/sources", json={"name": "private"}))
+    des = ok(a.post("/destinations", json={"name": "private", "url": "https://a.example"}))
+    con = ok(a.post("/connections", json={"source_id": src["id"], "destination_id": des["id"]}))
+    for path, resource_id in [
+        ("/sources", src["id"]),
+        ("/destinations", des["id"]),
+        ("/connections", con["id"]),
+    ]:
+        refused(b.get(f"{path}/{resource_id}"), 404, "NOT_FOUND")
+        refused(b.put(f"{path}/{resource_id}", json={"description": "x"}), 404, "NOT_FOUND")
+        refused(b.put(f"{path}/{resource_id}/disable"), 404, "NOT_FOUND")
+        refused(b.delete(f"{path}/{resource_id}"), 404, "NOT_FOUND")
+        assert resource_id not in {
+            m["id"] for m in ok(b.get(path, params={"limit": 250}))["models"]
+        }
+        assert ok(b.get(f"{path}/count", params={"id": resource_id}))["count"] == 0
+    # Nor use another project's resources in its own.
+    refused(
+        b.post(
+            "/connections",
+            json={"source_id": src["id"], "destination": {"name": "x", "url": "https://b.example"}},
+        ),
+        404,
+        "NOT_FOUND",
+    )
+    refused(b.get("/sources", headers={"Authorization": "Bearer wrong"}), 401, "UNAUTHORIZED")
+
+
+def test_lists_page_with_cursors(tenants: Tenants) -> None:
+    a = tenants.a
+    made = [
+        ok(a.post("/destinations", json={"name": f"page-{i}", "url": "https://p.example"}))["id"]
+        for i in range(5)
+    ]
+    seen: list[str] = []
+    params: dict[str, str] = {"limit": "2", "dir": "asc"}
+    while True:
+        result = ok(a.get("/destinations", params=params))
+        assert result["pagination"]["limit"] == 2 and result["count"] <= 2
+        seen += [m["id"] for m in result["models"]]
+        if result["pagination"]["next"] is None:
+            break
+        params = {"limit": "2", "dir": "asc", "next": result["pagination"]["next"]}
+    assert [i for i in seen if i in made] == made
+    assert len(seen) == len(set(seen))
+
+
+def test_two_replicas_creating_one_name_agree_on_one_winner(
+    tenants: Tenants, settings: Settings
+) -> None:
+    """Two writers race on a name; every reader keeps the first in the log, the other
+    writer learns it lost, and the log ends with no trace of the loser."""
+    project_id = tenants.log.state.find("project", "", "project-a")["id"]  # type: ignore[index]
+    writers = [ConfigLog(settings) for _ in range(2)]
+    for w in writers:
+        w.start()
+        assert w.wait_ready(30)
+    resources = [
+        new_resource("des", project_id, {"name": "raced", "url": "https://r.example"})
+        for _ in writers
+    ]
+    outcomes: list[bool] = [False, False]
+    barrier = threading.Barrier(2)
+
+    def write(index: int) -> None:
+        barrier.wait()
+        outcomes[index] = writers[index].put(
+            "destination", resources[index]["id"], resources[index]
+        )
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == [False, True]
+    winner = resources[outcomes.index(True)]["id"]
+    late = ConfigLog(settings)  # a replica started afterwards reads the same answer
+    late.start()
+    assert late.wait_ready(30) and late.catch_up(10)
+    for reader in [*writers, late, tenants.log]:
+        assert reader.catch_up(10)
+        assert reader.state.find("destination", project_id, "raced")["id"] == winner  # type: ignore[index]
+        loser = resources[outcomes.index(False)]["id"]
+        assert reader.state.get("destination", loser) is None
+    for w in [*writers, late]:
+        w.stop()

@@ -1,0 +1,107 @@
+"""Seek pagination over the config view: every row once, in order, both ways."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hookhouse.api.pages import InvalidQuery, boolean, decode_cursor, list_query, page
+
+ORDER = ("created_at", "updated_at")
+
+
+def rows_of(stamps: list[int]) -> list[dict[str, Any]]:
+    # Repeated stamps on purpose: the id breaks ties.
+    return [
+        {"id": f"src_{i:03d}", "created_at": f"2026-01-01T00:00:{s:02d}"}
+        for i, s in enumerate(stamps)
+    ]
+
+
+def walk(rows: list[dict[str, Any]], params: dict[str, str]) -> list[list[str]]:
+    pages, cursor = [], None
+    while True:
+        query = list_query({**params, **({"next": cursor} if cursor else {})}, ORDER)
+        result = page(rows, query, lambda r: r)
+        pages.append([m["id"] for m in result["models"]])
+        cursor = result["pagination"]["next"]
+        if cursor is None:
+            return pages
+
+
+@given(
+    st.lists(st.integers(0, 5), max_size=30),
+    st.integers(1, 7),
+    st.sampled_from(["asc", "desc"]),
+)
+def test_next_pages_cover_every_row_once_in_order(
+    stamps: list[int], limit: int, direction: str
+) -> None:
+    rows = rows_of(stamps)
+    pages = walk(rows, {"limit": str(limit), "dir": direction})
+    seen = [i for p in pages for i in p]
+    expected = sorted(rows, key=lambda r: (r["created_at"], r["id"]), reverse=direction == "desc")
+    assert seen == [r["id"] for r in expected]
+    assert all(len(p) == limit for p in pages[:-1])
+
+
+@given(st.lists(st.integers(0, 5), min_size=1, max_size=30), st.integers(1, 7))
+def test_prev_goes_back_to_the_page_before(stamps: list[int], limit: int) -> None:
+    rows = rows_of(stamps)
+    query = list_query({"limit": str(limit)}, ORDER)
+    first = page(rows, query, lambda r: r)
+    assert first["pagination"]["prev"] is None
+    if first["pagination"]["next"] is None:
+        return
+    second = page(
+        rows,
+        list_query({"limit": str(limit), "next": first["pagination"]["next"]}, ORDER),
+        lambda r: r,
+    )
+    back = page(
+        rows,
+        list_query({"limit": str(limit), "prev": second["pagination"]["prev"]}, ORDER),
+        lambda r: r,
+    )
+    assert back["models"] == first["models"]
+
+
+def test_rows_created_between_pages_are_not_repeated() -> None:
+    rows = rows_of([1, 2, 3, 4])
+    first = page(rows, list_query({"limit": "2"}, ORDER), lambda r: r)
+    rows.append({"id": "src_999", "created_at": "2026-01-01T00:00:09"})  # newest, sorts first
+    second = page(
+        rows, list_query({"limit": "2", "next": first["pagination"]["next"]}, ORDER), lambda r: r
+    )
+    assert [m["id"] for m in first["models"]] == ["src_003", "src_002"]
+    assert [m["id"] for m in second["models"]] == ["src_001", "src_000"]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"limit": "0"}, "'limit'"),
+        ({"limit": "251"}, "'limit'"),
+        ({"limit": "x"}, "'limit'"),
+        ({"dir": "up"}, "'dir'"),
+        ({"order_by": "name"}, "'order_by'"),
+        ({"next": "!!"}, "cursor"),
+        ({"next": "W10"}, "cursor"),
+        ({"next": "a", "prev": "b"}, "not both"),
+    ],
+)
+def test_bad_list_parameters_name_themselves(params: dict[str, str], message: str) -> None:
+    with pytest.raises(InvalidQuery, match=message):
+        list_query(params, ORDER)
+
+
+def test_boolean_and_cursor_parsing() -> None:
+    assert boolean({"disabled": "true"}, "disabled") is True
+    assert boolean({}, "disabled") is None
+    with pytest.raises(InvalidQuery):
+        boolean({"disabled": "yes"}, "disabled")
+    with pytest.raises(InvalidQuery):
+        decode_cursor("bm90IGpzb24")
