@@ -16,6 +16,7 @@ from hookhouse.common.message import Message, body_bytes
 from hookhouse.common.signing import InvalidSigningConfig
 from hookhouse.common.verification import InvalidVerification
 from hookhouse.common.verification import check as check_verification
+from hookhouse.ingest.admission import CUSTOM_RESPONSE_MEDIA
 
 
 class ApiError(Exception):
@@ -74,7 +75,6 @@ def sample_message(sample: Any) -> Message:
 
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-CUSTOM_RESPONSE_TYPES = {"json": "application/json", "text": "text/plain", "xml": "application/xml"}
 MAX_CUSTOM_RESPONSE_BYTES = 1000
 
 
@@ -122,7 +122,7 @@ def custom_response_field(value: Any) -> dict[str, str] | None:
         return None
     if (
         not isinstance(value, dict)
-        or value.get("content_type") not in CUSTOM_RESPONSE_TYPES
+        or value.get("content_type") not in CUSTOM_RESPONSE_MEDIA
         or not isinstance(value.get("body"), str)
     ):
         raise ApiError(

@@ -68,6 +68,12 @@ class Settings(BaseSettings):
 
     # Ingest
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    # Media types ingest accepts (comma-separated; `text/*` matches a family,
+    # `application/*+json` a suffix); others are refused with UNSUPPORTED_CONTENT_TYPE.
+    ingest_content_types: str = (
+        "application/json,application/*+json,application/x-www-form-urlencoded,"
+        "application/xml,text/*"
+    )
 
     # Router
     # Limits of one JavaScript transformation run; beyond them that event's

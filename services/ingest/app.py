@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import orjson
 from starlette.applications import Starlette
@@ -18,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from hookhouse.api.auth import presented_key
 from hookhouse.common import metrics, topics
 from hookhouse.common.clock import iso_ms, now_ms
 from hookhouse.common.configlog import ConfigLog
@@ -28,6 +30,7 @@ from hookhouse.common.records import InboundRequest, RequestRow, b64
 from hookhouse.common.runtime import serve_app, start
 from hookhouse.common.settings import Settings, load
 from hookhouse.common.verification import verify
+from hookhouse.ingest import admission
 
 RETRY_AFTER_SECONDS = "5"
 
@@ -59,6 +62,7 @@ def build_app(settings: Settings) -> Starlette:
     config = ConfigLog(settings)
     state: dict[str, AsyncProducer] = {}
     requests_topic = topics.name(settings, topics.REQUESTS)
+    content_types = admission.allowed_types(settings.ingest_content_types)
     records_topic = topics.name(settings, topics.RECORDS)
 
     @contextlib.asynccontextmanager
@@ -70,53 +74,99 @@ def build_app(settings: Settings) -> Starlette:
         await asyncio.to_thread(state["producer"].close)
         config.stop()
 
+    def unready() -> Response | None:
+        if config.ready:
+            return None
+        # A half-read configuration would 404 real sources.
+        metrics.INGEST_REQUESTS.labels("unknown", "NOT_READY").inc()
+        return error(
+            503,
+            "NOT_READY",
+            "Ingest is starting and not accepting requests yet.",
+            headers={"Retry-After": "1"},
+        )
+
     async def receive(request: Request) -> Response:
-        started = time.perf_counter()
+        """``/e/{source_id}[/path]``: what providers post to."""
         source_id = request.path_params["source_id"]
-        if not config.ready:  # a half-read configuration would 404 real sources
-            metrics.INGEST_REQUESTS.labels("unknown", "NOT_READY").inc()
-            return error(
-                503,
-                "NOT_READY",
-                "Ingest is starting and not accepting requests yet.",
-                headers={"Retry-After": "1"},
-            )
         source = config.state.get("source", source_id)
+        if (waiting := unready()) is not None:
+            return waiting
         if source is None:
             metrics.INGEST_REQUESTS.labels("unknown", "SOURCE_NOT_FOUND").inc()
             return error(404, "SOURCE_NOT_FOUND", f"No source with id {source_id}.")
+        return await admit(request, source, request.path_params.get("path", ""), set())
+
+    async def publish(request: Request) -> Response:
+        """``POST /v1/publish``: a project's own services post with an API key and name
+        the source in ``X-Hookdeck-Source-Name`` (or ``X-Hookhouse-Source-Name``)."""
+        if (waiting := unready()) is not None:
+            return waiting
+        key = presented_key(request.headers.get("authorization"))
+        record = config.state.api_key(key) if key else None
+        if record is None:
+            metrics.INGEST_REQUESTS.labels("unknown", "UNAUTHORIZED").inc()
+            return error(401, "UNAUTHORIZED", "A valid API key is required (Bearer <key>).")
+        name = request.headers.get("x-hookdeck-source-name") or request.headers.get(
+            "x-hookhouse-source-name"
+        )
+        if not name:
+            metrics.INGEST_REQUESTS.labels("unknown", "SOURCE_NOT_FOUND").inc()
+            return error(
+                422,
+                "SOURCE_NAME_REQUIRED",
+                "Name the source in the X-Hookdeck-Source-Name header.",
+            )
+        source = config.state.find("source", record["project_id"], name)
+        if source is None:
+            metrics.INGEST_REQUESTS.labels("unknown", "SOURCE_NOT_FOUND").inc()
+            return error(404, "SOURCE_NOT_FOUND", f"No source named '{name}' in this project.")
+        return await admit(request, source, "", {"authorization"})
+
+    async def admit(
+        request: Request, source: dict[str, Any], path: str, hidden: set[str]
+    ) -> Response:
+        """Check, store and acknowledge one request for ``source``; ``hidden`` headers
+        (the publisher's API key) are not stored."""
+        started = time.perf_counter()
         received_at = iso_ms(now_ms())
         request_id = new_id("req")
-        try:
-            body = await read_body(request, settings.max_body_bytes)
-        except PayloadTooLarge:
-            await record_rejection(request, source, request_id, received_at, "PAYLOAD_TOO_LARGE")
-            return error(
-                413,
-                "PAYLOAD_TOO_LARGE",
-                f"The body is larger than the limit of {settings.max_body_bytes} bytes.",
-            )
-        headers = dict(request.headers)
-        verified = None
-        if source.get("verification"):
-            if not verify(source["verification"], headers, body, time.time()):
-                await record_rejection(
-                    request, source, request_id, received_at, "VERIFICATION_FAILED"
+        content_type = request.headers.get("content-type")
+        refusal = admission.before_body(source, request.method, content_type, content_types)
+        body = b""
+        if refusal is None:
+            try:
+                body = await read_body(request, settings.max_body_bytes)
+            except PayloadTooLarge:
+                refusal = admission.Refusal(
+                    413,
+                    "PAYLOAD_TOO_LARGE",
+                    f"The body is larger than the limit of {settings.max_body_bytes} bytes.",
                 )
-                return error(
+        headers = {k: v for k, v in request.headers.items() if k not in hidden}
+        refusal = refusal or admission.of_body(content_type, body)
+        verified = None
+        if refusal is None and source.get("verification"):
+            if not verify(source["verification"], headers, body, time.time()):
+                refusal = admission.Refusal(
                     401,
                     "VERIFICATION_FAILED",
                     "The request's signature or credentials do not match this source's "
                     "verification; it was recorded and not accepted.",
                 )
             verified = True
+        if refusal is not None:
+            await record_rejection(
+                request, source, request_id, received_at, path, headers, refusal.code
+            )
+            return error(refusal.status, refusal.code, refusal.message)
         inbound = InboundRequest(
             id=request_id,
             project_id=source["project_id"],
-            source_id=source_id,
+            source_id=source["id"],
             received_at=received_at,
             method=request.method,
-            path=request.path_params.get("path", ""),
+            path=path,
             query=request.url.query,
             headers=headers,
             body=b64(body),
@@ -127,9 +177,9 @@ def build_app(settings: Settings) -> Starlette:
         try:
             # asyncio.timeout, not wait_for: no extra task per request on the hot path.
             async with asyncio.timeout(settings.produce_timeout_seconds):
-                await producer.send(requests_topic, inbound.to_json(), key=source_id)
+                await producer.send(requests_topic, inbound.to_json(), key=source["id"])
         except (KafkaUnavailable, TimeoutError):
-            metrics.INGEST_REQUESTS.labels(source_id, "KAFKA_UNAVAILABLE").inc()
+            metrics.INGEST_REQUESTS.labels(source["id"], "KAFKA_UNAVAILABLE").inc()
             return error(
                 503,
                 "KAFKA_UNAVAILABLE",
@@ -137,8 +187,13 @@ def build_app(settings: Settings) -> Starlette:
                 headers={"Retry-After": RETRY_AFTER_SECONDS},
             )
         metrics.PRODUCE_LATENCY.labels("requests").observe(time.perf_counter() - produce_started)
-        metrics.INGEST_REQUESTS.labels(source_id, "ACCEPTED").inc()
+        metrics.INGEST_REQUESTS.labels(source["id"], "ACCEPTED").inc()
         metrics.INGEST_LATENCY.observe(time.perf_counter() - started)
+        custom = source.get("custom_response")
+        if custom:
+            return Response(
+                custom["body"], media_type=admission.CUSTOM_RESPONSE_MEDIA[custom["content_type"]]
+            )
         return Response(
             orjson.dumps(
                 {"status": "SUCCESS", "message": "Request stored.", "request_id": request_id}
@@ -147,7 +202,13 @@ def build_app(settings: Settings) -> Starlette:
         )
 
     async def record_rejection(
-        request: Request, source: dict[str, str], request_id: str, received_at: str, cause: str
+        request: Request,
+        source: dict[str, Any],
+        request_id: str,
+        received_at: str,
+        path: str,
+        headers: dict[str, str],
+        cause: str,
     ) -> None:
         """Rejected requests are recorded (without their body) so the API can list them."""
         metrics.INGEST_REQUESTS.labels(source["id"], cause).inc()
@@ -157,9 +218,9 @@ def build_app(settings: Settings) -> Starlette:
             source_id=source["id"],
             created_at=received_at,
             method=request.method,
-            path=request.path_params.get("path", ""),
+            path=path,
             query=request.url.query,
-            headers=dict(request.headers),
+            headers=headers,
             body="",
             body_size=0,
             verified=None,
@@ -185,6 +246,7 @@ def build_app(settings: Settings) -> Starlette:
             *routes(readiness),
             Route("/e/{source_id}", receive, methods=methods),
             Route("/e/{source_id}{path:path}", receive, methods=methods),
+            Route("/v1/publish", publish, methods=["POST"]),
         ],
         lifespan=lifespan,
     )

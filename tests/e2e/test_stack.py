@@ -268,6 +268,81 @@ def test_bad_input_gets_clear_errors(stack: Stack, receiver: Receiver) -> None:
         assert no_url.status_code == 422 and "url" in no_url.json()["message"]
 
 
+def test_sources_refuse_what_they_do_not_take_and_record_why(
+    stack: Stack, receiver: Receiver
+) -> None:
+    made = connect(stack, receiver, "picky")
+    source = made["source"]
+    with api(stack) as client:
+        changed = client.put(
+            f"/sources/{source['id']}",
+            json={
+                "allowed_http_methods": ["POST"],
+                "custom_response": {"content_type": "text", "body": "thanks"},
+            },
+        )
+        assert changed.status_code == 200, changed.text
+    json_type = {"content-type": "application/json"}
+    refusals = {
+        "UNSUPPORTED_HTTP_METHOD": httpx.put(source["url"], content=b"{}", headers=json_type),
+        "UNSUPPORTED_CONTENT_TYPE": httpx.post(
+            source["url"], content=b"--x", headers={"content-type": "multipart/form-data"}
+        ),
+        "UNPARSABLE_JSON": httpx.post(source["url"], content=b"{nope", headers=json_type),
+    }
+    statuses = {cause: (r.status_code, r.json()["code"]) for cause, r in refusals.items()}
+    assert statuses == {
+        "UNSUPPORTED_HTTP_METHOD": (405, "UNSUPPORTED_HTTP_METHOD"),
+        "UNSUPPORTED_CONTENT_TYPE": (415, "UNSUPPORTED_CONTENT_TYPE"),
+        "UNPARSABLE_JSON": (400, "UNPARSABLE_JSON"),
+    }
+    accepted = httpx.post(source["url"], content=b'{"ok": 1}', headers=json_type)
+    assert (accepted.status_code, accepted.text) == (200, "thanks")
+    assert accepted.headers["content-type"].startswith("text/plain")
+    with api(stack) as client:
+        assert client.put(f"/sources/{source['id']}/disable").status_code == 200
+        disabled = httpx.post(source["url"], content=b"{}", headers=json_type)
+        assert (disabled.status_code, disabled.json()["code"]) == (403, "SOURCE_DISABLED")
+        for cause in [*refusals, "SOURCE_DISABLED"]:
+
+            def recorded(cause: str = cause) -> list[dict[str, Any]]:
+                params = {"source_id": source["id"], "rejection_cause": cause}
+                models: list[dict[str, Any]] = client.get("/requests", params=params).json()[
+                    "models"
+                ]
+                return models
+
+            listed = wait_for(recorded, 30)
+            assert listed[0]["rejection_cause"] == cause
+
+
+def test_internal_services_publish_with_an_api_key(stack: Stack, receiver: Receiver) -> None:
+    env = read_env(stack.home / "stack.env")
+    connect(stack, receiver, "published")
+    publish = f"{env['HOOKHOUSE_INGEST_URL']}/v1/publish"
+    key = {"Authorization": f"Bearer {env['HOOKHOUSE_API_KEY']}"}
+    sent = httpx.post(
+        publish,
+        json={"type": "invoice.paid"},
+        headers={**key, "X-Hookdeck-Source-Name": "published-source"},
+    )
+    assert sent.status_code == 200, sent.text
+    request_id = sent.json()["request_id"]
+    arrived = wait_for(
+        lambda: [
+            r for r in receiver.snapshot() if r.headers.get("x-hookhouse-request-id") == request_id
+        ]
+    )[0]
+    assert json.loads(arrived.body) == {"type": "invoice.paid"}
+    assert "authorization" not in arrived.headers  # the project's key is never stored
+    no_key = httpx.post(publish, json={}, headers={"X-Hookdeck-Source-Name": "published-source"})
+    assert (no_key.status_code, no_key.json()["code"]) == (401, "UNAUTHORIZED")
+    no_name = httpx.post(publish, json={}, headers=key)
+    assert (no_name.status_code, no_name.json()["code"]) == (422, "SOURCE_NAME_REQUIRED")
+    unknown = httpx.post(publish, json={}, headers={**key, "X-Hookdeck-Source-Name": "nope"})
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "SOURCE_NOT_FOUND")
+
+
 def test_rules_transform_filter_and_deduplicate(stack: Stack, receiver: Receiver) -> None:
     code = """
     addHandler('transform', (request, context) => {
