@@ -16,11 +16,12 @@ from typing import Any
 import orjson
 from clickhouse_connect.driver.client import Client
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from hookhouse.api import shapes
+from hookhouse.api import openapi, shapes
 from hookhouse.api.auth import presented_key
 from hookhouse.api.fields import (
     ApiError,
@@ -275,7 +276,13 @@ def build_app(settings: Settings) -> Starlette:
     readiness = Readiness(
         {"kafka": KafkaProbe(settings), "clickhouse": clickhouse_ok, "config": lambda: config.ready}
     )
+    described = openapi.document(list(kinds.values()), API_VERSION)
+
+    async def openapi_json(_: Request) -> Response:
+        return JSONResponse(described)
+
     versioned = [
+        Route("/openapi.json", openapi_json, methods=["GET"]),
         # Before the resources' routes, whose /transformations/{id} would take "run".
         Route("/transformations/run", authenticated(run_transformation), methods=["PUT"]),
         Route(
@@ -362,7 +369,17 @@ def build_app(settings: Settings) -> Starlette:
             ),
         ],
         lifespan=lifespan,
+        exception_handlers={404: no_route, 405: no_route},
     )
+
+
+async def no_route(request: Request, exc: Exception) -> Response:
+    """Paths and methods the API does not have answer in its error shape too."""
+    if isinstance(exc, HTTPException) and exc.status_code == 405:
+        return error_response(
+            405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed on {request.url.path}."
+        )
+    return error_response(404, "NOT_FOUND", f"Nothing is at {request.url.path}.")
 
 
 def main() -> None:

@@ -1,0 +1,404 @@
+"""The OpenAPI 3.1 document the API serves at ``/{API_VERSION}/openapi.json``.
+
+Built from the same :class:`Kind` list that builds the routes, so a resource cannot be
+served without being described; request schemas state what ``fields.py`` accepts.  A
+schemathesis run in the test suite checks the document against the running API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hookhouse.api.fields import HTTP_METHODS, RATE_LIMIT_PERIODS
+from hookhouse.api.pages import MAX_LIMIT
+from hookhouse.api.resources import Kind
+from hookhouse.common.rules import RULE_TYPES
+from hookhouse.common.verification import REQUIRED as VERIFICATION_TYPES
+
+Schema = dict[str, Any]
+
+TEXT: Schema = {"type": "string", "minLength": 1}
+NULLABLE_TEXT: Schema = {"type": ["string", "null"]}
+STAMP: Schema = {"type": ["string", "null"], "format": "date-time"}
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+INPUTS: dict[str, Schema] = {
+    "source": {
+        "type": "object",
+        "required": ["name"],
+        "properties": {
+            "name": TEXT,
+            "description": NULLABLE_TEXT,
+            "allowed_http_methods": {
+                "type": ["array", "null"],
+                "minItems": 1,
+                "items": {"enum": list(HTTP_METHODS)},
+            },
+            "custom_response": {
+                "type": ["object", "null"],
+                "required": ["content_type", "body"],
+                "properties": {
+                    "content_type": {"enum": ["json", "text", "xml"]},
+                    "body": {"type": "string", "maxLength": 1000},
+                },
+            },
+            "verification": {
+                "type": ["object", "null"],
+                "required": ["type", "configs"],
+                "properties": {
+                    "type": {"enum": list(VERIFICATION_TYPES)},
+                    "configs": {"type": "object"},
+                },
+            },
+        },
+    },
+    "destination": {
+        "type": "object",
+        "required": ["name", "url"],
+        "properties": {
+            "name": TEXT,
+            "description": NULLABLE_TEXT,
+            "url": {"type": "string", "pattern": "^https?://"},
+            "http_method": {"enum": [*HTTP_METHODS, None]},
+            "path_forwarding_disabled": {"type": "boolean"},
+            "rate_limit": {"type": ["integer", "null"], "minimum": 1},
+            "rate_limit_period": {"enum": [*RATE_LIMIT_PERIODS, None]},
+            "auth_method": {"type": ["object", "null"]},
+        },
+    },
+    "transformation": {
+        "type": "object",
+        "required": ["name", "code"],
+        "properties": {
+            "name": TEXT,
+            "code": TEXT,
+            "env": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+    },
+    "connection": {
+        "type": "object",
+        "properties": {
+            "name": TEXT,
+            "description": NULLABLE_TEXT,
+            "source_id": TEXT,
+            "destination_id": TEXT,
+            "source": ref("SourceInput"),
+            "destination": ref("DestinationInput"),
+            "rules": {"type": "array", "items": ref("Rule")},
+        },
+    },
+}
+
+RULE: Schema = {
+    "type": "object",
+    "required": ["type"],
+    "properties": {
+        "type": {"enum": list(RULE_TYPES)},
+        "strategy": {"enum": ["linear", "exponential"]},
+        "interval": {"type": "integer"},
+        "count": {"type": "integer"},
+        "response_status_codes": {"type": "array", "items": {"type": "string"}},
+        "body": {},
+        "headers": {},
+        "query": {},
+        "path": {},
+        "transformation_id": {"type": "string"},
+        "transformation": ref("TransformationInput"),
+        "delay": {"type": "integer"},
+        "window": {"type": "integer"},
+        "include_fields": {"type": "array", "items": {"type": "string"}},
+        "exclude_fields": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
+# What every resource shows, beyond its own fields.
+COMMON: Schema = {
+    "id": {"type": "string"},
+    "team_id": {"type": "string"},
+    "name": {"type": ["string", "null"]},
+    "updated_at": {"type": "string", "format": "date-time"},
+    "created_at": {"type": "string", "format": "date-time"},
+}
+
+ERROR: Schema = {
+    "type": "object",
+    "required": ["code", "status", "message"],
+    "properties": {
+        "handled": {"type": "boolean"},
+        "status": {"type": "integer"},
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+    },
+}
+
+
+def title(kind: str) -> str:
+    return kind.title().replace("_", "")
+
+
+def model(kind: Kind) -> Schema:
+    extra: Schema = {"disabled_at": STAMP} if "disabled_at" in kind.toggles else {}
+    if "paused_at" in kind.toggles:
+        extra["paused_at"] = STAMP
+    return {
+        "type": "object",
+        "required": ["id", "team_id", "created_at", "updated_at"],
+        "properties": {**COMMON, **extra},
+    }
+
+
+def errors(*statuses: int) -> dict[str, Any]:
+    readable = {
+        400: "The body is not JSON",
+        401: "No valid API key",
+        404: "Not found in the caller's project",
+        409: "The data is not stored yet",
+        422: "A field, parameter or name is refused; the message names it",
+        503: "Kafka could not store the change",
+    }
+    return {
+        str(s): {
+            "description": readable[s],
+            "content": {"application/json": {"schema": ref("Error")}},
+        }
+        for s in statuses
+    }
+
+
+def ok(schema: Schema) -> dict[str, Any]:
+    return {"200": {"description": "OK", "content": {"application/json": {"schema": schema}}}}
+
+
+def query(name: str, schema: Schema, many: bool = False) -> Schema:
+    if many:
+        schema = {"anyOf": [schema, {"type": "array", "items": schema}]}
+        return {"name": name, "in": "query", "schema": schema, "style": "form", "explode": True}
+    return {"name": name, "in": "query", "schema": schema}
+
+
+PAGING = [
+    query("order_by", {"enum": ["created_at", "updated_at"]}),
+    query("dir", {"enum": ["asc", "desc"]}),
+    query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
+    query("next", {"type": "string"}),
+    query("prev", {"type": "string"}),
+]
+ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def page_of(schema: Schema) -> Schema:
+    return {
+        "type": "object",
+        "required": ["pagination", "count", "models"],
+        "properties": {
+            "pagination": {"type": "object"},
+            "count": {"type": "integer"},
+            "models": {"type": "array", "items": schema},
+        },
+    }
+
+
+def resource_paths(kind: Kind) -> dict[str, Any]:
+    name = title(kind.name)
+    body = {"required": True, "content": {"application/json": {"schema": ref(f"{name}Input")}}}
+    filters = [
+        query("id", {"type": "string"}, many=True),
+        query("name", {"type": "string"}),
+        *(query(t.removesuffix("_at"), {"type": "boolean"}) for t in kind.toggles),
+        *(query(f, {"type": "string"}, many=True) for f in kind.filters),
+    ]
+    tag = [kind.path]
+    paths: dict[str, Any] = {
+        f"/{kind.path}": {
+            "get": {
+                "tags": tag,
+                "summary": f"List {kind.path}",
+                "parameters": [*filters, *PAGING],
+                "responses": {**ok(page_of(ref(name))), **errors(401, 422)},
+            },
+            "post": {
+                "tags": tag,
+                "summary": f"Create a {kind.name}",
+                "requestBody": body,
+                "responses": {**ok(ref(name)), **errors(400, 401, 404, 422, 503)},
+            },
+            "put": {
+                "tags": tag,
+                "summary": f"Create or update a {kind.name} by name",
+                "requestBody": body,
+                "responses": {**ok(ref(name)), **errors(400, 401, 404, 422, 503)},
+            },
+        },
+        f"/{kind.path}/count": {
+            "get": {
+                "tags": tag,
+                "summary": f"Count {kind.path}",
+                "parameters": filters,
+                "responses": {
+                    **ok({"type": "object", "properties": {"count": {"type": "integer"}}}),
+                    **errors(401, 422),
+                },
+            }
+        },
+        f"/{kind.path}/{{id}}": {
+            "parameters": [ID],
+            "get": {
+                "tags": tag,
+                "summary": f"Retrieve a {kind.name}",
+                "responses": {**ok(ref(name)), **errors(401, 404)},
+            },
+            "put": {
+                "tags": tag,
+                "summary": f"Update a {kind.name}: fields not given keep their value",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                "responses": {**ok(ref(name)), **errors(400, 401, 404, 422, 503)},
+            },
+            "delete": {
+                "tags": tag,
+                "summary": f"Delete a {kind.name} (refused while something uses it)",
+                "responses": {
+                    **ok({"type": "object", "properties": {"id": {"type": "string"}}}),
+                    **errors(401, 404, 422, 503),
+                },
+            },
+        },
+    }
+    actions = {"disabled_at": ("disable", "enable"), "paused_at": ("pause", "unpause")}
+    for toggle in kind.toggles:
+        for action in actions[toggle]:
+            paths[f"/{kind.path}/{{id}}/{action}"] = {
+                "parameters": [ID],
+                "put": {
+                    "tags": tag,
+                    "summary": f"{action.title()} a {kind.name}",
+                    "responses": {**ok(ref(name)), **errors(401, 404, 503)},
+                },
+            }
+    return paths
+
+
+# The query side: ClickHouse-backed lists and their filters (see app.py).
+QUERIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "/requests": ("Request", ("source_id", "rejection_cause")),
+    "/events": ("Event", ("status", "webhook_id", "source_id", "destination_id", "request_id")),
+    "/attempts": ("Attempt", ("event_id", "status")),
+    "/requests/{request_id}/events": ("Event", ()),
+    "/requests/{request_id}/ignored_events": ("IgnoredEvent", ()),
+    "/transformations/{transformation_id}/executions": (
+        "TransformationExecution",
+        ("webhook_id", "request_id", "status"),
+    ),
+}
+
+
+def query_paths() -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    limit = query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT})
+    for path, (name, filters) in QUERIES.items():
+        in_path = [
+            {"name": p.strip("{}"), "in": "path", "required": True, "schema": {"type": "string"}}
+            for p in path.split("/")
+            if p.startswith("{")
+        ]
+        paths[path] = {
+            "get": {
+                "tags": ["queries"],
+                "summary": f"List {name} records, newest first",
+                "parameters": [*in_path, *(query(f, {"type": "string"}) for f in filters), limit],
+                "responses": {
+                    **ok(page_of(ref(name))),
+                    **errors(401, *((404,) if in_path else ()), 422),
+                },
+            }
+        }
+    for path, name in (("/requests/{id}", "Request"), ("/attempts/{id}", "Attempt")):
+        paths[path] = {
+            "parameters": [ID],
+            "get": {
+                "tags": ["queries"],
+                "summary": f"Retrieve a {name}",
+                "responses": {**ok(ref(name)), **errors(401, 404)},
+            },
+        }
+    paths["/events/{id}"] = {
+        "parameters": [ID],
+        "get": {
+            "tags": ["queries"],
+            "summary": "Retrieve an event with the data it delivers",
+            "responses": {**ok(ref("Event")), **errors(401, 404, 409)},
+        },
+    }
+    paths["/events/{id}/retry"] = {
+        "parameters": [ID],
+        "post": {
+            "tags": ["queries"],
+            "summary": "Deliver the event again now (trigger MANUAL)",
+            "responses": {**ok({"type": "object"}), **errors(401, 404, 409, 422, 503)},
+        },
+    }
+    paths["/transformations/run"] = {
+        "put": {
+            "tags": ["transformations"],
+            "summary": "Run code (or a saved transformation) on a sample request",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "code": {"type": "string"},
+                                "transformation_id": {"type": "string"},
+                                "env": {
+                                    "type": "object",
+                                    "additionalProperties": {"type": "string"},
+                                },
+                                "request": {"type": "object"},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {**ok({"type": "object"}), **errors(400, 401, 404, 422)},
+        }
+    }
+    return paths
+
+
+def document(kinds: list[Kind], version: str) -> Schema:
+    records = ("Request", "Event", "Attempt", "IgnoredEvent", "TransformationExecution")
+    schemas: dict[str, Schema] = {"Error": ERROR, "Rule": RULE}
+    for kind in kinds:
+        schemas[title(kind.name)] = model(kind)
+        schemas[f"{title(kind.name)}Input"] = INPUTS[kind.name]
+    for name in records:
+        schemas[name] = {"type": "object", "required": ["id"], "properties": COMMON}
+    paths: dict[str, Any] = {}
+    for kind in kinds:
+        paths.update(resource_paths(kind))
+    paths.update(query_paths())
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "hookhouse API",
+            "version": version,
+            "description": "Hookdeck's API (2024-03-01) shapes over Kafka and ClickHouse.",
+        },
+        "servers": [{"url": f"/{version}"}],
+        "security": [{"bearer": []}, {"basic": []}],
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "basic": {"type": "http", "scheme": "basic"},
+            },
+            "schemas": schemas,
+        },
+        "paths": paths,
+    }
