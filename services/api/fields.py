@@ -122,7 +122,8 @@ def custom_response_field(value: Any) -> dict[str, str] | None:
         return None
     if (
         not isinstance(value, dict)
-        or value.get("content_type") not in CUSTOM_RESPONSE_MEDIA
+        or not isinstance(value.get("content_type"), str)
+        or value["content_type"] not in CUSTOM_RESPONSE_MEDIA
         or not isinstance(value.get("body"), str)
     ):
         raise ApiError(

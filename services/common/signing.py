@@ -24,7 +24,7 @@ class InvalidSigningConfig(ValueError):
 
 
 def digest(secret: bytes, payload: bytes, algorithm: str = "sha256") -> bytes:
-    if algorithm not in ALGORITHMS:
+    if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
         raise InvalidSigningConfig(f"algorithm must be one of {', '.join(ALGORITHMS)}")
     return hmac.new(secret, payload, ALGORITHMS[algorithm]).digest()
 

@@ -50,9 +50,9 @@ def check(verification: Any) -> dict[str, Any] | None:
     """The config, checked (``None`` for no verification), or InvalidVerification."""
     if verification is None:
         return None
-    if not isinstance(verification, dict) or verification.get("type") not in REQUIRED:
+    kind = verification.get("type") if isinstance(verification, dict) else None
+    if not isinstance(kind, str) or kind not in REQUIRED:
         raise InvalidVerification(f"verification.type must be one of {', '.join(REQUIRED)}")
-    kind = verification["type"]
     configs = verification.get("configs")
     if not isinstance(configs, dict):
         raise InvalidVerification("verification.configs must be an object")
@@ -60,9 +60,10 @@ def check(verification: Any) -> dict[str, Any] | None:
         if not isinstance(configs.get(name), str) or not configs[name]:
             raise InvalidVerification(f"verification.configs.{name} is required for {kind}")
     if kind == "hmac":
-        if configs.get("algorithm", "sha256") not in ALGORITHMS:
+        algorithm, encoding = configs.get("algorithm", "sha256"), configs.get("encoding", "base64")
+        if not (isinstance(algorithm, str) and algorithm in ALGORITHMS):
             raise InvalidVerification(f"algorithm must be one of {', '.join(ALGORITHMS)}")
-        if configs.get("encoding", "base64") not in ENCODINGS:
+        if not (isinstance(encoding, str) and encoding in ENCODINGS):
             raise InvalidVerification(f"encoding must be one of {', '.join(ENCODINGS)}")
     if kind in ("standard_webhooks", "svix"):
         try:

@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from standardwebhooks import Webhook
 
 from hookhouse.common.verification import InvalidVerification, check, masked, verify
@@ -130,3 +132,34 @@ def test_secrets_are_masked() -> None:
     shown = masked(config("stripe", webhook_secret_key="whsec_abcdef1234"))
     assert shown == {"type": "stripe", "configs": {"webhook_secret_key": "****1234"}}
     assert masked(None) is None
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@given(
+    st.one_of(
+        JSON,
+        st.fixed_dictionaries({"type": JSON, "configs": JSON}),
+        st.fixed_dictionaries(
+            {
+                "type": st.just("hmac"),
+                "configs": st.fixed_dictionaries(
+                    {"webhook_secret_key": st.just("k"), "algorithm": JSON, "encoding": JSON}
+                ),
+            }
+        ),
+    )
+)
+def test_any_json_is_either_a_config_or_refused_with_a_reason(value: Any) -> None:
+    """Found by schemathesis: a list or object where text belongs raised TypeError (500)."""
+    try:
+        check(value)
+    except InvalidVerification as exc:
+        assert str(exc)
