@@ -49,7 +49,7 @@ def producer_config(settings: Settings, timeout: float | None = None) -> dict[st
     return {
         **client_config(settings),
         "enable.idempotence": True,  # implies acks=all
-        "linger.ms": 2,
+        "linger.ms": settings.kafka_linger_ms,
         "compression.type": "lz4",
         "message.timeout.ms": int((timeout or settings.produce_timeout_seconds) * 1000),
         "message.max.bytes": 16 * 1024 * 1024,
@@ -88,6 +88,14 @@ class AsyncProducer:
         timeout: float | None = None,
     ) -> None:
         self._producer = Producer(producer_config(settings, timeout))
+        self._timeout = timeout or settings.produce_timeout_seconds
+        # Sends by deadline (all share one timeout, so this is in deadline order).  An
+        # idempotent producer may hold an in-flight record far past message.timeout.ms
+        # when the broker stops answering; the poll thread fails it at its deadline, so
+        # every send resolves in bounded time without an asyncio timer per record.
+        self._deadlines: collections.deque[tuple[float, asyncio.Future[Message]]] = (
+            collections.deque()
+        )
         self._loop = loop or asyncio.get_running_loop()
         self._closing = threading.Event()
         # Acknowledgements reach the loop in batches: one wake-up per poll() instead of
@@ -102,7 +110,18 @@ class AsyncProducer:
     def _poll(self) -> None:
         while not self._closing.is_set():
             self._producer.poll(0.05)
+            self._expire(time.monotonic())
             self._hand_over()
+
+    def _expire(self, now: float) -> None:
+        pending = self._deadlines
+        while pending and (pending[0][1].done() or pending[0][0] <= now):
+            deadline, future = pending.popleft()
+            if deadline <= now and not future.done():
+                timed_out = KafkaError(
+                    KafkaError._MSG_TIMED_OUT, f"not acknowledged within {self._timeout:g} s"
+                )
+                self._acks.append((future, timed_out, None))
 
     def _hand_over(self) -> None:
         """Called after librdkafka ran delivery callbacks: settle them on the loop."""
@@ -139,6 +158,7 @@ class AsyncProducer:
             )
         except BufferError as exc:
             raise KafkaUnavailable("the producer's local queue is full") from exc
+        self._deadlines.append((time.monotonic() + self._timeout, future))
         return future
 
     def flush(self, timeout: float = 10.0) -> int:

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     retention_hours: int = Field(default=168, ge=1)
     # How long ingest waits for the broker's acknowledgement before answering 503.
     produce_timeout_seconds: float = Field(default=10.0, gt=0)
+    # How long a producer gathers records into one batch before sending: longer means
+    # fewer, larger requests (less broker CPU per record), each record waiting longer.
+    kafka_linger_ms: float = Field(default=2.0, ge=0, le=1000)
     # How long the router, deliverer and sink keep retrying a record while the broker
     # is away before they give up (and stop, leaving their offsets uncommitted).
     background_produce_timeout_seconds: float = Field(default=300.0, gt=0)

@@ -9,11 +9,13 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 from confluent_kafka import Producer
 
 from hookhouse.common import clickhouse, topics
+from hookhouse.common.config import new_resource
 from hookhouse.common.kafka import client_config
 from hookhouse.common.settings import Settings
 from hookhouse.stack.ports import is_listening
@@ -146,6 +148,57 @@ def test_broker_restart_mid_run_the_deliverer_recovers(
         finally:
             deliverer.terminate()
             deliverer.wait(30)
+
+
+def test_broker_unresponsive_ingest_answers_503_in_bounded_time_then_recovers(
+    own_broker: tuple[Settings, subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    """The broker frozen (SIGSTOP: connections open, nothing answers): every request is
+    refused with 503 and Retry-After within the produce timeout, none gets a 2xx; once
+    it answers again, ingest accepts again without a restart."""
+    settings, _ = own_broker
+    with config_log(settings) as config:
+        source = new_resource("src", project_id(config), {"name": "outage"})
+        config.append("source", source["id"], source)
+        env = {
+            **service_env(settings, 17852),
+            "HOOKHOUSE_INGEST_PORT": "17852",
+            "HOOKHOUSE_PRODUCE_TIMEOUT_SECONDS": "2",
+        }
+        ingest = subprocess.Popen(
+            [sys.executable, "-m", "hookhouse.cli", "ingest"],
+            env=env,
+            cwd=REPO,
+            stdout=(tmp_path / "ingest.log").open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:17852/e/{source['id']}"
+
+        def post() -> httpx.Response:
+            return httpx.post(url, json={"n": 1}, timeout=20)  # 10x the produce timeout
+
+        def accepted() -> bool:
+            try:
+                return post().status_code == 200
+            except httpx.TransportError:
+                return False
+
+        kafka = _kafka_pid()
+        try:
+            wait_for(accepted, 60)
+            os.kill(kafka, signal.SIGSTOP)
+            for _ in range(3):  # unbounded waits would end in the client's timeout instead
+                answer = post()
+                assert answer.status_code == 503, answer.text
+                assert answer.json()["code"] == "KAFKA_UNAVAILABLE"
+                assert answer.headers["retry-after"]
+            os.kill(kafka, signal.SIGCONT)
+            wait_for(accepted, 60)
+            assert ingest.poll() is None
+        finally:
+            os.kill(kafka, signal.SIGCONT)
+            ingest.terminate()
+            ingest.wait(30)
 
 
 def _kafka_pid() -> int:
