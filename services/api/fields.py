@@ -193,3 +193,78 @@ def auth_method_field(value: Any) -> dict[str, Any] | None:
     except (InvalidAuthConfig, InvalidSigningConfig) as exc:
         raise ApiError(422, "UNPROCESSABLE_ENTITY", str(exc)) from exc
     return value
+
+
+ISSUE_TYPES = ("delivery", "transformation", "backpressure")
+LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
+# Per issue type: (the key naming what it watches, the default of each config).
+TRIGGER_CONFIGS: dict[str, dict[str, Any]] = {
+    "delivery": {"strategy": "first_attempt", "connections": "*"},
+    "transformation": {"log_level": "error", "transformations": "*"},
+    "backpressure": {"delay": 300_000, "destinations": "*"},
+}
+
+
+def issue_trigger_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """Hookdeck's issue trigger: a ``type``, its ``configs`` and notification ``channels``."""
+    kind = data.get("type")
+    if not isinstance(kind, str) or kind not in ISSUE_TYPES:
+        raise ApiError(
+            422, "UNPROCESSABLE_ENTITY", f"'type' must be one of {', '.join(ISSUE_TYPES)}."
+        )
+    given = data.get("configs") or {}
+    if not isinstance(given, dict):
+        raise ApiError(422, "UNPROCESSABLE_ENTITY", "'configs' must be an object.")
+    configs = {**TRIGGER_CONFIGS[kind], **given}
+    unknown = set(configs) - set(TRIGGER_CONFIGS[kind])
+    if unknown:
+        raise ApiError(
+            422,
+            "UNPROCESSABLE_ENTITY",
+            f"'configs' of a {kind} trigger has {', '.join(sorted(TRIGGER_CONFIGS[kind]))}, "
+            f"not {', '.join(sorted(unknown))}.",
+        )
+    for name, value in configs.items():
+        if name in ("connections", "transformations", "destinations") and not (
+            value == "*"
+            or (isinstance(value, list) and value and all(isinstance(v, str) for v in value))
+        ):
+            raise ApiError(
+                422, "UNPROCESSABLE_ENTITY", f"'configs.{name}' must be \"*\" or a list of ids."
+            )
+    if configs.get("strategy", "first_attempt") not in ("first_attempt", "final_attempt"):
+        raise ApiError(
+            422,
+            "UNPROCESSABLE_ENTITY",
+            "'configs.strategy' must be first_attempt or final_attempt.",
+        )
+    if configs.get("log_level", "error") not in LOG_LEVELS:
+        raise ApiError(
+            422,
+            "UNPROCESSABLE_ENTITY",
+            f"'configs.log_level' must be one of {', '.join(LOG_LEVELS)}.",
+        )
+    delay = configs.get("delay", 60_000)
+    if not isinstance(delay, int) or isinstance(delay, bool) or not 60_000 <= delay <= 86_400_000:
+        raise ApiError(
+            422,
+            "UNPROCESSABLE_ENTITY",
+            "'configs.delay' must be milliseconds from 60000 (1 minute) to 86400000 (1 day).",
+        )
+    channels = data.get("channels") or {}
+    if not isinstance(channels, dict) or not all(
+        name in ("slack", "email", "opsgenie") and isinstance(value, dict)
+        for name, value in channels.items()
+    ):
+        raise ApiError(
+            422,
+            "UNPROCESSABLE_ENTITY",
+            "'channels' must be an object with any of slack, email, opsgenie (each an object).",
+        )
+    # The name is optional (Hookdeck's too): unnamed triggers are not unique by name.
+    return {
+        "name": optional_text(data, "name") or None,
+        "type": kind,
+        "configs": configs,
+        "channels": channels,
+    }

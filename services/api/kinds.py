@@ -11,6 +11,7 @@ from hookhouse.api import shapes
 from hookhouse.api.fields import (
     ApiError,
     destination_fields,
+    issue_trigger_fields,
     optional_text,
     source_fields,
     transformation_fields,
@@ -142,4 +143,18 @@ def catalog(resources: Resources, ingest_url: str, probe: Probe) -> dict[str, Ki
         filters=("source_id", "destination_id"),
         toggles=("disabled_at", "paused_at"),
     )
-    return {k.name: k for k in (sources, destinations, connections, transformations)}
+
+    async def issue_trigger(
+        _: str, data: dict[str, Any], existing: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        base = settable(existing)
+        if data.get("type", base.get("type")) != base.get("type"):
+            base.pop("configs", None)  # another type: its configs do not carry over
+        return issue_trigger_fields({**base, **data})
+
+    # Stored and served now; what they open and notify arrives with issues (issue 7).
+    issue_triggers = Kind(
+        "issue_trigger", "issue-triggers", "it", issue_trigger, shapes.issue_trigger
+    )
+    kinds = (sources, destinations, connections, transformations, issue_triggers)
+    return {k.name: k for k in kinds}

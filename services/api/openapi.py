@@ -79,6 +79,16 @@ INPUTS: dict[str, Schema] = {
             "env": {"type": "object", "additionalProperties": {"type": "string"}},
         },
     },
+    "issue_trigger": {
+        "type": "object",
+        "required": ["type"],
+        "properties": {
+            "name": NULLABLE_TEXT,
+            "type": {"enum": ["delivery", "transformation", "backpressure"]},
+            "configs": {"type": "object"},
+            "channels": {"type": "object"},
+        },
+    },
     "connection": {
         "type": "object",
         "properties": {

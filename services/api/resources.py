@@ -62,13 +62,15 @@ class Resources:
 
     async def put(self, kind: str, resource: dict[str, Any]) -> None:
         if not await asyncio.to_thread(self.config.put, kind, resource["id"], resource):
-            raise self.name_taken(kind, resource["name"])
+            raise self.name_taken(kind, str(resource.get("name")))
 
     @staticmethod
     def name_taken(kind: str, name: str) -> ApiError:
         return ApiError(422, "NAME_TAKEN", f"A {kind} named '{name}' already exists.")
 
     def check_free(self, kind: str, project_id: str, fields: dict[str, Any], own: str) -> None:
+        if fields.get("name") is None:  # an unnamed issue trigger
+            return
         taken = self.state.find(kind, project_id, fields["name"], fields.get("source_id", ""))
         if taken is not None and taken["id"] != own:
             raise self.name_taken(kind, fields["name"])

@@ -200,3 +200,18 @@ def event_data(payload: dict[str, Any]) -> dict[str, Any]:
         "body": message.parsed_body(),
         "is_large_payload": False,
     }
+
+
+def issue_trigger(resource: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": resource["id"],
+        "team_id": resource["project_id"],
+        "name": resource.get("name"),
+        "type": resource["type"],
+        "configs": resource["configs"],
+        "channels": resource.get("channels") or {},
+        "disabled_at": resource.get("disabled_at"),
+        "updated_at": resource["updated_at"],
+        "created_at": resource["created_at"],
+        "deleted_at": None,
+    }

@@ -20,8 +20,16 @@ import orjson
 from hookhouse.common.clock import iso_ms, now_ms
 from hookhouse.common.ids import new_id
 
-KINDS = ("project", "api_key", "source", "destination", "connection", "transformation")
-NAMED = ("project", "source", "destination", "connection", "transformation")
+KINDS = (
+    "project",
+    "api_key",
+    "source",
+    "destination",
+    "connection",
+    "transformation",
+    "issue_trigger",
+)
+NAMED = ("project", "source", "destination", "connection", "transformation", "issue_trigger")
 
 NameScope = tuple[str, str, str, str]
 

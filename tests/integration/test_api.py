@@ -195,6 +195,40 @@ def test_names_are_unique_and_bad_bodies_are_named(tenants: Tenants) -> None:
     refused(a.get("/sources", params={"next": "garbage"}), 422, "UNPROCESSABLE_ENTITY")
 
 
+def test_issue_triggers(tenants: Tenants) -> None:
+    a = tenants.a
+    unnamed = ok(a.post("/issue-triggers", json={"type": "delivery"}))
+    assert unnamed["name"] is None
+    assert unnamed["configs"] == {"strategy": "first_attempt", "connections": "*"}
+    ok(a.post("/issue-triggers", json={"type": "delivery"}))  # unnamed ones may repeat
+    named = ok(
+        a.put(
+            "/issue-triggers",
+            json={
+                "name": "slow-crm",
+                "type": "backpressure",
+                "configs": {"delay": 600_000, "destinations": ["des_x"]},
+                "channels": {"email": {}},
+            },
+        )
+    )
+    again = ok(a.put("/issue-triggers", json={"name": "slow-crm", "type": "backpressure"}))
+    assert again["id"] == named["id"] and again["configs"]["delay"] == 600_000
+    switched = ok(a.put(f"/issue-triggers/{named['id']}", json={"type": "transformation"}))
+    assert switched["configs"] == {"log_level": "error", "transformations": "*"}
+    assert ok(a.put(f"/issue-triggers/{named['id']}/disable"))["disabled_at"] is not None
+    for body, field in [
+        ({"type": "outage"}, "'type'"),
+        ({"type": "delivery", "configs": {"strategy": "sometimes"}}, "strategy"),
+        ({"type": "delivery", "configs": {"delay": 1}}, "delay"),
+        ({"type": "backpressure", "configs": {"delay": 1}}, "delay"),
+        ({"type": "delivery", "channels": {"pager": {}}}, "channels"),
+    ]:
+        assert field in refused(a.post("/issue-triggers", json=body), 422, "UNPROCESSABLE_ENTITY")
+    assert ok(a.get("/issue-triggers/count"))["count"] == 3
+    assert ok(a.delete(f"/issue-triggers/{named['id']}")) == {"id": named["id"]}
+
+
 def test_one_project_cannot_see_change_or_count_another_s(tenants: Tenants) -> None:
     a, b = tenants.a, tenants.b
     src = ok(a.post("/sources", json={"name": "private"}))
