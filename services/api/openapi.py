@@ -220,6 +220,11 @@ def resource_paths(kind: Kind) -> dict[str, Any]:
         query("name", {"type": "string"}),
         *(query(t.removesuffix("_at"), {"type": "boolean"}) for t in kind.toggles),
         *(query(f, {"type": "string"}, many=True) for f in kind.filters),
+        *(
+            query(f"{field}[{op}]", {"type": "string", "format": "date-time"})
+            for field in ("created_at", "updated_at")
+            for op in ("gte", "gt", "lte", "lt")
+        ),
     ]
     tag = [kind.path]
     paths: dict[str, Any] = {

@@ -12,9 +12,12 @@ import base64
 import binascii
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+
+from hookhouse.common.clock import iso_ms
 
 MAX_LIMIT = 250
 DEFAULT_LIMIT = 100
@@ -77,6 +80,45 @@ def boolean(params: Mapping[str, str], name: str) -> bool | None:
     if value not in ("true", "false"):
         raise InvalidQuery(f"'{name}' must be true or false.")
     return value == "true"
+
+
+COMPARISONS = {"gte": ">=", "gt": ">", "lte": "<=", "lt": "<"}
+
+
+@dataclass(frozen=True)
+class TimeBound:
+    field: str
+    op: str  # one of COMPARISONS' values
+    at: str  # RFC 3339, UTC, milliseconds: compares as text like the stored times
+
+    def admits(self, value: str | None) -> bool:
+        if not value:
+            return False
+        return {
+            ">=": value >= self.at,
+            ">": value > self.at,
+            "<=": value <= self.at,
+            "<": value < self.at,
+        }[self.op]
+
+
+def time_bounds(params: Mapping[str, str], fields: Sequence[str]) -> list[TimeBound]:
+    """Hookdeck's time-range filters: ``created_at[gte]=2026-01-01T00:00:00Z`` and so on
+    (``gte``, ``gt``, ``lte``, ``lt``) for each of ``fields``."""
+    bounds = []
+    for name in fields:
+        for op, sign in COMPARISONS.items():
+            given = params.get(f"{name}[{op}]")
+            if given is None:
+                continue
+            try:
+                moment = datetime.fromisoformat(given.replace("Z", "+00:00"))
+            except ValueError as exc:
+                raise InvalidQuery(f"'{name}[{op}]' must be an ISO 8601 time.") from exc
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            bounds.append(TimeBound(name, sign, iso_ms(int(moment.timestamp() * 1000))))
+    return bounds
 
 
 def page(

@@ -115,6 +115,8 @@ class Resources:
             flag = pages.boolean(params, toggle.removesuffix("_at"))
             if flag is not None:
                 rows = [r for r in rows if bool(r.get(toggle)) == flag]
+        for bound in pages.time_bounds(params, ("created_at", "updated_at")):
+            rows = [r for r in rows if bound.admits(r.get(bound.field))]
         for name in kind.filters:
             wanted = params.getlist(name) if hasattr(params, "getlist") else []
             if wanted:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hookhouse.api.pages import InvalidQuery, boolean, decode_cursor, list_query, page
+from hookhouse.api.pages import InvalidQuery, boolean, decode_cursor, list_query, page, time_bounds
 
 ORDER = ("created_at", "updated_at")
 
@@ -16,7 +16,7 @@ ORDER = ("created_at", "updated_at")
 def rows_of(stamps: list[int]) -> list[dict[str, Any]]:
     # Repeated stamps on purpose: the id breaks ties.
     return [
-        {"id": f"src_{i:03d}", "created_at": f"2026-01-01T00:00:{s:02d}"}
+        {"id": f"src_{i:03d}", "created_at": f"2026-01-01T00:00:{s:02d}.000Z"}
         for i, s in enumerate(stamps)
     ]
 
@@ -72,7 +72,7 @@ def test_prev_goes_back_to_the_page_before(stamps: list[int], limit: int) -> Non
 def test_rows_created_between_pages_are_not_repeated() -> None:
     rows = rows_of([1, 2, 3, 4])
     first = page(rows, list_query({"limit": "2"}, ORDER), lambda r: r)
-    rows.append({"id": "src_999", "created_at": "2026-01-01T00:00:09"})  # newest, sorts first
+    rows.append({"id": "src_999", "created_at": "2026-01-01T00:00:09.000Z"})  # newest, sorts first
     second = page(
         rows, list_query({"limit": "2", "next": first["pagination"]["next"]}, ORDER), lambda r: r
     )
@@ -105,3 +105,22 @@ def test_boolean_and_cursor_parsing() -> None:
         boolean({"disabled": "yes"}, "disabled")
     with pytest.raises(InvalidQuery):
         decode_cursor("bm90IGpzb24")
+
+
+def test_time_ranges_in_hookdeck_s_bracket_syntax() -> None:
+    rows = rows_of([1, 2, 3, 4])
+    bounds = time_bounds(
+        {
+            "created_at[gte]": "2026-01-01T00:00:02Z",
+            "created_at[lt]": "2026-01-01T00:00:04.000+00:00",
+        },
+        ORDER,
+    )
+    kept = [r["id"] for r in rows if all(b.admits(r.get(b.field)) for b in bounds)]
+    assert kept == ["src_001", "src_002"]
+    assert (
+        time_bounds({"updated_at[gt]": "2026-01-01T00:00:00"}, ORDER)[0].at
+        == "2026-01-01T00:00:00.000Z"
+    )
+    with pytest.raises(InvalidQuery, match=r"created_at\[lte\]"):
+        time_bounds({"created_at[lte]": "yesterday"}, ORDER)

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from standardwebhooks import Webhook
 
-from hookhouse.common.verification import InvalidVerification, check, masked, verify
+from hookhouse.common.verification import InvalidVerification, _same, check, masked, verify
 
 BODY = b'{"id": "evt_1", "type": "order.created"}'
 SECRET = "s3cr3t"
@@ -163,3 +163,44 @@ def test_any_json_is_either_a_config_or_refused_with_a_reason(value: Any) -> Non
         check(value)
     except InvalidVerification as exc:
         assert str(exc)
+
+
+@given(
+    secret=st.text(min_size=1, max_size=40),
+    body=st.binary(max_size=2000),
+    algorithm=st.sampled_from(["sha1", "sha256", "sha512"]),
+    encoding=st.sampled_from(["hex", "base64", "base64url"]),
+    prefixed=st.booleans(),
+    flip=st.integers(min_value=0),
+)
+def test_hmac_accepts_exactly_its_own_signature(
+    secret: str, body: bytes, algorithm: str, encoding: str, prefixed: bool, flip: int
+) -> None:
+    digest = hmac.new(secret.encode(), body, getattr(hashlib, algorithm)).digest()
+    text = {
+        "hex": digest.hex(),
+        "base64": base64.b64encode(digest).decode(),
+        "base64url": base64.urlsafe_b64encode(digest).decode().rstrip("="),
+    }[encoding]
+    verification = config(
+        "hmac",
+        webhook_secret_key=secret,
+        header_key="X-Signature",
+        algorithm=algorithm,
+        encoding=encoding,
+    )
+    sent = f"{algorithm}={text}" if prefixed else text
+    assert verify(verification, {"x-signature": sent}, body, NOW)
+    # Any other body, or any change to one character of the signature, is refused.
+    assert not verify(verification, {"x-signature": sent}, body + b"\x00", NOW)
+    index = flip % len(text)
+    changed = text[:index] + ("A" if text[index] != "A" else "B") + text[index + 1 :]
+    assert not verify(verification, {"x-signature": changed}, body, NOW)
+
+
+@given(st.text(max_size=50), st.text(max_size=50))
+def test_signature_comparison_is_plain_equality_done_in_constant_time(a: str, b: str) -> None:
+    """``_same`` is ``hmac.compare_digest`` (constant time) on the UTF-8 bytes, and
+    agrees with ``==`` for any text, including non-ASCII header values."""
+    assert _same(a, b) == (a == b)
+    assert _same(a, a)
