@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
 from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import ClickHouseError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from hookhouse.api import openapi, shapes
+from hookhouse.api import openapi, pages, queries, shapes
 from hookhouse.api.auth import presented_key
 from hookhouse.api.fields import (
     ApiError,
@@ -31,37 +33,28 @@ from hookhouse.api.fields import (
     transformation_fields,
 )
 from hookhouse.api.kinds import catalog
-from hookhouse.api.resources import Resources
+from hookhouse.api.resources import Resources, invalid_as_422
 from hookhouse.common import clickhouse, topics
 from hookhouse.common.clock import iso_ms, now_ms
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.health import Readiness, routes
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, KafkaUnavailable, ensure_topics
 from hookhouse.common.message import Message, Transformed
-from hookhouse.common.records import Delivery, EventRow
+from hookhouse.common.records import Delivery, EventRow, unb64
 from hookhouse.common.runtime import serve_app, start
 from hookhouse.common.settings import Settings, load
 from hookhouse.common.transformations import Limits, Runtime
 
+log = logging.getLogger(__name__)
+
 API_VERSION = "2024-03-01"
-MAX_LIMIT = 250
 
 Handler = Callable[[Request, str], Awaitable[Response]]
 
 
-def page(models: list[dict[str, Any]], limit: int) -> dict[str, Any]:
-    """Hookdeck's list envelope; cursors arrive with the query API (issue 7)."""
-    return {
-        "pagination": {
-            "order_by": "created_at",
-            "dir": "desc",
-            "limit": limit,
-            "next": None,
-            "prev": None,
-        },
-        "count": len(models),
-        "models": models,
-    }
+def row_key(row: dict[str, Any]) -> tuple[str, str]:
+    """A ClickHouse row's place in a list, as a cursor holds it."""
+    return shapes.iso(row["created_at"]) or "", str(row["id"])
 
 
 def build_app(settings: Settings) -> Starlette:
@@ -141,44 +134,41 @@ def build_app(settings: Settings) -> Starlette:
             }
         )
 
-    def query_rows(
-        table: str, project_id: str, equal: dict[str, str], limit: int
-    ) -> list[dict[str, Any]]:
-        """Newest rows of ``table`` in the project whose columns equal ``equal``."""
-        where = ["project_id = {project_id:String}"]
-        params: dict[str, Any] = {"project_id": project_id, "limit": limit}
-        for index, (column, value) in enumerate(equal.items()):
-            where.append(f"{column} = {{v{index}:String}}")
-            params[f"v{index}"] = value
-        sql = (
-            f"SELECT * FROM {table} FINAL WHERE {' AND '.join(where)} "  # noqa: S608
-            "ORDER BY created_at DESC, id DESC LIMIT {limit:UInt32}"
-        )
-        result = ch().query(sql, parameters=params)
+    def run(sql: str, parameters: dict[str, Any]) -> list[dict[str, Any]]:
+        try:
+            result = ch().query(sql, parameters=parameters)
+        except ClickHouseError as exc:
+            log.warning("query failed: %s", exc)
+            raise ApiError(
+                503,
+                "CLICKHOUSE_UNAVAILABLE",
+                "The query could not be answered by ClickHouse right now; retry shortly.",
+            ) from exc
         return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
 
     def listing(
-        table: str, filters: dict[str, str], shape: Callable[[dict[str, Any]], dict[str, Any]]
+        table: str, shape: Callable[[dict[str, Any]], dict[str, Any]], **path: str
     ) -> Handler:
-        """A list endpoint; ``filters`` maps query parameters to the columns they match."""
+        """A list endpoint over ``table`` with its filters (``queries.TABLES``) and seek
+        cursors; ``path`` maps path parameters to the filters they fix."""
+        described = queries.TABLES[table]
 
         async def handler(request: Request, project_id: str) -> Response:
-            raw_limit = request.query_params.get("limit", "100")
-            if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
-                raise ApiError(
-                    422,
-                    "UNPROCESSABLE_ENTITY",
-                    f"'limit' must be a whole number from 1 to {MAX_LIMIT}.",
-                )
-            given = {**request.query_params, **request.path_params}
-            equal = {column: given[param] for param, column in filters.items() if given.get(param)}
-            rows = await asyncio.to_thread(query_rows, table, project_id, equal, int(raw_limit))
-            return JSONResponse(page([shape(r) for r in rows], int(raw_limit)))
+            params = request.query_params
+            query = invalid_as_422(lambda: pages.list_query(params, ("created_at",)))
+            fixed = {name: request.path_params[p] for p, name in path.items()}
+            where = invalid_as_422(lambda: queries.conditions(described, project_id, params, fixed))
+            rows = await asyncio.to_thread(run, *queries.select(described, where, query))
+            return JSONResponse(pages.seek_page(rows, query, row_key, shape))
 
         return handler
 
     async def one_row(table: str, project_id: str, row_id: str) -> dict[str, Any] | None:
-        rows = await asyncio.to_thread(query_rows, table, project_id, {"id": row_id}, 1)
+        sql = (
+            f"SELECT * FROM {table} FINAL "  # noqa: S608 - table names are the code's own
+            "WHERE project_id = {project:String} AND id = {id:String} LIMIT 1"
+        )
+        rows = await asyncio.to_thread(run, sql, {"project": project_id, "id": row_id})
         return rows[0] if rows else None
 
     async def found(table: str, project_id: str, row_id: str) -> dict[str, Any]:
@@ -207,6 +197,17 @@ def build_app(settings: Settings) -> Starlette:
                 409, "EVENT_DATA_UNAVAILABLE", "This event's data is not stored yet; try again."
             )
         return payload
+
+    def raw_body(table: str) -> Handler:
+        """The body as text: a request's as received, an event's as it delivers it."""
+
+        async def handler(request: Request, project_id: str) -> Response:
+            row = await found(table, project_id, request.path_params["id"])
+            if table == "events":
+                row = await delivered_payload(project_id, row)
+            return JSONResponse({"body": unb64(row["body"]).decode("utf-8", "replace")})
+
+        return handler
 
     async def get_event(request: Request, project_id: str) -> Response:
         event = await found("events", project_id, request.path_params["id"])
@@ -285,30 +286,19 @@ def build_app(settings: Settings) -> Starlette:
         Route("/openapi.json", openapi_json, methods=["GET"]),
         # Before the resources' routes, whose /transformations/{id} would take "run".
         Route("/transformations/run", authenticated(run_transformation), methods=["PUT"]),
-        Route(
-            "/requests",
-            authenticated(
-                listing(
-                    "requests",
-                    {"source_id": "source_id", "rejection_cause": "rejection_cause"},
-                    shapes.request,
-                )
-            ),
-            methods=["GET"],
-        ),
+        Route("/requests", authenticated(listing("requests", shapes.request)), methods=["GET"]),
         Route(
             "/requests/{id}", authenticated(retrieve("requests", shapes.request)), methods=["GET"]
         ),
+        Route("/requests/{id}/raw_body", authenticated(raw_body("requests")), methods=["GET"]),
         Route(
             "/requests/{request_id}/events",
-            authenticated(listing("events", {"request_id": "request_id"}, shapes.event)),
+            authenticated(listing("events", shapes.event, request_id="request_id")),
             methods=["GET"],
         ),
         Route(
             "/requests/{request_id}/ignored_events",
-            authenticated(
-                listing("ignored_events", {"request_id": "request_id"}, shapes.ignored_event)
-            ),
+            authenticated(listing("ignored_events", shapes.ignored_event, request_id="request_id")),
             methods=["GET"],
         ),
         Route(
@@ -316,43 +306,17 @@ def build_app(settings: Settings) -> Starlette:
             authenticated(
                 listing(
                     "transformation_executions",
-                    {
-                        "transformation_id": "transformation_id",
-                        "webhook_id": "connection_id",
-                        "request_id": "request_id",
-                        "status": "status",
-                    },
                     shapes.transformation_execution,
+                    transformation_id="transformation_id",
                 )
             ),
             methods=["GET"],
         ),
-        Route(
-            "/events",
-            authenticated(
-                listing(
-                    "events",
-                    {
-                        "status": "status",
-                        "webhook_id": "connection_id",
-                        "source_id": "source_id",
-                        "destination_id": "destination_id",
-                        "request_id": "request_id",
-                    },
-                    shapes.event,
-                )
-            ),
-            methods=["GET"],
-        ),
+        Route("/events", authenticated(listing("events", shapes.event)), methods=["GET"]),
         Route("/events/{id}", authenticated(get_event), methods=["GET"]),
+        Route("/events/{id}/raw_body", authenticated(raw_body("events")), methods=["GET"]),
         Route("/events/{id}/retry", authenticated(retry_event), methods=["POST"]),
-        Route(
-            "/attempts",
-            authenticated(
-                listing("attempts", {"event_id": "event_id", "status": "status"}, shapes.attempt)
-            ),
-            methods=["GET"],
-        ),
+        Route("/attempts", authenticated(listing("attempts", shapes.attempt)), methods=["GET"]),
         Route(
             "/attempts/{id}", authenticated(retrieve("attempts", shapes.attempt)), methods=["GET"]
         ),

@@ -11,6 +11,7 @@ from typing import Any
 
 from hookhouse.api.fields import HTTP_METHODS, RATE_LIMIT_PERIODS
 from hookhouse.api.pages import MAX_LIMIT
+from hookhouse.api.queries import TABLES, Table
 from hookhouse.api.resources import Kind
 from hookhouse.common.rules import RULE_TYPES
 from hookhouse.common.verification import REQUIRED as VERIFICATION_TYPES
@@ -168,7 +169,7 @@ def errors(*statuses: int) -> dict[str, Any]:
         404: "Not found in the caller's project",
         409: "The data is not stored yet",
         422: "A field, parameter or name is refused; the message names it",
-        503: "Kafka could not store the change",
+        503: "Kafka could not store the change, or ClickHouse could not answer",
     }
     return {
         str(s): {
@@ -299,39 +300,77 @@ def resource_paths(kind: Kind) -> dict[str, Any]:
     return paths
 
 
-# The query side: ClickHouse-backed lists and their filters (see app.py).
-QUERIES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "/requests": ("Request", ("source_id", "rejection_cause")),
-    "/events": ("Event", ("status", "webhook_id", "source_id", "destination_id", "request_id")),
-    "/attempts": ("Attempt", ("event_id", "status")),
-    "/requests/{request_id}/events": ("Event", ()),
-    "/requests/{request_id}/ignored_events": ("IgnoredEvent", ()),
+# The query side: ClickHouse-backed lists (their filters are queries.TABLES).
+QUERIES: dict[str, tuple[str, str]] = {
+    "/requests": ("Request", "requests"),
+    "/events": ("Event", "events"),
+    "/attempts": ("Attempt", "attempts"),
+    "/requests/{request_id}/events": ("Event", "events"),
+    "/requests/{request_id}/ignored_events": ("IgnoredEvent", "ignored_events"),
     "/transformations/{transformation_id}/executions": (
         "TransformationExecution",
-        ("webhook_id", "request_id", "status"),
+        "transformation_executions",
     ),
 }
 
 
+def table_parameters(table: Table) -> list[Schema]:
+    ops = ("gte", "gt", "lte", "lt")
+    number = {"type": "integer"}
+    return [
+        *(query(name, {"type": "string"}, many=True) for name in table.text),
+        *(query(name, number) for name in table.numbers),
+        *(query(f"{name}[{op}]", number) for name in table.numbers for op in ops),
+        *(query(name, {"type": "boolean"}) for name in table.booleans),
+        *(
+            query(f"{name}[{op}]", {"type": "string", "format": "date-time"})
+            for name in table.times
+            for op in ops
+        ),
+        *([query("search_term", {"type": "string"})] if table.search else []),
+        *(
+            [query("status", {"enum": ["accepted", "rejected"]})]
+            if table.name == "requests"
+            else []
+        ),
+        query("order_by", {"enum": ["created_at"]}),
+        *PAGING[1:],
+    ]
+
+
 def query_paths() -> dict[str, Any]:
     paths: dict[str, Any] = {}
-    limit = query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT})
-    for path, (name, filters) in QUERIES.items():
+    for path, (name, table) in QUERIES.items():
         in_path = [
             {"name": p.strip("{}"), "in": "path", "required": True, "schema": {"type": "string"}}
             for p in path.split("/")
             if p.startswith("{")
         ]
+        fixed = {p["name"] for p in in_path}
+        parameters = [q for q in table_parameters(TABLES[table]) if q["name"] not in fixed]
         paths[path] = {
             "get": {
                 "tags": ["queries"],
                 "summary": f"List {name} records, newest first",
-                "parameters": [*in_path, *(query(f, {"type": "string"}) for f in filters), limit],
+                "parameters": [*in_path, *parameters],
                 "responses": {
                     **ok(page_of(ref(name))),
-                    **errors(401, *((404,) if in_path else ()), 422),
+                    **errors(401, *((404,) if in_path else ()), 422, 503),
                 },
             }
+        }
+    raw = {"type": "object", "required": ["body"], "properties": {"body": {"type": "string"}}}
+    for path, codes in (
+        ("/requests/{id}/raw_body", (401, 404)),
+        ("/events/{id}/raw_body", (401, 404, 409)),
+    ):
+        paths[path] = {
+            "parameters": [ID],
+            "get": {
+                "tags": ["queries"],
+                "summary": "The body as text",
+                "responses": {**ok(raw), **errors(*codes)},
+            },
         }
     for path, name in (("/requests/{id}", "Request"), ("/attempts/{id}", "Attempt")):
         paths[path] = {
@@ -339,7 +378,7 @@ def query_paths() -> dict[str, Any]:
             "get": {
                 "tags": ["queries"],
                 "summary": f"Retrieve a {name}",
-                "responses": {**ok(ref(name)), **errors(401, 404)},
+                "responses": {**ok(ref(name)), **errors(401, 404, 503)},
             },
         }
     paths["/events/{id}"] = {
@@ -347,7 +386,7 @@ def query_paths() -> dict[str, Any]:
         "get": {
             "tags": ["queries"],
             "summary": "Retrieve an event with the data it delivers",
-            "responses": {**ok(ref("Event")), **errors(401, 404, 409)},
+            "responses": {**ok(ref("Event")), **errors(401, 404, 409, 503)},
         },
     }
     paths["/events/{id}/retry"] = {

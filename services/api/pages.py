@@ -83,6 +83,8 @@ def boolean(params: Mapping[str, str], name: str) -> bool | None:
 
 
 COMPARISONS = {"gte": ">=", "gt": ">", "lte": "<=", "lt": "<"}
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2299, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,8 @@ def time_bounds(params: Mapping[str, str], fields: Sequence[str]) -> list[TimeBo
                 raise InvalidQuery(f"'{name}[{op}]' must be an ISO 8601 time.") from exc
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=UTC)
+            if not EARLIEST <= moment <= LATEST:  # what ClickHouse's DateTime64 holds
+                raise InvalidQuery(f"'{name}[{op}]' must be a time from 1900 to 2299.")
             bounds.append(TimeBound(name, sign, iso_ms(int(moment.timestamp() * 1000))))
     return bounds
 
@@ -156,4 +160,32 @@ def page(
         },
         "count": len(chosen),
         "models": [shape(ordered[i]) for i in chosen],
+    }
+
+
+def seek_page(
+    rows: list[dict[str, Any]],
+    query: ListQuery,
+    key: Callable[[dict[str, Any]], SortKey],
+    shape: Callable[[dict[str, Any]], dict[str, Any]],
+) -> dict[str, Any]:
+    """The envelope of a page read by seeking (``queries.select``): ``rows`` holds up to
+    ``limit + 1`` rows in reading order, backwards from the cursor for a ``prev`` page."""
+    more = len(rows) > query.limit
+    chosen = rows[: query.limit]
+    if query.prev is not None:
+        chosen.reverse()
+        before, after = more, True
+    else:
+        before, after = query.next is not None, more
+    return {
+        "pagination": {
+            "order_by": query.order_by,
+            "dir": "desc" if query.descending else "asc",
+            "limit": query.limit,
+            "prev": encode_cursor(key(chosen[0])) if chosen and before else None,
+            "next": encode_cursor(key(chosen[-1])) if chosen and after else None,
+        },
+        "count": len(chosen),
+        "models": [shape(row) for row in chosen],
     }

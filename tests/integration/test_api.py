@@ -3,10 +3,12 @@ every resource's lifecycle, tenant isolation, name conflicts, upsert, validation
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -14,6 +16,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from hookhouse.api.app import API_VERSION, build_app
+from hookhouse.common import clickhouse
 from hookhouse.common.config import new_resource
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.settings import Settings
@@ -318,3 +321,171 @@ def test_two_replicas_creating_one_name_agree_on_one_winner(
         assert reader.state.get("destination", loser) is None
     for w in [*writers, late]:
         w.stop()
+
+
+def insert(settings: Settings, table: str, rows: list[dict[str, Any]]) -> None:
+    client = clickhouse.client(settings, settings.clickhouse_database)
+    columns = list(rows[0])
+    client.insert(table, [[row[c] for c in columns] for row in rows], column_names=columns)
+
+
+def at(second: int) -> datetime:
+    return datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC) + timedelta(seconds=second)
+
+
+def event_row(project: str, n: int, **values: Any) -> dict[str, Any]:
+    return {
+        "id": f"evt_{project[-4:]}_{n:04d}",
+        "project_id": project,
+        "request_id": f"req_{n % 3}",
+        "source_id": "src_q",
+        "connection_id": "web_even" if n % 2 == 0 else "web_odd",
+        "destination_id": "des_q",
+        "created_at": at(n),
+        "status": "SUCCESSFUL" if n % 3 else "FAILED",
+        "attempts": n % 4,
+        "last_attempt_at": at(n + 1),
+        "response_status": 200 if n % 3 else 500,
+        "error_code": "" if n % 3 else "BAD_RESPONSE",
+        "version": 1,
+        **values,
+    }
+
+
+def project_of(tenants: Tenants, name: str) -> str:
+    found = tenants.log.state.find("project", "", name)
+    assert found is not None
+    return str(found["id"])
+
+
+def ids(response: httpx.Response) -> list[str]:
+    return [m["id"] for m in ok(response)["models"]]
+
+
+def test_event_lists_filter_like_hookdeck_s_and_stay_in_the_project(
+    tenants: Tenants, settings: Settings
+) -> None:
+    a_project, b_project = project_of(tenants, "project-a"), project_of(tenants, "project-b")
+    rows = [event_row(a_project, n) for n in range(12)]
+    insert(settings, "events", rows + [event_row(b_project, n) for n in range(12)])
+    a, b = tenants.a, tenants.b
+
+    def expect(**test: Any) -> list[str]:
+        kept = [r for r in rows if all(check(r) for check in test.values())]
+        return [r["id"] for r in sorted(kept, key=lambda r: r["created_at"], reverse=True)]
+
+    assert ids(a.get("/events", params={"status": "FAILED"})) == expect(
+        s=lambda r: r["status"] == "FAILED"
+    )
+    assert ids(a.get("/events", params={"webhook_id": "web_odd", "response_status": "200"})) == (
+        expect(c=lambda r: r["connection_id"] == "web_odd", s=lambda r: r["response_status"] == 200)
+    )
+    assert ids(a.get("/events", params={"attempts[gte]": "2"})) == expect(
+        n=lambda r: r["attempts"] >= 2
+    )
+    assert ids(a.get("/events", params={"error_code": "BAD_RESPONSE"})) == expect(
+        e=lambda r: r["error_code"] == "BAD_RESPONSE"
+    )
+    window = {"created_at[gte]": at(3).isoformat(), "created_at[lt]": at(6).isoformat()}
+    assert ids(a.get("/events", params=window)) == expect(
+        t=lambda r: at(3) <= r["created_at"] < at(6)
+    )
+    last = {"last_attempt_at[gt]": at(10).isoformat()}
+    assert ids(a.get("/events", params=last)) == expect(t=lambda r: r["last_attempt_at"] > at(10))
+    several = [("id", rows[1]["id"]), ("id", rows[4]["id"])]
+    assert ids(a.get("/events", params=several)) == [rows[4]["id"], rows[1]["id"]]
+    assert ids(a.get("/requests/req_1/events")) == expect(r=lambda r: r["request_id"] == "req_1")
+    oldest_first = ids(a.get("/events", params={"dir": "asc", "source_id": "src_q"}))
+    assert oldest_first == list(reversed(expect()))
+    # Project B sees its own twelve and none of A's, whatever it asks.
+    seen_by_b = ids(b.get("/events", params={"limit": "250"}))
+    assert len(seen_by_b) == 12 and not set(seen_by_b) & {r["id"] for r in rows}
+    refused(b.get(f"/events/{rows[0]['id']}"), 404, "NOT_FOUND")
+    for params in [{"attempts[gte]": "x"}, {"created_at[gte]": "soon"}, {"order_by": "status"}]:
+        refused(a.get("/events", params=params), 422, "UNPROCESSABLE_ENTITY")
+
+
+UNICODE_BODY = '{"order": "Ünïcode-42"}'.encode()
+
+
+def test_request_lists_filter_search_and_give_raw_bodies(
+    tenants: Tenants, settings: Settings
+) -> None:
+    project = project_of(tenants, "project-a")
+
+    def request_row(n: int, body: bytes, headers: dict[str, str], **values: Any) -> dict[str, Any]:
+        return {
+            "id": f"req_search_{n}",
+            "project_id": project,
+            "source_id": "src_search",
+            "created_at": at(100 + n),
+            "method": "POST",
+            "path": "",
+            "query": "",
+            "headers": headers,
+            "body": base64.b64encode(body).decode(),
+            "body_size": len(body),
+            "verified": None,
+            "rejection_cause": "",
+            "events_count": 1,
+            "version": 1,
+            **values,
+        }
+
+    insert(
+        settings,
+        "requests",
+        [
+            request_row(0, UNICODE_BODY, {"x-shop": "alpha"}, verified=True),
+            request_row(1, b'{"order": 7}', {"x-shop": "beta"}),
+            request_row(2, b"", {}, rejection_cause="VERIFICATION_FAILED", events_count=0),
+        ],
+    )
+    base = {"source_id": "src_search"}
+    assert ids(a_get(tenants, "/requests", {**base, "search_term": "ünïcode"})) == ["req_search_0"]
+    assert ids(a_get(tenants, "/requests", {**base, "search_term": "BETA"})) == ["req_search_1"]
+    assert ids(a_get(tenants, "/requests", {**base, "verified": "true"})) == ["req_search_0"]
+    assert ids(a_get(tenants, "/requests", {**base, "status": "rejected"})) == ["req_search_2"]
+    assert ids(a_get(tenants, "/requests", {**base, "status": "accepted"})) == [
+        "req_search_1",
+        "req_search_0",
+    ]
+    body = ok(tenants.a.get("/requests/req_search_0/raw_body"))["body"]
+    assert body == '{"order": "Ünïcode-42"}'
+    refused(tenants.b.get("/requests/req_search_0/raw_body"), 404, "NOT_FOUND")
+    assert ids(tenants.b.get("/requests", params={**base, "search_term": "beta"})) == []
+
+
+def a_get(tenants: Tenants, path: str, params: dict[str, str]) -> httpx.Response:
+    return tenants.a.get(path, params=params)
+
+
+def test_pages_hold_still_while_rows_arrive(tenants: Tenants, settings: Settings) -> None:
+    """Newer events and new versions of listed ones arrive between pages: the pages
+    still list each of the original events exactly once, in order."""
+    project = project_of(tenants, "project-a")
+    original = [event_row(project, n, source_id="src_paging") for n in range(1000, 1030)]
+    insert(settings, "events", original)
+    seen: list[str] = []
+    params = {"source_id": "src_paging", "limit": "7"}
+    arrivals = 0
+    while True:
+        result = ok(tenants.a.get("/events", params=params))
+        seen += [m["id"] for m in result["models"]]
+        arrivals += 1
+        insert(
+            settings,
+            "events",
+            [
+                event_row(project, 2000 + arrivals, source_id="src_paging"),  # newer
+                {**original[arrivals], "status": "QUEUED", "version": 1 + arrivals},  # changed
+            ],
+        )
+        if result["pagination"]["next"] is None:
+            break
+        params = {"source_id": "src_paging", "limit": "7", "next": result["pagination"]["next"]}
+    expected = [r["id"] for r in sorted(original, key=lambda r: r["created_at"], reverse=True)]
+    assert seen == expected
+    previous = {"source_id": "src_paging", "limit": "7", "prev": result["pagination"]["prev"]}
+    back = ok(tenants.a.get("/events", params=previous))
+    assert [m["id"] for m in back["models"]] == expected[-9:-2]

@@ -98,7 +98,7 @@ def test_no_generated_request_gets_a_server_error(served: tuple[str, str]) -> No
                 declared = case.operation.definition.raw.get("responses", {})
                 if response.status_code >= 500 or str(response.status_code) not in declared:
                     failures.append(
-                        f"{case.method} {case.formatted_path} {case.body!r} "
+                        f"{case.method} {case.formatted_path} {case.query!r} {case.body!r} "
                         f"-> {response.status_code} {response.text[:300]}"
                     )
 

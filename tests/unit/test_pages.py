@@ -124,3 +124,5 @@ def test_time_ranges_in_hookdeck_s_bracket_syntax() -> None:
     )
     with pytest.raises(InvalidQuery, match=r"created_at\[lte\]"):
         time_bounds({"created_at[lte]": "yesterday"}, ORDER)
+    with pytest.raises(InvalidQuery, match="1900 to 2299"):  # found by schemathesis
+        time_bounds({"created_at[gt]": "0256-10-19T13:45:42Z"}, ORDER)

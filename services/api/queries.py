@@ -1,0 +1,176 @@
+"""The query API's lists as ClickHouse SQL: the caller's project in every ``WHERE``,
+Hookdeck's filters, and seek pagination on ``(created_at, id)``.
+
+A page is the rows strictly after (``next``) or before (``prev``) the cursor row in
+the sort order, so rows inserted meanwhile never shift a page: an older page does not
+repeat or skip rows.  Values travel as query parameters, never inside the SQL text.
+Pure: it builds SQL, it runs nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from hookhouse.api.pages import COMPARISONS, InvalidQuery, ListQuery, SortKey, time_bounds
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    # query parameter -> column, matched with IN (the parameter may repeat)
+    text: Mapping[str, str] = field(default_factory=dict)
+    # query parameter -> column, a whole number: equal, or compared with [gte] and so on
+    numbers: Mapping[str, str] = field(default_factory=dict)
+    booleans: Mapping[str, str] = field(default_factory=dict)
+    times: tuple[str, ...] = ("created_at",)
+    # a text searched (case-insensitive) in these SQL expressions, any of them
+    search: tuple[str, ...] = ()
+
+
+TABLES = {
+    "requests": Table(
+        "requests",
+        text={"id": "id", "source_id": "source_id", "rejection_cause": "rejection_cause"},
+        numbers={"events_count": "events_count", "ignored_count": "ignored_count"},
+        booleans={"verified": "verified"},
+        search=(
+            "base64Decode(body)",
+            "arrayStringConcat(mapValues(headers), '\\n')",
+            "arrayStringConcat(mapKeys(headers), '\\n')",
+        ),
+    ),
+    "events": Table(
+        "events",
+        text={
+            "id": "id",
+            "status": "status",
+            "webhook_id": "connection_id",
+            "source_id": "source_id",
+            "destination_id": "destination_id",
+            "request_id": "request_id",
+            "error_code": "error_code",
+        },
+        numbers={"response_status": "response_status", "attempts": "attempts"},
+        times=("created_at", "last_attempt_at", "next_attempt_at"),
+    ),
+    "attempts": Table(
+        "attempts",
+        text={
+            "id": "id",
+            "event_id": "event_id",
+            "status": "status",
+            "destination_id": "destination_id",
+            "trigger": "trigger",
+            "error_code": "error_code",
+        },
+        numbers={"response_status": "response_status", "attempt_number": "attempt_number"},
+    ),
+    "ignored_events": Table(
+        "ignored_events",
+        text={
+            "id": "id",
+            "request_id": "request_id",
+            "webhook_id": "connection_id",
+            "cause": "cause",
+        },
+    ),
+    "transformation_executions": Table(
+        "transformation_executions",
+        text={
+            "id": "id",
+            "transformation_id": "transformation_id",
+            "webhook_id": "connection_id",
+            "request_id": "request_id",
+            "status": "status",
+        },
+    ),
+}
+
+
+@dataclass
+class Sql:
+    where: list[str] = field(default_factory=list)
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    def param(self, value: Any, kind: str) -> str:
+        """A placeholder for ``value`` (ClickHouse type ``kind``) to put in the SQL."""
+        name = f"p{len(self.parameters)}"
+        self.parameters[name] = value
+        return "{" + f"{name}:{kind}" + "}"
+
+    def at(self, text: str) -> str:
+        return f"parseDateTime64BestEffort({self.param(text, 'String')}, 3, 'UTC')"
+
+
+WHOLE_NUMBER = re.compile(r"-?[0-9]{1,18}")  # fits ClickHouse's Int64
+
+
+def whole_number(name: str, text: str) -> int:
+    if not WHOLE_NUMBER.fullmatch(text):
+        raise InvalidQuery(f"'{name}' must be a whole number (at most 18 digits).")
+    return int(text)
+
+
+def conditions(
+    table: Table, project_id: str, params: Any, fixed: Mapping[str, str] | None = None
+) -> Sql:
+    """The ``WHERE`` of a list: the project, the filters in ``params`` (a multi-dict:
+    ``getlist`` for repeated parameters) and ``fixed`` ones from the path."""
+    sql = Sql()
+    sql.where.append(f"project_id = {sql.param(project_id, 'String')}")
+    for name, column in table.text.items():
+        values = [fixed[name]] if fixed and name in fixed else params.getlist(name)
+        if values:
+            sql.where.append(f"{column} IN {sql.param(values, 'Array(String)')}")
+    for name, column in table.numbers.items():
+        if params.get(name) is not None:
+            number = whole_number(name, params[name])
+            sql.where.append(f"{column} = {sql.param(number, 'Int64')}")
+        for op, sign in COMPARISONS.items():
+            given = params.get(f"{name}[{op}]")
+            if given is not None:
+                number = whole_number(f"{name}[{op}]", given)
+                sql.where.append(f"{column} {sign} {sql.param(number, 'Int64')}")
+    for name, column in table.booleans.items():
+        flag = params.get(name)
+        if flag is not None:
+            if flag not in ("true", "false"):
+                raise InvalidQuery(f"'{name}' must be true or false.")
+            sql.where.append(f"{column} = {sql.param(flag == 'true', 'Bool')}")
+    for bound in time_bounds(params, table.times):
+        sql.where.append(f"{bound.field} {bound.op} {sql.at(bound.at)}")
+    term = params.get("search_term")
+    if term and table.search:
+        needle = sql.param(term, "String")
+        found = " OR ".join(f"positionCaseInsensitiveUTF8({e}, {needle}) > 0" for e in table.search)
+        sql.where.append(f"({found})")
+    status = params.get("status") if table.name == "requests" else None
+    if status is not None:
+        if status not in ("accepted", "rejected"):
+            raise InvalidQuery("'status' of requests must be accepted or rejected.")
+        sql.where.append(
+            "rejection_cause = ''" if status == "accepted" else "rejection_cause != ''"
+        )
+    return sql
+
+
+def select(table: Table, sql: Sql, query: ListQuery) -> tuple[str, dict[str, Any]]:
+    """One page of rows, plus one more to tell whether another page follows.  A ``prev``
+    page is read backwards from its cursor; :func:`pages.seek_page` turns it round."""
+    cursor: SortKey | None = query.next or query.prev
+    descending = query.descending if query.prev is None else not query.descending
+    where = Sql(list(sql.where), dict(sql.parameters))
+    if cursor is not None:
+        sign = "<" if descending else ">"
+        where.where.append(
+            f"(created_at, id) {sign} ({where.at(cursor[0])}, {where.param(cursor[1], 'String')})"
+        )
+    direction = "DESC" if descending else "ASC"
+    text = (
+        f"SELECT * FROM {table.name} FINAL WHERE {' AND '.join(where.where)} "  # noqa: S608
+        f"ORDER BY created_at {direction}, id {direction} LIMIT {query.limit + 1}"
+    )
+    return text, where.parameters
