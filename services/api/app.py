@@ -25,6 +25,9 @@ from starlette.routing import Mount, Route
 
 from hookhouse.api import openapi, pages, queries, shapes
 from hookhouse.api.auth import presented_key
+from hookhouse.api.bulk import KIND as BULK
+from hookhouse.api.bulk import BulkRetries
+from hookhouse.api.bulk import shape as bulk_shape
 from hookhouse.api.fields import (
     ApiError,
     error_response,
@@ -80,7 +83,10 @@ def build_app(settings: Settings) -> Starlette:
         await asyncio.to_thread(ensure_topics, settings)
         config.start()
         outputs.append(AsyncProducer(settings))
+        bulk.tasks.add(asyncio.create_task(resume_bulk_retries()))
         yield
+        for task in list(bulk.tasks):
+            task.cancel()
         await asyncio.to_thread(outputs[0].close)
         config.stop()
         javascript.submit(runtime.close).result()
@@ -214,9 +220,8 @@ def build_app(settings: Settings) -> Starlette:
         payload = await delivered_payload(project_id, event)
         return JSONResponse({**shapes.event(event), "data": shapes.event_data(payload)})
 
-    async def retry_event(request: Request, project_id: str) -> Response:
-        """Deliver the event again now (trigger MANUAL), whatever its status."""
-        event = await found("events", project_id, request.path_params["id"])
+    async def requeue(project_id: str, event: dict[str, Any], trigger: str) -> None:
+        """Deliver the event again now, whatever its status."""
         connection = config.state.get("connection", event["connection_id"])
         if connection is None:
             raise ApiError(422, "CONNECTION_DELETED", "This event's connection was deleted.")
@@ -238,7 +243,7 @@ def build_app(settings: Settings) -> Starlette:
             headers=dict(payload["headers"]),
             body=payload["body"],
             attempt=event["attempts"] + 1,
-            trigger="MANUAL",
+            trigger=trigger,
             verified=origin["verified"] if origin else None,
         )
         queued = EventRow.of(
@@ -267,7 +272,40 @@ def build_app(settings: Settings) -> Starlette:
             )
         except KafkaUnavailable as exc:
             raise ApiError(503, "KAFKA_UNAVAILABLE", f"The retry was not queued: {exc}") from exc
+
+    async def retry_event(request: Request, project_id: str) -> Response:
+        """Deliver the event again now (trigger MANUAL), whatever its status."""
+        event = await found("events", project_id, request.path_params["id"])
+        await requeue(project_id, event, "MANUAL")
         return JSONResponse({"event": {**shapes.event(event), "status": "QUEUED"}})
+
+    bulk = BulkRetries(resources, run, requeue, row_key)
+
+    async def resume_bulk_retries() -> None:
+        if await asyncio.to_thread(config.wait_ready, 60):
+            await bulk.resume()
+
+    async def bulk_plan(request: Request, project_id: str) -> Response:
+        params = request.query_params
+        query = {k: (v[0] if len(v) == 1 else v) for k in params for v in [params.getlist(k)]}
+        return JSONResponse(await bulk.plan(project_id, query))
+
+    async def bulk_create(request: Request, project_id: str) -> Response:
+        job = await bulk.create(project_id, (await json_body(request)).get("query"))
+        return JSONResponse(bulk_shape(job))
+
+    async def bulk_list(request: Request, project_id: str) -> Response:
+        query = invalid_as_422(lambda: pages.list_query(request.query_params, ("created_at",)))
+        jobs = config.state.list(BULK, project_id)
+        return JSONResponse(pages.page(jobs, query, bulk_shape))
+
+    async def bulk_get(request: Request, project_id: str) -> Response:
+        return JSONResponse(
+            bulk_shape(resources.owned(BULK, project_id, request.path_params["id"]))
+        )
+
+    async def bulk_cancel(request: Request, project_id: str) -> Response:
+        return JSONResponse(bulk_shape(await bulk.cancel(project_id, request.path_params["id"])))
 
     async def mock_destination(request: Request) -> Response:
         """A destination that accepts everything, like Hookdeck's mock destination."""
@@ -316,6 +354,11 @@ def build_app(settings: Settings) -> Starlette:
         Route("/events/{id}", authenticated(get_event), methods=["GET"]),
         Route("/events/{id}/raw_body", authenticated(raw_body("events")), methods=["GET"]),
         Route("/events/{id}/retry", authenticated(retry_event), methods=["POST"]),
+        Route("/bulk/events/retry/plan", authenticated(bulk_plan), methods=["GET"]),
+        Route("/bulk/events/retry", authenticated(bulk_list), methods=["GET"]),
+        Route("/bulk/events/retry", authenticated(bulk_create), methods=["POST"]),
+        Route("/bulk/events/retry/{id}", authenticated(bulk_get), methods=["GET"]),
+        Route("/bulk/events/retry/{id}/cancel", authenticated(bulk_cancel), methods=["POST"]),
         Route("/attempts", authenticated(listing("attempts", shapes.attempt)), methods=["GET"]),
         Route(
             "/attempts/{id}", authenticated(retrieve("attempts", shapes.attempt)), methods=["GET"]

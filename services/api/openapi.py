@@ -198,6 +198,7 @@ PAGING = [
     query("next", {"type": "string"}),
     query("prev", {"type": "string"}),
 ]
+PAGING_NAMES = {"order_by", "dir", "limit", "next", "prev"}
 ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
@@ -397,6 +398,55 @@ def query_paths() -> dict[str, Any]:
             "responses": {**ok({"type": "object"}), **errors(401, 404, 409, 422, 503)},
         },
     }
+    bulk = ref("BulkRetry")
+    event_filters = [
+        q for q in table_parameters(TABLES["events"]) if q["name"] not in ("order_by", "dir")
+    ]
+    paths["/bulk/events/retry/plan"] = {
+        "get": {
+            "tags": ["bulk"],
+            "summary": "How many events a bulk retry with these filters would retry",
+            "parameters": [q for q in event_filters if q["name"] not in PAGING_NAMES],
+            "responses": {**ok({"type": "object"}), **errors(401, 422, 503)},
+        }
+    }
+    paths["/bulk/events/retry"] = {
+        "get": {
+            "tags": ["bulk"],
+            "summary": "List bulk retries",
+            "parameters": PAGING[1:],
+            "responses": {**ok(page_of(bulk)), **errors(401, 422)},
+        },
+        "post": {
+            "tags": ["bulk"],
+            "summary": "Retry every event matching 'query' (event list filters)",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"type": "object", "properties": {"query": {"type": "object"}}}
+                    }
+                },
+            },
+            "responses": {**ok(bulk), **errors(400, 401, 422, 503)},
+        },
+    }
+    paths["/bulk/events/retry/{id}"] = {
+        "parameters": [ID],
+        "get": {
+            "tags": ["bulk"],
+            "summary": "A bulk retry and its progress",
+            "responses": {**ok(bulk), **errors(401, 404)},
+        },
+    }
+    paths["/bulk/events/retry/{id}/cancel"] = {
+        "parameters": [ID],
+        "post": {
+            "tags": ["bulk"],
+            "summary": "Stop a bulk retry after the batch in flight",
+            "responses": {**ok(bulk), **errors(401, 404, 503)},
+        },
+    }
     paths["/transformations/run"] = {
         "put": {
             "tags": ["transformations"],
@@ -427,7 +477,14 @@ def query_paths() -> dict[str, Any]:
 
 
 def document(kinds: list[Kind], version: str) -> Schema:
-    records = ("Request", "Event", "Attempt", "IgnoredEvent", "TransformationExecution")
+    records = (
+        "Request",
+        "Event",
+        "Attempt",
+        "IgnoredEvent",
+        "TransformationExecution",
+        "BulkRetry",
+    )
     schemas: dict[str, Schema] = {"Error": ERROR, "Rule": RULE}
     for kind in kinds:
         schemas[title(kind.name)] = model(kind)

@@ -127,7 +127,7 @@ def conditions(
             sql.where.append(f"{column} IN {sql.param(values, 'Array(String)')}")
     for name, column in table.numbers.items():
         if params.get(name) is not None:
-            number = whole_number(name, params[name])
+            number = whole_number(name, params.get(name))
             sql.where.append(f"{column} = {sql.param(number, 'Int64')}")
         for op, sign in COMPARISONS.items():
             given = params.get(f"{name}[{op}]")

@@ -28,6 +28,7 @@ KINDS = (
     "connection",
     "transformation",
     "issue_trigger",
+    "bulk_retry",
 )
 NAMED = ("project", "source", "destination", "connection", "transformation", "issue_trigger")
 

@@ -6,19 +6,23 @@ from __future__ import annotations
 import base64
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import orjson
 import pytest
+from confluent_kafka import Consumer, TopicPartition
 from starlette.testclient import TestClient
 
 from hookhouse.api.app import API_VERSION, build_app
-from hookhouse.common import clickhouse
+from hookhouse.common import clickhouse, topics
 from hookhouse.common.config import new_resource
 from hookhouse.common.configlog import ConfigLog
+from hookhouse.common.kafka import client_config
 from hookhouse.common.settings import Settings
 from hookhouse.stack.bootstrap import new_api_key, project
 
@@ -489,3 +493,134 @@ def test_pages_hold_still_while_rows_arrive(tenants: Tenants, settings: Settings
     previous = {"source_id": "src_paging", "limit": "7", "prev": result["pagination"]["prev"]}
     back = ok(tenants.a.get("/events", params=previous))
     assert [m["id"] for m in back["models"]] == expected[-9:-2]
+
+
+def test_a_bulk_retry_plans_runs_and_never_touches_another_project(
+    tenants: Tenants, settings: Settings
+) -> None:
+    made: dict[str, dict[str, Any]] = {}
+    for name, caller in (("a", tenants.a), ("b", tenants.b)):
+        made[name] = ok(
+            caller.post(
+                "/connections",
+                json={
+                    "name": "bulk",
+                    "source": {"name": "bulk-in"},
+                    "destination": {"name": "bulk-out", "url": "https://bulk.example"},
+                },
+            )
+        )
+    events, requests = [], []
+    for name, connection in made.items():
+        for n in range(5):
+            request_id = f"req_bulk_{name}_{n}"
+            events.append(
+                event_row(
+                    connection["team_id"],
+                    3000 + n,
+                    id=f"evt_bulk_{name}_{n}",
+                    request_id=request_id,
+                    connection_id=connection["id"],
+                    source_id=connection["source"]["id"],
+                    destination_id=connection["destination"]["id"],
+                    status="FAILED",
+                )
+            )
+            requests.append(
+                {
+                    "id": request_id,
+                    "project_id": connection["team_id"],
+                    "source_id": connection["source"]["id"],
+                    "created_at": at(3000 + n),
+                    "method": "POST",
+                    "path": "",
+                    "query": "",
+                    "headers": {"content-type": "application/json"},
+                    "body": base64.b64encode(b'{"n": 1}').decode(),
+                    "body_size": 8,
+                    "verified": None,
+                    "rejection_cause": "",
+                    "events_count": 1,
+                    "version": 1,
+                }
+            )
+    insert(settings, "events", events)
+    insert(settings, "requests", requests)
+    a, b = tenants.a, tenants.b
+    # Both projects hold FAILED events of a connection named alike; A's filter is by status.
+    plan = ok(
+        a.get(
+            "/bulk/events/retry/plan",
+            params={"status": "FAILED", "source_id": made["a"]["source"]["id"]},
+        )
+    )
+    assert plan["estimated_count"] == 5
+    everything_b_has = {"status": "FAILED", "source_id": made["b"]["source"]["id"]}
+    assert ok(a.get("/bulk/events/retry/plan", params=everything_b_has))["estimated_count"] == 0
+    refused(
+        a.post("/bulk/events/retry", json={"query": {"colour": "red"}}), 422, "UNPROCESSABLE_ENTITY"
+    )
+
+    job = ok(
+        a.post(
+            "/bulk/events/retry",
+            json={"query": {"status": "FAILED", "webhook_id": made["a"]["id"]}},
+        )
+    )
+    assert job["estimated_count"] == 5 and job["in_progress"] is True
+
+    def finished() -> dict[str, Any] | None:
+        current: dict[str, Any] = ok(a.get(f"/bulk/events/retry/{job['id']}"))
+        return None if current["in_progress"] else current
+
+    done = wait_until(finished)
+    assert (done["completed_count"], done["failed_count"], done["progress"]) == (5, 0, 1.0)
+    assert done["completed_at"] is not None
+    refused(b.get(f"/bulk/events/retry/{job['id']}"), 404, "NOT_FOUND")
+    refused(b.post(f"/bulk/events/retry/{job['id']}/cancel"), 404, "NOT_FOUND")
+    assert job["id"] not in ids(b.get("/bulk/events/retry"))
+    assert job["id"] in ids(a.get("/bulk/events/retry"))
+    retried = [
+        d for d in topic_records(settings, topics.DELIVERIES) if d["trigger"] == "BULK_RETRY"
+    ]
+    assert sorted(d["event_id"] for d in retried) == [f"evt_bulk_a_{n}" for n in range(5)]
+    assert {d["project_id"] for d in retried} == {made["a"]["team_id"]}
+    # Cancelling a finished one changes nothing; a running one stops with cancelled_at.
+    assert ok(a.post(f"/bulk/events/retry/{job['id']}/cancel"))["cancelled_at"] is None
+    again = ok(a.post("/bulk/events/retry", json={"query": {"webhook_id": made["a"]["id"]}}))
+    cancelled = ok(a.post(f"/bulk/events/retry/{again['id']}/cancel"))
+    assert cancelled["in_progress"] is False
+    stopped = wait_until(lambda: ok(a.get(f"/bulk/events/retry/{again['id']}")))
+    assert stopped["cancelled_at"] is not None and stopped["completed_at"] is None
+
+
+def wait_until(check: Any, timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.2)
+
+
+def topic_records(settings: Settings, topic: str) -> list[dict[str, Any]]:
+    name = topics.name(settings, topic)
+    consumer = Consumer({**client_config(settings), "group.id": f"reader-{uuid.uuid4().hex}"})
+    found: list[dict[str, Any]] = []
+    try:
+        for partition in consumer.list_topics(name, timeout=10).topics[name].partitions:
+            end = consumer.get_watermark_offsets(TopicPartition(name, partition), timeout=10)[1]
+            if not end:
+                continue
+            consumer.assign([TopicPartition(name, partition, 0)])
+            while True:
+                msg = consumer.poll(5)
+                assert msg is not None
+                if msg.error() is None:
+                    found.append(orjson.loads(msg.value() or b"{}"))
+                    if (msg.offset() or 0) + 1 >= end:
+                        break
+    finally:
+        consumer.close()
+    return found

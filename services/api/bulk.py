@@ -1,0 +1,230 @@
+"""Bulk retries of events: plan, create, progress, cancel (Hookdeck's ``/bulk/events/retry``).
+
+A bulk retry is a configuration resource (kind ``bulk_retry``): its query, counts and
+cursor live in the config log, so every API replica shows the same progress and a
+cancel reaches the replica doing the work.  That replica pages through the matching
+events of the caller's project, oldest first, in batches (seek cursor, the same SQL as
+the lists, the project in every ``WHERE``), requeues each with trigger ``BULK_RETRY``
+and records its progress after each batch.  Only events that existed when the bulk
+retry was created are retried.
+
+After an API restart a replica resumes the bulk retries still in progress: it writes
+its claim, waits for the log to settle, and carries on only if its claim is the one
+that stands (the last in the log), from the last recorded cursor.  Events of the batch
+in flight at the restart may be requeued twice; each keeps its ``Idempotency-Key``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from hookhouse.api import pages, queries
+from hookhouse.api.fields import ApiError
+from hookhouse.api.resources import Resources
+from hookhouse.common.clock import iso_ms, now_ms
+
+log = logging.getLogger(__name__)
+
+KIND = "bulk_retry"
+BATCH = 100
+EVENTS = queries.TABLES["events"]
+OPS = tuple(pages.COMPARISONS)
+SETTLE_SECONDS = 2.0
+
+Run = Callable[[str, dict[str, Any]], list[dict[str, Any]]]
+Requeue = Callable[[str, dict[str, Any], str], Awaitable[None]]
+RowKey = Callable[[dict[str, Any]], tuple[str, str]]
+
+
+class Params:
+    """A stored query as the multi-dict ``queries.conditions`` reads."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self.values = values
+
+    def get(self, name: str, default: Any = None) -> Any:
+        value = self.values.get(name, default)
+        if isinstance(value, list):
+            value = value[0] if value else default
+        if isinstance(value, bool):
+            return str(value).lower()
+        return str(value) if isinstance(value, int) else value
+
+    def getlist(self, name: str) -> list[str]:
+        value = self.values.get(name)
+        if value is None:
+            return []
+        return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def allowed_filters() -> set[str]:
+    names = {*EVENTS.text, *EVENTS.numbers, *EVENTS.booleans}
+    names |= {f"{n}[{op}]" for n in (*EVENTS.numbers, *EVENTS.times) for op in OPS}
+    return names
+
+
+def checked_query(query: Any) -> dict[str, Any]:
+    """The event filters of a bulk retry; an unknown one is refused rather than ignored
+    (ignoring it would retry more events than asked)."""
+    if query is None:
+        query = {}
+    if not isinstance(query, dict):
+        raise ApiError(422, "UNPROCESSABLE_ENTITY", "'query' must be an object of event filters.")
+    unknown = sorted(set(query) - allowed_filters())
+    if unknown:
+        raise ApiError(
+            422,
+            "UNPROCESSABLE_ENTITY",
+            f"'query' has filters events do not have: {', '.join(unknown)}.",
+        )
+    for name, value in query.items():
+        values = value if isinstance(value, list) else [value]
+        if not all(isinstance(v, str | int | bool) and not isinstance(v, float) for v in values):
+            raise ApiError(
+                422, "UNPROCESSABLE_ENTITY", f"'query.{name}' must be text, a number or a list."
+            )
+    return query
+
+
+def shape(job: dict[str, Any]) -> dict[str, Any]:
+    done = job["completed_count"] + job["failed_count"]
+    estimated = job["estimated_count"]
+    return {
+        "id": job["id"],
+        "team_id": job["project_id"],
+        "type": "events",
+        "query": job["query"],
+        "estimated_batch": -(-estimated // BATCH),
+        "estimated_count": estimated,
+        "processed_batch": job["processed_batch"],
+        "completed_count": job["completed_count"],
+        "failed_count": job["failed_count"],
+        "in_progress": job["in_progress"],
+        "progress": min(1.0, done / estimated) if estimated else 1.0,
+        "cancelled_at": job.get("cancelled_at"),
+        "completed_at": job.get("completed_at"),
+        "updated_at": job["updated_at"],
+        "created_at": job["created_at"],
+    }
+
+
+class BulkRetries:
+    def __init__(self, resources: Resources, run: Run, requeue: Requeue, row_key: RowKey) -> None:
+        self.resources = resources
+        self.state = resources.state
+        self.run = run
+        self.requeue = requeue
+        self.row_key = row_key
+        self.replica = uuid.uuid4().hex
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def where(self, project_id: str, query: Mapping[str, Any]) -> queries.Sql:
+        try:
+            return queries.conditions(EVENTS, project_id, Params(query))
+        except pages.InvalidQuery as exc:
+            raise ApiError(422, "UNPROCESSABLE_ENTITY", str(exc)) from exc
+
+    async def count(self, project_id: str, query: Mapping[str, Any]) -> int:
+        where = self.where(project_id, query)
+        sql = f"SELECT count() AS n FROM events FINAL WHERE {' AND '.join(where.where)}"  # noqa: S608
+        rows = await asyncio.to_thread(self.run, sql, where.parameters)
+        return int(rows[0]["n"])
+
+    async def plan(self, project_id: str, query: dict[str, Any]) -> dict[str, Any]:
+        estimated = await self.count(project_id, checked_query(query))
+        return {
+            "estimated_batch": -(-estimated // BATCH),
+            "estimated_count": estimated,
+            "progress": 0,
+        }
+
+    async def create(self, project_id: str, query: Any) -> dict[str, Any]:
+        query = checked_query(query)
+        stamp = iso_ms(now_ms())
+        # Only what exists now: events created later are not this bulk retry's.
+        bounded = {**query, "created_at[lte]": stamp}
+        fields = {
+            "query": query,
+            "bounded": bounded,
+            "estimated_count": await self.count(project_id, bounded),
+            "processed_batch": 0,
+            "completed_count": 0,
+            "failed_count": 0,
+            "in_progress": True,
+            "cursor": None,
+            "owner": self.replica,
+        }
+        job = await self.resources.create(KIND, "bch", project_id, fields)
+        self.start(job["id"])
+        return job
+
+    async def cancel(self, project_id: str, job_id: str) -> dict[str, Any]:
+        job = self.resources.owned(KIND, project_id, job_id)
+        if not job["in_progress"]:
+            return job
+        return await self.resources.update(
+            KIND, job, {"cancelled_at": iso_ms(now_ms()), "in_progress": False}
+        )
+
+    def start(self, job_id: str) -> None:
+        task = asyncio.create_task(self.drive(job_id))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def resume(self) -> None:
+        """At start: claim the bulk retries left in progress and carry on with those
+        whose claim stands once the log has settled."""
+        claimed = []
+        for job in self.state.resources[KIND].values():
+            if job["in_progress"]:
+                claimed.append(
+                    (await self.resources.update(KIND, job, {"owner": self.replica}))["id"]
+                )
+        if not claimed:
+            return
+        await asyncio.sleep(SETTLE_SECONDS)
+        await asyncio.to_thread(self.resources.config.catch_up, 10.0)
+        for job_id in claimed:
+            now = self.state.get(KIND, job_id)
+            if now is not None and now["in_progress"] and now.get("owner") == self.replica:
+                self.start(job_id)
+
+    async def drive(self, job_id: str) -> None:
+        try:
+            while await self.step(job_id):
+                pass
+        except Exception:  # a task's failure must be seen, not lost with the task
+            log.exception("bulk retry %s stopped", job_id)
+
+    async def step(self, job_id: str) -> bool:
+        """One batch; False when the bulk retry is over (done, cancelled, or taken over)."""
+        job = self.state.get(KIND, job_id)
+        if job is None or not job["in_progress"] or job.get("owner") != self.replica:
+            return False
+        cursor = (str(job["cursor"][0]), str(job["cursor"][1])) if job.get("cursor") else None
+        query = pages.ListQuery("created_at", False, BATCH, cursor, None)
+        rows = await asyncio.to_thread(
+            self.run, *queries.select(EVENTS, self.where(job["project_id"], job["bounded"]), query)
+        )
+        batch = rows[:BATCH]
+        outcomes = await asyncio.gather(
+            *(self.requeue(job["project_id"], event, "BULK_RETRY") for event in batch),
+            return_exceptions=True,
+        )
+        failed = sum(1 for outcome in outcomes if isinstance(outcome, BaseException))
+        finished = len(rows) <= BATCH
+        latest = self.state.get(KIND, job_id) or job  # a cancel may have arrived meanwhile
+        changes: dict[str, Any] = {
+            "processed_batch": latest["processed_batch"] + 1,
+            "completed_count": latest["completed_count"] + len(batch) - failed,
+            "failed_count": latest["failed_count"] + failed,
+            "cursor": list(self.row_key(batch[-1])) if batch else latest.get("cursor"),
+        }
+        if finished and latest["in_progress"]:
+            changes |= {"in_progress": False, "completed_at": iso_ms(now_ms())}
+        await self.resources.update(KIND, latest, changes)
+        return not finished and bool(latest["in_progress"])

@@ -1,0 +1,41 @@
+"""A bulk retry's query: the event list's filters, checked, as SQL for one project."""
+
+from __future__ import annotations
+
+import pytest
+
+from hookhouse.api import queries
+from hookhouse.api.bulk import EVENTS, Params, checked_query
+from hookhouse.api.fields import ApiError
+
+
+def test_json_values_become_the_same_sql_as_query_strings() -> None:
+    """Found by schemathesis: a number in a query reached the SQL builder as an int."""
+    query = checked_query(
+        {"attempts": 0, "status": ["FAILED", "QUEUED"], "response_status[gte]": 500}
+    )
+    sql = queries.conditions(EVENTS, "tm_a", Params(query))
+    assert sql.where[0].startswith("project_id = ")
+    values = list(sql.parameters.values())
+    assert values[:2] == ["tm_a", ["FAILED", "QUEUED"]] and sorted(values[2:]) == [0, 500]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"colour": "red"},
+        {"order_by": "created_at"},  # a list parameter, not a filter
+        {"status": {"in": ["FAILED"]}},
+        {"attempts": 1.5},
+        "status=FAILED",
+    ],
+)
+def test_anything_but_event_filters_is_refused_not_ignored(query: object) -> None:
+    with pytest.raises(ApiError) as refused:
+        checked_query(query)
+    assert refused.value.status == 422
+
+
+def test_every_project_is_fenced_even_with_no_filter() -> None:
+    sql = queries.conditions(EVENTS, "tm_b", Params(checked_query(None)))
+    assert sql.where == ["project_id = {p0:String}"] and sql.parameters == {"p0": "tm_b"}
