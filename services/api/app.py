@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -23,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from hookhouse.api import openapi, pages, queries, shapes
+from hookhouse.api import measures, openapi, pages, queries, shapes
 from hookhouse.api.auth import presented_key
 from hookhouse.api.bulk import KIND as BULK
 from hookhouse.api.bulk import BulkRetries
@@ -281,6 +282,35 @@ def build_app(settings: Settings) -> Starlette:
 
     bulk = BulkRetries(resources, run, requeue, row_key)
 
+    def metrics_of(kind: str) -> Handler:
+        async def handler(request: Request, project_id: str) -> Response:
+            now = datetime.now(UTC)
+            sql, parameters, measured, split = invalid_as_422(
+                lambda: measures.aggregation(kind, project_id, request.query_params, now)
+            )
+            rows = await asyncio.to_thread(run, sql, parameters)
+            return JSONResponse(measures.shaped(rows, measured, split))
+
+        return handler
+
+    async def queue_depth(_: Request, project_id: str) -> Response:
+        """Events waiting for delivery now, per destination, and how long the oldest has."""
+        rows = await asyncio.to_thread(run, measures.QUEUE_DEPTH, {"project": project_id})
+        now = datetime.now(UTC)
+        return JSONResponse(
+            [
+                {
+                    "destination_id": row["destination_id"],
+                    "depth": row["depth"],
+                    "oldest_at": shapes.iso(row["oldest"]),
+                    "max_age_seconds": max(
+                        0, round((now - row["oldest"].replace(tzinfo=UTC)).total_seconds())
+                    ),
+                }
+                for row in rows
+            ]
+        )
+
     async def resume_bulk_retries() -> None:
         if await asyncio.to_thread(config.wait_ready, 60):
             await bulk.resume()
@@ -354,6 +384,11 @@ def build_app(settings: Settings) -> Starlette:
         Route("/events/{id}", authenticated(get_event), methods=["GET"]),
         Route("/events/{id}/raw_body", authenticated(raw_body("events")), methods=["GET"]),
         Route("/events/{id}/retry", authenticated(retry_event), methods=["POST"]),
+        *(
+            Route(f"/metrics/{kind}", authenticated(metrics_of(kind)), methods=["GET"])
+            for kind in measures.MEASURES
+        ),
+        Route("/metrics/queue-depth", authenticated(queue_depth), methods=["GET"]),
         Route("/bulk/events/retry/plan", authenticated(bulk_plan), methods=["GET"]),
         Route("/bulk/events/retry", authenticated(bulk_list), methods=["GET"]),
         Route("/bulk/events/retry", authenticated(bulk_create), methods=["POST"]),

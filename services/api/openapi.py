@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from hookhouse.api.fields import HTTP_METHODS, RATE_LIMIT_PERIODS
+from hookhouse.api.measures import DIMENSIONS, MEASURES
 from hookhouse.api.pages import MAX_LIMIT
 from hookhouse.api.queries import TABLES, Table
 from hookhouse.api.resources import Kind
@@ -446,6 +447,36 @@ def query_paths() -> dict[str, Any]:
             "summary": "Stop a bulk retry after the batch in flight",
             "responses": {**ok(bulk), **errors(401, 404, 503)},
         },
+    }
+    for kind in MEASURES:
+        filters = [q for q in table_parameters(TABLES[kind]) if q["name"] not in PAGING_NAMES]
+        paths[f"/metrics/{kind}"] = {
+            "get": {
+                "tags": ["metrics"],
+                "summary": f"Measures of {kind} over time buckets, split by dimensions",
+                "parameters": [
+                    query("measures", {"enum": list(MEASURES[kind])}, many=True),
+                    query("dimensions", {"enum": list(DIMENSIONS[kind])}, many=True),
+                    query("granularity", {"type": "string", "pattern": "^[1-9][0-9]{0,4}[smhdw]$"}),
+                    query("date_range[gte]", {"type": "string", "format": "date-time"}),
+                    query("date_range[lte]", {"type": "string", "format": "date-time"}),
+                    *filters,
+                ],
+                "responses": {
+                    **ok({"type": "array", "items": {"type": "object"}}),
+                    **errors(401, 422, 503),
+                },
+            }
+        }
+    paths["/metrics/queue-depth"] = {
+        "get": {
+            "tags": ["metrics"],
+            "summary": "Events waiting for delivery now, per destination",
+            "responses": {
+                **ok({"type": "array", "items": {"type": "object"}}),
+                **errors(401, 503),
+            },
+        }
     }
     paths["/transformations/run"] = {
         "put": {

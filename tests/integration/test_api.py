@@ -624,3 +624,94 @@ def topic_records(settings: Settings, topic: str) -> list[dict[str, Any]]:
     finally:
         consumer.close()
     return found
+
+
+def test_metrics_bucket_measure_and_split_within_the_project(
+    tenants: Tenants, settings: Settings
+) -> None:
+    a_project, b_project = project_of(tenants, "project-a"), project_of(tenants, "project-b")
+
+    def attempt(
+        project: str, n: int, minute: int, ok_: bool, ms: int, destination: str
+    ) -> dict[str, Any]:
+        return {
+            "id": f"att_m_{project[-4:]}_{n}",
+            "project_id": project,
+            "event_id": f"evt_m_{n}",
+            "request_id": f"req_m_{n}",
+            "connection_id": "web_m",
+            "destination_id": destination,
+            "created_at": datetime(2026, 5, 1, 10, minute, 0, tzinfo=UTC),
+            "attempt_number": 1,
+            "trigger": "INITIAL",
+            "status": "SUCCESSFUL" if ok_ else "FAILED",
+            "response_status": 200 if ok_ else 500,
+            "error_code": "" if ok_ else "BAD_RESPONSE",
+            "response_headers": {},
+            "response_body": "",
+            "duration_ms": ms,
+            "requested_url": "https://m.example",
+            "http_method": "POST",
+            "version": 1,
+        }
+
+    rows = [
+        attempt(a_project, 0, 1, True, 10, "des_m1"),
+        attempt(a_project, 1, 2, True, 30, "des_m1"),
+        attempt(a_project, 2, 3, False, 50, "des_m2"),
+        attempt(a_project, 3, 7, True, 20, "des_m1"),  # the second 5-minute bucket
+        attempt(b_project, 4, 1, False, 999, "des_m1"),  # another project: never counted
+    ]
+    insert(settings, "attempts", rows)
+    window = {
+        "date_range[gte]": "2026-05-01T10:00:00Z",
+        "date_range[lte]": "2026-05-01T10:59:59Z",
+        "granularity": "5m",
+    }
+    measured = ok(
+        tenants.a.get(
+            "/metrics/attempts",
+            params=[
+                *window.items(),
+                ("measures", "count"),
+                ("measures", "error_rate"),
+                ("measures", "response_latency_max"),
+            ],
+        )
+    )
+    assert measured == [
+        {
+            "time_bucket": "2026-05-01T10:00:00.000Z",
+            "dimensions": {},
+            "metrics": {"count": 3, "error_rate": 0.3333, "response_latency_max": 50},
+        },
+        {
+            "time_bucket": "2026-05-01T10:05:00.000Z",
+            "dimensions": {},
+            "metrics": {"count": 1, "error_rate": 0, "response_latency_max": 20},
+        },
+    ]
+    split = ok(
+        tenants.a.get(
+            "/metrics/attempts",
+            params=[
+                *window.items(),
+                ("granularity", "1h"),
+                ("dimensions", "destination_id"),
+                ("measures", "count"),
+            ],
+        )
+    )
+    assert {(m["dimensions"]["destination_id"], m["metrics"]["count"]) for m in split} == {
+        ("des_m1", 3),
+        ("des_m2", 1),
+    }
+    for params in [
+        {"measures": "speed"},
+        {"dimensions": "colour"},
+        {"granularity": "soon"},
+        {"date_range[gte]": "2026-06-01T00:00:00Z", "date_range[lte]": "2026-05-01T00:00:00Z"},
+        {"granularity": "1s", "date_range[gte]": "2020-01-01T00:00:00Z"},
+    ]:
+        refused(tenants.a.get("/metrics/attempts", params=params), 422, "UNPROCESSABLE_ENTITY")
+    assert isinstance(ok(tenants.a.get("/metrics/queue-depth")), list)
