@@ -103,5 +103,44 @@ def migrate(settings: Settings, target: int | None = None) -> list[str]:
             column_names=["version", "name", "active"],
         )
         done.append(f"{'applied' if forward else 'reverted'} {m.version:04d}_{m.name}")
+    if target is None:
+        done += retention(ch, database, settings.clickhouse_retention_days)
     ch.close()
+    return done
+
+
+RETAINED = (
+    "requests",
+    "events",
+    "attempts",
+    "ignored_events",
+    "transformation_executions",
+    "event_payloads",
+)
+
+
+def retention(ch: Client, database: str, days: int) -> list[str]:
+    """Set each table's TTL to ``days`` after its rows' ``created_at`` (0: keep forever);
+    only tables whose TTL differs are altered, since an ALTER rewrites their parts."""
+    done = []
+    for table in RETAINED:
+        found = ch.query(
+            "SELECT engine_full FROM system.tables WHERE database = {db:String} "
+            "AND name = {table:String}",
+            parameters={"db": database, "table": table},
+        ).result_rows
+        if not found:
+            continue
+        current = re.search(r"TTL toDateTime\(created_at\) \+ toIntervalDay\((\d+)\)", found[0][0])
+        now = int(current.group(1)) if current else 0
+        if now == days:
+            continue
+        if days:
+            ch.command(
+                f"ALTER TABLE {database}.{table} "
+                f"MODIFY TTL toDateTime(created_at) + INTERVAL {int(days)} DAY"
+            )
+        else:
+            ch.command(f"ALTER TABLE {database}.{table} REMOVE TTL")
+        done.append(f"retention of {table}: {f'{days} days' if days else 'forever'}")
     return done

@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     public_ingest_url: str = ""
     public_api_url: str = ""
 
+    # Days ClickHouse keeps requests, events, attempts and the rest after their
+    # creation (a TTL, applied by `hookhouse migrate` and at start); 0 keeps them forever.
+    clickhouse_retention_days: int = Field(default=30, ge=0, le=36500)
+
     # Ingest
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
     # Media types ingest accepts (comma-separated; `text/*` matches a family,

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from hookhouse.common import clickhouse, topics
-from hookhouse.common.clickhouse import migrate
+from hookhouse.common.clickhouse import RETAINED, migrate
 from hookhouse.common.kafka import AsyncProducer
 from hookhouse.common.records import EventRow
 from hookhouse.common.settings import Settings
@@ -25,6 +25,7 @@ ALL_UP = [
     "applied 0003_ignored_events",
     "applied 0004_transformation_executions",
     "applied 0005_event_payloads",
+    *(f"retention of {table}: 30 days" for table in RETAINED),
 ]
 
 
@@ -171,3 +172,28 @@ def test_migrations_go_down_and_up(settings: Settings) -> None:
     system.close()
     assert remaining == 0
     assert migrate(other) == ALL_UP
+
+
+def test_retention_is_a_ttl_set_by_a_setting(settings: Settings) -> None:
+    other = Settings(
+        **{**settings.model_dump(), "clickhouse_database": settings.clickhouse_database + "_t"}
+    )
+    migrate(other)
+    week = Settings(**{**other.model_dump(), "clickhouse_retention_days": 7})
+    assert migrate(week) == [f"retention of {table}: 7 days" for table in RETAINED]
+    assert migrate(week) == []  # unchanged: no ALTER, no rewrite of the parts
+    system = clickhouse.client(settings, "system")
+    engines = system.query(
+        "SELECT name, engine_full FROM tables WHERE database = {db:String}",
+        parameters={"db": other.clickhouse_database},
+    ).result_rows
+    ttl = {name: "toIntervalDay(7)" in engine for name, engine in engines}
+    assert all(ttl[table] for table in RETAINED)
+    forever = Settings(**{**other.model_dump(), "clickhouse_retention_days": 0})
+    assert migrate(forever) == [f"retention of {table}: forever" for table in RETAINED]
+    engines = system.query(
+        "SELECT engine_full FROM tables WHERE database = {db:String} AND name = 'events'",
+        parameters={"db": other.clickhouse_database},
+    ).result_rows
+    system.close()
+    assert "TTL" not in engines[0][0]
