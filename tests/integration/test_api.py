@@ -333,8 +333,13 @@ def insert(settings: Settings, table: str, rows: list[dict[str, Any]]) -> None:
     client.insert(table, [[row[c] for c in columns] for row in rows], column_names=columns)
 
 
+# Within the tables' retention (a TTL may drop older rows at any merge): yesterday, 10:00.
+RECENT = (datetime.now(UTC) - timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+HOUR = RECENT.strftime("%Y-%m-%dT%H")
+
+
 def at(second: int) -> datetime:
-    return datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC) + timedelta(seconds=second)
+    return RECENT + timedelta(seconds=second)
 
 
 def event_row(project: str, n: int, **values: Any) -> dict[str, Any]:
@@ -641,7 +646,7 @@ def test_metrics_bucket_measure_and_split_within_the_project(
             "request_id": f"req_m_{n}",
             "connection_id": "web_m",
             "destination_id": destination,
-            "created_at": datetime(2026, 5, 1, 10, minute, 0, tzinfo=UTC),
+            "created_at": RECENT + timedelta(minutes=minute),
             "attempt_number": 1,
             "trigger": "INITIAL",
             "status": "SUCCESSFUL" if ok_ else "FAILED",
@@ -664,8 +669,8 @@ def test_metrics_bucket_measure_and_split_within_the_project(
     ]
     insert(settings, "attempts", rows)
     window = {
-        "date_range[gte]": "2026-05-01T10:00:00Z",
-        "date_range[lte]": "2026-05-01T10:59:59Z",
+        "date_range[gte]": f"{HOUR}:00:00Z",
+        "date_range[lte]": f"{HOUR}:59:59Z",
         "granularity": "5m",
     }
     measured = ok(
@@ -681,12 +686,12 @@ def test_metrics_bucket_measure_and_split_within_the_project(
     )
     assert measured == [
         {
-            "time_bucket": "2026-05-01T10:00:00.000Z",
+            "time_bucket": f"{HOUR}:00:00.000Z",
             "dimensions": {},
             "metrics": {"count": 3, "error_rate": 0.3333, "response_latency_max": 50},
         },
         {
-            "time_bucket": "2026-05-01T10:05:00.000Z",
+            "time_bucket": f"{HOUR}:05:00.000Z",
             "dimensions": {},
             "metrics": {"count": 1, "error_rate": 0, "response_latency_max": 20},
         },

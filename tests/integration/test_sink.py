@@ -12,10 +12,14 @@ import pytest
 
 from hookhouse.common import clickhouse, topics
 from hookhouse.common.clickhouse import RETAINED, migrate
+from hookhouse.common.clock import iso_ms, now_ms
 from hookhouse.common.kafka import AsyncProducer
 from hookhouse.common.records import EventRow
 from hookhouse.common.settings import Settings
 from hookhouse.sink.service import Sink
+
+# Inside the ClickHouse tables' retention (a TTL), whatever day the suite runs.
+CREATED = iso_ms(now_ms())
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +41,7 @@ def event(n: int, status: str = "QUEUED", version: int = 1) -> EventRow:
         source_id="src_1",
         connection_id="web_1",
         destination_id="des_1",
-        created_at="2026-11-23T13:00:00.000Z",
+        created_at=CREATED,
         status=status,
         attempts=0,
         last_attempt_at=None,
