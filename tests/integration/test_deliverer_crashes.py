@@ -38,7 +38,7 @@ CREATED = iso_ms(now_ms())
 pytestmark = pytest.mark.integration
 
 
-def service_env(settings: Settings, port: int) -> dict[str, str]:
+def service_env(settings: Settings) -> dict[str, str]:
     return {
         **clean_env(),
         "HOOKHOUSE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
@@ -47,16 +47,22 @@ def service_env(settings: Settings, port: int) -> dict[str, str]:
         "HOOKHOUSE_TOPIC_PREFIX": settings.topic_prefix,
         "HOOKHOUSE_TOPIC_PARTITIONS": str(settings.topic_partitions),
         "HOOKHOUSE_DESTINATION_ALLOW_NETWORKS": "127.0.0.0/8",
-        "HOOKHOUSE_DELIVERER_PORT": str(port),
         "HOOKHOUSE_HOME": str(settings.home),
         "HOOKHOUSE_LOG_LEVEL": "WARNING",
     }
 
 
-def start_deliverer(settings: Settings, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_service(
+    name: str, settings: Settings, port: int, log: Path, **env: str
+) -> subprocess.Popen[bytes]:
+    """``hookhouse <name>`` on ``port``; ``env`` adds HOOKHOUSE_* settings."""
     return subprocess.Popen(
-        [sys.executable, "-m", "hookhouse.cli", "deliverer"],
-        env=service_env(settings, port),
+        [sys.executable, "-m", "hookhouse.cli", name],
+        env={
+            **service_env(settings),
+            f"HOOKHOUSE_{name.upper()}_PORT": str(port),
+            **{f"HOOKHOUSE_{k.upper()}": v for k, v in env.items()},
+        },
         cwd=REPO,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
@@ -68,11 +74,11 @@ def test_sigkill_mid_flight_loses_nothing(infra: None, tmp_path: Path) -> None:
     with Receiver(lambda _: Answer(delay=0.02)) as receiver, config_log(settings) as config:
         conn, dest = connect(config, receiver.url)
         ids = set(send(settings, conn, dest, 300, project_id(config)))
-        first = start_deliverer(settings, 17850, tmp_path / "deliverer.log")
+        first = start_service("deliverer", settings, 17850, tmp_path / "deliverer.log")
         wait_for(lambda: len(receiver.snapshot()) >= 60, 60)
         first.send_signal(signal.SIGKILL)
         first.wait(10)
-        second = start_deliverer(settings, 17850, tmp_path / "deliverer.log")
+        second = start_service("deliverer", settings, 17850, tmp_path / "deliverer.log")
         try:
 
             def all_received() -> bool:
@@ -135,7 +141,7 @@ def test_broker_restart_mid_run_the_deliverer_recovers(
     with Receiver() as receiver, config_log(settings) as config:
         conn, dest = connect(config, receiver.url)
         before = set(send(settings, conn, dest, 50, project_id(config)))
-        deliverer = start_deliverer(settings, 17851, tmp_path / "deliverer.log")
+        deliverer = start_service("deliverer", settings, 17851, tmp_path / "deliverer.log")
         try:
             wait_for(lambda: len(receiver.snapshot()) >= 50, 60)
             os.kill(_kafka_pid(), signal.SIGKILL)  # the supervisor starts it again
@@ -164,17 +170,8 @@ def test_broker_unresponsive_ingest_answers_503_in_bounded_time_then_recovers(
     with config_log(settings) as config:
         source = new_resource("src", project_id(config), {"name": "outage"})
         config.append("source", source["id"], source)
-        env = {
-            **service_env(settings, 17852),
-            "HOOKHOUSE_INGEST_PORT": "17852",
-            "HOOKHOUSE_PRODUCE_TIMEOUT_SECONDS": "2",
-        }
-        ingest = subprocess.Popen(
-            [sys.executable, "-m", "hookhouse.cli", "ingest"],
-            env=env,
-            cwd=REPO,
-            stdout=(tmp_path / "ingest.log").open("ab"),
-            stderr=subprocess.STDOUT,
+        ingest = start_service(
+            "ingest", settings, 17852, tmp_path / "ingest.log", produce_timeout_seconds="2"
         )
         url = f"http://127.0.0.1:17852/e/{source['id']}"
 
@@ -259,14 +256,7 @@ def test_clickhouse_restart_mid_run_the_sink_loses_nothing(
         except Exception:  # ClickHouse is down: not stored yet
             return -1
 
-    env = {**service_env(settings, 17852), "HOOKHOUSE_SINK_PORT": "17852"}
-    sink = subprocess.Popen(
-        [sys.executable, "-m", "hookhouse.cli", "sink"],
-        env=env,
-        cwd=REPO,
-        stdout=(tmp_path / "sink.log").open("ab"),
-        stderr=subprocess.STDOUT,
-    )
+    sink = start_service("sink", settings, 17852, tmp_path / "sink.log")
     try:
         send(0, 200)
         wait_for(lambda: stored() == 200, 60)
