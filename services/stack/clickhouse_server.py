@@ -1,6 +1,8 @@
 """The embedded ClickHouse server from the ``chdb-core`` wheel, in a process of its own.
 
-Run as ``python -m hookhouse.stack.clickhouse_server DATA_DIR HTTP_PORT TCP_PORT HOST``.
+Run as ``python -m hookhouse.stack.clickhouse_server DATA_DIR HTTP_PORT TCP_PORT HOST
+[DATABASE READER_PASSWORD_SHA256]``; with the last two, a read-only user
+``hookhouse_reader`` may SELECT from DATABASE and nothing else (for analysts).
 Facts from DESIGN section 6: with a ``config.xml`` in the working directory, a query
 that first runs ``SYSTEM START LISTEN QUERIES ALL`` and then blocks reading a FIFO
 keeps the server answering on its HTTP and native ports until a line is written to
@@ -23,7 +25,33 @@ STOP_FIFO = "stop.fifo"
 def config_xml(host: str, http_port: int, tcp_port: int) -> str:
     return (
         f"<clickhouse><listen_host>{host}</listen_host><http_port>{http_port}</http_port>"
-        f"<tcp_port>{tcp_port}</tcp_port></clickhouse>"
+        f"<tcp_port>{tcp_port}</tcp_port>"
+        "<user_directories><users_xml><path>users.xml</path></users_xml></user_directories>"
+        "</clickhouse>"
+    )
+
+
+READER = "hookhouse_reader"
+
+
+def users_xml(database: str | None, reader_sha256: str | None) -> str:
+    """The server's users: ``default`` as chdb has it, and the analysts' reader.
+
+    The reader's profile is ``readonly = 2``: no writes or DDL, but a client may still
+    set query settings (clickhouse-connect does).  Its grants name one database.
+    """
+    reader = ""
+    if database and reader_sha256:
+        reader = (
+            f"<{READER}><password_sha256_hex>{reader_sha256}</password_sha256_hex>"
+            "<networks><ip>::/0</ip></networks><profile>reader</profile><quota>default</quota>"
+            f"<grants><query>GRANT SELECT ON {database}.*</query></grants></{READER}>"
+        )
+    return (
+        "<clickhouse><profiles><default/><reader><readonly>2</readonly></reader></profiles>"
+        "<users><default><password></password><networks><ip>::/0</ip></networks>"
+        "<profile>default</profile><quota>default</quota></default>"
+        f"{reader}</users><quotas><default/></quotas></clickhouse>"
     )
 
 
@@ -56,9 +84,11 @@ def main() -> None:
         sys.argv[3],
         sys.argv[4],
     )
+    database, reader_sha256 = (sys.argv[5], sys.argv[6]) if len(sys.argv) > 6 else (None, None)
     run_dir = data_dir.parent / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.xml").write_text(config_xml(host, int(http_port), int(tcp_port)))
+    (run_dir / "users.xml").write_text(users_xml(database, reader_sha256))
     fifo = run_dir / STOP_FIFO
     if not fifo.exists():
         os.mkfifo(fifo)

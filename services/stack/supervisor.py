@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
+import hashlib
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -30,6 +32,7 @@ from hookhouse.common.kafka import KafkaProbe, ensure_topics
 from hookhouse.common.settings import Settings
 from hookhouse.stack import clickhouse_server, kafka_broker
 from hookhouse.stack.bootstrap import Bootstrapped, bootstrap, new_api_key, project
+from hookhouse.stack.clickhouse_server import READER
 from hookhouse.stack.ports import PortTaken, ensure_free, is_listening
 
 SERVICES = ("ingest", "api", "router", "deliverer", "sink")
@@ -174,10 +177,21 @@ class Stack:
                 str(self.settings.clickhouse_http_port),
                 str(self.settings.clickhouse_tcp_port),
                 self.settings.host,
+                self.settings.clickhouse_database,
+                hashlib.sha256(self.reader_password().encode()).hexdigest(),
             ],
         )
         url = f"http://{self.settings.host}:{self.settings.clickhouse_http_port}/ping"
         self.wait(lambda: http_ok(url), "the ClickHouse server", ch, 60.0)
+
+    def reader_password(self) -> str:
+        """The analysts' read-only ClickHouse password, made once per home (mode 0600)."""
+        path = self.home / "clickhouse" / "reader.password"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(24))
+            path.chmod(0o600)
+        return path.read_text().strip()
 
     def wait(self, check: object, what: str, child: Child | None, timeout: float) -> None:
         assert callable(check)
@@ -263,6 +277,11 @@ class Stack:
             "HOOKHOUSE_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
             "HOOKHOUSE_CLICKHOUSE_URL": self.settings.clickhouse_url,
         }
+        if (self.home / "clickhouse" / "reader.password").exists():  # the embedded server's
+            values["HOOKHOUSE_CLICKHOUSE_READER_URL"] = (
+                f"http://{READER}:{self.reader_password()}@{self.settings.host}:"
+                f"{self.settings.clickhouse_http_port}"
+            )
         path = self.home / "stack.env"
         path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
         path.chmod(0o600)

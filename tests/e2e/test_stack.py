@@ -16,8 +16,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+import clickhouse_connect
 import httpx
 import pytest
+from clickhouse_connect.driver.exceptions import DatabaseError
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from hookhouse.common.clock import iso_ms, now_ms
@@ -163,8 +165,14 @@ def test_stack_env_and_status(stack: Stack) -> None:
         "HOOKHOUSE_API_KEY",
         "HOOKHOUSE_KAFKA_BOOTSTRAP",
         "HOOKHOUSE_CLICKHOUSE_URL",
+        "HOOKHOUSE_CLICKHOUSE_READER_URL",
     }
     assert env["HOOKHOUSE_INGEST_URL"] == "http://127.0.0.1:27700"
+    reader = clickhouse_connect.get_client(dsn=env["HOOKHOUSE_CLICKHOUSE_READER_URL"])
+    assert int(str(reader.command("SELECT count() FROM hookhouse.events FINAL"))) >= 0
+    with pytest.raises(DatabaseError):  # analysts read; they cannot write
+        reader.command("TRUNCATE TABLE hookhouse.events")
+    reader.close()
     banner = stack.output.read_text()
     assert env["HOOKHOUSE_API_KEY"] in banner and "curl -X POST" in banner
     status = subprocess.run(
