@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from hookhouse.api import measures, openapi, pages, queries, shapes
+from hookhouse.api import issues, measures, openapi, pages, queries, shapes
 from hookhouse.api.auth import presented_key
 from hookhouse.api.bulk import KIND as BULK
 from hookhouse.api.bulk import BulkRetries
@@ -282,6 +282,66 @@ def build_app(settings: Settings) -> Starlette:
 
     bulk = BulkRetries(resources, run, requeue, row_key)
 
+    async def project_issues(project_id: str) -> list[dict[str, Any]]:
+        found = await asyncio.gather(
+            asyncio.to_thread(run, issues.DELIVERY_SQL, {"project": project_id}),
+            asyncio.to_thread(run, issues.TRANSFORMATION_SQL, {"project": project_id}),
+        )
+        states = {r["id"]: r for r in config.state.list(issues.STATE, project_id)}
+        return issues.listed(project_id, found[0], found[1], states)
+
+    async def one_issue(request: Request, project_id: str) -> dict[str, Any]:
+        wanted = request.path_params["id"]
+        for issue in await project_issues(project_id):
+            if issue["id"] == wanted:
+                return issue
+        raise ApiError(404, "NOT_FOUND", f"No issue with id {wanted}.")
+
+    async def issues_list(request: Request, project_id: str) -> Response:
+        params = request.query_params
+        query = invalid_as_422(lambda: pages.list_query(params, ("updated_at", "created_at")))
+        found = [i for i in await project_issues(project_id) if issues.matches(i, params)]
+        return JSONResponse(pages.page(found, query, lambda issue: issue))
+
+    async def issues_count(request: Request, project_id: str) -> Response:
+        found = await project_issues(project_id)
+        return JSONResponse(
+            {"count": sum(1 for i in found if issues.matches(i, request.query_params))}
+        )
+
+    async def issue_get(request: Request, project_id: str) -> Response:
+        return JSONResponse(await one_issue(request, project_id))
+
+    async def set_issue_state(issue: dict[str, Any], changes: dict[str, Any]) -> None:
+        stamp = iso_ms(now_ms())
+        held = config.state.get(issues.STATE, issue["id"]) or {
+            "id": issue["id"],
+            "project_id": issue["team_id"],
+            "created_at": stamp,
+        }
+        record = {**held, **changes, "updated_at": stamp}
+        await asyncio.to_thread(config.put, issues.STATE, issue["id"], record)
+
+    async def issue_update(request: Request, project_id: str) -> Response:
+        """Set the status: ACKNOWLEDGED, RESOLVED, IGNORED, or OPENED again."""
+        issue = await one_issue(request, project_id)
+        status = (await json_body(request)).get("status")
+        if status not in issues.STATUSES:
+            raise ApiError(
+                422,
+                "UNPROCESSABLE_ENTITY",
+                f"'status' must be one of {', '.join(issues.STATUSES)}.",
+            )
+        await set_issue_state(issue, {"status": status, "status_changed_at": iso_ms(now_ms())})
+        return JSONResponse(await one_issue(request, project_id))
+
+    async def issue_dismiss(request: Request, project_id: str) -> Response:
+        """Hide the issue until its failures happen again."""
+        issue = await one_issue(request, project_id)
+        dismissed = iso_ms(now_ms())
+        await set_issue_state(issue, {"dismissed_at": dismissed})
+        return JSONResponse({**issue, "dismissed_at": dismissed})
+
     def metrics_of(kind: str) -> Handler:
         async def handler(request: Request, project_id: str) -> Response:
             now = datetime.now(UTC)
@@ -389,6 +449,11 @@ def build_app(settings: Settings) -> Starlette:
             for kind in measures.MEASURES
         ),
         Route("/metrics/queue-depth", authenticated(queue_depth), methods=["GET"]),
+        Route("/issues", authenticated(issues_list), methods=["GET"]),
+        Route("/issues/count", authenticated(issues_count), methods=["GET"]),
+        Route("/issues/{id}", authenticated(issue_get), methods=["GET"]),
+        Route("/issues/{id}", authenticated(issue_update), methods=["PUT"]),
+        Route("/issues/{id}", authenticated(issue_dismiss), methods=["DELETE"]),
         Route("/bulk/events/retry/plan", authenticated(bulk_plan), methods=["GET"]),
         Route("/bulk/events/retry", authenticated(bulk_list), methods=["GET"]),
         Route("/bulk/events/retry", authenticated(bulk_create), methods=["POST"]),

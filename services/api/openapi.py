@@ -468,6 +468,66 @@ def query_paths() -> dict[str, Any]:
                 },
             }
         }
+    issue = ref("Issue")
+    issue_filters = [
+        query("status", {"enum": ["OPENED", "ACKNOWLEDGED", "RESOLVED", "IGNORED"]}, many=True),
+        query("type", {"enum": ["delivery", "transformation"]}, many=True),
+        query("webhook_id", {"type": "string"}, many=True),
+    ]
+    paths["/issues"] = {
+        "get": {
+            "tags": ["issues"],
+            "summary": "What is failing: failures aggregated per connection and error",
+            "parameters": [
+                *issue_filters,
+                query("order_by", {"enum": ["updated_at", "created_at"]}),
+                *PAGING[1:],
+            ],
+            "responses": {**ok(page_of(issue)), **errors(401, 422, 503)},
+        }
+    }
+    paths["/issues/count"] = {
+        "get": {
+            "tags": ["issues"],
+            "summary": "Count issues",
+            "parameters": issue_filters,
+            "responses": {**ok({"type": "object"}), **errors(401, 503)},
+        }
+    }
+    paths["/issues/{id}"] = {
+        "parameters": [ID],
+        "get": {
+            "tags": ["issues"],
+            "summary": "Retrieve an issue",
+            "responses": {**ok(issue), **errors(401, 404, 503)},
+        },
+        "put": {
+            "tags": ["issues"],
+            "summary": "Set an issue's status",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["status"],
+                            "properties": {
+                                "status": {
+                                    "enum": ["OPENED", "ACKNOWLEDGED", "RESOLVED", "IGNORED"]
+                                }
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {**ok(issue), **errors(400, 401, 404, 422, 503)},
+        },
+        "delete": {
+            "tags": ["issues"],
+            "summary": "Dismiss an issue until its failures happen again",
+            "responses": {**ok(issue), **errors(401, 404, 503)},
+        },
+    }
     paths["/metrics/queue-depth"] = {
         "get": {
             "tags": ["metrics"],
@@ -515,6 +575,7 @@ def document(kinds: list[Kind], version: str) -> Schema:
         "IgnoredEvent",
         "TransformationExecution",
         "BulkRetry",
+        "Issue",
     )
     schemas: dict[str, Schema] = {"Error": ERROR, "Rule": RULE}
     for kind in kinds:

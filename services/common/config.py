@@ -29,6 +29,7 @@ KINDS = (
     "transformation",
     "issue_trigger",
     "bulk_retry",
+    "issue_state",
 )
 NAMED = ("project", "source", "destination", "connection", "transformation", "issue_trigger")
 

@@ -720,3 +720,74 @@ def test_metrics_bucket_measure_and_split_within_the_project(
     ]:
         refused(tenants.a.get("/metrics/attempts", params=params), 422, "UNPROCESSABLE_ENTITY")
     assert isinstance(ok(tenants.a.get("/metrics/queue-depth")), list)
+
+
+def failed_attempt(project: str, n: int, connection: str, when: datetime) -> dict[str, Any]:
+    return {
+        "id": f"att_issue_{project[-4:]}_{n}",
+        "project_id": project,
+        "event_id": f"evt_issue_{n}",
+        "request_id": f"req_issue_{n}",
+        "connection_id": connection,
+        "destination_id": "des_issue",
+        "created_at": when,
+        "attempt_number": 1,
+        "trigger": "INITIAL",
+        "status": "FAILED",
+        "response_status": 503,
+        "error_code": "BAD_RESPONSE",
+        "response_headers": {},
+        "response_body": "",
+        "duration_ms": 5,
+        "requested_url": "https://issue.example",
+        "http_method": "POST",
+        "version": 1,
+    }
+
+
+def test_issues_aggregate_failures_and_keep_their_status(
+    tenants: Tenants, settings: Settings
+) -> None:
+    a_project, b_project = project_of(tenants, "project-a"), project_of(tenants, "project-b")
+    insert(
+        settings,
+        "attempts",
+        [
+            failed_attempt(a_project, 1, "web_issue_1", at(5000)),
+            failed_attempt(a_project, 2, "web_issue_1", at(5001)),
+            failed_attempt(a_project, 3, "web_issue_2", at(5002)),
+            failed_attempt(b_project, 4, "web_issue_1", at(5003)),
+        ],
+    )
+    a, b = tenants.a, tenants.b
+    listed = ok(a.get("/issues", params={"webhook_id": "web_issue_1"}))["models"]
+    assert len(listed) == 1
+    issue = listed[0]
+    assert (issue["type"], issue["status"], issue["failures"]) == ("delivery", "OPENED", 2)
+    assert issue["aggregation_keys"] == {
+        "webhook_id": ["web_issue_1"],
+        "response_status": [503],
+        "error_code": ["BAD_RESPONSE"],
+    }
+    assert issue["reference"]["attempt_id"] == f"att_issue_{a_project[-4:]}_2"
+    assert ok(a.get("/issues/count", params={"status": "OPENED", "webhook_id": "web_issue_1"})) == {
+        "count": 1
+    }
+    refused(b.get(f"/issues/{issue['id']}"), 404, "NOT_FOUND")  # B's failures are B's issue
+    assert issue["id"] not in ids(b.get("/issues"))
+    refused(a.put(f"/issues/{issue['id']}", json={"status": "FIXED"}), 422, "UNPROCESSABLE_ENTITY")
+    assert (
+        ok(a.put(f"/issues/{issue['id']}", json={"status": "ACKNOWLEDGED"}))["status"]
+        == "ACKNOWLEDGED"
+    )
+    assert ok(a.put(f"/issues/{issue['id']}", json={"status": "RESOLVED"}))["status"] == "RESOLVED"
+    insert(
+        settings,
+        "attempts",
+        [failed_attempt(a_project, 5, "web_issue_1", datetime.now(UTC) + timedelta(seconds=5))],
+    )
+    reopened = ok(a.get(f"/issues/{issue['id']}"))
+    assert (reopened["status"], reopened["failures"]) == ("OPENED", 3)  # it broke again
+    other = ok(a.get("/issues", params={"webhook_id": "web_issue_2"}))["models"][0]
+    assert ok(a.delete(f"/issues/{other['id']}"))["dismissed_at"] is not None
+    assert other["id"] not in ids(a.get("/issues"))  # hidden until it fails again
