@@ -375,86 +375,61 @@ def query_paths() -> dict[str, Any]:
             },
         }
     for path, name in (("/requests/{id}", "Request"), ("/attempts/{id}", "Attempt")):
-        paths[path] = {
-            "parameters": [ID],
-            "get": {
-                "tags": ["queries"],
-                "summary": f"Retrieve a {name}",
-                "responses": {**ok(ref(name)), **errors(401, 404, 503)},
-            },
-        }
-    paths["/events/{id}"] = {
-        "parameters": [ID],
-        "get": {
-            "tags": ["queries"],
-            "summary": "Retrieve an event with the data it delivers",
-            "responses": {**ok(ref("Event")), **errors(401, 404, 409, 503)},
-        },
-    }
-    paths["/events/{id}/retry"] = {
-        "parameters": [ID],
-        "post": {
-            "tags": ["queries"],
-            "summary": "Deliver the event again now (trigger MANUAL)",
-            "responses": {**ok({"type": "object"}), **errors(401, 404, 409, 422, 503)},
-        },
-    }
+        paths[path] = item(get=op("queries", f"Retrieve a {name}", ref(name), 401, 404, 503))
+    anything: Schema = {"type": "object"}
+    listing: Schema = {"type": "array", "items": {"type": "object"}}
+    paths["/events/{id}"] = item(
+        get=op(
+            "queries",
+            "Retrieve an event with the data it delivers",
+            ref("Event"),
+            *(401, 404, 409, 503),
+        )
+    )
+    paths["/events/{id}/retry"] = item(
+        post=op(
+            "queries",
+            "Deliver the event again now (trigger MANUAL)",
+            anything,
+            *(401, 404, 409, 422, 503),
+        )
+    )
     bulk = ref("BulkRetry")
-    event_filters = [
-        q for q in table_parameters(TABLES["events"]) if q["name"] not in ("order_by", "dir")
-    ]
+    event_filters = [q for q in table_parameters(TABLES["events"]) if q["name"] not in PAGING_NAMES]
     paths["/bulk/events/retry/plan"] = {
-        "get": {
-            "tags": ["bulk"],
-            "summary": "How many events a bulk retry with these filters would retry",
-            "parameters": [q for q in event_filters if q["name"] not in PAGING_NAMES],
-            "responses": {**ok({"type": "object"}), **errors(401, 422, 503)},
-        }
+        "get": op(
+            "bulk",
+            "How many events a bulk retry with these filters would retry",
+            anything,
+            *(401, 422, 503),
+            parameters=event_filters,
+        )
     }
     paths["/bulk/events/retry"] = {
-        "get": {
-            "tags": ["bulk"],
-            "summary": "List bulk retries",
-            "parameters": PAGING[1:],
-            "responses": {**ok(page_of(bulk)), **errors(401, 422)},
-        },
-        "post": {
-            "tags": ["bulk"],
-            "summary": "Retry every event matching 'query' (event list filters)",
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {"type": "object", "properties": {"query": {"type": "object"}}}
-                    }
-                },
-            },
-            "responses": {**ok(bulk), **errors(400, 401, 422, 503)},
-        },
+        "get": op("bulk", "List bulk retries", page_of(bulk), 401, 422, parameters=PAGING[1:]),
+        "post": op(
+            "bulk",
+            "Retry every event matching 'query' (event list filters)",
+            bulk,
+            *(400, 401, 422, 503),
+            requestBody=body({"type": "object", "properties": {"query": anything}}),
+        ),
     }
-    paths["/bulk/events/retry/{id}"] = {
-        "parameters": [ID],
-        "get": {
-            "tags": ["bulk"],
-            "summary": "A bulk retry and its progress",
-            "responses": {**ok(bulk), **errors(401, 404)},
-        },
-    }
-    paths["/bulk/events/retry/{id}/cancel"] = {
-        "parameters": [ID],
-        "post": {
-            "tags": ["bulk"],
-            "summary": "Stop a bulk retry after the batch in flight",
-            "responses": {**ok(bulk), **errors(401, 404, 503)},
-        },
-    }
+    paths["/bulk/events/retry/{id}"] = item(
+        get=op("bulk", "A bulk retry and its progress", bulk, 401, 404)
+    )
+    paths["/bulk/events/retry/{id}/cancel"] = item(
+        post=op("bulk", "Stop a bulk retry after the batch in flight", bulk, 401, 404, 503)
+    )
     for kind in MEASURES:
         filters = [q for q in table_parameters(TABLES[kind]) if q["name"] not in PAGING_NAMES]
         paths[f"/metrics/{kind}"] = {
-            "get": {
-                "tags": ["metrics"],
-                "summary": f"Measures of {kind} over time buckets, split by dimensions",
-                "parameters": [
+            "get": op(
+                "metrics",
+                f"Measures of {kind} over time buckets, split by dimensions",
+                listing,
+                *(401, 422, 503),
+                parameters=[
                     query("measures", {"enum": list(MEASURES[kind])}, many=True),
                     query("dimensions", {"enum": list(DIMENSIONS[kind])}, many=True),
                     query("granularity", {"type": "string", "pattern": "^[1-9][0-9]{0,4}[smhdw]$"}),
@@ -462,109 +437,87 @@ def query_paths() -> dict[str, Any]:
                     query("date_range[lte]", {"type": "string", "format": "date-time"}),
                     *filters,
                 ],
-                "responses": {
-                    **ok({"type": "array", "items": {"type": "object"}}),
-                    **errors(401, 422, 503),
-                },
-            }
+            )
         }
+    paths["/metrics/queue-depth"] = {
+        "get": op("metrics", "Events waiting for delivery now, per destination", listing, 401, 503)
+    }
     issue = ref("Issue")
+    statuses = {"enum": ["OPENED", "ACKNOWLEDGED", "RESOLVED", "IGNORED"]}
     issue_filters = [
-        query("status", {"enum": ["OPENED", "ACKNOWLEDGED", "RESOLVED", "IGNORED"]}, many=True),
+        query("status", statuses, many=True),
         query("type", {"enum": ["delivery", "transformation"]}, many=True),
         query("webhook_id", {"type": "string"}, many=True),
     ]
+    order = query("order_by", {"enum": ["updated_at", "created_at"]})
     paths["/issues"] = {
-        "get": {
-            "tags": ["issues"],
-            "summary": "What is failing: failures aggregated per connection and error",
-            "parameters": [
-                *issue_filters,
-                query("order_by", {"enum": ["updated_at", "created_at"]}),
-                *PAGING[1:],
-            ],
-            "responses": {**ok(page_of(issue)), **errors(401, 422, 503)},
-        }
+        "get": op(
+            "issues",
+            "What is failing: failures aggregated per connection and error",
+            page_of(issue),
+            *(401, 422, 503),
+            parameters=[*issue_filters, order, *PAGING[1:]],
+        )
     }
     paths["/issues/count"] = {
-        "get": {
-            "tags": ["issues"],
-            "summary": "Count issues",
-            "parameters": issue_filters,
-            "responses": {**ok({"type": "object"}), **errors(401, 503)},
-        }
+        "get": op("issues", "Count issues", anything, 401, 503, parameters=issue_filters)
     }
-    paths["/issues/{id}"] = {
-        "parameters": [ID],
-        "get": {
-            "tags": ["issues"],
-            "summary": "Retrieve an issue",
-            "responses": {**ok(issue), **errors(401, 404, 503)},
-        },
-        "put": {
-            "tags": ["issues"],
-            "summary": "Set an issue's status",
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["status"],
-                            "properties": {
-                                "status": {
-                                    "enum": ["OPENED", "ACKNOWLEDGED", "RESOLVED", "IGNORED"]
-                                }
-                            },
-                        }
-                    }
-                },
-            },
-            "responses": {**ok(issue), **errors(400, 401, 404, 422, 503)},
-        },
-        "delete": {
-            "tags": ["issues"],
-            "summary": "Dismiss an issue until its failures happen again",
-            "responses": {**ok(issue), **errors(401, 404, 503)},
-        },
-    }
-    paths["/metrics/queue-depth"] = {
-        "get": {
-            "tags": ["metrics"],
-            "summary": "Events waiting for delivery now, per destination",
-            "responses": {
-                **ok({"type": "array", "items": {"type": "object"}}),
-                **errors(401, 503),
-            },
-        }
-    }
+    paths["/issues/{id}"] = item(
+        get=op("issues", "Retrieve an issue", issue, 401, 404, 503),
+        put=op(
+            "issues",
+            "Set an issue's status",
+            issue,
+            *(400, 401, 404, 422, 503),
+            requestBody=body(
+                {"type": "object", "required": ["status"], "properties": {"status": statuses}}
+            ),
+        ),
+        delete=op(
+            "issues", "Dismiss an issue until its failures happen again", issue, 401, 404, 503
+        ),
+    )
+    text = {"type": "string"}
     paths["/transformations/run"] = {
-        "put": {
-            "tags": ["transformations"],
-            "summary": "Run code (or a saved transformation) on a sample request",
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "properties": {
-                                "code": {"type": "string"},
-                                "transformation_id": {"type": "string"},
-                                "env": {
-                                    "type": "object",
-                                    "additionalProperties": {"type": "string"},
-                                },
-                                "request": {"type": "object"},
-                            },
-                        }
-                    }
-                },
-            },
-            "responses": {**ok({"type": "object"}), **errors(400, 401, 404, 422)},
-        }
+        "put": op(
+            "transformations",
+            "Run code (or a saved transformation) on a sample request",
+            anything,
+            *(400, 401, 404, 422),
+            requestBody=body(
+                {
+                    "type": "object",
+                    "properties": {
+                        "code": text,
+                        "transformation_id": text,
+                        "env": {"type": "object", "additionalProperties": text},
+                        "request": anything,
+                    },
+                }
+            ),
+        )
     }
     return paths
+
+
+def op(tag: str, summary: str, answer: Schema, *statuses: int, **extra: Any) -> Schema:
+    """One operation: its answer's schema, the error statuses it may give, and any
+    ``parameters`` or ``requestBody``."""
+    return {
+        "tags": [tag],
+        "summary": summary,
+        **extra,
+        "responses": {**ok(answer), **errors(*statuses)},
+    }
+
+
+def item(**operations: Schema) -> Schema:
+    """A path with an ``{id}`` and its operations."""
+    return {"parameters": [ID], **operations}
+
+
+def body(schema: Schema) -> Schema:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
 def document(kinds: list[Kind], version: str) -> Schema:
