@@ -191,19 +191,37 @@ def build_app(settings: Settings) -> Starlette:
 
         return handler
 
-    async def delivered_payload(
-        project_id: str, event: dict[str, Any], origin: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        """What the event delivers: its transformed payload, else its request (``origin``,
-        when the caller already read it)."""
-        payload = await one_row("event_payloads", project_id, event["id"])
-        if payload is None:
-            payload = origin or await one_row("requests", project_id, event["request_id"])
+    async def rows_by_id(table: str, project_id: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        sql = (
+            f"SELECT * FROM {table} FINAL "  # noqa: S608 - table names are the code's own
+            "WHERE project_id = {project:String} AND id IN {ids:Array(String)}"
+        )
+        rows = await asyncio.to_thread(run, sql, {"project": project_id, "ids": sorted(set(ids))})
+        return {row["id"]: row for row in rows}
+
+    async def stored_for(
+        project_id: str, events: list[dict[str, Any]]
+    ) -> dict[str, tuple[dict[str, Any] | None, dict[str, Any] | None]]:
+        """Per event: its request as received and its transformed payload (either may not
+        be stored yet), read with one query per table for the whole list."""
+        origins, payloads = await asyncio.gather(
+            rows_by_id("requests", project_id, [e["request_id"] for e in events]),
+            rows_by_id("event_payloads", project_id, [e["id"] for e in events]),
+        )
+        return {e["id"]: (origins.get(e["request_id"]), payloads.get(e["id"])) for e in events}
+
+    def payload_of(stored: tuple[dict[str, Any] | None, dict[str, Any] | None]) -> dict[str, Any]:
+        """What the event delivers: its transformed payload, else its request."""
+        origin, transformed = stored
+        payload = transformed or origin
         if payload is None:
             raise ApiError(
                 409, "EVENT_DATA_UNAVAILABLE", "This event's data is not stored yet; try again."
             )
         return payload
+
+    async def delivered_payload(project_id: str, event: dict[str, Any]) -> dict[str, Any]:
+        return payload_of((await stored_for(project_id, [event]))[event["id"]])
 
     def raw_body(table: str) -> Handler:
         """The body as text: a request's as received, an event's as it delivers it."""
@@ -221,13 +239,21 @@ def build_app(settings: Settings) -> Starlette:
         payload = await delivered_payload(project_id, event)
         return JSONResponse({**shapes.event(event), "data": shapes.event_data(payload)})
 
-    async def requeue(project_id: str, event: dict[str, Any], trigger: str) -> None:
-        """Deliver the event again now, whatever its status."""
+    async def requeue(
+        project_id: str,
+        event: dict[str, Any],
+        trigger: str,
+        stored: tuple[dict[str, Any] | None, dict[str, Any] | None] | None = None,
+    ) -> None:
+        """Deliver the event again now, whatever its status; ``stored`` is what
+        :func:`stored_for` read for it, when the caller read a whole batch at once."""
         connection = config.state.get("connection", event["connection_id"])
         if connection is None:
             raise ApiError(422, "CONNECTION_DELETED", "This event's connection was deleted.")
-        origin = await one_row("requests", project_id, event["request_id"])
-        payload = await delivered_payload(project_id, event, origin)
+        if stored is None:
+            stored = (await stored_for(project_id, [event]))[event["id"]]
+        origin = stored[0]
+        payload = payload_of(stored)
         received_at = shapes.iso(origin["created_at"]) if origin else None
         delivery = Delivery(
             event_id=event["id"],
@@ -280,7 +306,17 @@ def build_app(settings: Settings) -> Starlette:
         await requeue(project_id, event, "MANUAL")
         return JSONResponse({"event": {**shapes.event(event), "status": "QUEUED"}})
 
-    bulk = BulkRetries(resources, run, requeue, row_key)
+    async def requeue_batch(
+        project_id: str, events: list[dict[str, Any]], trigger: str
+    ) -> list[BaseException | None]:
+        """Requeue ``events``; per event, the error that stopped it, or ``None``."""
+        stored = await stored_for(project_id, events)
+        return await asyncio.gather(
+            *(requeue(project_id, e, trigger, stored[e["id"]]) for e in events),
+            return_exceptions=True,
+        )
+
+    bulk = BulkRetries(resources, run, requeue_batch, row_key)
 
     async def project_issues(project_id: str) -> list[dict[str, Any]]:
         found = await asyncio.gather(

@@ -36,7 +36,9 @@ OPS = tuple(pages.COMPARISONS)
 SETTLE_SECONDS = 2.0
 
 Run = Callable[[str, dict[str, Any]], list[dict[str, Any]]]
-Requeue = Callable[[str, dict[str, Any], str], Awaitable[None]]
+# (project, events, trigger) -> per event the error that stopped it, or None
+Requeue = Callable[[str, list[dict[str, Any]], str], Awaitable[list[BaseException | None]]]
+BACKOFF_SECONDS = 5.0
 RowKey = Callable[[dict[str, Any]], tuple[str, str]]
 
 
@@ -194,11 +196,21 @@ class BulkRetries:
                 self.start(job_id)
 
     async def drive(self, job_id: str) -> None:
-        try:
-            while await self.step(job_id):
-                pass
-        except Exception:  # a task's failure must be seen, not lost with the task
-            log.exception("bulk retry %s stopped", job_id)
+        """Batch after batch; while ClickHouse is away (503), the same batch again after
+        a pause."""
+        while True:
+            try:
+                if not await self.step(job_id):
+                    return
+            except ApiError as exc:
+                if exc.status != 503:
+                    log.error("bulk retry %s stopped: %s", job_id, exc.message)
+                    return
+                log.warning("bulk retry %s waits: %s", job_id, exc.message)
+                await asyncio.sleep(BACKOFF_SECONDS)
+            except Exception:  # a task's failure must be seen, not lost with the task
+                log.exception("bulk retry %s stopped", job_id)
+                return
 
     async def step(self, job_id: str) -> bool:
         """One batch; False when the bulk retry is over (done, cancelled, or taken over)."""
@@ -211,11 +223,8 @@ class BulkRetries:
             self.run, *queries.select(EVENTS, self.where(job["project_id"], job["bounded"]), query)
         )
         batch = rows[:BATCH]
-        outcomes = await asyncio.gather(
-            *(self.requeue(job["project_id"], event, "BULK_RETRY") for event in batch),
-            return_exceptions=True,
-        )
-        failed = sum(1 for outcome in outcomes if isinstance(outcome, BaseException))
+        outcomes = await self.requeue(job["project_id"], batch, "BULK_RETRY") if batch else []
+        failed = sum(1 for outcome in outcomes if outcome is not None)
         finished = len(rows) <= BATCH
         latest = self.state.get(KIND, job_id) or job  # a cancel may have arrived meanwhile
         changes: dict[str, Any] = {
