@@ -170,13 +170,16 @@ def build_app(settings: Settings) -> Starlette:
 
         return handler
 
-    async def one_row(table: str, project_id: str, row_id: str) -> dict[str, Any] | None:
+    async def rows_by_id(table: str, project_id: str, ids: list[str]) -> dict[str, dict[str, Any]]:
         sql = (
             f"SELECT * FROM {table} FINAL "  # noqa: S608 - table names are the code's own
-            "WHERE project_id = {project:String} AND id = {id:String} LIMIT 1"
+            "WHERE project_id = {project:String} AND id IN {ids:Array(String)}"
         )
-        rows = await asyncio.to_thread(run, sql, {"project": project_id, "id": row_id})
-        return rows[0] if rows else None
+        rows = await asyncio.to_thread(run, sql, {"project": project_id, "ids": sorted(set(ids))})
+        return {row["id"]: row for row in rows}
+
+    async def one_row(table: str, project_id: str, row_id: str) -> dict[str, Any] | None:
+        return (await rows_by_id(table, project_id, [row_id])).get(row_id)
 
     async def found(table: str, project_id: str, row_id: str) -> dict[str, Any]:
         """The row, or 404 naming what was not found."""
@@ -190,14 +193,6 @@ def build_app(settings: Settings) -> Starlette:
             return JSONResponse(shape(await found(table, project_id, request.path_params["id"])))
 
         return handler
-
-    async def rows_by_id(table: str, project_id: str, ids: list[str]) -> dict[str, dict[str, Any]]:
-        sql = (
-            f"SELECT * FROM {table} FINAL "  # noqa: S608 - table names are the code's own
-            "WHERE project_id = {project:String} AND id IN {ids:Array(String)}"
-        )
-        rows = await asyncio.to_thread(run, sql, {"project": project_id, "ids": sorted(set(ids))})
-        return {row["id"]: row for row in rows}
 
     async def stored_for(
         project_id: str, events: list[dict[str, Any]]
@@ -348,7 +343,7 @@ def build_app(settings: Settings) -> Starlette:
     async def issue_get(request: Request, project_id: str) -> Response:
         return JSONResponse(await one_issue(request, project_id))
 
-    async def set_issue_state(issue: dict[str, Any], changes: dict[str, Any]) -> None:
+    async def set_issue_state(issue: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
         stamp = iso_ms(now_ms())
         held = config.state.get(issues.STATE, issue["id"]) or {
             "id": issue["id"],
@@ -357,6 +352,7 @@ def build_app(settings: Settings) -> Starlette:
         }
         record = {**held, **changes, "updated_at": stamp}
         await asyncio.to_thread(config.put, issues.STATE, issue["id"], record)
+        return record
 
     async def issue_update(request: Request, project_id: str) -> Response:
         """Set the status: ACKNOWLEDGED, RESOLVED, IGNORED, or OPENED again."""
@@ -368,8 +364,11 @@ def build_app(settings: Settings) -> Starlette:
                 "UNPROCESSABLE_ENTITY",
                 f"'status' must be one of {', '.join(issues.STATUSES)}.",
             )
-        await set_issue_state(issue, {"status": status, "status_changed_at": iso_ms(now_ms())})
-        return JSONResponse(await one_issue(request, project_id))
+        state = await set_issue_state(
+            issue, {"status": status, "status_changed_at": iso_ms(now_ms())}
+        )
+        # The failures are the ones just read: only the status is new.
+        return JSONResponse(issues.with_state(issue, state))
 
     async def issue_dismiss(request: Request, project_id: str) -> Response:
         """Hide the issue until its failures happen again."""

@@ -24,7 +24,7 @@ from typing import Any
 
 from hookhouse.api import pages, queries
 from hookhouse.api.fields import ApiError
-from hookhouse.api.resources import Resources
+from hookhouse.api.resources import Resources, invalid_as_422
 from hookhouse.common.clock import iso_ms, now_ms
 
 log = logging.getLogger(__name__)
@@ -125,10 +125,7 @@ class BulkRetries:
         self.tasks: set[asyncio.Task[None]] = set()
 
     def where(self, project_id: str, query: Mapping[str, Any]) -> queries.Sql:
-        try:
-            return queries.conditions(EVENTS, project_id, Params(query))
-        except pages.InvalidQuery as exc:
-            raise ApiError(422, "UNPROCESSABLE_ENTITY", str(exc)) from exc
+        return invalid_as_422(lambda: queries.conditions(EVENTS, project_id, Params(query)))
 
     async def count(self, project_id: str, query: Mapping[str, Any]) -> int:
         where = self.where(project_id, query)

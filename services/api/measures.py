@@ -10,11 +10,11 @@ Pure: it builds SQL, it runs nothing.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from hookhouse.api import queries, shapes
-from hookhouse.api.pages import InvalidQuery
+from hookhouse.api.pages import InvalidQuery, parse_time
 from hookhouse.common.clock import iso_ms
 
 OK, FAILED = "status = 'SUCCESSFUL'", "status = 'FAILED'"
@@ -73,17 +73,6 @@ DIMENSIONS: dict[str, dict[str, str]] = {
 GRANULARITY = re.compile(r"([1-9][0-9]{0,4})(s|m|h|d|w)")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 MAX_BUCKETS = 10_000
-
-
-def parse_time(name: str, text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise InvalidQuery(f"'{name}' must be an ISO 8601 time.") from exc
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    if not 1900 <= moment.year <= 2299:
-        raise InvalidQuery(f"'{name}' must be a time from 1900 to 2299.")
-    return moment
 
 
 def aggregation(

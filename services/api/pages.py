@@ -111,18 +111,24 @@ def time_bounds(params: Mapping[str, str], fields: Sequence[str]) -> list[TimeBo
     for name in fields:
         for op, sign in COMPARISONS.items():
             given = params.get(f"{name}[{op}]")
-            if given is None:
-                continue
-            try:
-                moment = datetime.fromisoformat(given.replace("Z", "+00:00"))
-            except ValueError as exc:
-                raise InvalidQuery(f"'{name}[{op}]' must be an ISO 8601 time.") from exc
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=UTC)
-            if not EARLIEST <= moment <= LATEST:  # what ClickHouse's DateTime64 holds
-                raise InvalidQuery(f"'{name}[{op}]' must be a time from 1900 to 2299.")
-            bounds.append(TimeBound(name, sign, iso_ms(int(moment.timestamp() * 1000))))
+            if given is not None:
+                moment = parse_time(f"{name}[{op}]", given)
+                bounds.append(TimeBound(name, sign, iso_ms(int(moment.timestamp() * 1000))))
     return bounds
+
+
+def parse_time(name: str, text: str) -> datetime:
+    """The ISO 8601 time in parameter ``name`` (UTC when it names no zone), within what
+    ClickHouse's DateTime64 holds."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InvalidQuery(f"'{name}' must be an ISO 8601 time.") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    if not EARLIEST <= moment <= LATEST:
+        raise InvalidQuery(f"'{name}' must be a time from 1900 to 2299.")
+    return moment
 
 
 def page(

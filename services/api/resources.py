@@ -11,10 +11,11 @@ every replica (``config.py``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -101,12 +102,10 @@ class Resources:
 
     # -- reads ------------------------------------------------------------------------
 
-    def matching(
-        self, kind: Kind, project_id: str, params: Mapping[str, Any]
-    ) -> list[dict[str, Any]]:
+    def matching(self, kind: Kind, project_id: str, params: QueryParams) -> list[dict[str, Any]]:
         """The project's resources of ``kind`` passing the list filters in ``params``."""
         rows = self.state.list(kind.name, project_id)
-        ids = params.getlist("id") if hasattr(params, "getlist") else []
+        ids = params.getlist("id")
         if ids:
             rows = [r for r in rows if r["id"] in ids]
         if params.get("name"):
@@ -118,7 +117,7 @@ class Resources:
         for bound in pages.time_bounds(params, ("created_at", "updated_at")):
             rows = [r for r in rows if bound.admits(r.get(bound.field))]
         for name in kind.filters:
-            wanted = params.getlist(name) if hasattr(params, "getlist") else []
+            wanted = params.getlist(name)
             if wanted:
                 rows = [r for r in rows if r.get(name) in wanted]
         return rows
@@ -150,14 +149,17 @@ class Resources:
             """Create, or update the resource of that name: idempotent."""
             data = await json_body(request)
             name = required_text(data, "name")
+            fields: dict[str, Any] | None = None
             within = ""
             if kind.name == "connection":  # a connection's name is unique per source
-                within = (await kind.fields(project_id, data, None))["source_id"]
+                fields = await kind.fields(project_id, data, None)
+                within = fields["source_id"]
             existing = self.state.find(kind.name, project_id, name, within)
-            fields = await kind.fields(project_id, data, existing)
             if existing is None:
+                fields = fields or await kind.fields(project_id, data, None)
                 made = await self.create(kind.name, kind.prefix, project_id, fields)
                 return JSONResponse(kind.shape(made))
+            fields = await kind.fields(project_id, data, existing)
             if all(existing.get(k) == v for k, v in fields.items()):
                 return JSONResponse(kind.shape(existing))  # nothing changes: no write
             return JSONResponse(kind.shape(await self.update(kind.name, existing, fields)))
