@@ -37,6 +37,7 @@ from hookhouse.api.fields import (
     transformation_fields,
 )
 from hookhouse.api.kinds import catalog
+from hookhouse.api.replay import Replays
 from hookhouse.api.resources import Resources, invalid_as_422
 from hookhouse.common import clickhouse, topics
 from hookhouse.common.clock import iso_ms, now_ms
@@ -48,6 +49,7 @@ from hookhouse.common.records import Delivery, EventRow, unb64
 from hookhouse.common.runtime import serve_app, start
 from hookhouse.common.settings import Settings, load
 from hookhouse.common.transformations import Limits, Runtime
+from hookhouse.router.routing import Output, Routed, transformer
 
 log = logging.getLogger(__name__)
 
@@ -301,6 +303,42 @@ def build_app(settings: Settings) -> Starlette:
         await requeue(project_id, event, "MANUAL")
         return JSONResponse({"event": {**shapes.event(event), "status": "QUEUED"}})
 
+    def transform_code(code: str, env: dict[str, str], message: Message) -> Transformed:
+        return runtime.run(code, env, message)  # on the javascript thread, as route() is
+
+    async def on_javascript_thread(work: Callable[[], Routed]) -> Routed:
+        return await asyncio.get_running_loop().run_in_executor(javascript, work)
+
+    def send(out: Output) -> Awaitable[Any]:
+        return outputs[0].send(topics.name(settings, out.topic), out.value, out.key, out.headers)
+
+    replays = Replays(
+        config.state, transformer(config.state, transform_code), on_javascript_thread, send
+    )
+
+    async def retry_request(request: Request, project_id: str) -> Response:
+        """Route the request again (trigger MANUAL) through its source's connections,
+        or those of ``webhook_ids``: new events, or new ignored events with their cause."""
+        stored = await found("requests", project_id, request.path_params["id"])
+        data = await json_body(request, required=False)
+        wanted = data.get("webhook_ids")
+        if wanted is not None and (
+            not isinstance(wanted, list) or not all(isinstance(w, str) for w in wanted)
+        ):
+            raise ApiError(422, "UNPROCESSABLE_ENTITY", "webhook_ids must be a list of ids.")
+        routed = await replays.replay(stored, wanted or None, "MANUAL")
+        counts = {
+            "events_count": routed.request.events_count,
+            "ignored_count": routed.request.ignored_count,
+            "rejection_cause": "",
+        }
+        return JSONResponse(
+            {
+                "request": shapes.request({**stored, **counts}),
+                "events": [shapes.produced_event(e) for e in routed.events],
+            }
+        )
+
     async def requeue_batch(
         project_id: str, events: list[dict[str, Any]], trigger: str
     ) -> list[BaseException | None]:
@@ -454,6 +492,7 @@ def build_app(settings: Settings) -> Starlette:
             "/requests/{id}", authenticated(retrieve("requests", shapes.request)), methods=["GET"]
         ),
         Route("/requests/{id}/raw_body", authenticated(raw_body("requests")), methods=["GET"]),
+        Route("/requests/{id}/retry", authenticated(retry_request), methods=["POST"]),
         Route(
             "/requests/{request_id}/events",
             authenticated(listing("events", shapes.event, request_id="request_id")),

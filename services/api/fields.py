@@ -31,9 +31,13 @@ def error_response(status: int, code: str, message: str) -> Response:
     )
 
 
-async def json_body(request: Request) -> dict[str, Any]:
+async def json_body(request: Request, required: bool = True) -> dict[str, Any]:
+    """The body's JSON object; an empty body is ``{}`` when the body is optional."""
+    raw = await request.body()
+    if not raw.strip() and not required:
+        return {}
     try:
-        data = orjson.loads(await request.body())
+        data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise ApiError(400, "INVALID_JSON", f"The body is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):

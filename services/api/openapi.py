@@ -377,6 +377,7 @@ def query_paths() -> dict[str, Any]:
     for path, name in (("/requests/{id}", "Request"), ("/attempts/{id}", "Attempt")):
         paths[path] = item(get=op("queries", f"Retrieve a {name}", ref(name), 401, 404, 503))
     anything: Schema = {"type": "object"}
+    text = {"type": "string"}
     listing: Schema = {"type": "array", "items": {"type": "object"}}
     paths["/events/{id}"] = item(
         get=op(
@@ -392,6 +393,18 @@ def query_paths() -> dict[str, Any]:
             "Deliver the event again now (trigger MANUAL)",
             anything,
             *(401, 404, 409, 422, 503),
+        )
+    )
+    paths["/requests/{id}/retry"] = item(
+        post=op(
+            "queries",
+            "Route the request again (trigger MANUAL): new events or ignored events",
+            anything,
+            *(400, 401, 404, 422, 503),
+            requestBody=body(
+                {"type": "object", "properties": {"webhook_ids": {"type": "array", "items": text}}},
+                required=False,
+            ),
         )
     )
     bulk = ref("BulkRetry")
@@ -477,7 +490,6 @@ def query_paths() -> dict[str, Any]:
             "issues", "Dismiss an issue until its failures happen again", issue, 401, 404, 503
         ),
     )
-    text = {"type": "string"}
     paths["/transformations/run"] = {
         "put": op(
             "transformations",
@@ -516,8 +528,8 @@ def item(**operations: Schema) -> Schema:
     return {"parameters": [ID], **operations}
 
 
-def body(schema: Schema) -> Schema:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
+def body(schema: Schema, required: bool = True) -> Schema:
+    return {"required": required, "content": {"application/json": {"schema": schema}}}
 
 
 def document(kinds: list[Kind], version: str) -> Schema:

@@ -7,9 +7,10 @@ from typing import Any
 
 import orjson
 
+from hookhouse.common.clock import parse_iso
 from hookhouse.common.config import ConfigState
 from hookhouse.common.message import Message
-from hookhouse.common.records import unb64
+from hookhouse.common.records import EventRow, unb64
 from hookhouse.common.verification import masked as masked_verification
 
 
@@ -105,6 +106,18 @@ def event(row: dict[str, Any]) -> dict[str, Any]:
         "updated_at": iso(row["last_attempt_at"] or row["created_at"]),
         "created_at": iso(row["created_at"]),
     }
+
+
+def produced_event(row: EventRow) -> dict[str, Any]:
+    """An event as the API just produced it (its row not yet in ClickHouse)."""
+    return event(
+        {
+            **{name: getattr(row, name) for name in row.__slots__},
+            "created_at": parse_iso(row.created_at),
+            "last_attempt_at": None,
+            "next_attempt_at": None,
+        }
+    )
 
 
 def attempt(row: dict[str, Any]) -> dict[str, Any]:

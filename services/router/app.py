@@ -18,10 +18,8 @@ import asyncio
 import binascii
 import logging
 import os
-import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from typing import Any
 
 import faust
@@ -33,13 +31,13 @@ from hookhouse.common.clock import now_ms
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, ensure_topics
 from hookhouse.common.message import Message, Transformed
-from hookhouse.common.records import DeadLetter, InboundRequest, Row
+from hookhouse.common.records import DeadLetter, InboundRequest
 from hookhouse.common.runtime import start
 from hookhouse.common.schemas import first_error
 from hookhouse.common.settings import Settings, load
 from hookhouse.common.transformations import Limits, Runtime
 from hookhouse.router.release import Releaser
-from hookhouse.router.routing import SeenBefore, route
+from hookhouse.router.routing import SeenBefore, outputs, route, transformer
 
 log = logging.getLogger(__name__)
 
@@ -122,18 +120,15 @@ def build_app(settings: Settings) -> faust.App:
     recent_dead = DeadLetterRatio(
         settings.router_dead_letter_window, settings.router_dead_letter_max_ratio
     )
-    deliveries = topics.name(settings, topics.DELIVERIES)
-    records = topics.name(settings, topics.RECORDS)
     dlq = topics.name(settings, topics.DLQ)
-    held = topics.name(settings, topics.HELD)
-    outputs: list[AsyncProducer] = []  # made on the app's loop, once
+    producers: list[AsyncProducer] = []  # made on the app's loop, once
 
     def producer() -> AsyncProducer:
-        if not outputs:
-            outputs.append(
+        if not producers:
+            producers.append(
                 AsyncProducer(settings, timeout=settings.background_produce_timeout_seconds)
             )
-        return outputs[0]
+        return producers[0]
 
     @app.task(on_leader=False)  # type: ignore[untyped-decorator]
     async def start_config() -> None:
@@ -143,23 +138,17 @@ def build_app(settings: Settings) -> faust.App:
         await asyncio.to_thread(config.wait_ready, 60.0)
         await Releaser(settings, config, producer()).run(asyncio.Event())
 
-    def transform(rule: dict[str, Any], message: Message) -> Transformed:
-        wanted = rule.get("transformation_id")
-        transformation = config.state.get("transformation", wanted) if wanted else None
-        if transformation is None:
-            return Transformed(None, f"transformation {wanted!r} does not exist")
-        started = time.perf_counter()
+    def observe(outcome: Transformed, seconds: float) -> None:
+        status = "failed" if outcome.message is None else "ok"
+        metrics.TRANSFORMATION_DURATION.labels(status).observe(seconds)
+
+    def run_code(code: str, env: dict[str, str], message: Message) -> Transformed:
         # mini-racer binds a context to the event loop running where it is made, and then
         # cannot time it out: contexts live on a thread of their own.  The agent waits
         # (its batch is sequential anyway).
-        outcome = javascript.submit(
-            runtime.run, transformation["code"], transformation.get("env") or {}, message
-        ).result()
-        took = time.perf_counter() - started
-        metrics.TRANSFORMATION_DURATION.labels(
-            "failed" if outcome.message is None else "ok"
-        ).observe(took)
-        return replace(outcome, duration_ms=int(took * 1000))
+        return javascript.submit(runtime.run, code, env, message).result()
+
+    transform = transformer(config.state, run_code, observe)
 
     def seen_in(partition: int) -> SeenBefore:
         def seen_before(connection_id: str, key: str, window_ms: int) -> bool:
@@ -218,26 +207,9 @@ def build_app(settings: Settings) -> faust.App:
             return [dead_letter(event, "routing_failed", repr(exc))]
         recent_dead.add(dead=False)
         pending = [
-            producer().send(deliveries, delivery.to_json(), key=delivery.destination_id)
-            for delivery in routed.deliveries
+            producer().send(topics.name(settings, out.topic), out.value, out.key, out.headers)
+            for out in outputs(routed)
         ]
-        pending += [
-            producer().send(held, delivery.to_json(), key=delivery.connection_id)
-            for delivery in routed.held
-        ]
-        rows: list[Row] = [
-            *routed.events,
-            *routed.payloads,
-            *routed.ignored,
-            *routed.executions,
-            routed.request,
-        ]
-        for row in rows:
-            pending.append(
-                producer().send(
-                    records, orjson.dumps(row), key=row.id, headers=[("kind", row.kind)]
-                )
-            )
         for row in routed.events:
             metrics.ROUTER_EVENTS.labels(row.status).inc()
         for ignored in routed.ignored:

@@ -14,14 +14,17 @@ happens here.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 
-from hookhouse.common.clock import now_ms
+from hookhouse.common import topics
+from hookhouse.common.clock import iso_ms, now_ms
+from hookhouse.common.config import ConfigState
 from hookhouse.common.filters import MISSING, compile_filter, resolve
 from hookhouse.common.ids import derived_id
 from hookhouse.common.message import Message, Transformed
@@ -32,11 +35,13 @@ from hookhouse.common.records import (
     IgnoredEventRow,
     InboundRequest,
     RequestRow,
+    Row,
     TransformationExecutionRow,
     b64,
 )
 
 Transform = Callable[[dict[str, Any], Message], Transformed]  # (rule, message)
+RunCode = Callable[[str, dict[str, str], Message], Transformed]  # (code, env, message)
 SeenBefore = Callable[[str, str, int], bool]  # (connection id, key, window ms)
 
 
@@ -56,6 +61,54 @@ class _Ignore(Exception):
         super().__init__(cause)
         self.cause = cause
         self.meta = meta or {}
+
+
+def transformer(
+    state: ConfigState,
+    run: RunCode,
+    observe: Callable[[Transformed, float], None] = lambda outcome, seconds: None,
+) -> Transform:
+    """The ``transform`` for :func:`route`: a rule's saved transformation, run by ``run``
+    (code, environment, message), timed; ``observe`` sees each outcome and its seconds."""
+
+    def transform(rule: dict[str, Any], message: Message) -> Transformed:
+        wanted = rule.get("transformation_id")
+        transformation = state.get("transformation", wanted) if wanted else None
+        if transformation is None:
+            return Transformed(None, f"transformation {wanted!r} does not exist")
+        started = time.perf_counter()
+        outcome = run(transformation["code"], transformation.get("env") or {}, message)
+        took = time.perf_counter() - started
+        observe(outcome, took)
+        return replace(outcome, duration_ms=int(took * 1000))
+
+    return transform
+
+
+@dataclass(frozen=True)
+class Output:
+    """One record to produce: ``topic`` is the topic's unprefixed name."""
+
+    topic: str
+    value: bytes
+    key: str
+    headers: list[tuple[str, str | bytes | None]] | None = None
+
+
+def outputs(routed: Routed) -> list[Output]:
+    """Every record ``routed`` produces: deliveries to push, deliveries held by paused
+    connections, and the rows for ClickHouse (the request's own row last)."""
+    sent = [Output(topics.DELIVERIES, d.to_json(), d.destination_id) for d in routed.deliveries]
+    sent += [Output(topics.HELD, d.to_json(), d.connection_id) for d in routed.held]
+    rows: list[Row] = [
+        *routed.events,
+        *routed.payloads,
+        *routed.ignored,
+        *routed.executions,
+        routed.request,
+    ]
+    sent += [Output(topics.RECORDS, orjson.dumps(r), r.id, [("kind", r.kind)]) for r in rows]
+    return sent
 
 
 def _no_transform(rule: dict[str, Any], message: Message) -> Transformed:
@@ -162,7 +215,15 @@ def route(
     connections: list[dict[str, Any]],
     transform: Transform = _no_transform,
     seen_before: SeenBefore = _never_seen,
+    replay: str = "",
+    trigger: str = "INITIAL",
 ) -> Routed:
+    """What ``request`` causes on ``connections``.
+
+    A replay (a request retried by hand or in bulk: ``replay`` is its unique tag) makes
+    new events, created now, with their own ids; the router's first pass, and its
+    repeats after a crash, derive the same ids from the request and the connection.
+    """
     deliveries: list[Delivery] = []
     held: list[Delivery] = []
     events: list[EventRow] = []
@@ -170,7 +231,8 @@ def route(
     executions: list[TransformationExecutionRow] = []
     payloads: list[EventPayloadRow] = []
     version = now_ms()
-    created_at = request.received_at
+    created_at = iso_ms(version) if replay else request.received_at
+    tag = (replay,) if replay else ()
     original = Message(request.headers, request.body_bytes, request.path, request.query)
     for connection in connections:
         runs: list[tuple[dict[str, Any], Transformed]] = []
@@ -188,7 +250,7 @@ def route(
         except _Ignore as skip:
             ignored.append(
                 IgnoredEventRow(
-                    id=derived_id("ign", request.id, connection["id"]),
+                    id=derived_id("ign", request.id, connection["id"], *tag),
                     project_id=request.project_id,
                     request_id=request.id,
                     source_id=request.source_id,
@@ -203,7 +265,7 @@ def route(
         finally:
             executions += [
                 TransformationExecutionRow(
-                    id=derived_id("exe", request.id, connection["id"], str(n)),
+                    id=derived_id("exe", request.id, connection["id"], str(n), *tag),
                     project_id=request.project_id,
                     transformation_id=str(rule.get("transformation_id", "")),
                     connection_id=connection["id"],
@@ -219,7 +281,7 @@ def route(
             ]
         paused = bool(connection.get("paused_at"))
         delivery = Delivery(
-            event_id=derived_id("evt", request.id, connection["id"]),
+            event_id=derived_id("evt", request.id, connection["id"], *tag),
             project_id=request.project_id,
             request_id=request.id,
             source_id=request.source_id,
@@ -233,7 +295,8 @@ def route(
             headers=message.headers,
             body=request.body if message.body is original.body else b64(message.body),
             verified=request.verified,
-            not_before=_later(request.received_at, delay_ms) if delay_ms else None,
+            trigger=trigger,
+            not_before=_later(created_at, delay_ms) if delay_ms else None,
         )
         events.append(EventRow.of(delivery, "HOLD" if paused else "QUEUED", version))
         if message is not original:  # transformed: keep what this event delivers

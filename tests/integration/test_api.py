@@ -361,6 +361,28 @@ def event_row(project: str, n: int, **values: Any) -> dict[str, Any]:
     }
 
 
+def request_row(
+    project: str, request_id: str, source_id: str, when: datetime, body: bytes, **values: Any
+) -> dict[str, Any]:
+    return {
+        "id": request_id,
+        "project_id": project,
+        "source_id": source_id,
+        "created_at": when,
+        "method": "POST",
+        "path": "",
+        "query": "",
+        "headers": {"content-type": "application/json"},
+        "body": base64.b64encode(body).decode(),
+        "body_size": len(body),
+        "verified": None,
+        "rejection_cause": "",
+        "events_count": 1,
+        "version": 1,
+        **values,
+    }
+
+
 def project_of(tenants: Tenants, name: str) -> str:
     found = tenants.log.state.find("project", "", name)
     assert found is not None
@@ -422,32 +444,17 @@ def test_request_lists_filter_search_and_give_raw_bodies(
 ) -> None:
     project = project_of(tenants, "project-a")
 
-    def request_row(n: int, body: bytes, headers: dict[str, str], **values: Any) -> dict[str, Any]:
-        return {
-            "id": f"req_search_{n}",
-            "project_id": project,
-            "source_id": "src_search",
-            "created_at": at(100 + n),
-            "method": "POST",
-            "path": "",
-            "query": "",
-            "headers": headers,
-            "body": base64.b64encode(body).decode(),
-            "body_size": len(body),
-            "verified": None,
-            "rejection_cause": "",
-            "events_count": 1,
-            "version": 1,
-            **values,
-        }
+    def searched(n: int, body: bytes, headers: dict[str, str], **values: Any) -> dict[str, Any]:
+        name, when = f"req_search_{n}", at(100 + n)
+        return request_row(project, name, "src_search", when, body, headers=headers, **values)
 
     insert(
         settings,
         "requests",
         [
-            request_row(0, UNICODE_BODY, {"x-shop": "alpha"}, verified=True),
-            request_row(1, b'{"order": 7}', {"x-shop": "beta"}),
-            request_row(2, b"", {}, rejection_cause="VERIFICATION_FAILED", events_count=0),
+            searched(0, UNICODE_BODY, {"x-shop": "alpha"}, verified=True),
+            searched(1, b'{"order": 7}', {"x-shop": "beta"}),
+            searched(2, b"", {}, rejection_cause="VERIFICATION_FAILED", events_count=0),
         ],
     )
     base = {"source_id": "src_search"}
@@ -532,22 +539,13 @@ def test_a_bulk_retry_plans_runs_and_never_touches_another_project(
                 )
             )
             requests.append(
-                {
-                    "id": request_id,
-                    "project_id": connection["team_id"],
-                    "source_id": connection["source"]["id"],
-                    "created_at": at(3000 + n),
-                    "method": "POST",
-                    "path": "",
-                    "query": "",
-                    "headers": {"content-type": "application/json"},
-                    "body": base64.b64encode(b'{"n": 1}').decode(),
-                    "body_size": 8,
-                    "verified": None,
-                    "rejection_cause": "",
-                    "events_count": 1,
-                    "version": 1,
-                }
+                request_row(
+                    connection["team_id"],
+                    request_id,
+                    connection["source"]["id"],
+                    at(3000 + n),
+                    b'{"n": 1}',
+                )
             )
     insert(settings, "events", events)
     insert(settings, "requests", requests)
@@ -791,3 +789,88 @@ def test_issues_aggregate_failures_and_keep_their_status(
     other = ok(a.get("/issues", params={"webhook_id": "web_issue_2"}))["models"][0]
     assert ok(a.delete(f"/issues/{other['id']}"))["dismissed_at"] is not None
     assert other["id"] not in ids(a.get("/issues"))  # hidden until it fails again
+
+
+def test_a_request_retried_routes_again_through_chosen_connections(
+    tenants: Tenants, settings: Settings
+) -> None:
+    a, b = tenants.a, tenants.b
+    kept = ok(
+        a.post(
+            "/connections",
+            json={
+                "name": "replay-kept",
+                "source": {"name": "replay-in"},
+                "destination": {"name": "replay-out", "url": "https://replay.example"},
+                "rules": [
+                    {
+                        "type": "transform",
+                        "transformation": {
+                            "name": "replay-tag",
+                            "code": "addHandler('transform', (r) => "
+                            "({...r, headers: {...r.headers, 'x-replayed': 'yes'}}))",
+                        },
+                    }
+                ],
+            },
+        )
+    )
+    source_id = kept["source"]["id"]
+    filtered = ok(
+        a.post(
+            "/connections",
+            json={
+                "name": "replay-filtered",
+                "source_id": source_id,
+                "destination_id": kept["destination"]["id"],
+                "rules": [{"type": "filter", "body": {"kind": "never"}}],
+            },
+        )
+    )
+    project = kept["team_id"]
+    insert(
+        settings,
+        "requests",
+        [request_row(project, "req_replay_1", source_id, at(6000), b'{"kind": "order"}')],
+    )
+    retried = ok(a.post("/requests/req_replay_1/retry", json={}))
+    assert retried["request"]["events_count"] == 2 and retried["request"]["ignored_count"] == 1
+    (event,) = retried["events"]
+    assert (event["webhook_id"], event["status"]) == (kept["id"], "QUEUED")
+    only_filtered = ok(
+        a.post("/requests/req_replay_1/retry", json={"webhook_ids": [filtered["id"]]})
+    )
+    assert only_filtered["events"] == []
+
+    deliveries = [
+        d for d in topic_records(settings, topics.DELIVERIES) if d["request_id"] == "req_replay_1"
+    ]
+    assert [(d["event_id"], d["trigger"]) for d in deliveries] == [(event["id"], "MANUAL")]
+    assert deliveries[0]["headers"]["x-replayed"] == "yes"
+    rows = [
+        r for r in topic_records(settings, topics.RECORDS) if r.get("request_id") == "req_replay_1"
+    ]
+    causes = sorted(r["cause"] for r in rows if "cause" in r)
+    assert causes == ["FILTERED", "FILTERED"]  # one new ignored event per retry
+
+    refused(b.post("/requests/req_replay_1/retry", json={}), 404, "NOT_FOUND")
+    b_connection = ok(
+        b.post(
+            "/connections",
+            json={
+                "name": "replay-b",
+                "source": {"name": "replay-b-in"},
+                "destination": {"name": "replay-b-out", "url": "https://replay.example"},
+            },
+        )
+    )
+    refused(
+        a.post("/requests/req_replay_1/retry", json={"webhook_ids": [b_connection["id"]]}),
+        422,
+        "UNPROCESSABLE_ENTITY",
+    )
+    refused(
+        a.post("/requests/req_replay_1/retry", json={"webhook_ids": "x"}),
+        422,
+        "UNPROCESSABLE_ENTITY",
+    )

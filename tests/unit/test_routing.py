@@ -6,7 +6,7 @@ from typing import Any
 
 from hookhouse.common.message import Message, Transformed
 from hookhouse.common.records import InboundRequest, b64
-from hookhouse.router.routing import dedup_key, route
+from hookhouse.router.routing import dedup_key, outputs, route
 
 
 def request(body: bytes = b'{"a":1}') -> InboundRequest:
@@ -49,6 +49,28 @@ def test_event_ids_are_stable_across_replays() -> None:
     again = route(request(), [connection("a")]).deliveries[0].event_id
     other = route(request(), [connection("b")]).deliveries[0].event_id
     assert first == again != other
+
+
+def test_a_retried_request_makes_new_events_created_now() -> None:
+    first = route(request(), [connection("a")])
+    replays = [
+        route(request(), [connection("a")], replay=tag, trigger="MANUAL")
+        for tag in ("rpl_1", "rpl_2")
+    ]
+    ids = {r.deliveries[0].event_id for r in [first, *replays]}
+    assert len(ids) == 3  # never the first pass's id, never each other's
+    delivery = replays[0].deliveries[0]
+    assert delivery.trigger == "MANUAL"
+    assert delivery.created_at > request().received_at  # created now
+    assert replays[0].request.created_at == request().received_at  # the request stays put
+
+
+def test_outputs_send_deliveries_held_ones_and_rows_with_the_request_last() -> None:
+    routed = route(request(), [connection("a"), connection("b", paused_at="x")])
+    sent = outputs(routed)
+    assert [(o.topic, o.key) for o in sent[:2]] == [("deliveries", "des_a"), ("held", "b")]
+    assert sent[-1].topic == "records" and sent[-1].key == "req_1"
+    assert sent[-1].headers == [("kind", "request")]
 
 
 def test_no_connection_is_recorded_not_dropped() -> None:
