@@ -123,7 +123,11 @@ def build_app(settings: Settings) -> Starlette:
             raise ApiError(422, "UNPROCESSABLE_ENTITY", outcome.error)
 
     resources = Resources(config)
-    kinds = catalog(resources, ingest_url, probe)
+
+    async def request_exists(project_id: str, request_id: str) -> bool:
+        return await one_row("requests", project_id, request_id) is not None
+
+    kinds = catalog(resources, ingest_url, probe, request_exists)
 
     async def run_transformation(request: Request, project_id: str) -> Response:
         """Test code (given, or a saved transformation's) on a sample request."""
@@ -339,6 +343,29 @@ def build_app(settings: Settings) -> Starlette:
             }
         )
 
+    async def bookmarked(request: Request, project_id: str) -> tuple[dict[str, Any], Any]:
+        """The bookmark and its request's stored row."""
+        mark = resources.owned("bookmark", project_id, request.path_params["id"])
+        return mark, await found("requests", project_id, mark["event_data_id"])
+
+    async def bookmark_body(request: Request, project_id: str) -> Response:
+        _, stored = await bookmarked(request, project_id)
+        return JSONResponse({"body": unb64(stored["body"]).decode("utf-8", "replace")})
+
+    async def trigger_bookmark(request: Request, project_id: str) -> Response:
+        """Replay the bookmarked request through its connection (trigger MANUAL)."""
+        target = (await json_body(request, required=False)).get("target", "http")
+        if target not in ("http", "all"):
+            raise ApiError(
+                422, "UNPROCESSABLE_ENTITY", '\'target\' may be "http" or "all" (no CLI here).'
+            )
+        mark, stored = await bookmarked(request, project_id)
+        if config.state.get("connection", mark["webhook_id"]) is None:
+            raise ApiError(422, "CONNECTION_DELETED", "This bookmark's connection was deleted.")
+        routed = await replays.replay(stored, [mark["webhook_id"]], "MANUAL")
+        await resources.update("bookmark", mark, {"last_used_at": iso_ms(now_ms())})
+        return JSONResponse([shapes.produced_event(e) for e in routed.events])
+
     async def requeue_batch(
         project_id: str, events: list[dict[str, Any]], trigger: str
     ) -> list[BaseException | None]:
@@ -514,6 +541,8 @@ def build_app(settings: Settings) -> Starlette:
             ),
             methods=["GET"],
         ),
+        Route("/bookmarks/{id}/raw_body", authenticated(bookmark_body), methods=["GET"]),
+        Route("/bookmarks/{id}/trigger", authenticated(trigger_bookmark), methods=["POST"]),
         Route("/events", authenticated(listing("events", shapes.event)), methods=["GET"]),
         Route("/events/{id}", authenticated(get_event), methods=["GET"]),
         Route("/events/{id}/raw_body", authenticated(raw_body("events")), methods=["GET"]),

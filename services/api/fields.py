@@ -272,3 +272,14 @@ def issue_trigger_fields(data: dict[str, Any]) -> dict[str, Any]:
         "configs": configs,
         "channels": channels,
     }
+
+
+def bookmark_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """Hookdeck's bookmark: a request (``event_data_id``) saved for a connection
+    (``webhook_id``) under a ``label``, and optionally a unique ``name``."""
+    return {
+        "webhook_id": required_text(data, "webhook_id"),
+        "event_data_id": required_text(data, "event_data_id"),
+        "label": required_text(data, "label"),
+        "name": optional_text(data, "name"),
+    }

@@ -1,5 +1,5 @@
-"""The four configuration resources the management API serves, as :class:`Kind`\\ s:
-how each request body becomes stored fields, how each is shown, what blocks a delete.
+"""The configuration resources the management API serves, as :class:`Kind`\\ s: how
+each request body becomes stored fields, how each is shown, what blocks a delete.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from typing import Any
 from hookhouse.api import shapes
 from hookhouse.api.fields import (
     ApiError,
+    bookmark_fields,
     destination_fields,
     issue_trigger_fields,
     optional_text,
@@ -21,9 +22,13 @@ from hookhouse.common.rules import InvalidRule, check_rules
 
 # Runs transformation code once; refuses (ApiError) code that does not even load.
 Probe = Callable[[str, dict[str, str]], Awaitable[None]]
+# Is there a stored request of this id in this project? (project id, request id)
+RequestExists = Callable[[str, str], Awaitable[bool]]
 
 
-def catalog(resources: Resources, ingest_url: str, probe: Probe) -> dict[str, Kind]:
+def catalog(
+    resources: Resources, ingest_url: str, probe: Probe, request_exists: RequestExists
+) -> dict[str, Kind]:
     state = resources.state
 
     async def source(_: str, data: dict[str, Any], existing: dict[str, Any] | None) -> Any:
@@ -156,5 +161,33 @@ def catalog(resources: Resources, ingest_url: str, probe: Probe) -> dict[str, Ki
     issue_triggers = Kind(
         "issue_trigger", "issue-triggers", "it", issue_trigger, shapes.issue_trigger
     )
-    kinds = (sources, destinations, connections, transformations, issue_triggers)
+
+    async def bookmark(
+        project_id: str, data: dict[str, Any], existing: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        old = settable(existing)
+        fields = bookmark_fields({**old, **data})
+        resources.owned("connection", project_id, fields["webhook_id"])
+        request_id = fields["event_data_id"]
+        if request_id != old.get("event_data_id") and not await request_exists(
+            project_id, request_id
+        ):
+            raise ApiError(
+                422,
+                "UNPROCESSABLE_ENTITY",
+                f"No stored request {request_id} (a request is queryable a few seconds "
+                "after it arrived).",
+            )
+        return fields
+
+    bookmarks = Kind(
+        "bookmark",
+        "bookmarks",
+        "bmk",
+        bookmark,
+        shapes.bookmark,
+        filters=("webhook_id", "event_data_id", "label"),
+        toggles=(),
+    )
+    kinds = (sources, destinations, connections, transformations, issue_triggers, bookmarks)
     return {k.name: k for k in kinds}

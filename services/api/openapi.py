@@ -81,6 +81,16 @@ INPUTS: dict[str, Schema] = {
             "env": {"type": "object", "additionalProperties": {"type": "string"}},
         },
     },
+    "bookmark": {
+        "type": "object",
+        "required": ["webhook_id", "event_data_id", "label"],
+        "properties": {
+            "webhook_id": TEXT,
+            "event_data_id": TEXT,
+            "label": TEXT,
+            "name": NULLABLE_TEXT,
+        },
+    },
     "issue_trigger": {
         "type": "object",
         "required": ["type"],
@@ -403,6 +413,21 @@ def query_paths() -> dict[str, Any]:
             *(400, 401, 404, 422, 503),
             requestBody=body(
                 {"type": "object", "properties": {"webhook_ids": {"type": "array", "items": text}}},
+                required=False,
+            ),
+        )
+    )
+    paths["/bookmarks/{id}/raw_body"] = item(
+        get=op("bookmarks", "The bookmarked request's body as text", raw, 401, 404, 503)
+    )
+    paths["/bookmarks/{id}/trigger"] = item(
+        post=op(
+            "bookmarks",
+            "Replay the bookmarked request through its connection (trigger MANUAL)",
+            listing,
+            *(400, 401, 404, 422, 503),
+            requestBody=body(
+                {"type": "object", "properties": {"target": {"enum": ["http", "all"]}}},
                 required=False,
             ),
         )

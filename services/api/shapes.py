@@ -228,3 +228,18 @@ def issue_trigger(resource: dict[str, Any]) -> dict[str, Any]:
         "created_at": resource["created_at"],
         "deleted_at": None,
     }
+
+
+def bookmark(resource: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": resource["id"],
+        "team_id": resource["project_id"],
+        "webhook_id": resource["webhook_id"],
+        "event_data_id": resource["event_data_id"],
+        "label": resource["label"],
+        "name": resource.get("name"),
+        "alias": None,
+        "last_used_at": resource.get("last_used_at"),
+        "updated_at": resource["updated_at"],
+        "created_at": resource["created_at"],
+    }

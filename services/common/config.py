@@ -28,10 +28,19 @@ KINDS = (
     "connection",
     "transformation",
     "issue_trigger",
+    "bookmark",
     "bulk_retry",
     "issue_state",
 )
-NAMED = ("project", "source", "destination", "connection", "transformation", "issue_trigger")
+NAMED = (
+    "project",
+    "source",
+    "destination",
+    "connection",
+    "transformation",
+    "issue_trigger",
+    "bookmark",
+)
 
 NameScope = tuple[str, str, str, str]
 

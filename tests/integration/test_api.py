@@ -874,3 +874,57 @@ def test_a_request_retried_routes_again_through_chosen_connections(
         422,
         "UNPROCESSABLE_ENTITY",
     )
+
+
+def test_a_bookmark_saves_a_request_for_a_connection_and_replays_it(
+    tenants: Tenants, settings: Settings
+) -> None:
+    a, b = tenants.a, tenants.b
+    connection = ok(
+        a.post(
+            "/connections",
+            json={
+                "name": "marked",
+                "source": {"name": "marked-in"},
+                "destination": {"name": "marked-out", "url": "https://marked.example"},
+            },
+        )
+    )
+    source_id = connection["source"]["id"]
+    stored = request_row(connection["team_id"], "req_marked", source_id, at(6100), b'{"m": 1}')
+    insert(settings, "requests", [stored])
+    fields = {"webhook_id": connection["id"], "event_data_id": "req_marked", "label": "A sample"}
+    mark = ok(a.post("/bookmarks", json={**fields, "name": "sample"}))
+    assert (mark["label"], mark["name"], mark["last_used_at"]) == ("A sample", "sample", None)
+    refused(a.post("/bookmarks", json={**fields, "name": "sample"}), 422, "NAME_TAKEN")
+    refused(
+        a.post("/bookmarks", json={**fields, "event_data_id": "req_nowhere"}),
+        422,
+        "UNPROCESSABLE_ENTITY",
+    )
+    refused(b.post("/bookmarks", json=fields), 404, "NOT_FOUND")  # A's connection
+    assert ids(a.get("/bookmarks", params={"webhook_id": connection["id"]})) == [mark["id"]]
+    assert ids(a.get("/bookmarks", params={"label": "other"})) == []
+    assert ok(a.put(f"/bookmarks/{mark['id']}", json={"label": "Renamed"}))["label"] == "Renamed"
+    assert ok(a.get(f"/bookmarks/{mark['id']}/raw_body")) == {"body": '{"m": 1}'}
+
+    (event,) = ok(a.post(f"/bookmarks/{mark['id']}/trigger", json={"target": "http"}))
+    assert event["webhook_id"] == connection["id"] and event["request_id"] == "req_marked"
+    assert ok(a.get(f"/bookmarks/{mark['id']}"))["last_used_at"] is not None
+    sent = [d for d in topic_records(settings, topics.DELIVERIES) if d["event_id"] == event["id"]]
+    assert [(d["trigger"], d["body"]) for d in sent] == [("MANUAL", stored["body"])]
+    refused(
+        a.post(f"/bookmarks/{mark['id']}/trigger", json={"target": "cli"}),
+        422,
+        "UNPROCESSABLE_ENTITY",
+    )
+
+    for denied in (
+        b.get(f"/bookmarks/{mark['id']}"),
+        b.get(f"/bookmarks/{mark['id']}/raw_body"),
+        b.post(f"/bookmarks/{mark['id']}/trigger"),
+        b.delete(f"/bookmarks/{mark['id']}"),
+    ):
+        refused(denied, 404, "NOT_FOUND")
+    assert ok(a.delete(f"/bookmarks/{mark['id']}")) == {"id": mark["id"]}
+    refused(a.get(f"/bookmarks/{mark['id']}"), 404, "NOT_FOUND")
