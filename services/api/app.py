@@ -45,7 +45,7 @@ from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.health import Readiness, routes
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, KafkaUnavailable, ensure_topics
 from hookhouse.common.message import Message, Transformed
-from hookhouse.common.records import Delivery, EventRow, unb64
+from hookhouse.common.records import Delivery, EventRow, Row, unb64
 from hookhouse.common.runtime import serve_app, start
 from hookhouse.common.settings import Settings, load
 from hookhouse.common.transformations import Limits, Runtime
@@ -56,6 +56,8 @@ log = logging.getLogger(__name__)
 API_VERSION = "2024-03-01"
 
 Handler = Callable[[Request, str], Awaitable[Response]]
+
+PENDING = ("QUEUED", "SCHEDULED", "HOLD")  # event statuses with a delivery to come
 
 
 def row_key(row: dict[str, Any]) -> tuple[str, str]:
@@ -253,6 +255,8 @@ def build_app(settings: Settings) -> Starlette:
             raise ApiError(422, "CONNECTION_DELETED", "This event's connection was deleted.")
         if stored is None:
             stored = (await stored_for(project_id, [event]))[event["id"]]
+        if config.state.get("muted_event", event["id"]) is not None:  # retried by hand
+            await asyncio.to_thread(config.put, "muted_event", event["id"], None)
         origin = stored[0]
         payload = payload_of(stored)
         received_at = shapes.iso(origin["created_at"]) if origin else None
@@ -291,15 +295,51 @@ def build_app(settings: Settings) -> Starlette:
                     delivery.to_json(),
                     key=delivery.destination_id,
                 ),
-                producer.send(
-                    topics.name(settings, topics.RECORDS),
-                    orjson.dumps(queued),
-                    key=queued.id,
-                    headers=[("kind", queued.kind)],
-                ),
+                send_row(queued),
             )
         except KafkaUnavailable as exc:
             raise ApiError(503, "KAFKA_UNAVAILABLE", f"The retry was not queued: {exc}") from exc
+
+    def send_row(row: Row) -> Awaitable[Any]:
+        """A row for ClickHouse, on its way through the ``records`` topic."""
+        records = topics.name(settings, topics.RECORDS)
+        return outputs[0].send(records, orjson.dumps(row), row.id, [("kind", row.kind)])
+
+    async def mute_event(request: Request, project_id: str) -> Response:
+        """Cancel the event's pending deliveries: it ends FAILED with error CANCELLED.
+
+        A mark in the config log tells the deliverer to drop the event's automatic
+        deliveries (a retry by hand removes it); an event already done is left as it is.
+        """
+        event = await found("events", project_id, request.path_params["id"])
+        if event["status"] not in PENDING:
+            return JSONResponse(shapes.event(event))
+        mark = {"id": event["id"], "project_id": project_id, "muted_at": iso_ms(now_ms())}
+        await asyncio.to_thread(config.put, "muted_event", event["id"], mark)
+        cancelled = {
+            **event,
+            "status": "FAILED",
+            "error_code": "CANCELLED",
+            "next_attempt_at": None,
+            "version": now_ms(),
+        }
+        row = EventRow(
+            **{
+                **cancelled,
+                "created_at": shapes.iso(event["created_at"]),
+                "last_attempt_at": shapes.iso(event["last_attempt_at"]),
+            }
+        )
+        try:
+            await outputs[0].send(
+                topics.name(settings, topics.RECORDS),
+                orjson.dumps(row),
+                row.id,
+                [("kind", row.kind)],
+            )
+        except KafkaUnavailable as exc:
+            raise ApiError(503, "KAFKA_UNAVAILABLE", f"The event is muted: {exc}") from exc
+        return JSONResponse(shapes.event(cancelled))
 
     async def retry_event(request: Request, project_id: str) -> Response:
         """Deliver the event again now (trigger MANUAL), whatever its status."""
@@ -547,6 +587,8 @@ def build_app(settings: Settings) -> Starlette:
         Route("/events/{id}", authenticated(get_event), methods=["GET"]),
         Route("/events/{id}/raw_body", authenticated(raw_body("events")), methods=["GET"]),
         Route("/events/{id}/retry", authenticated(retry_event), methods=["POST"]),
+        Route("/events/{id}/mute", authenticated(mute_event), methods=["PUT"]),
+        Route("/events/{id}/cancel", authenticated(mute_event), methods=["PUT"]),
         *(
             Route(f"/metrics/{kind}", authenticated(metrics_of(kind)), methods=["GET"])
             for kind in measures.MEASURES

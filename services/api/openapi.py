@@ -405,6 +405,15 @@ def query_paths() -> dict[str, Any]:
             *(401, 404, 409, 422, 503),
         )
     )
+    for action in ("mute", "cancel"):
+        paths[f"/events/{{id}}/{action}"] = item(
+            put=op(
+                "queries",
+                "Cancel the event's pending deliveries (FAILED, error CANCELLED)",
+                ref("Event"),
+                *(401, 404, 503),
+            )
+        )
     paths["/requests/{id}/retry"] = item(
         post=op(
             "queries",

@@ -31,6 +31,7 @@ KINDS = (
     "bookmark",
     "bulk_retry",
     "issue_state",
+    "muted_event",  # automatic deliveries of these events are dropped (until retried by hand)
 )
 NAMED = (
     "project",

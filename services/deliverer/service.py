@@ -65,6 +65,7 @@ from hookhouse.deliverer.ssrf import (
 log = logging.getLogger(__name__)
 
 GROUP = "hookhouse-deliverer"
+BY_HAND = ("MANUAL", "BULK_RETRY")  # triggers of deliveries a user asked for
 # A rate-limit wait longer than this sets the delivery aside in a retry tier instead of
 # holding a slot of the in-flight budget.
 SET_ASIDE_AFTER_SECONDS = 2.0
@@ -306,8 +307,18 @@ class Deliverer:
         await asyncio.gather(*pending)
         self.consumer.done(msg)
 
-    async def deliver(self, delivery: Delivery, msg: Message) -> list[asyncio.Future[Message]]:
+    def muted(self, delivery: Delivery) -> bool:
+        """Was the event muted through the API?  Deliveries asked for by hand still go."""
+        return (
+            delivery.trigger not in BY_HAND
+            and self.config.state.get("muted_event", delivery.event_id) is not None
+        )
+
+    async def deliver(self, delivery: Delivery, msg: Message) -> list[asyncio.Future[Any]]:
         """Everything one delivery record causes; returns the acknowledgements to await."""
+        if self.muted(delivery):  # the API has recorded the event as cancelled
+            log.info("dropping delivery %s of muted event %s", delivery.attempt, delivery.event_id)
+            return [self.forget_mute(delivery)]
         while True:  # loops only for waits shorter than the smallest retry tier
             remaining = self.remaining(delivery)
             placement = place(remaining, topics.RETRY_TIERS)
@@ -479,7 +490,7 @@ class Deliverer:
 
     def record(
         self, delivery: Delivery, pushed: Push, msg: Message, policy: RetryPolicy
-    ) -> list[asyncio.Future[Message]]:
+    ) -> list[asyncio.Future[Any]]:
         """Produce the attempt and event rows, and the retry or dead letter; return acks."""
         assert self.producer is not None
         outcome = classify(pushed.status, pushed.error_code)
@@ -488,7 +499,8 @@ class Deliverer:
             max(0.0, time.time() - parse_iso(delivery.received_at).timestamp())
         )
         retry: Delivery | None = None
-        if outcome.status == "FAILED":
+        muted = self.muted(delivery)  # while this attempt was on its way
+        if outcome.status == "FAILED" and not muted:
             retry = self.next_retry(delivery, pushed, outcome.error_code, policy)
         version = now_ms()
         attempt = AttemptRow(
@@ -534,8 +546,10 @@ class Deliverer:
             pending.append(
                 self.wait_in_tier(retry, place(self.remaining(retry), topics.RETRY_TIERS).where)
             )
-        elif outcome.status == "FAILED":
+        elif outcome.status == "FAILED" and not muted:
             pending.append(self.dead_letter_future(msg, outcome.error_code, delivery))
+        if muted:  # done with: the mark can go
+            pending.append(self.forget_mute(delivery))
         return pending
 
     def next_retry(
@@ -556,6 +570,11 @@ class Deliverer:
             return None
         return replace(
             delivery, attempt=delivery.attempt + 1, trigger="AUTOMATIC", not_before=iso_ms(due_ms)
+        )
+
+    def forget_mute(self, delivery: Delivery) -> asyncio.Future[Any]:
+        return asyncio.ensure_future(
+            asyncio.to_thread(self.config.put, "muted_event", delivery.event_id, None)
         )
 
     def wait_in_tier(self, delivery: Delivery, tier: str) -> asyncio.Future[Message]:

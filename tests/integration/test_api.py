@@ -928,3 +928,56 @@ def test_a_bookmark_saves_a_request_for_a_connection_and_replays_it(
         refused(denied, 404, "NOT_FOUND")
     assert ok(a.delete(f"/bookmarks/{mark['id']}")) == {"id": mark["id"]}
     refused(a.get(f"/bookmarks/{mark['id']}"), 404, "NOT_FOUND")
+
+
+def test_muting_an_event_cancels_what_is_pending_until_retried_by_hand(
+    tenants: Tenants, settings: Settings
+) -> None:
+    a, b = tenants.a, tenants.b
+    connection = ok(
+        a.post(
+            "/connections",
+            json={
+                "name": "muted",
+                "source": {"name": "muted-in"},
+                "destination": {"name": "muted-out", "url": "https://muted.example"},
+            },
+        )
+    )
+    project, where = (
+        connection["team_id"],
+        {
+            "connection_id": connection["id"],
+            "source_id": connection["source"]["id"],
+            "destination_id": connection["destination"]["id"],
+            "request_id": "req_muted",
+        },
+    )
+    insert(
+        settings,
+        "events",
+        [
+            event_row(project, 7000, id="evt_mute_pending", status="QUEUED", **where),
+            event_row(project, 7001, id="evt_mute_done", status="SUCCESSFUL", **where),
+        ],
+    )
+    insert(
+        settings,
+        "requests",
+        [request_row(project, "req_muted", where["source_id"], at(7000), b"{}")],
+    )
+    refused(b.put("/events/evt_mute_pending/mute"), 404, "NOT_FOUND")
+    muted = ok(a.put("/events/evt_mute_pending/mute"))
+    assert (muted["status"], muted["error_code"], muted["next_attempt_at"]) == (
+        "FAILED",
+        "CANCELLED",
+        None,
+    )
+    assert tenants.log.state.get("muted_event", "evt_mute_pending") is not None
+    rows = [r for r in topic_records(settings, topics.RECORDS) if r["id"] == "evt_mute_pending"]
+    assert rows[-1]["status"] == "FAILED" and rows[-1]["error_code"] == "CANCELLED"
+    assert ok(a.put("/events/evt_mute_done/cancel"))["status"] == "SUCCESSFUL"  # nothing to do
+    assert tenants.log.state.get("muted_event", "evt_mute_done") is None
+
+    ok(a.post("/events/evt_mute_pending/retry"))
+    wait_until(lambda: tenants.log.state.get("muted_event", "evt_mute_pending") is None)

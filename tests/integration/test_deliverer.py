@@ -115,12 +115,18 @@ def connect(
 
 
 def send(
-    settings: Settings, connection_id: str, destination_id: str, count: int, project: str
+    settings: Settings,
+    connection_id: str,
+    destination_id: str,
+    count: int,
+    project: str,
+    **fields: Any,
 ) -> list[str]:
     producer = Producer(client_config(settings))
     ids = []
+    given = fields.pop("event_id", None)
     for n in range(count):
-        event_id = f"evt_{uuid.uuid4().hex}"
+        event_id = given or f"evt_{uuid.uuid4().hex}"
         stamp = iso_ms(now_ms())
         delivery = Delivery(
             event_id=event_id,
@@ -136,6 +142,7 @@ def send(
             query="",
             headers={"content-type": "application/json"},
             body=b64(orjson.dumps({"n": n})),
+            **fields,
         )
         producer.produce(
             topics.name(settings, topics.DELIVERIES), delivery.to_json(), key=destination_id
@@ -263,6 +270,28 @@ def test_retry_after_sends_the_retry_through_a_retry_tier(
         first, second = receiver.snapshot()
         assert second.headers["x-hookhouse-attempt-trigger"] == "AUTOMATIC"
         assert second.at - first.at >= 6  # Retry-After honoured: it waited in the 5 s tier
+
+
+def test_a_muted_event_gets_no_more_automatic_deliveries_but_manual_ones_go(
+    dsettings: Settings, config: ConfigLog, deliverer: Deliverer
+) -> None:
+    with Receiver(lambda _: Answer(status=500)) as receiver:
+        rules = [{"type": "retry", "strategy": "linear", "interval": 6000, "count": 5}]
+        conn, dest = connect(config, receiver.url, rules)
+        project = project_id(config)
+        (event_id,) = send(dsettings, conn, dest, 1, project)
+        wait_for(lambda: len(receiver.snapshot()) == 1)
+        config.append("muted_event", event_id, {"id": event_id, "project_id": project})
+        # Its retry, due 6 s after the first attempt, is dropped and the mark removed.
+        wait_for(lambda: config.state.get("muted_event", event_id) is None, 30)
+        # Retried by hand, a muted event is delivered; its automatic retry is not.
+        by_hand = f"evt_{uuid.uuid4().hex}"
+        config.append("muted_event", by_hand, {"id": by_hand, "project_id": project})
+        send(dsettings, conn, dest, 1, project, event_id=by_hand, trigger="MANUAL", attempt=2)
+        wait_for(lambda: config.state.get("muted_event", by_hand) is None, 30)
+        triggers = [r.headers["x-hookhouse-attempt-trigger"] for r in receiver.snapshot()]
+        assert triggers == ["INITIAL", "MANUAL"]
+        assert dead_lettered(dsettings, {event_id, by_hand}) == set()
 
 
 def test_status_rule_decides_what_is_retried(
