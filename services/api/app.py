@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,7 @@ from starlette.routing import Mount, Route
 from hookhouse.api import issues, measures, openapi, pages, queries, shapes
 from hookhouse.api.auth import presented_key
 from hookhouse.api.bulk import KIND as BULK
+from hookhouse.api.bulk import TYPES as bulk_types
 from hookhouse.api.bulk import BulkRetries
 from hookhouse.api.bulk import shape as bulk_shape
 from hookhouse.api.fields import (
@@ -416,7 +418,37 @@ def build_app(settings: Settings) -> Starlette:
             return_exceptions=True,
         )
 
-    bulk = BulkRetries(resources, run, requeue_batch, row_key)
+    async def replay_batch(
+        project_id: str, rows: list[dict[str, Any]], trigger: str, one_connection: bool
+    ) -> list[BaseException | None]:
+        """Route ``rows`` again: requests, or (``one_connection``) ignored events, each
+        through its own connection only."""
+        requests = rows
+        if one_connection:
+            stored = await rows_by_id("requests", project_id, [r["request_id"] for r in rows])
+            requests = [stored.get(r["request_id"]) or {} for r in rows]
+
+        async def one(row: dict[str, Any], request: dict[str, Any]) -> None:
+            if not request:
+                raise ApiError(409, "REQUEST_UNAVAILABLE", "The request is not stored.")
+            wanted = [row["connection_id"]] if one_connection else None
+            await replays.replay(request, wanted, trigger)
+
+        return await asyncio.gather(
+            *(one(row, request) for row, request in zip(rows, requests, strict=True)),
+            return_exceptions=True,
+        )
+
+    bulk = BulkRetries(
+        resources,
+        run,
+        {
+            "events": requeue_batch,
+            "requests": functools.partial(replay_batch, one_connection=False),
+            "ignored_events": functools.partial(replay_batch, one_connection=True),
+        },
+        row_key,
+    )
 
     async def project_issues(project_id: str) -> list[dict[str, Any]]:
         found = await asyncio.gather(
@@ -515,27 +547,46 @@ def build_app(settings: Settings) -> Starlette:
         if await asyncio.to_thread(config.wait_ready, 60):
             await bulk.resume()
 
-    async def bulk_plan(request: Request, project_id: str) -> Response:
-        params = request.query_params
-        query = {k: (v[0] if len(v) == 1 else v) for k in params for v in [params.getlist(k)]}
-        return JSONResponse(await bulk.plan(project_id, query))
+    def bulk_routes(name: str) -> list[Route]:
+        """``/bulk/<name>/retry…``: plan, list, create, progress, cancel of one type."""
+        kind = bulk_types[name]
 
-    async def bulk_create(request: Request, project_id: str) -> Response:
-        job = await bulk.create(project_id, (await json_body(request)).get("query"))
-        return JSONResponse(bulk_shape(job))
+        async def plan(request: Request, project_id: str) -> Response:
+            params = request.query_params
+            query = {k: (v[0] if len(v) == 1 else v) for k in params for v in [params.getlist(k)]}
+            return JSONResponse(await bulk.plan(kind, project_id, query))
 
-    async def bulk_list(request: Request, project_id: str) -> Response:
-        query = invalid_as_422(lambda: pages.list_query(request.query_params, ("created_at",)))
-        jobs = config.state.list(BULK, project_id)
-        return JSONResponse(pages.page(jobs, query, bulk_shape))
+        async def create(request: Request, project_id: str) -> Response:
+            query = (await json_body(request)).get("query")
+            return JSONResponse(bulk_shape(await bulk.create(kind, project_id, query)))
 
-    async def bulk_get(request: Request, project_id: str) -> Response:
-        return JSONResponse(
-            bulk_shape(resources.owned(BULK, project_id, request.path_params["id"]))
-        )
+        def job_of(request: Request, project_id: str) -> dict[str, Any]:
+            job = resources.owned(BULK, project_id, request.path_params["id"])
+            if job.get("type", "events") != kind:
+                raise ApiError(404, "NOT_FOUND", f"No bulk retry of {name} with id {job['id']}.")
+            return job
 
-    async def bulk_cancel(request: Request, project_id: str) -> Response:
-        return JSONResponse(bulk_shape(await bulk.cancel(project_id, request.path_params["id"])))
+        async def list_(request: Request, project_id: str) -> Response:
+            query = invalid_as_422(lambda: pages.list_query(request.query_params, ("created_at",)))
+            jobs = config.state.list(BULK, project_id)
+            mine = [j for j in jobs if j.get("type", "events") == kind]
+            return JSONResponse(pages.page(mine, query, bulk_shape))
+
+        async def get(request: Request, project_id: str) -> Response:
+            return JSONResponse(bulk_shape(job_of(request, project_id)))
+
+        async def cancel(request: Request, project_id: str) -> Response:
+            job = job_of(request, project_id)
+            return JSONResponse(bulk_shape(await bulk.cancel(project_id, job["id"])))
+
+        base = f"/bulk/{name}/retry"
+        return [
+            Route(f"{base}/plan", authenticated(plan), methods=["GET"]),
+            Route(base, authenticated(list_), methods=["GET"]),
+            Route(base, authenticated(create), methods=["POST"]),
+            Route(f"{base}/{{id}}", authenticated(get), methods=["GET"]),
+            Route(f"{base}/{{id}}/cancel", authenticated(cancel), methods=["POST"]),
+        ]
 
     async def mock_destination(request: Request) -> Response:
         """A destination that accepts everything, like Hookdeck's mock destination."""
@@ -599,11 +650,7 @@ def build_app(settings: Settings) -> Starlette:
         Route("/issues/{id}", authenticated(issue_get), methods=["GET"]),
         Route("/issues/{id}", authenticated(issue_update), methods=["PUT"]),
         Route("/issues/{id}", authenticated(issue_dismiss), methods=["DELETE"]),
-        Route("/bulk/events/retry/plan", authenticated(bulk_plan), methods=["GET"]),
-        Route("/bulk/events/retry", authenticated(bulk_list), methods=["GET"]),
-        Route("/bulk/events/retry", authenticated(bulk_create), methods=["POST"]),
-        Route("/bulk/events/retry/{id}", authenticated(bulk_get), methods=["GET"]),
-        Route("/bulk/events/retry/{id}/cancel", authenticated(bulk_cancel), methods=["POST"]),
+        *(route for name in bulk_types for route in bulk_routes(name)),
         Route("/attempts", authenticated(listing("attempts", shapes.attempt)), methods=["GET"]),
         Route(
             "/attempts/{id}", authenticated(retrieve("attempts", shapes.attempt)), methods=["GET"]

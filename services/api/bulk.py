@@ -1,12 +1,15 @@
-"""Bulk retries of events: plan, create, progress, cancel (Hookdeck's ``/bulk/events/retry``).
+"""Bulk retries: plan, create, progress, cancel — of events, requests and ignored events
+(Hookdeck's ``/bulk/events/retry``, ``/bulk/requests/retry``, ``/bulk/ignored-events/retry``).
 
-A bulk retry is a configuration resource (kind ``bulk_retry``): its query, counts and
-cursor live in the config log, so every API replica shows the same progress and a
+A bulk retry is a configuration resource (kind ``bulk_retry``): its type, query, counts
+and cursor live in the config log, so every API replica shows the same progress and a
 cancel reaches the replica doing the work.  That replica pages through the matching
-events of the caller's project, oldest first, in batches (seek cursor, the same SQL as
-the lists, the project in every ``WHERE``), requeues each with trigger ``BULK_RETRY``
-and records its progress after each batch.  Only events that existed when the bulk
-retry was created are retried.
+rows of the caller's project, oldest first, in batches (seek cursor, the same SQL as
+the lists, the project in every ``WHERE``), retries each with trigger ``BULK_RETRY`` —
+an event is delivered again, a request routed again through its source's connections,
+an ignored event's request routed again through that one connection — and records its
+progress after each batch.  Only rows that existed when the bulk retry was created are
+retried.
 
 After an API restart a replica resumes the bulk retries still in progress: it writes
 its claim, waits for the log to settle, and carries on only if its claim is the one
@@ -31,13 +34,14 @@ log = logging.getLogger(__name__)
 
 KIND = "bulk_retry"
 BATCH = 100
-EVENTS = queries.TABLES["events"]
 OPS = tuple(pages.COMPARISONS)
 SETTLE_SECONDS = 2.0
 
 Run = Callable[[str, dict[str, Any]], list[dict[str, Any]]]
-# (project, events, trigger) -> per event the error that stopped it, or None
+# (project, rows, trigger) -> per row the error that stopped its retry, or None
 Requeue = Callable[[str, list[dict[str, Any]], str], Awaitable[list[BaseException | None]]]
+# The types, by the name in their path (ignored-events) and in a job's "type" field.
+TYPES = {"events": "events", "requests": "requests", "ignored-events": "ignored_events"}
 BACKOFF_SECONDS = 5.0
 RowKey = Callable[[dict[str, Any]], tuple[str, str]]
 
@@ -63,25 +67,32 @@ class Params:
         return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
-def allowed_filters() -> set[str]:
-    names = {*EVENTS.text, *EVENTS.numbers, *EVENTS.booleans}
-    names |= {f"{n}[{op}]" for n in (*EVENTS.numbers, *EVENTS.times) for op in OPS}
+def allowed_filters(table: queries.Table) -> set[str]:
+    """The list filters of ``table``, as a bulk retry's query may hold them."""
+    names = {*table.text, *table.numbers, *table.booleans}
+    names |= {f"{n}[{op}]" for n in (*table.numbers, *table.times) for op in OPS}
+    if table.search:
+        names.add("search_term")
+    if table.name == "requests":
+        names.add("status")
     return names
 
 
-def checked_query(query: Any) -> dict[str, Any]:
-    """The event filters of a bulk retry; an unknown one is refused rather than ignored
-    (ignoring it would retry more events than asked)."""
+def checked_query(table: queries.Table, query: Any) -> dict[str, Any]:
+    """The filters of a bulk retry; an unknown one is refused rather than ignored
+    (ignoring it would retry more than asked)."""
     if query is None:
         query = {}
     if not isinstance(query, dict):
-        raise ApiError(422, "UNPROCESSABLE_ENTITY", "'query' must be an object of event filters.")
-    unknown = sorted(set(query) - allowed_filters())
+        raise ApiError(
+            422, "UNPROCESSABLE_ENTITY", f"'query' must be an object of {table.name} filters."
+        )
+    unknown = sorted(set(query) - allowed_filters(table))
     if unknown:
         raise ApiError(
             422,
             "UNPROCESSABLE_ENTITY",
-            f"'query' has filters events do not have: {', '.join(unknown)}.",
+            f"'query' has filters {table.name} do not have: {', '.join(unknown)}.",
         )
     for name, value in query.items():
         values = value if isinstance(value, list) else [value]
@@ -98,7 +109,7 @@ def shape(job: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": job["id"],
         "team_id": job["project_id"],
-        "type": "events",
+        "type": job.get("type", "events"),
         "query": job["query"],
         "estimated_batch": -(-estimated // BATCH),
         "estimated_count": estimated,
@@ -115,41 +126,47 @@ def shape(job: dict[str, Any]) -> dict[str, Any]:
 
 
 class BulkRetries:
-    def __init__(self, resources: Resources, run: Run, requeue: Requeue, row_key: RowKey) -> None:
+    def __init__(
+        self, resources: Resources, run: Run, requeue: Mapping[str, Requeue], row_key: RowKey
+    ) -> None:
         self.resources = resources
         self.state = resources.state
         self.run = run
-        self.requeue = requeue
+        self.requeue = requeue  # by type
         self.row_key = row_key
         self.replica = uuid.uuid4().hex
         self.tasks: set[asyncio.Task[None]] = set()
 
-    def where(self, project_id: str, query: Mapping[str, Any]) -> queries.Sql:
-        return invalid_as_422(lambda: queries.conditions(EVENTS, project_id, Params(query)))
+    @staticmethod
+    def where(table: queries.Table, project_id: str, query: Mapping[str, Any]) -> queries.Sql:
+        return invalid_as_422(lambda: queries.conditions(table, project_id, Params(query)))
 
-    async def count(self, project_id: str, query: Mapping[str, Any]) -> int:
-        where = self.where(project_id, query)
-        sql = f"SELECT count() AS n FROM events FINAL WHERE {' AND '.join(where.where)}"  # noqa: S608
+    async def count(self, table: queries.Table, project_id: str, query: Mapping[str, Any]) -> int:
+        where = self.where(table, project_id, query)
+        sql = f"SELECT count() AS n FROM {table.name} FINAL WHERE {' AND '.join(where.where)}"  # noqa: S608
         rows = await asyncio.to_thread(self.run, sql, where.parameters)
         return int(rows[0]["n"])
 
-    async def plan(self, project_id: str, query: dict[str, Any]) -> dict[str, Any]:
-        estimated = await self.count(project_id, checked_query(query))
+    async def plan(self, kind: str, project_id: str, query: dict[str, Any]) -> dict[str, Any]:
+        table = queries.TABLES[kind]
+        estimated = await self.count(table, project_id, checked_query(table, query))
         return {
             "estimated_batch": -(-estimated // BATCH),
             "estimated_count": estimated,
             "progress": 0,
         }
 
-    async def create(self, project_id: str, query: Any) -> dict[str, Any]:
-        query = checked_query(query)
+    async def create(self, kind: str, project_id: str, query: Any) -> dict[str, Any]:
+        table = queries.TABLES[kind]
+        query = checked_query(table, query)
         stamp = iso_ms(now_ms())
-        # Only what exists now: events created later are not this bulk retry's.
+        # Only what exists now: rows created later are not this bulk retry's.
         bounded = {**query, "created_at[lte]": stamp}
         fields = {
+            "type": kind,
             "query": query,
             "bounded": bounded,
-            "estimated_count": await self.count(project_id, bounded),
+            "estimated_count": await self.count(table, project_id, bounded),
             "processed_batch": 0,
             "completed_count": 0,
             "failed_count": 0,
@@ -214,13 +231,15 @@ class BulkRetries:
         job = self.state.get(KIND, job_id)
         if job is None or not job["in_progress"] or job.get("owner") != self.replica:
             return False
+        kind = job.get("type", "events")
+        table = queries.TABLES[kind]
         cursor = (str(job["cursor"][0]), str(job["cursor"][1])) if job.get("cursor") else None
         query = pages.ListQuery("created_at", False, BATCH, cursor, None)
-        rows = await asyncio.to_thread(
-            self.run, *queries.select(EVENTS, self.where(job["project_id"], job["bounded"]), query)
-        )
+        where = self.where(table, job["project_id"], job["bounded"])
+        rows = await asyncio.to_thread(self.run, *queries.select(table, where, query))
         batch = rows[:BATCH]
-        outcomes = await self.requeue(job["project_id"], batch, "BULK_RETRY") if batch else []
+        retry = self.requeue[kind]
+        outcomes = await retry(job["project_id"], batch, "BULK_RETRY") if batch else []
         failed = sum(1 for outcome in outcomes if outcome is not None)
         finished = len(rows) <= BATCH
         latest = self.state.get(KIND, job_id) or job  # a cancel may have arrived meanwhile

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hookhouse.api.bulk import TYPES as BULK_TYPES
 from hookhouse.api.fields import HTTP_METHODS, RATE_LIMIT_PERIODS
 from hookhouse.api.measures import DIMENSIONS, MEASURES
 from hookhouse.api.pages import MAX_LIMIT
@@ -442,32 +443,34 @@ def query_paths() -> dict[str, Any]:
         )
     )
     bulk = ref("BulkRetry")
-    event_filters = [q for q in table_parameters(TABLES["events"]) if q["name"] not in PAGING_NAMES]
-    paths["/bulk/events/retry/plan"] = {
-        "get": op(
-            "bulk",
-            "How many events a bulk retry with these filters would retry",
-            anything,
-            *(401, 422, 503),
-            parameters=event_filters,
+    for name, kind in BULK_TYPES.items():
+        filters = [q for q in table_parameters(TABLES[kind]) if q["name"] not in PAGING_NAMES]
+        base = f"/bulk/{name}/retry"
+        paths[f"{base}/plan"] = {
+            "get": op(
+                "bulk",
+                f"How many {kind} a bulk retry with these filters would retry",
+                anything,
+                *(401, 422, 503),
+                parameters=filters,
+            )
+        }
+        paths[base] = {
+            "get": op("bulk", "List bulk retries", page_of(bulk), 401, 422, parameters=PAGING[1:]),
+            "post": op(
+                "bulk",
+                f"Retry every one of the {kind} matching 'query' (their list's filters)",
+                bulk,
+                *(400, 401, 422, 503),
+                requestBody=body({"type": "object", "properties": {"query": anything}}),
+            ),
+        }
+        paths[f"{base}/{{id}}"] = item(
+            get=op("bulk", "A bulk retry and its progress", bulk, 401, 404)
         )
-    }
-    paths["/bulk/events/retry"] = {
-        "get": op("bulk", "List bulk retries", page_of(bulk), 401, 422, parameters=PAGING[1:]),
-        "post": op(
-            "bulk",
-            "Retry every event matching 'query' (event list filters)",
-            bulk,
-            *(400, 401, 422, 503),
-            requestBody=body({"type": "object", "properties": {"query": anything}}),
-        ),
-    }
-    paths["/bulk/events/retry/{id}"] = item(
-        get=op("bulk", "A bulk retry and its progress", bulk, 401, 404)
-    )
-    paths["/bulk/events/retry/{id}/cancel"] = item(
-        post=op("bulk", "Stop a bulk retry after the batch in flight", bulk, 401, 404, 503)
-    )
+        paths[f"{base}/{{id}}/cancel"] = item(
+            post=op("bulk", "Stop a bulk retry after the batch in flight", bulk, 401, 404, 503)
+        )
     for kind in MEASURES:
         filters = [q for q in table_parameters(TABLES[kind]) if q["name"] not in PAGING_NAMES]
         paths[f"/metrics/{kind}"] = {

@@ -981,3 +981,83 @@ def test_muting_an_event_cancels_what_is_pending_until_retried_by_hand(
 
     ok(a.post("/events/evt_mute_pending/retry"))
     wait_until(lambda: tenants.log.state.get("muted_event", "evt_mute_pending") is None)
+
+
+def test_bulk_retries_of_requests_and_ignored_events_route_again_in_the_project(
+    tenants: Tenants, settings: Settings
+) -> None:
+    made = {
+        name: ok(
+            caller.post(
+                "/connections",
+                json={
+                    "name": "bulk-replay",
+                    "source": {"name": "bulk-replay-in"},
+                    "destination": {"name": "bulk-replay-out", "url": "https://b.example"},
+                },
+            )
+        )
+        for name, caller in (("a", tenants.a), ("b", tenants.b))
+    }
+    requests, ignored = [], []
+    for name, connection in made.items():
+        project, source_id = connection["team_id"], connection["source"]["id"]
+        for n in range(3):
+            request_id = f"req_bulk_replay_{name}_{n}"
+            requests.append(request_row(project, request_id, source_id, at(8000 + n), b"{}"))
+            ignored.append(
+                {
+                    "id": f"ign_bulk_{name}_{n}",
+                    "project_id": project,
+                    "request_id": request_id,
+                    "source_id": source_id,
+                    "connection_id": connection["id"],
+                    "cause": "FILTERED" if n else "TRANSFORMATION_FAILED",
+                    "meta": "{}",
+                    "created_at": at(8000 + n),
+                    "version": 1,
+                }
+            )
+    insert(settings, "requests", requests)
+    insert(settings, "ignored_events", ignored)
+    a, b = tenants.a, tenants.b
+    a_source = made["a"]["source"]["id"]
+    plan = ok(a.get("/bulk/requests/retry/plan", params={"source_id": a_source}))
+    assert plan["estimated_count"] == 3
+    refused(
+        a.post("/bulk/ignored-events/retry", json={"query": {"status": "FAILED"}}),
+        422,
+        "UNPROCESSABLE_ENTITY",
+    )
+
+    def finished(path: str, job_id: str) -> dict[str, Any] | None:
+        current: dict[str, Any] = ok(a.get(f"{path}/{job_id}"))
+        return None if current["in_progress"] else current
+
+    by_request = ok(a.post("/bulk/requests/retry", json={"query": {"source_id": a_source}}))
+    by_cause = ok(
+        a.post(
+            "/bulk/ignored-events/retry",
+            json={"query": {"cause": "FILTERED", "webhook_id": made["a"]["id"]}},
+        )
+    )
+    assert (by_request["type"], by_cause["type"]) == ("requests", "ignored_events")
+    done = wait_until(lambda: finished("/bulk/requests/retry", by_request["id"]))
+    assert (done["completed_count"], done["failed_count"]) == (3, 0)
+    done = wait_until(lambda: finished("/bulk/ignored-events/retry", by_cause["id"]))
+    assert (done["completed_count"], done["failed_count"]) == (2, 0)
+    # A job is only under its own type's path, and only for its project.
+    refused(a.get(f"/bulk/events/retry/{by_request['id']}"), 404, "NOT_FOUND")
+    refused(b.get(f"/bulk/requests/retry/{by_request['id']}"), 404, "NOT_FOUND")
+    assert by_cause["id"] in ids(a.get("/bulk/ignored-events/retry"))
+    assert by_cause["id"] not in ids(a.get("/bulk/requests/retry"))
+
+    replayed = [
+        d
+        for d in topic_records(settings, topics.DELIVERIES)
+        if d["request_id"].startswith("req_bulk_replay_")
+    ]
+    assert {d["trigger"] for d in replayed} == {"BULK_RETRY"}
+    assert {d["project_id"] for d in replayed} == {made["a"]["team_id"]}
+    # Three requests routed again, and the two FILTERED ignored events' requests.
+    assert sorted(d["request_id"][-1] for d in replayed) == ["0", "1", "1", "2", "2"]
