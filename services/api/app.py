@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from hookhouse.api import issues, measures, openapi, pages, queries, shapes
+from hookhouse.api import issues, measures, notifications, openapi, pages, queries, shapes
 from hookhouse.api.auth import presented_key
 from hookhouse.api.bulk import KIND as BULK
 from hookhouse.api.bulk import TYPES as bulk_types
@@ -91,6 +91,7 @@ def build_app(settings: Settings) -> Starlette:
         config.start()
         outputs.append(AsyncProducer(settings))
         bulk.tasks.add(asyncio.create_task(resume_bulk_retries()))
+        bulk.tasks.add(asyncio.create_task(keep_notifying()))
         yield
         for task in list(bulk.tasks):
             task.cancel()
@@ -491,6 +492,54 @@ def build_app(settings: Settings) -> Starlette:
         await asyncio.to_thread(config.put, issues.STATE, issue["id"], record)
         return record
 
+    async def send_notice(topic: str, issue: dict[str, Any], moment: str) -> bool:
+        """Produce the notice of ``issue`` if its project asked for ``topic``."""
+        setting = config.state.get(notifications.KIND, issue["team_id"]) or {}
+        if not setting.get("enabled") or topic not in setting.get("topics", []):
+            return False
+        request = notifications.notice(topic, issue, setting["source_id"], moment)
+        requests = topics.name(settings, topics.REQUESTS)
+        await outputs[0].send(requests, request.to_json(), request.source_id)
+        return True
+
+    async def notify_opened_issues() -> None:
+        """Notify, once per opening, each newly opened issue a trigger covers."""
+        for setting in list(config.state.resources[notifications.KIND].values()):
+            if not setting.get("enabled") or "issue.opened" not in setting.get("topics", []):
+                continue
+            project_id = setting["project_id"]
+            triggers = config.state.list("issue_trigger", project_id)
+            for issue in await project_issues(project_id):
+                sent = config.state.get(notifications.SENT, issue["id"])
+                if notifications.due(issue, sent) and notifications.covered(issue, triggers):
+                    await send_notice("issue.opened", issue, issue["opened_at"])
+                    mark = {"id": issue["id"], "project_id": project_id}
+                    mark["notified_for"] = issue["opened_at"]
+                    await asyncio.to_thread(config.put, notifications.SENT, issue["id"], mark)
+
+    async def keep_notifying() -> None:
+        while True:
+            await asyncio.sleep(settings.issue_notify_interval_seconds)
+            try:
+                await notify_opened_issues()
+            except (ApiError, ClickHouseError, KafkaUnavailable) as exc:
+                log.warning("issue notifications wait for the next round: %s", exc)
+            except Exception:  # the loop must outlive one bad round, and say why
+                log.exception("issue notifications failed this round")
+
+    async def put_notifications(request: Request, project_id: str) -> Response:
+        data = await json_body(request)
+        source_id = data.get("source_id")
+        source = config.state.get("source", source_id) if isinstance(source_id, str) else None
+        if source is not None and source["project_id"] != project_id:
+            source = None
+        fields = notifications.setting_fields(data, project_id, source)
+        await asyncio.to_thread(config.put, notifications.KIND, project_id, fields)
+        return JSONResponse(notifications.shape(fields))
+
+    async def get_notifications(_: Request, project_id: str) -> Response:
+        return JSONResponse(notifications.shape(config.state.get(notifications.KIND, project_id)))
+
     async def issue_update(request: Request, project_id: str) -> Response:
         """Set the status: ACKNOWLEDGED, RESOLVED, IGNORED, or OPENED again."""
         issue = await one_issue(request, project_id)
@@ -501,11 +550,16 @@ def build_app(settings: Settings) -> Starlette:
                 "UNPROCESSABLE_ENTITY",
                 f"'status' must be one of {', '.join(issues.STATUSES)}.",
             )
-        state = await set_issue_state(
-            issue, {"status": status, "status_changed_at": iso_ms(now_ms())}
-        )
+        changed = iso_ms(now_ms())
+        state = await set_issue_state(issue, {"status": status, "status_changed_at": changed})
         # The failures are the ones just read: only the status is new.
-        return JSONResponse(issues.with_state(issue, state))
+        updated = issues.with_state(issue, state)
+        if updated is not None:
+            try:
+                await send_notice("issue.updated", updated, changed)
+            except KafkaUnavailable as exc:
+                log.warning("the issue.updated notice of %s was not sent: %s", issue["id"], exc)
+        return JSONResponse(updated)
 
     async def issue_dismiss(request: Request, project_id: str) -> Response:
         """Hide the issue until its failures happen again."""
@@ -645,6 +699,8 @@ def build_app(settings: Settings) -> Starlette:
             for kind in measures.MEASURES
         ),
         Route("/metrics/queue-depth", authenticated(queue_depth), methods=["GET"]),
+        Route("/notifications/webhooks", authenticated(put_notifications), methods=["PUT"]),
+        Route("/notifications/webhooks", authenticated(get_notifications), methods=["GET"]),
         Route("/issues", authenticated(issues_list), methods=["GET"]),
         Route("/issues/count", authenticated(issues_count), methods=["GET"]),
         Route("/issues/{id}", authenticated(issue_get), methods=["GET"]),

@@ -527,6 +527,24 @@ def query_paths() -> dict[str, Any]:
             "issues", "Dismiss an issue until its failures happen again", issue, 401, 404, 503
         ),
     )
+    notify: Schema = {
+        "type": "object",
+        "properties": {
+            "enabled": {"type": "boolean"},
+            "topics": {"type": "array", "items": {"enum": ["issue.opened", "issue.updated"]}},
+            "source_id": {"type": ["string", "null"]},
+        },
+    }
+    paths["/notifications/webhooks"] = {
+        "get": op("notifications", "Where issue notices go", notify, 401),
+        "put": op(
+            "notifications",
+            "Send issue notices as webhooks through one of your sources",
+            notify,
+            *(400, 401, 422, 503),
+            requestBody=body({**notify, "required": ["enabled"]}),
+        ),
+    }
     paths["/transformations/run"] = {
         "put": op(
             "transformations",

@@ -31,6 +31,8 @@ KINDS = (
     "bookmark",
     "bulk_retry",
     "issue_state",
+    "notification_setting",  # per project: where issue notices go
+    "issue_notice",  # per issue: the opening last notified
     "muted_event",  # automatic deliveries of these events are dropped (until retried by hand)
 )
 NAMED = (

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     # creation (a TTL, applied by `hookhouse migrate` and at start); 0 keeps them forever.
     clickhouse_retention_days: int = Field(default=30, ge=0, le=36500)
 
+    # How often the API looks for newly opened issues to notify (webhook notifications).
+    issue_notify_interval_seconds: float = Field(default=10.0, gt=0)
+
     # Ingest
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
     # Media types ingest accepts (comma-separated; `text/*` matches a family,

@@ -1061,3 +1061,59 @@ def test_bulk_retries_of_requests_and_ignored_events_route_again_in_the_project(
     assert {d["project_id"] for d in replayed} == {made["a"]["team_id"]}
     # Three requests routed again, and the two FILTERED ignored events' requests.
     assert sorted(d["request_id"][-1] for d in replayed) == ["0", "1", "1", "2", "2"]
+
+
+def test_an_opened_issue_is_notified_once_through_the_chosen_source(
+    tenants: Tenants, settings: Settings
+) -> None:
+    a, b = tenants.a, tenants.b
+    alerts = ok(
+        a.post(
+            "/connections",
+            json={
+                "name": "alerts",
+                "source": {"name": "alerts-in"},
+                "destination": {"name": "alerts-out", "url": "https://alerts.example"},
+            },
+        )
+    )
+    source_id, project = alerts["source"]["id"], alerts["team_id"]
+    refused(
+        a.put("/notifications/webhooks", json={"enabled": True, "topics": ["event.successful"]}),
+        422,
+        "UNPROCESSABLE_ENTITY",
+    )
+    refused(
+        b.put("/notifications/webhooks", json={"enabled": True, "source_id": source_id}),
+        422,
+        "UNPROCESSABLE_ENTITY",
+    )  # A's source
+    wanted = {"enabled": True, "topics": ["issue.opened", "issue.updated"], "source_id": source_id}
+    assert ok(a.put("/notifications/webhooks", json=wanted)) == wanted
+    assert ok(a.get("/notifications/webhooks")) == wanted
+    insert(
+        settings,
+        "attempts",
+        [failed_attempt(project, 90, "web_notify", datetime.now(UTC) - timedelta(seconds=1))],
+    )
+
+    def notices(topic: str) -> list[dict[str, Any]]:
+        found = []
+        for record in topic_records(settings, topics.REQUESTS):
+            if record["source_id"] != source_id:
+                continue
+            body = orjson.loads(base64.b64decode(record["body"]))
+            if body["topic"] == topic and body["issue"]["aggregation_keys"]["webhook_id"] == [
+                "web_notify"
+            ]:
+                found.append(body)
+        return found
+
+    (opened,) = wait_until(lambda: notices("issue.opened"), timeout=45)
+    assert opened["issue"]["status"] == "OPENED" and opened["issue"]["team_id"] == project
+    issue_id = opened["issue"]["id"]
+    assert tenants.log.state.get("issue_notice", issue_id) is not None
+    ok(a.put(f"/issues/{issue_id}", json={"status": "ACKNOWLEDGED"}))
+    (updated,) = wait_until(lambda: notices("issue.updated"))
+    assert updated["issue"]["status"] == "ACKNOWLEDGED"
+    assert len(notices("issue.opened")) == 1

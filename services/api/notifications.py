@@ -1,0 +1,112 @@
+"""Webhook notifications of issues (Hookdeck's ``PUT /notifications/webhooks``), sent
+through hookhouse's own path.
+
+A project turns them on with ``{"enabled": true, "topics": ["issue.opened"],
+"source_id": …}``, kept in the config log (kind ``notification_setting``, its id the
+project's).  A notification is a request on that source, produced onto ``requests``
+as an internal service would: the router routes it through the source's connections
+(their filters and transformations apply) and the deliverer delivers it with retries
+and signatures, like any webhook.
+
+``issue.opened``: each API replica looks at the issues of the projects that asked,
+every ``HOOKHOUSE_ISSUE_NOTIFY_INTERVAL_SECONDS``, and records what it notified (kind
+``issue_notice``, apart from the issue's status so the two never overwrite each
+other).  An issue notifies when it is
+``OPENED`` (first, or again after it was resolved or dismissed) and an enabled issue
+trigger of its type covers it — a project without a trigger of that type is notified
+of every such issue.  ``issue.updated``: a status set through the API.  A notice's
+request id derives from the issue and the moment it opened or changed, so replicas
+racing, or one restarting before it recorded the notice, produce the same request and
+the same events (one ``Idempotency-Key`` at the destination).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from hookhouse.api.fields import ApiError
+from hookhouse.common.clock import iso_ms, now_ms
+from hookhouse.common.ids import derived_id
+from hookhouse.common.records import InboundRequest, b64
+
+KIND = "notification_setting"
+SENT = "issue_notice"  # per issue: {"notified_for": the opening last notified}
+TOPICS = ("issue.opened", "issue.updated")
+# Hookdeck's other topics, refused by name rather than accepted and never sent.
+NOT_SENT = ("deprecated.attempt-failed", "event.successful")
+TRIGGER_SCOPE = {"delivery": "connections", "transformation": "transformations"}
+
+
+def setting_fields(data: dict[str, Any], project_id: str, source: Any) -> dict[str, Any]:
+    """The stored setting; ``source`` is the project's source the notices go to."""
+    enabled = data.get("enabled")
+    if not isinstance(enabled, bool):
+        raise ApiError(422, "UNPROCESSABLE_ENTITY", "'enabled' must be true or false.")
+    topics = data.get("topics", list(TOPICS))
+    if not isinstance(topics, list) or not all(t in TOPICS for t in topics):
+        raise ApiError(
+            422,
+            "UNPROCESSABLE_ENTITY",
+            f"'topics' may hold {', '.join(TOPICS)} (not {', '.join(NOT_SENT)}).",
+        )
+    if enabled and source is None:
+        raise ApiError(422, "UNPROCESSABLE_ENTITY", "'source_id' must be one of your sources.")
+    return {
+        "id": project_id,
+        "project_id": project_id,
+        "enabled": enabled,
+        "topics": sorted(set(topics)),
+        "source_id": source["id"] if source else data.get("source_id"),
+    }
+
+
+def shape(setting: dict[str, Any] | None) -> dict[str, Any]:
+    setting = setting or {}
+    return {
+        "enabled": setting.get("enabled", False),
+        "topics": setting.get("topics", []),
+        "source_id": setting.get("source_id"),
+    }
+
+
+def covered(issue: dict[str, Any], triggers: list[dict[str, Any]]) -> bool:
+    """Does an enabled trigger of the issue's type cover it (or has the project none)?"""
+    mine = [t for t in triggers if t.get("type") == issue["type"]]
+    if not mine:
+        return True
+    keys = issue["aggregation_keys"]
+    ids = set(
+        keys.get("transformation_id" if issue["type"] == "transformation" else "webhook_id", [])
+    )
+    for trigger in mine:
+        if trigger.get("disabled_at"):
+            continue
+        wanted = (trigger.get("configs") or {}).get(TRIGGER_SCOPE.get(issue["type"], ""), "*")
+        if wanted == "*" or ids & set(wanted):
+            return True
+    return False
+
+
+def due(issue: dict[str, Any], sent: dict[str, Any] | None) -> bool:
+    """An opened issue whose opening has not been notified yet."""
+    notified = (sent or {}).get("notified_for")
+    return bool(issue["status"] == "OPENED" and notified != issue["opened_at"])
+
+
+def notice(topic: str, issue: dict[str, Any], source_id: str, moment: str) -> InboundRequest:
+    """The request that carries a notice; the same issue and moment, the same id."""
+    body = orjson.dumps({"topic": topic, "issue": issue})
+    return InboundRequest(
+        id=derived_id("req", issue["id"], topic, moment),
+        project_id=issue["team_id"],
+        source_id=source_id,
+        received_at=iso_ms(now_ms()),
+        method="POST",
+        path="",
+        query="",
+        headers={"content-type": "application/json", "x-hookhouse-topic": topic},
+        body=b64(body),
+        verified=True,
+    )
