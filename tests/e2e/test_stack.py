@@ -493,7 +493,7 @@ def test_bad_records_on_requests_are_dead_lettered_and_the_partition_moves_on(
     assert "method: 'TRACE' is not one of" in reasons[1]
 
 
-def test_a_failed_event_is_retried_by_hand(stack: Stack, receiver: Receiver) -> None:
+def test_a_failed_event_is_notified_and_retried_by_hand(stack: Stack, receiver: Receiver) -> None:
     fixed = threading.Event()
     before = receiver.behaviour
 
@@ -513,6 +513,20 @@ def test_a_failed_event_is_retried_by_hand(stack: Stack, receiver: Receiver) -> 
                     "destination": {"name": "manual", "url": f"{receiver.url}/manual"},
                 },
             ).json()
+            alerts = client.post(
+                "/connections",
+                json={
+                    "name": "alerts",
+                    "source": {"name": "alerts"},
+                    "destination": {"name": "alerts", "url": f"{receiver.url}/alerts"},
+                },
+            ).json()
+            notify = {
+                "enabled": True,
+                "topics": ["issue.opened"],
+                "source_id": alerts["source"]["id"],
+            }
+            assert client.put("/notifications/webhooks", json=notify).status_code == 200
             request_id = httpx.post(made["source"]["url"], json={"order": 7}).json()["request_id"]
 
             def failed() -> list[dict[str, Any]]:
@@ -525,6 +539,18 @@ def test_a_failed_event_is_retried_by_hand(stack: Stack, receiver: Receiver) -> 
             assert event["response_status"] == 500
             detail = client.get(f"/events/{event['id']}").json()
             assert detail["data"]["body"] == {"order": 7}
+
+            def notified() -> list[dict[str, Any]]:
+                bodies = [json.loads(r.body) for r in receiver.snapshot() if "/alerts" in r.path]
+                return [
+                    b
+                    for b in bodies
+                    if b["topic"] == "issue.opened"
+                    and b["issue"]["aggregation_keys"]["webhook_id"] == [made["id"]]
+                ]
+
+            (notice,) = wait_for(notified, 60)  # through the alerts source and its connection
+            assert notice["issue"]["aggregation_keys"]["response_status"] == [500]
             fixed.set()
             answer = client.post(f"/events/{event['id']}/retry")
             assert answer.status_code == 200 and answer.json()["event"]["status"] == "QUEUED"
@@ -542,6 +568,18 @@ def test_a_failed_event_is_retried_by_hand(stack: Stack, receiver: Receiver) -> 
             assert json.loads(second.body) == {"order": 7}
             wait_for(
                 lambda: client.get(f"/events/{event['id']}").json()["status"] == "SUCCESSFUL", 30
+            )
+            # The request retried: a new event of its own, delivered as it was received.
+            replay = client.post(f"/requests/{request_id}/retry", json={})
+            assert replay.status_code == 200, replay.text
+            (new_event,) = replay.json()["events"]
+            assert new_event["id"] != event["id"]
+            wait_for(
+                lambda: any(
+                    r.headers.get("x-hookhouse-event-id") == new_event["id"]
+                    for r in receiver.snapshot()
+                ),
+                60,
             )
             missing = client.post("/events/evt_nope/retry")
             assert missing.status_code == 404 and missing.json()["code"] == "NOT_FOUND"

@@ -182,7 +182,7 @@ def final_events(settings: Settings, wanted: set[str], timeout: float = 90) -> d
     raise AssertionError(f"{len(wanted - set(latest))} events never reached a final status")
 
 
-def dead_lettered(settings: Settings, wanted: set[str]) -> set[str]:
+def dead_lettered(settings: Settings, wanted: set[str], timeout: float = 20) -> set[str]:
     consumer = Consumer(
         {
             **client_config(settings),
@@ -193,7 +193,7 @@ def dead_lettered(settings: Settings, wanted: set[str]) -> set[str]:
     )
     consumer.subscribe([topics.name(settings, topics.DLQ)])
     found: set[str] = set()
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline and not wanted <= found:
             for msg in consumer.consume(500, 0.5):
@@ -291,7 +291,7 @@ def test_a_muted_event_gets_no_more_automatic_deliveries_but_manual_ones_go(
         wait_for(lambda: config.state.get("muted_event", by_hand) is None, 30)
         triggers = [r.headers["x-hookhouse-attempt-trigger"] for r in receiver.snapshot()]
         assert triggers == ["INITIAL", "MANUAL"]
-        assert dead_lettered(dsettings, {event_id, by_hand}) == set()
+        assert dead_lettered(dsettings, {event_id, by_hand}, timeout=3) == set()
 
 
 def test_status_rule_decides_what_is_retried(
