@@ -120,11 +120,21 @@ def receiver() -> Iterator[str]:
         process.wait(10)
 
 
-def produce_all(settings: Settings, topic: str, records: Iterable[tuple[str, bytes]]) -> None:
-    """Write (key, value) records to ``topic`` (a benchmark's pre-filled input)."""
+def produce_all(
+    settings: Settings, topic: str, records: Iterable[tuple[str, bytes] | tuple[str, bytes, str]]
+) -> None:
+    """Write (key, value) records, or (key, value, kind) with a ``kind`` header, to
+    ``topic`` (a benchmark's pre-filled input)."""
     producer = Producer({**client_config(settings), "linger.ms": 20})
-    for n, (key, value) in enumerate(records):
-        producer.produce(topic, value, key=key)
+    for n, (key, value, *kind) in enumerate(records):
+        while True:
+            try:
+                producer.produce(
+                    topic, value, key=key, headers=[("kind", kind[0])] if kind else None
+                )
+                break
+            except BufferError:  # the local queue is full: let the broker catch up
+                producer.poll(0.5)
         if n % 10000 == 0:
             producer.poll(0)
     producer.flush(60)

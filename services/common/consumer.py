@@ -93,15 +93,16 @@ class AsyncConsumer:
             self._held.pop((tp.topic, tp.partition), None)
             self.tracker.forget(tp.topic, tp.partition)
 
-    def _commit_now(self, consumer: Consumer) -> None:
+    def _commit_now(self, consumer: Consumer, wait: bool = True) -> None:
         positions = self.tracker.committable()
         if not positions:
             return
+        offsets = [TopicPartition(t, p, o) for (t, p), o in positions.items()]
         try:
-            consumer.commit(
-                offsets=[TopicPartition(t, p, o) for (t, p), o in positions.items()],
-                asynchronous=False,
-            )
+            if wait:
+                consumer.commit(offsets=offsets, asynchronous=False)
+            else:
+                consumer.commit(offsets=offsets, asynchronous=True)
             self.tracker.mark_committed(positions)
         except KafkaException as exc:
             log.warning("offset commit failed (will retry): %s", exc)
@@ -126,14 +127,16 @@ class AsyncConsumer:
         """
         messages: list[Message] = await self._call(self._ready, max_messages, wait_seconds)
         out = []
+        take = self.tracker.take
         for msg in messages:
             if msg.error():
                 log.warning("consumer: %s", msg.error())
                 continue
-            topic, partition, offset = position(msg)
+            # Consumed records always have all three (position() checks, at a cost).
+            topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
             if (topic, partition) in self._held:
                 continue  # fetched before the hold; it is read again after the seek
-            self.tracker.take(topic, partition, offset)
+            take(topic, partition, offset)  # type: ignore[arg-type]
             out.append(msg)
         return out
 
@@ -197,8 +200,16 @@ class AsyncConsumer:
         """The outcome of ``msg`` is durable; its offset may now be committed."""
         self.tracker.done(*position(msg))
 
-    async def commit(self) -> None:
-        await self._call(self._commit_now, self._consumer)
+    def done_all(self, messages: list[Message]) -> None:
+        """:meth:`done` for a whole batch of consumed records."""
+        done = self.tracker.done
+        for msg in messages:
+            done(msg.topic(), msg.partition(), msg.offset())  # type: ignore[arg-type]
+
+    async def commit(self, wait: bool = True) -> None:
+        """Commit what is done; ``wait=False`` hands the commit to librdkafka and returns
+        (commits still reach the broker in order; the close commits and waits)."""
+        await self._call(self._commit_now, self._consumer, wait)
 
     async def pause(self) -> None:
         if not self.paused:

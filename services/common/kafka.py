@@ -71,10 +71,12 @@ def consumer_config(settings: Settings, group: str, fetch_wait_ms: int = 10) -> 
         # every fetch with whatever single record just arrived (broker CPU).
         "fetch.min.bytes": 64 * 1024,
         "fetch.wait.max.ms": fetch_wait_ms,
-        "max.partition.fetch.bytes": 16 * 1024 * 1024,
-        # The client's prefetch queue, per partition: bounded so a consumer that stops
-        # reading for a while holds at most this much.
-        "queued.max.messages.kbytes": 16 * 1024,
+        "max.partition.fetch.bytes": 1024 * 1024,  # a larger record still comes whole
+        # The client's prefetch queue, one for all its partitions: what it may hold
+        # when it stops reading for a while.  Smaller starves it: a 16 MiB queue with
+        # 16 MiB partition fetches read 47,000 records/s where this reads 460,000
+        # (1.4 KiB records, 4 partitions, one consumer on this project's 2-core machine).
+        "queued.max.messages.kbytes": 64 * 1024,
     }
 
 

@@ -45,7 +45,10 @@ class OffsetTracker:
     partitions: dict[tuple[str, int], PartitionOffsets] = field(default_factory=dict)
 
     def take(self, topic: str, partition: int, offset: int) -> None:
-        self.partitions.setdefault((topic, partition), PartitionOffsets()).take(offset)
+        tracked = self.partitions.get((topic, partition))
+        if tracked is None:  # not setdefault: that would build an object per record
+            tracked = self.partitions[(topic, partition)] = PartitionOffsets()
+        tracked.take(offset)
 
     def done(self, topic: str, partition: int, offset: int) -> None:
         tracked = self.partitions.get((topic, partition))
