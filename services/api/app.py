@@ -176,7 +176,17 @@ def build_app(settings: Settings) -> Starlette:
             query = invalid_as_422(lambda: pages.list_query(params, ("created_at",)))
             fixed = {name: request.path_params[p] for p, name in path.items()}
             where = invalid_as_422(lambda: queries.conditions(described, project_id, params, fixed))
-            rows = await asyncio.to_thread(run, *queries.select(described, where, query))
+            tries: list[str | None] = [None]
+            pointed = fixed or any(params.getlist(name) for name in queries.POINTED)
+            if query.descending and query.prev is None and not pointed:
+                first = await asyncio.to_thread(run, *queries.oldest(described, project_id))
+                since_ms = int(first[0]["oldest"].timestamp() * 1000) if first else 0
+                tries = invalid_as_422(lambda: queries.windows(query, now_ms(), since_ms))
+            for since in tries:
+                sql = queries.select(described, where, query, since)
+                rows = await asyncio.to_thread(run, *sql)
+                if len(rows) > query.limit:  # a whole page and more: the window held it
+                    break
             return JSONResponse(pages.seek_page(rows, query, row_key, shape))
 
         return handler

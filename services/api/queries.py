@@ -14,7 +14,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hookhouse.api.pages import COMPARISONS, InvalidQuery, ListQuery, SortKey, time_bounds
+from hookhouse.api.pages import (
+    COMPARISONS,
+    InvalidQuery,
+    ListQuery,
+    SortKey,
+    parse_time,
+    time_bounds,
+)
+from hookhouse.common.clock import iso_ms
 
 
 @dataclass(frozen=True)
@@ -157,12 +165,53 @@ def conditions(
     return sql
 
 
-def select(table: Table, sql: Sql, query: ListQuery) -> tuple[str, dict[str, Any]]:
-    """One page of rows, plus one more to tell whether another page follows.  A ``prev``
-    page is read backwards from its cursor; :func:`pages.seek_page` turns it round."""
+# Newest-first pages are read from a recent window first: ClickHouse reads the sort
+# order backwards but, with a filter on other columns, still reads the whole project
+# (500 ms over 10 million attempts), while a window on created_at, the key's second
+# column, reads only its part of the table (30 ms).  The window widens until it holds
+# a page; the last try has none.
+WINDOWS_SECONDS = (3600, 86400, 7 * 86400)
+
+
+# Filters that name rows by id: few rows, found through the tables' bloom filters
+# (migration 0006); a window would only add queries.
+POINTED = ("id", "event_id", "request_id")
+
+
+def oldest(table: Table, project_id: str) -> tuple[str, dict[str, Any]]:
+    """The project's oldest row time: the first row in key order, read without a scan
+    (``min()`` reads the whole project's column)."""
+    text = (
+        f"SELECT created_at AS oldest FROM {table.name} "  # noqa: S608
+        "WHERE project_id = {p:String} ORDER BY created_at LIMIT 1"
+    )
+    return text, {"p": project_id}
+
+
+def windows(query: ListQuery, now_ms: int, oldest_ms: int) -> list[str | None]:
+    """The lower bounds on ``created_at`` to try in turn for ``query``'s page; none that
+    reaches back to the project's oldest row (``oldest_ms``, 0 when it has none): that
+    is the last try."""
+    if not query.descending or query.prev is not None or oldest_ms <= 0:
+        return [None]
+    anchor = now_ms
+    if query.next is not None:
+        anchor = int(parse_time("next", query.next[0]).timestamp() * 1000)
+    starts = [anchor - seconds * 1000 for seconds in WINDOWS_SECONDS]
+    return [*(iso_ms(start) for start in starts if start > oldest_ms), None]
+
+
+def select(
+    table: Table, sql: Sql, query: ListQuery, since: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    """One page of rows, plus one more to tell whether another page follows; ``since``,
+    a window from :func:`windows`.  A ``prev`` page is read backwards from its cursor;
+    :func:`pages.seek_page` turns it round."""
     cursor: SortKey | None = query.next or query.prev
     descending = query.descending if query.prev is None else not query.descending
     where = Sql(list(sql.where), dict(sql.parameters))
+    if since is not None:
+        where.where.append(f"created_at >= {where.at(since)}")
     if cursor is not None:
         sign = "<" if descending else ">"
         where.where.append(

@@ -8,7 +8,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hookhouse.api.pages import InvalidQuery, boolean, decode_cursor, list_query, page, time_bounds
+from hookhouse.api.pages import (
+    InvalidQuery,
+    boolean,
+    decode_cursor,
+    encode_cursor,
+    list_query,
+    page,
+    time_bounds,
+)
+from hookhouse.api.queries import windows
 
 ORDER = ("created_at", "updated_at")
 
@@ -126,3 +135,24 @@ def test_time_ranges_in_hookdeck_s_bracket_syntax() -> None:
         time_bounds({"created_at[lte]": "yesterday"}, ORDER)
     with pytest.raises(InvalidQuery, match="1900 to 2299"):  # found by schemathesis
         time_bounds({"created_at[gt]": "0256-10-19T13:45:42Z"}, ORDER)
+
+
+def cursor_of(stamp: str) -> str:
+    return encode_cursor((stamp, "req_1"))
+
+
+def test_newest_first_pages_look_in_widening_windows_then_everywhere() -> None:
+    now = 1_800_000_000_000
+    long_ago = now - 365 * 86_400_000
+    first = windows(list_query({}, ORDER), now, long_ago)
+    assert first[0] == "2027-01-15T07:00:00.000Z" and first[-1] is None and len(first) == 4
+    # A project whose rows all fit in a day: the hour, then everything.
+    assert len(windows(list_query({}, ORDER), now, now - 7_200_000)) == 2
+    after = windows(
+        list_query({"next": cursor_of("2027-01-01T00:00:00.000Z")}, ORDER), now, long_ago
+    )
+    assert after[0] == "2026-12-31T23:00:00.000Z"  # an hour before the cursor's row
+    assert windows(list_query({"dir": "asc"}, ORDER), now, long_ago) == [None]
+    assert windows(list_query({}, ORDER), now, 0) == [None]  # no rows at all
+    before = list_query({"prev": cursor_of("2027-01-01T00:00:00.000Z")}, ORDER)
+    assert windows(before, now, long_ago) == [None]
