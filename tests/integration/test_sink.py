@@ -29,6 +29,7 @@ ALL_UP = [
     "applied 0003_ignored_events",
     "applied 0004_transformation_executions",
     "applied 0005_event_payloads",
+    "applied 0006_id_lookups",
     *(f"retention of {table}: 30 days" for table in RETAINED),
 ]
 
@@ -162,6 +163,7 @@ def test_migrations_go_down_and_up(settings: Settings) -> None:
     assert migrate(other) == ALL_UP
     assert migrate(other) == []
     assert migrate(other, target=1) == [
+        "reverted 0006_id_lookups",
         "reverted 0005_event_payloads",
         "reverted 0004_transformation_executions",
         "reverted 0003_ignored_events",
