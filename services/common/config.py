@@ -20,21 +20,6 @@ import orjson
 from hookhouse.common.clock import iso_ms, now_ms
 from hookhouse.common.ids import new_id
 
-KINDS = (
-    "project",
-    "api_key",
-    "source",
-    "destination",
-    "connection",
-    "transformation",
-    "issue_trigger",
-    "bookmark",
-    "bulk_retry",
-    "issue_state",
-    "notification_setting",  # per project: where issue notices go
-    "issue_notice",  # per issue: the opening last notified
-    "muted_event",  # automatic deliveries of these events are dropped (until retried by hand)
-)
 NAMED = (
     "project",
     "source",
@@ -43,6 +28,15 @@ NAMED = (
     "transformation",
     "issue_trigger",
     "bookmark",
+)
+KINDS = (
+    *NAMED,
+    "api_key",
+    "bulk_retry",
+    "issue_state",
+    "notification_setting",  # per project: where issue notices go
+    "issue_notice",  # per issue: the opening last notified
+    "muted_event",  # automatic deliveries of these events are dropped (until retried by hand)
 )
 
 NameScope = tuple[str, str, str, str]

@@ -361,6 +361,17 @@ def event_row(project: str, n: int, **values: Any) -> dict[str, Any]:
     }
 
 
+def connected(caller: Caller, name: str, url: str) -> dict[str, Any]:
+    """A connection ``name`` from a new source ``name-in`` to ``url`` (``name-out``)."""
+    body = {
+        "name": name,
+        "source": {"name": f"{name}-in"},
+        "destination": {"name": f"{name}-out", "url": url},
+    }
+    made: dict[str, Any] = ok(caller.post("/connections", json=body))
+    return made
+
+
 def request_row(
     project: str, request_id: str, source_id: str, when: datetime, body: bytes, **values: Any
 ) -> dict[str, Any]:
@@ -512,16 +523,7 @@ def test_a_bulk_retry_plans_runs_and_never_touches_another_project(
 ) -> None:
     made: dict[str, dict[str, Any]] = {}
     for name, caller in (("a", tenants.a), ("b", tenants.b)):
-        made[name] = ok(
-            caller.post(
-                "/connections",
-                json={
-                    "name": "bulk",
-                    "source": {"name": "bulk-in"},
-                    "destination": {"name": "bulk-out", "url": "https://bulk.example"},
-                },
-            )
-        )
+        made[name] = connected(caller, "bulk", "https://bulk.example")
     events, requests = [], []
     for name, connection in made.items():
         for n in range(5):
@@ -854,16 +856,7 @@ def test_a_request_retried_routes_again_through_chosen_connections(
     assert causes == ["FILTERED", "FILTERED"]  # one new ignored event per retry
 
     refused(b.post("/requests/req_replay_1/retry", json={}), 404, "NOT_FOUND")
-    b_connection = ok(
-        b.post(
-            "/connections",
-            json={
-                "name": "replay-b",
-                "source": {"name": "replay-b-in"},
-                "destination": {"name": "replay-b-out", "url": "https://replay.example"},
-            },
-        )
-    )
+    b_connection = connected(b, "replay-b", "https://replay.example")
     refused(
         a.post("/requests/req_replay_1/retry", json={"webhook_ids": [b_connection["id"]]}),
         422,
@@ -880,16 +873,7 @@ def test_a_bookmark_saves_a_request_for_a_connection_and_replays_it(
     tenants: Tenants, settings: Settings
 ) -> None:
     a, b = tenants.a, tenants.b
-    connection = ok(
-        a.post(
-            "/connections",
-            json={
-                "name": "marked",
-                "source": {"name": "marked-in"},
-                "destination": {"name": "marked-out", "url": "https://marked.example"},
-            },
-        )
-    )
+    connection = connected(a, "marked", "https://marked.example")
     source_id = connection["source"]["id"]
     stored = request_row(connection["team_id"], "req_marked", source_id, at(6100), b'{"m": 1}')
     insert(settings, "requests", [stored])
@@ -934,16 +918,7 @@ def test_muting_an_event_cancels_what_is_pending_until_retried_by_hand(
     tenants: Tenants, settings: Settings
 ) -> None:
     a, b = tenants.a, tenants.b
-    connection = ok(
-        a.post(
-            "/connections",
-            json={
-                "name": "muted",
-                "source": {"name": "muted-in"},
-                "destination": {"name": "muted-out", "url": "https://muted.example"},
-            },
-        )
-    )
+    connection = connected(a, "muted", "https://muted.example")
     project, where = (
         connection["team_id"],
         {
@@ -987,16 +962,7 @@ def test_bulk_retries_of_requests_and_ignored_events_route_again_in_the_project(
     tenants: Tenants, settings: Settings
 ) -> None:
     made = {
-        name: ok(
-            caller.post(
-                "/connections",
-                json={
-                    "name": "bulk-replay",
-                    "source": {"name": "bulk-replay-in"},
-                    "destination": {"name": "bulk-replay-out", "url": "https://b.example"},
-                },
-            )
-        )
+        name: connected(caller, "bulk-replay", "https://b.example")
         for name, caller in (("a", tenants.a), ("b", tenants.b))
     }
     requests, ignored = [], []
@@ -1067,16 +1033,7 @@ def test_an_opened_issue_is_notified_once_through_the_chosen_source(
     tenants: Tenants, settings: Settings
 ) -> None:
     a, b = tenants.a, tenants.b
-    alerts = ok(
-        a.post(
-            "/connections",
-            json={
-                "name": "alerts",
-                "source": {"name": "alerts-in"},
-                "destination": {"name": "alerts-out", "url": "https://alerts.example"},
-            },
-        )
-    )
+    alerts = connected(a, "alerts", "https://alerts.example")
     source_id, project = alerts["source"]["id"], alerts["team_id"]
     refused(
         a.put("/notifications/webhooks", json={"enabled": True, "topics": ["event.successful"]}),
