@@ -59,12 +59,17 @@ def send_dead_letter(
 
 class AsyncConsumer:
     def __init__(
-        self, settings: Settings, group: str, topics: list[str], fetch_wait_ms: int = 10
+        self,
+        settings: Settings,
+        group: str,
+        topics: list[str],
+        fetch_wait_ms: int = 10,
+        bulk: bool = False,
     ) -> None:
         self.tracker = OffsetTracker()
         self.paused = False
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"kafka-{group}")
-        self._consumer = Consumer(consumer_config(settings, group, fetch_wait_ms))
+        self._consumer = Consumer(consumer_config(settings, group, fetch_wait_ms, bulk))
         self._assigned: set[tuple[str, int]] = set()
         self._held: dict[tuple[str, int], float] = {}  # partition -> resume at (time.time)
         self._consumer.subscribe(

@@ -71,7 +71,11 @@ class Sink:
         )
         # The sink batches for up to sink_batch_seconds anyway: fetch lazily.
         self.consumer = AsyncConsumer(
-            self.settings, GROUP, [topics.name(self.settings, topics.RECORDS)], fetch_wait_ms=250
+            self.settings,
+            GROUP,
+            [topics.name(self.settings, topics.RECORDS)],
+            fetch_wait_ms=250,
+            bulk=True,
         )
         batch = Batch()
         opened = time.monotonic()
