@@ -336,20 +336,13 @@ def build_app(settings: Settings) -> Starlette:
             "next_attempt_at": None,
             "version": now_ms(),
         }
-        row = EventRow(
-            **{
-                **cancelled,
-                "created_at": shapes.iso(event["created_at"]),
-                "last_attempt_at": shapes.iso(event["last_attempt_at"]),
-            }
-        )
+        times = ("created_at", "last_attempt_at")
+        fields: dict[str, Any] = {
+            k: shapes.iso(cancelled[k]) if k in times else cancelled[k] for k in EventRow.__slots__
+        }
+        row = EventRow(**fields)
         try:
-            await outputs[0].send(
-                topics.name(settings, topics.RECORDS),
-                orjson.dumps(row),
-                row.id,
-                [("kind", row.kind)],
-            )
+            await send_row(row)
         except KafkaUnavailable as exc:
             raise ApiError(503, "KAFKA_UNAVAILABLE", f"The event is muted: {exc}") from exc
         return JSONResponse(shapes.event(cancelled))
@@ -502,15 +495,14 @@ def build_app(settings: Settings) -> Starlette:
         await asyncio.to_thread(config.put, issues.STATE, issue["id"], record)
         return record
 
-    async def send_notice(topic: str, issue: dict[str, Any], moment: str) -> bool:
+    async def send_notice(topic: str, issue: dict[str, Any], moment: str) -> None:
         """Produce the notice of ``issue`` if its project asked for ``topic``."""
         setting = config.state.get(notifications.KIND, issue["team_id"]) or {}
         if not setting.get("enabled") or topic not in setting.get("topics", []):
-            return False
+            return
         request = notifications.notice(topic, issue, setting["source_id"], moment)
         requests = topics.name(settings, topics.REQUESTS)
         await outputs[0].send(requests, request.to_json(), request.source_id)
-        return True
 
     async def notify_opened_issues() -> None:
         """Notify, once per opening, each newly opened issue a trigger covers."""
@@ -523,8 +515,11 @@ def build_app(settings: Settings) -> Starlette:
                 sent = config.state.get(notifications.SENT, issue["id"])
                 if notifications.due(issue, sent) and notifications.covered(issue, triggers):
                     await send_notice("issue.opened", issue, issue["opened_at"])
-                    mark = {"id": issue["id"], "project_id": project_id}
-                    mark["notified_for"] = issue["opened_at"]
+                    mark = {
+                        "id": issue["id"],
+                        "project_id": project_id,
+                        "notified_for": issue["opened_at"],
+                    }
                     await asyncio.to_thread(config.put, notifications.SENT, issue["id"], mark)
 
     async def keep_notifying() -> None:
