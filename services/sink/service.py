@@ -118,6 +118,7 @@ class Sink:
         blocks = list(batch.blocks.values())
         # Every table's block at once (ClickHouse takes them in parallel); a block that
         # fails goes through insert(), which waits out outages and isolates bad rows.
+        await asyncio.to_thread(self.client)  # made once, before the threads share it
         started = time.perf_counter()
         tried = await asyncio.gather(
             *(asyncio.to_thread(self._insert, block) for block in blocks), return_exceptions=True
@@ -175,10 +176,14 @@ class Sink:
         while time.monotonic() < deadline:
             await self.consumer.consume(1, 0.1)  # paused: keeps the group alive
 
-    def _insert(self, block: Block) -> None:
-        if self.ch is None:  # one client for every thread: no session, a pool of sockets
+    def client(self) -> Client:
+        """The insert client, shared by the inserting threads (no session, a socket pool)."""
+        if self.ch is None:
             self.ch = clickhouse.client(self.settings, self.database)
-        self.ch.raw_insert(
+        return self.ch
+
+    def _insert(self, block: Block) -> None:
+        self.client().raw_insert(
             block.table,
             None,
             insert_block=block.body(),
