@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 from starlette.applications import Starlette
@@ -31,6 +30,7 @@ from hookhouse.api.bulk import KIND as BULK
 from hookhouse.api.bulk import TYPES as bulk_types
 from hookhouse.api.bulk import BulkRetries
 from hookhouse.api.bulk import shape as bulk_shape
+from hookhouse.api.bulk import type_of as bulk_type
 from hookhouse.api.fields import (
     ApiError,
     error_response,
@@ -51,7 +51,7 @@ from hookhouse.common.records import Delivery, EventRow, Row, unb64
 from hookhouse.common.runtime import serve_app, start
 from hookhouse.common.settings import Settings, load
 from hookhouse.common.transformations import Limits, Runtime
-from hookhouse.router.routing import Output, Routed, transformer
+from hookhouse.router.routing import Output, Routed, row_output, transformer
 
 log = logging.getLogger(__name__)
 
@@ -239,6 +239,10 @@ def build_app(settings: Settings) -> Starlette:
     async def delivered_payload(project_id: str, event: dict[str, Any]) -> dict[str, Any]:
         return payload_of((await stored_for(project_id, [event]))[event["id"]])
 
+    def body_text(row: dict[str, Any]) -> Response:
+        """A stored body (base64) as Hookdeck's RawBody: ``{"body": text}``."""
+        return JSONResponse({"body": unb64(row["body"]).decode("utf-8", "replace")})
+
     def raw_body(table: str) -> Handler:
         """The body as text: a request's as received, an event's as it delivers it."""
 
@@ -246,7 +250,7 @@ def build_app(settings: Settings) -> Starlette:
             row = await found(table, project_id, request.path_params["id"])
             if table == "events":
                 row = await delivered_payload(project_id, row)
-            return JSONResponse({"body": unb64(row["body"]).decode("utf-8", "replace")})
+            return body_text(row)
 
         return handler
 
@@ -314,9 +318,7 @@ def build_app(settings: Settings) -> Starlette:
             raise ApiError(503, "KAFKA_UNAVAILABLE", f"The retry was not queued: {exc}") from exc
 
     def send_row(row: Row) -> Awaitable[Any]:
-        """A row for ClickHouse, on its way through the ``records`` topic."""
-        records = topics.name(settings, topics.RECORDS)
-        return outputs[0].send(records, orjson.dumps(row), row.id, [("kind", row.kind)])
+        return send(row_output(row))
 
     async def mute_event(request: Request, project_id: str) -> Response:
         """Cancel the event's pending deliveries: it ends FAILED with error CANCELLED.
@@ -396,7 +398,7 @@ def build_app(settings: Settings) -> Starlette:
 
     async def bookmark_body(request: Request, project_id: str) -> Response:
         _, stored = await bookmarked(request, project_id)
-        return JSONResponse({"body": unb64(stored["body"]).decode("utf-8", "replace")})
+        return body_text(stored)
 
     async def trigger_bookmark(request: Request, project_id: str) -> Response:
         """Replay the bookmarked request through its connection (trigger MANUAL)."""
@@ -498,7 +500,7 @@ def build_app(settings: Settings) -> Starlette:
     async def send_notice(topic: str, issue: dict[str, Any], moment: str) -> None:
         """Produce the notice of ``issue`` if its project asked for ``topic``."""
         setting = config.state.get(notifications.KIND, issue["team_id"]) or {}
-        if not setting.get("enabled") or topic not in setting.get("topics", []):
+        if not notifications.wants(setting, topic):
             return
         request = notifications.notice(topic, issue, setting["source_id"], moment)
         requests = topics.name(settings, topics.REQUESTS)
@@ -507,7 +509,7 @@ def build_app(settings: Settings) -> Starlette:
     async def notify_opened_issues() -> None:
         """Notify, once per opening, each newly opened issue a trigger covers."""
         for setting in list(config.state.resources[notifications.KIND].values()):
-            if not setting.get("enabled") or "issue.opened" not in setting.get("topics", []):
+            if not notifications.wants(setting, "issue.opened"):
                 continue
             project_id = setting["project_id"]
             triggers = config.state.list("issue_trigger", project_id)
@@ -621,14 +623,14 @@ def build_app(settings: Settings) -> Starlette:
 
         def job_of(request: Request, project_id: str) -> dict[str, Any]:
             job = resources.owned(BULK, project_id, request.path_params["id"])
-            if job.get("type", "events") != kind:
+            if bulk_type(job) != kind:
                 raise ApiError(404, "NOT_FOUND", f"No bulk retry of {name} with id {job['id']}.")
             return job
 
         async def list_(request: Request, project_id: str) -> Response:
             query = invalid_as_422(lambda: pages.list_query(request.query_params, ("created_at",)))
             jobs = config.state.list(BULK, project_id)
-            mine = [j for j in jobs if j.get("type", "events") == kind]
+            mine = [j for j in jobs if bulk_type(j) == kind]
             return JSONResponse(pages.page(mine, query, bulk_shape))
 
         async def get(request: Request, project_id: str) -> Response:

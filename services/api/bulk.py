@@ -103,13 +103,18 @@ def checked_query(table: queries.Table, query: Any) -> dict[str, Any]:
     return query
 
 
+def type_of(job: dict[str, Any]) -> str:
+    """A job's type; jobs written before requests and ignored events had none."""
+    return str(job.get("type", "events"))
+
+
 def shape(job: dict[str, Any]) -> dict[str, Any]:
     done = job["completed_count"] + job["failed_count"]
     estimated = job["estimated_count"]
     return {
         "id": job["id"],
         "team_id": job["project_id"],
-        "type": job.get("type", "events"),
+        "type": type_of(job),
         "query": job["query"],
         "estimated_batch": -(-estimated // BATCH),
         "estimated_count": estimated,
@@ -231,7 +236,7 @@ class BulkRetries:
         job = self.state.get(KIND, job_id)
         if job is None or not job["in_progress"] or job.get("owner") != self.replica:
             return False
-        kind = job.get("type", "events")
+        kind = type_of(job)
         table = queries.TABLES[kind]
         cursor = (str(job["cursor"][0]), str(job["cursor"][1])) if job.get("cursor") else None
         query = pages.ListQuery("created_at", False, BATCH, cursor, None)

@@ -71,6 +71,11 @@ def shape(setting: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
+def wants(setting: dict[str, Any], topic: str) -> bool:
+    """Does a project's setting ask for notices of ``topic``?"""
+    return bool(setting.get("enabled")) and topic in setting.get("topics", [])
+
+
 def covered(issue: dict[str, Any], triggers: list[dict[str, Any]]) -> bool:
     """Does an enabled trigger of the issue's type cover it (or has the project none)?"""
     mine = [t for t in triggers if t.get("type") == issue["type"]]

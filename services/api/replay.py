@@ -60,14 +60,15 @@ class Replays:
         those of ``connection_ids`` (each must be one of them)."""
         connections = self.state.connections_of(row["source_id"])
         if connection_ids is not None:
-            unknown = sorted(set(connection_ids) - {c["id"] for c in connections})
+            wanted = set(connection_ids)
+            unknown = sorted(wanted - {c["id"] for c in connections})
             if unknown:
                 raise ApiError(
                     422,
                     "UNPROCESSABLE_ENTITY",
                     f"Not connections of this request's source: {', '.join(unknown)}.",
                 )
-            connections = [c for c in connections if c["id"] in set(connection_ids)]
+            connections = [c for c in connections if c["id"] in wanted]
         if not connections:
             raise ApiError(
                 422, "NO_CONNECTION", "This request's source has no connection to retry it on."

@@ -95,6 +95,11 @@ class Output:
     headers: list[tuple[str, str | bytes | None]] | None = None
 
 
+def row_output(row: Row) -> Output:
+    """A row for ClickHouse, on its way through the ``records`` topic."""
+    return Output(topics.RECORDS, orjson.dumps(row), row.id, [("kind", row.kind)])
+
+
 def outputs(routed: Routed) -> list[Output]:
     """Every record ``routed`` produces: deliveries to push, deliveries held by paused
     connections, and the rows for ClickHouse (the request's own row last)."""
@@ -107,7 +112,7 @@ def outputs(routed: Routed) -> list[Output]:
         *routed.executions,
         routed.request,
     ]
-    sent += [Output(topics.RECORDS, orjson.dumps(r), r.id, [("kind", r.kind)]) for r in rows]
+    sent += [row_output(row) for row in rows]
     return sent
 
 

@@ -121,7 +121,11 @@ def api(stack: Stack) -> httpx.Client:
 
 
 def connect(
-    stack: Stack, receiver: Receiver, name: str, rules: list[dict[str, Any]] | None = None
+    stack: Stack,
+    receiver: Receiver,
+    name: str,
+    rules: list[dict[str, Any]] | None = None,
+    path: str = "/hooks",
 ) -> dict[str, Any]:
     with api(stack) as client:
         response = client.post(
@@ -129,7 +133,7 @@ def connect(
             json={
                 "name": name,
                 "source": {"name": f"{name}-source"},
-                "destination": {"name": f"{name}-destination", "url": f"{receiver.url}/hooks"},
+                "destination": {"name": f"{name}-destination", "url": f"{receiver.url}{path}"},
                 "rules": rules or [],
             },
         )
@@ -513,14 +517,7 @@ def test_a_failed_event_is_notified_and_retried_by_hand(stack: Stack, receiver: 
                     "destination": {"name": "manual", "url": f"{receiver.url}/manual"},
                 },
             ).json()
-            alerts = client.post(
-                "/connections",
-                json={
-                    "name": "alerts",
-                    "source": {"name": "alerts"},
-                    "destination": {"name": "alerts", "url": f"{receiver.url}/alerts"},
-                },
-            ).json()
+            alerts = connect(stack, receiver, "alerts", path="/alerts")
             notify = {
                 "enabled": True,
                 "topics": ["issue.opened"],
