@@ -272,8 +272,6 @@ def build_app(settings: Settings) -> Starlette:
             raise ApiError(422, "CONNECTION_DELETED", "This event's connection was deleted.")
         if stored is None:
             stored = (await stored_for(project_id, [event]))[event["id"]]
-        if config.state.get("muted_event", event["id"]) is not None:  # retried by hand
-            await asyncio.to_thread(config.put, "muted_event", event["id"], None)
         origin = stored[0]
         payload = payload_of(stored)
         received_at = shapes.iso(origin["created_at"]) if origin else None
@@ -316,6 +314,8 @@ def build_app(settings: Settings) -> Starlette:
             )
         except KafkaUnavailable as exc:
             raise ApiError(503, "KAFKA_UNAVAILABLE", f"The retry was not queued: {exc}") from exc
+        if config.state.get("muted_event", event["id"]) is not None:  # retried by hand: lift
+            await asyncio.to_thread(config.put, "muted_event", event["id"], None)
 
     def send_row(row: Row) -> Awaitable[Any]:
         return send(row_output(row))
