@@ -96,6 +96,17 @@ def wait_for(check: Callable[[], T], timeout: float = 60, every: float = 0.25) -
         time.sleep(every)
 
 
+def stored(client: httpx.Client, path: str, timeout: float = 30) -> dict[str, Any]:
+    """The resource at path once the sink has stored it (a 404 until then)."""
+
+    def found() -> dict[str, Any]:
+        response = client.get(path)
+        body: dict[str, Any] = response.json() if response.status_code == 200 else {}
+        return body
+
+    return wait_for(found, timeout)
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     running = Stack(tmp_path_factory.mktemp("stack") / "home")
@@ -250,7 +261,7 @@ def test_webhook_flows_end_to_end(stack: Stack, receiver: Receiver) -> None:
         attempt = wait_for(attempts, 60)[0]
         assert attempt["status"] == "SUCCESSFUL" and attempt["response_status"] == 200
         assert attempt["trigger"] == "INITIAL" and attempt["body"] == '{"ok":true}'
-        event = wait_for(lambda: client.get(f"/events/{event_id}").json(), 30)
+        event = stored(client, f"/events/{event_id}")
         assert event["request_id"] == request_id and event["webhook_id"] == connection["id"]
         wait_for(lambda: client.get(f"/events/{event_id}").json()["status"] == "SUCCESSFUL", 30)
         request = client.get(f"/requests/{request_id}").json()
@@ -440,7 +451,7 @@ def test_rules_transform_filter_and_deduplicate(stack: Stack, receiver: Receiver
             if cause == "TRANSFORMATION_FAILED":
                 assert "cannot handle boom" in ignored[0]["meta"]["error"]
                 assert ignored[0]["meta"]["logs"] == ["type boom"]
-        request = wait_for(lambda: client.get(f"/requests/{sent['filtered']}").json(), 30)
+        request = stored(client, f"/requests/{sent['filtered']}")
         assert (request["events_count"], request["ignored_count"]) == (0, 1)
         transformation = client.get("/transformations").json()["models"][0]
 
@@ -630,7 +641,7 @@ def test_verified_sources_refuse_bad_signatures_and_mark_good_ones(
             return models
 
         assert wait_for(rejected, 30)[0]["events_count"] == 0
-        assert wait_for(lambda: client.get(f"/requests/{request_id}").json(), 30)["verified"]
+        assert stored(client, f"/requests/{request_id}")["verified"]
 
 
 def test_pause_holds_and_unpause_releases_in_order(stack: Stack, receiver: Receiver) -> None:
