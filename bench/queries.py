@@ -212,8 +212,10 @@ the API builds for the same call, run with clickhouse-connect from the benchmark
 A newest-first list first reads a recent window of `created_at` (1 hour, 1 day, 7 days,
 then everything), since ClickHouse reads the whole project when a filter on other
 columns meets `ORDER BY … LIMIT`; lookups by id use bloom-filter indexes (migration
-0006). The SQL column is the list's single statement without windows. Targets: list
-endpoints p95 under 100 ms; metrics aggregations p95 under 300 ms.
+0006). The SQL column is the list's single statement without windows. Attempt metrics
+over whole hours merge the hourly rollup (`attempts_hourly`, migration 0007) with the
+partial first and last hours read from `attempts`; the 5-minute call reads `attempts`
+only. Targets: list endpoints p95 under 100 ms; metrics aggregations p95 under 300 ms.
 """
     harness.write_section("queries", body)
     print(body)

@@ -20,6 +20,11 @@ from hookhouse.common.clock import iso_ms
 OK, FAILED = "status = 'SUCCESSFUL'", "status = 'FAILED'"
 
 
+# quantileTiming: exact below 1,024 ms, 16 ms steps up to 30 s; its states merge to
+# the answer the rows give, so the hourly rollup and the raw rows agree.
+LATENCY = "quantilesTimingMerge(0.5, 0.95, 0.99)(duration)"
+
+
 def rate(condition: str) -> str:
     return f"if(count() = 0, 0, countIf({condition}) / count())"
 
@@ -41,16 +46,18 @@ MEASURES: dict[str, dict[str, str]] = {
         "error_rate": rate(FAILED),
         "avg_attempts": "avg(attempts)",
     },
+    # Attempts are measured over partial aggregates (see ``attempts_sql``): rows of
+    # ``attempts`` column, a ``duration`` quantileTiming state and sums, per status.
     "attempts": {
-        "count": "count()",
-        "successful_count": f"countIf({OK})",
-        "failed_count": f"countIf({FAILED})",
-        "error_rate": rate(FAILED),
-        "response_latency_avg": "avg(duration_ms)",
-        "response_latency_p50": "quantile(0.5)(duration_ms)",
-        "response_latency_p95": "quantile(0.95)(duration_ms)",
-        "response_latency_p99": "quantile(0.99)(duration_ms)",
-        "response_latency_max": "max(duration_ms)",
+        "count": "sum(attempts)",
+        "successful_count": f"sumIf(attempts, {OK})",
+        "failed_count": f"sumIf(attempts, {FAILED})",
+        "error_rate": f"if(sum(attempts) = 0, 0, sumIf(attempts, {FAILED}) / sum(attempts))",
+        "response_latency_avg": "if(sum(attempts) = 0, 0, sum(duration_sum) / sum(attempts))",
+        "response_latency_p50": f"{LATENCY}[1]",
+        "response_latency_p95": f"{LATENCY}[2]",
+        "response_latency_p99": f"{LATENCY}[3]",
+        "response_latency_max": "max(duration_max)",
     },
 }
 DIMENSIONS: dict[str, dict[str, str]] = {
@@ -106,19 +113,90 @@ def aggregation(
     seconds = int(match.group(1)) * UNIT_SECONDS[match.group(2)]
     if (end - start).total_seconds() / seconds > MAX_BUCKETS:
         raise InvalidQuery(f"the range holds more than {MAX_BUCKETS} buckets; widen 'granularity'.")
+    if kind == "attempts":
+        span = (int(start.timestamp() * 1000), int(end.timestamp() * 1000))
+        text, parameters = attempts_sql(project_id, params, span, seconds, measures, dimensions)
+        return text, parameters, measures, dimensions
     sql = queries.conditions(table, project_id, params)
     sql.where.append(f"created_at >= {sql.at(iso_ms(int(start.timestamp() * 1000)))}")
     sql.where.append(f"created_at <= {sql.at(iso_ms(int(end.timestamp() * 1000)))}")
-    bucket = f"toStartOfInterval(created_at, INTERVAL {seconds} SECOND)"
     split = [f"{DIMENSIONS[kind][d]} AS `{d}`" for d in dimensions]
-    measured = [f"{MEASURES[kind][m]} AS `{m}`" for m in measures]
-    group = ", ".join(["time_bucket", *(f"`{d}`" for d in dimensions)])
     text = (
-        f"SELECT {bucket} AS time_bucket, {', '.join([*split, *measured])} "  # noqa: S608
+        f"SELECT {bucket(seconds, 'created_at')} AS time_bucket, "  # noqa: S608
+        f"{', '.join([*split, *measured(kind, measures)])} "
         f"FROM {table.name} FINAL WHERE {' AND '.join(sql.where)} "
-        f"GROUP BY {group} ORDER BY {group}"
+        f"GROUP BY {grouped(dimensions)} ORDER BY {grouped(dimensions)}"
     )
     return text, sql.parameters, measures, dimensions
+
+
+def bucket(seconds: int, column: str) -> str:
+    return f"toStartOfInterval({column}, INTERVAL {seconds} SECOND)"
+
+
+def measured(kind: str, measures: list[str]) -> list[str]:
+    return [f"{MEASURES[kind][m]} AS `{m}`" for m in measures]
+
+
+def grouped(dimensions: list[str]) -> str:
+    return ", ".join(["time_bucket", *(f"`{d}`" for d in dimensions)])
+
+
+HOUR = 3600
+# Filters the hourly rollup (migration 0007) can apply: columns of its key.
+ROLLED_FILTERS = {"status", "destination_id", "error_code", "trigger", "response_status"}
+CONTROLS = {"measures", "dimensions", "granularity", "date_range[gte]", "date_range[lte]"}
+
+
+def rolled_up(params: Any, seconds: int) -> bool:
+    """Can whole hours of this call be read from ``attempts_hourly``?"""
+    filters = {name.split("[")[0] for name in params if name not in CONTROLS}
+    return seconds % HOUR == 0 and filters <= ROLLED_FILTERS
+
+
+def attempts_sql(
+    project_id: str,
+    params: Any,
+    span: tuple[int, int],
+    seconds: int,
+    measures: list[str],
+    dimensions: list[str],
+) -> tuple[str, dict[str, Any]]:
+    """Attempt measures over ``span`` (epoch ms, both ends included), merged from partial
+    aggregates: the whole hours from the hourly rollup when the call allows it, the rest
+    from the attempts themselves."""
+    sql = queries.conditions(queries.TABLES["attempts"], project_id, params)
+    columns = list(dict.fromkeys(["status", *(DIMENSIONS["attempts"][d] for d in dimensions)]))
+    keys = ", ".join(columns)
+    first_ms, last_ms = span
+    where = " AND ".join(sql.where)
+    raw_range = f"created_at BETWEEN {sql.at(iso_ms(first_ms))} AND {sql.at(iso_ms(last_ms))}"
+    # The hours wholly inside [start, end]: from the first hour start at or after start
+    # to the last hour end at or before end (end is inclusive, to the millisecond).
+    hours_from = -(-first_ms // (HOUR * 1000)) * HOUR * 1000
+    hours_to = (last_ms + 1) // (HOUR * 1000) * HOUR * 1000
+    parts = []
+    if rolled_up(params, seconds) and hours_from < hours_to:
+        since, until = sql.at(iso_ms(hours_from)), sql.at(iso_ms(hours_to))
+        parts.append(
+            f"SELECT hour AS t, {keys}, attempts, duration_sum, duration_max, duration "  # noqa: S608
+            f"FROM attempts_hourly WHERE {where} AND hour >= {since} AND hour < {until}"
+        )
+        raw_range += f" AND (created_at < {since} OR created_at >= {until})"
+    parts.append(
+        f"SELECT {bucket(seconds, 'created_at')} AS t, {keys}, count() AS attempts, "  # noqa: S608
+        "sum(duration_ms) AS duration_sum, max(duration_ms) AS duration_max, "
+        "quantilesTimingState(0.5, 0.95, 0.99)(duration_ms) AS duration "
+        f"FROM attempts FINAL WHERE {where} AND {raw_range} GROUP BY t, {keys}"
+    )
+    split = [f"{DIMENSIONS['attempts'][d]} AS `{d}`" for d in dimensions]
+    text = (
+        f"SELECT {bucket(seconds, 't')} AS time_bucket, "  # noqa: S608
+        f"{', '.join([*split, *measured('attempts', measures)])} "
+        f"FROM ({' UNION ALL '.join(parts)}) "
+        f"GROUP BY {grouped(dimensions)} ORDER BY {grouped(dimensions)}"
+    )
+    return text, sql.parameters
 
 
 def shaped(

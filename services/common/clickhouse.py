@@ -109,21 +109,22 @@ def migrate(settings: Settings, target: int | None = None) -> list[str]:
     return done
 
 
-RETAINED = (
-    "requests",
-    "events",
-    "attempts",
-    "ignored_events",
-    "transformation_executions",
-    "event_payloads",
-)
+RETAINED = {
+    "requests": "created_at",
+    "events": "created_at",
+    "attempts": "created_at",
+    "attempts_hourly": "hour",
+    "ignored_events": "created_at",
+    "transformation_executions": "created_at",
+    "event_payloads": "created_at",
+}
 
 
 def retention(ch: Client, database: str, days: int) -> list[str]:
-    """Set each table's TTL to ``days`` after its rows' ``created_at`` (0: keep forever);
-    only tables whose TTL differs are altered, since an ALTER rewrites their parts."""
+    """Set each table's TTL to ``days`` after its rows' time (0: keep forever); only
+    tables whose TTL differs are altered, since an ALTER rewrites their parts."""
     done = []
-    for table in RETAINED:
+    for table, column in RETAINED.items():
         found = ch.query(
             "SELECT engine_full FROM system.tables WHERE database = {db:String} "
             "AND name = {table:String}",
@@ -131,14 +132,14 @@ def retention(ch: Client, database: str, days: int) -> list[str]:
         ).result_rows
         if not found:
             continue
-        current = re.search(r"TTL toDateTime\(created_at\) \+ toIntervalDay\((\d+)\)", found[0][0])
+        current = re.search(rf"TTL toDateTime\({column}\) \+ toIntervalDay\((\d+)\)", found[0][0])
         now = int(current.group(1)) if current else 0
         if now == days:
             continue
         if days:
             ch.command(
                 f"ALTER TABLE {database}.{table} "
-                f"MODIFY TTL toDateTime(created_at) + INTERVAL {int(days)} DAY"
+                f"MODIFY TTL toDateTime({column}) + INTERVAL {int(days)} DAY"
             )
         else:
             ch.command(f"ALTER TABLE {database}.{table} REMOVE TTL")

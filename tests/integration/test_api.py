@@ -18,6 +18,7 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 from starlette.testclient import TestClient
 
+from hookhouse.api import shapes
 from hookhouse.api.app import API_VERSION, build_app
 from hookhouse.common import clickhouse, topics
 from hookhouse.common.config import new_resource
@@ -631,41 +632,43 @@ def topic_records(settings: Settings, topic: str) -> list[dict[str, Any]]:
     return found
 
 
+def measured_attempt(
+    project: str, n: int, minute: int, ok_: bool, ms: int, destination: str
+) -> dict[str, Any]:
+    """An attempt row for the metrics tests, ``minute`` minutes after RECENT."""
+    return {
+        "id": f"att_m_{project[-4:]}_{destination}_{n}",
+        "project_id": project,
+        "event_id": f"evt_m_{n}",
+        "request_id": f"req_m_{n}",
+        "connection_id": "web_m",
+        "destination_id": destination,
+        "created_at": RECENT + timedelta(minutes=minute),
+        "attempt_number": 1,
+        "trigger": "INITIAL",
+        "status": "SUCCESSFUL" if ok_ else "FAILED",
+        "response_status": 200 if ok_ else 500,
+        "error_code": "" if ok_ else "BAD_RESPONSE",
+        "response_headers": {},
+        "response_body": "",
+        "duration_ms": ms,
+        "requested_url": "https://m.example",
+        "http_method": "POST",
+        "version": 1,
+    }
+
+
 def test_metrics_bucket_measure_and_split_within_the_project(
     tenants: Tenants, settings: Settings
 ) -> None:
     a_project, b_project = project_of(tenants, "project-a"), project_of(tenants, "project-b")
 
-    def attempt(
-        project: str, n: int, minute: int, ok_: bool, ms: int, destination: str
-    ) -> dict[str, Any]:
-        return {
-            "id": f"att_m_{project[-4:]}_{n}",
-            "project_id": project,
-            "event_id": f"evt_m_{n}",
-            "request_id": f"req_m_{n}",
-            "connection_id": "web_m",
-            "destination_id": destination,
-            "created_at": RECENT + timedelta(minutes=minute),
-            "attempt_number": 1,
-            "trigger": "INITIAL",
-            "status": "SUCCESSFUL" if ok_ else "FAILED",
-            "response_status": 200 if ok_ else 500,
-            "error_code": "" if ok_ else "BAD_RESPONSE",
-            "response_headers": {},
-            "response_body": "",
-            "duration_ms": ms,
-            "requested_url": "https://m.example",
-            "http_method": "POST",
-            "version": 1,
-        }
-
     rows = [
-        attempt(a_project, 0, 1, True, 10, "des_m1"),
-        attempt(a_project, 1, 2, True, 30, "des_m1"),
-        attempt(a_project, 2, 3, False, 50, "des_m2"),
-        attempt(a_project, 3, 7, True, 20, "des_m1"),  # the second 5-minute bucket
-        attempt(b_project, 4, 1, False, 999, "des_m1"),  # another project: never counted
+        measured_attempt(a_project, 0, 1, True, 10, "des_m1"),
+        measured_attempt(a_project, 1, 2, True, 30, "des_m1"),
+        measured_attempt(a_project, 2, 3, False, 50, "des_m2"),
+        measured_attempt(a_project, 3, 7, True, 20, "des_m1"),  # the second 5-minute bucket
+        measured_attempt(b_project, 4, 1, False, 999, "des_m1"),  # another project: never counted
     ]
     insert(settings, "attempts", rows)
     window = {
@@ -720,6 +723,51 @@ def test_metrics_bucket_measure_and_split_within_the_project(
     ]:
         refused(tenants.a.get("/metrics/attempts", params=params), 422, "UNPROCESSABLE_ENTITY")
     assert isinstance(ok(tenants.a.get("/metrics/queue-depth")), list)
+
+
+def test_metrics_over_hours_join_the_hourly_rollup_and_the_edges(
+    tenants: Tenants, settings: Settings
+) -> None:
+    """Whole hours come from ``attempts_hourly``, the partial first and last hours from
+    the attempts: rows outside the range never count, rows inside always do."""
+    a_project, b_project = project_of(tenants, "project-a"), project_of(tenants, "project-b")
+    rows = [
+        measured_attempt(a_project, 0, 10, True, 100, "des_h"),  # before the range
+        measured_attempt(a_project, 1, 40, True, 200, "des_h"),
+        measured_attempt(a_project, 2, 80, False, 1500, "des_h"),  # the whole hour
+        measured_attempt(a_project, 3, 95, True, 300, "des_h"),
+        measured_attempt(b_project, 4, 90, False, 999, "des_h"),  # another project
+        measured_attempt(a_project, 5, 125, True, 400, "des_h"),
+        measured_attempt(a_project, 6, 150, True, 999, "des_h"),  # after the range
+    ]
+    insert(settings, "attempts", rows)
+    hour = timedelta(hours=1)
+    params = [
+        ("date_range[gte]", (RECENT + hour / 2).isoformat()),
+        ("date_range[lte]", (RECENT + 2 * hour + hour / 6).isoformat()),
+        ("granularity", "1h"),
+        ("destination_id", "des_h"),
+        *(("measures", m) for m in ("count", "failed_count", "response_latency_max")),
+        *(("measures", m) for m in ("response_latency_avg", "response_latency_p50")),
+    ]
+    buckets = ok(tenants.a.get("/metrics/attempts", params=params))
+    assert [(b["time_bucket"], b["metrics"]) for b in buckets] == [
+        (
+            shapes.iso(RECENT),
+            {"count": 1, "failed_count": 0, "response_latency_max": 200}
+            | {"response_latency_avg": 200, "response_latency_p50": 200},
+        ),
+        (
+            shapes.iso(RECENT + hour),
+            {"count": 2, "failed_count": 1, "response_latency_max": 1500}
+            | {"response_latency_avg": 900, "response_latency_p50": 1500},  # the upper of two
+        ),
+        (
+            shapes.iso(RECENT + 2 * hour),
+            {"count": 1, "failed_count": 0, "response_latency_max": 400}
+            | {"response_latency_avg": 400, "response_latency_p50": 400},
+        ),
+    ]
 
 
 def failed_attempt(project: str, n: int, connection: str, when: datetime) -> dict[str, Any]:

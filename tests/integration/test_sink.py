@@ -30,6 +30,7 @@ ALL_UP = [
     "applied 0004_transformation_executions",
     "applied 0005_event_payloads",
     "applied 0006_id_lookups",
+    "applied 0007_attempts_hourly",
     *(f"retention of {table}: 30 days" for table in RETAINED),
 ]
 
@@ -163,6 +164,7 @@ def test_migrations_go_down_and_up(settings: Settings) -> None:
     assert migrate(other) == ALL_UP
     assert migrate(other) == []
     assert migrate(other, target=1) == [
+        "reverted 0007_attempts_hourly",
         "reverted 0006_id_lookups",
         "reverted 0005_event_payloads",
         "reverted 0004_transformation_executions",

@@ -1,0 +1,2 @@
+DROP VIEW IF EXISTS {db}.attempts_hourly_view;
+DROP TABLE IF EXISTS {db}.attempts_hourly;
