@@ -457,12 +457,19 @@ def build_app(settings: Settings) -> Starlette:
     )
 
     async def project_issues(project_id: str) -> list[dict[str, Any]]:
-        found = await asyncio.gather(
-            asyncio.to_thread(run, issues.DELIVERY_SQL, {"project": project_id}),
-            asyncio.to_thread(run, issues.TRANSFORMATION_SQL, {"project": project_id}),
+        queries = (
+            issues.DELIVERY_SQL,
+            issues.FAILED_EVENTS_SQL,
+            issues.TRANSFORMATION_SQL,
+            issues.BACKLOG_SQL,
+        )
+        rows = await asyncio.gather(
+            *(asyncio.to_thread(run, sql, {"project": project_id}) for sql in queries)
         )
         states = {r["id"]: r for r in config.state.list(issues.STATE, project_id)}
-        return issues.listed(project_id, found[0], found[1], states)
+        triggers = config.state.list("issue_trigger", project_id)
+        found = issues.Found(*rows)
+        return issues.listed(project_id, found, states, triggers, datetime.now(UTC))
 
     async def one_issue(request: Request, project_id: str) -> dict[str, Any]:
         wanted = request.path_params["id"]

@@ -26,7 +26,8 @@ from typing import Any
 
 import orjson
 
-from hookhouse.api.fields import ApiError
+from hookhouse.api import issues
+from hookhouse.api.fields import LOG_LEVELS, ApiError
 from hookhouse.common.clock import iso_ms, now_ms
 from hookhouse.common.ids import derived_id
 from hookhouse.common.records import InboundRequest, b64
@@ -36,7 +37,6 @@ SENT = "issue_notice"  # per issue: {"notified_for": the opening last notified}
 TOPICS = ("issue.opened", "issue.updated")
 # Hookdeck's other topics, refused by name rather than accepted and never sent.
 NOT_SENT = ("deprecated.attempt-failed", "event.successful")
-TRIGGER_SCOPE = {"delivery": "connections", "transformation": "transformations"}
 
 
 def setting_fields(data: dict[str, Any], project_id: str, source: Any) -> dict[str, Any]:
@@ -77,27 +77,39 @@ def wants(setting: dict[str, Any], topic: str) -> bool:
 
 
 def covered(issue: dict[str, Any], triggers: list[dict[str, Any]]) -> bool:
-    """Does an enabled trigger of the issue's type cover it (or has the project none)?"""
-    mine = [t for t in triggers if t.get("type") == issue["type"]]
-    if not mine:
+    """Does an enabled trigger of the issue's type cover it (or has the project none)?
+
+    A delivery trigger with strategy ``final_attempt`` covers an issue only once one of
+    its events failed for good after the issue opened; a transformation trigger covers
+    failed runs (level ``error``) when its ``log_level`` is ``error`` or below."""
+    kind = issue["type"]
+    if not any(t.get("type") == kind for t in triggers):
         return True
-    keys = issue["aggregation_keys"]
-    ids = set(
-        keys.get("transformation_id" if issue["type"] == "transformation" else "webhook_id", [])
-    )
-    for trigger in mine:
-        if trigger.get("disabled_at"):
-            continue
-        wanted = (trigger.get("configs") or {}).get(TRIGGER_SCOPE.get(issue["type"], ""), "*")
-        if wanted == "*" or ids & set(wanted):
-            return True
-    return False
+    ids = set(issue["aggregation_keys"].get(issues.SCOPE[kind][1], []))
+    return any(fires(t, issue) for t in issues.applying(triggers, kind, ids))
+
+
+def fires(trigger: dict[str, Any], issue: dict[str, Any]) -> bool:
+    configs = trigger.get("configs") or {}
+    if configs.get("strategy") == "final_attempt":
+        failed = issue.get("last_failed_event_at")
+        return bool(failed and failed >= issue["opened_at"])
+    if "log_level" in configs:
+        return LOG_LEVELS.index(configs["log_level"]) <= LOG_LEVELS.index("error")
+    return True
 
 
 def due(issue: dict[str, Any], sent: dict[str, Any] | None) -> bool:
-    """An opened issue whose opening has not been notified yet."""
+    """An opened issue whose opening has not been notified yet.
+
+    A backpressure issue's opening moves with its oldest waiting event; it notifies
+    again only once every event that waited at the last notice has left the backlog."""
     notified = (sent or {}).get("notified_for")
-    return bool(issue["status"] == "OPENED" and notified != issue["opened_at"])
+    if issue["status"] != "OPENED":
+        return False
+    if issue["type"] == "backpressure":
+        return not notified or notified < issue["backlog"]["oldest_at"]
+    return bool(notified != issue["opened_at"])
 
 
 def notice(topic: str, issue: dict[str, Any], source_id: str, moment: str) -> InboundRequest:

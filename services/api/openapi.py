@@ -496,7 +496,7 @@ def query_paths() -> dict[str, Any]:
     statuses = {"enum": ["OPENED", "ACKNOWLEDGED", "RESOLVED", "IGNORED"]}
     issue_filters = [
         query("status", statuses, many=True),
-        query("type", {"enum": ["delivery", "transformation"]}, many=True),
+        query("type", {"enum": ["delivery", "transformation", "backpressure"]}, many=True),
         query("webhook_id", {"type": "string"}, many=True),
     ]
     order = query("order_by", {"enum": ["updated_at", "created_at"]})

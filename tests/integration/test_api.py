@@ -841,6 +841,44 @@ def test_issues_aggregate_failures_and_keep_their_status(
     assert other["id"] not in ids(a.get("/issues"))  # hidden until it fails again
 
 
+def test_events_failed_for_good_and_backlogged_destinations_are_issues_too(
+    tenants: Tenants, settings: Settings
+) -> None:
+    a_project = project_of(tenants, "project-a")
+    waited = (datetime.now(UTC) - timedelta(minutes=10)).replace(tzinfo=None)
+    insert(settings, "attempts", [failed_attempt(a_project, 11, "web_final", at(5100))])
+    failed = {"connection_id": "web_final", "status": "FAILED", "error_code": "BAD_RESPONSE"}
+    backlog = {"destination_id": "des_slow", "status": "QUEUED", "created_at": waited}
+    insert(
+        settings,
+        "events",
+        [
+            event_row(a_project, 9001, **failed, response_status=503, last_attempt_at=at(5100)),
+            *(event_row(a_project, 9002 + n, **backlog, attempts=0) for n in range(3)),
+        ],
+    )
+    a = tenants.a
+    (delivery,) = ok(a.get("/issues", params={"webhook_id": "web_final"}))["models"]
+    assert (delivery["failed_events"], delivery["last_failed_event_at"]) == (
+        1,
+        shapes.iso(at(5100)),
+    )
+
+    def backlogged() -> list[dict[str, Any]]:
+        listed = ok(a.get("/issues", params={"type": "backpressure"}))["models"]
+        return [i for i in listed if i["aggregation_keys"] == {"destination_id": ["des_slow"]}]
+
+    slow = backlogged()
+    assert [i["backlog"]["depth"] for i in slow] == [3]
+    assert slow[0]["backlog"]["delay_ms"] >= 600_000
+    assert ok(a.get(f"/issues/{slow[0]['id']}"))["status"] == "OPENED"
+    assert slow[0]["id"] not in ids(tenants.b.get("/issues"))
+    hour = {"delay": 3_600_000, "destinations": ["des_slow"]}
+    made = ok(a.post("/issue-triggers", json={"type": "backpressure", "configs": hour}))
+    assert backlogged() == []  # an hour's delay is this destination's threshold now
+    ok(a.delete(f"/issue-triggers/{made['id']}"))
+
+
 def test_a_request_retried_routes_again_through_chosen_connections(
     tenants: Tenants, settings: Settings
 ) -> None:
@@ -1108,9 +1146,8 @@ def test_an_opened_issue_is_notified_once_through_the_chosen_source(
             if record["source_id"] != source_id:
                 continue
             body = orjson.loads(base64.b64decode(record["body"]))
-            if body["topic"] == topic and body["issue"]["aggregation_keys"]["webhook_id"] == [
-                "web_notify"
-            ]:
+            keys = body["issue"]["aggregation_keys"]
+            if body["topic"] == topic and keys.get("webhook_id") == ["web_notify"]:
                 found.append(body)
         return found
 

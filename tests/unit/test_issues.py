@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from hookhouse.api.issues import with_state
+from datetime import UTC, datetime, timedelta
+
+from hookhouse.api.issues import Found, listed, threshold, with_state
 
 ISSUE = {
     "id": "iss_1",
@@ -29,3 +31,33 @@ def test_failures_after_resolving_or_dismissing_open_it_again_but_not_when_ignor
     assert status({"dismissed_at": AFTER}) is None  # hidden: nothing failed since
     assert status({"dismissed_at": BEFORE}) == "OPENED"
     assert status({"status": "IGNORED", "dismissed_at": BEFORE}) == "IGNORED"
+
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def backlog(minutes: int) -> dict[str, object]:
+    oldest = (NOW - timedelta(minutes=minutes)).replace(tzinfo=None)  # as ClickHouse answers
+    return {"destination_id": "des_1", "depth": 40, "oldest": oldest, "newest": oldest}
+
+
+def test_a_destination_is_backpressured_once_its_oldest_event_waited_past_the_threshold() -> None:
+    assert listed("tm_1", Found(backlogs=[backlog(4)]), {}, [], NOW) == []
+    shown = listed("tm_1", Found(backlogs=[backlog(6)]), {}, [], NOW)
+    assert [(i["type"], i["status"], i["backlog"]["depth"]) for i in shown] == [
+        ("backpressure", "OPENED", 40)
+    ]
+    assert shown[0]["first_seen_at"] == "2026-11-23T11:59:00.000Z"  # 5 minutes after oldest
+    minute = {"type": "backpressure", "configs": {"delay": 60_000, "destinations": ["des_1"]}}
+    assert listed("tm_1", Found(backlogs=[backlog(2)]), {}, [minute], NOW)
+    other = {"type": "backpressure", "configs": {"delay": 60_000, "destinations": ["des_2"]}}
+    assert not listed("tm_1", Found(backlogs=[backlog(2)]), {}, [other], NOW)
+
+
+def test_the_smallest_delay_of_the_enabled_triggers_naming_a_destination_applies() -> None:
+    def made(delay: int, **extra: object) -> dict[str, object]:
+        return {"type": "backpressure", "configs": {"delay": delay, "destinations": "*"}, **extra}
+
+    assert threshold("des_1", []) == 300_000
+    assert threshold("des_1", [made(120_000), made(90_000)]) == 90_000
+    assert threshold("des_1", [made(60_000, disabled_at="2026-01-01")]) == 300_000

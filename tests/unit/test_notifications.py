@@ -24,7 +24,8 @@ def issue(kind: str = "delivery", **keys: list[str]) -> dict[str, Any]:
 
 def trigger(kind: str, scope: Any, **extra: Any) -> dict[str, Any]:
     name = "connections" if kind == "delivery" else "transformations"
-    return {"type": kind, "configs": {name: scope}, **extra}
+    configs = {name: scope, **extra.pop("configs", {})}
+    return {"type": kind, "configs": configs, **extra}
 
 
 def test_triggers_of_the_issue_s_type_decide_and_none_means_all() -> None:
@@ -37,6 +38,36 @@ def test_triggers_of_the_issue_s_type_decide_and_none_means_all() -> None:
     found = issue("transformation", transformation_id=["trs_1"])
     assert covered(found, [trigger("transformation", ["trs_1"])])
     assert not covered(found, [trigger("transformation", ["trs_2"])])
+
+
+def test_a_final_attempt_trigger_waits_for_an_event_that_failed_for_good() -> None:
+    final = trigger("delivery", "*", configs={"strategy": "final_attempt"})
+    assert not covered(issue(), [final])  # attempts failed, retries still to come
+    failed = {**issue(), "last_failed_event_at": "2026-11-23T10:05:00.000Z"}
+    assert covered(failed, [final])
+    earlier = {**failed, "opened_at": "2026-11-23T11:00:00.000Z"}  # reopened since
+    assert not covered(earlier, [final])
+    assert covered(issue(), [final, trigger("delivery", "*")])  # another trigger fires
+
+
+def test_failed_runs_are_errors_for_a_transformation_trigger_s_log_level() -> None:
+    found = issue("transformation", transformation_id=["trs_1"])
+    for level, fires in [("debug", True), ("warn", True), ("error", True), ("fatal", False)]:
+        made = trigger("transformation", "*", configs={"log_level": level})
+        assert covered(found, [made]) is fires
+
+
+def test_backpressure_notifies_again_only_after_its_backlog_turned_over() -> None:
+    backlog = {
+        **issue("backpressure", destination_id=["des_1"]),
+        "backlog": {"oldest_at": "2026-11-23T10:00:00.000Z"},
+    }
+    assert due(backlog, None)
+    assert not due(backlog, {"notified_for": "2026-11-23T10:05:00.000Z"})
+    moved = {**backlog, "backlog": {"oldest_at": "2026-11-23T10:06:00.000Z"}}
+    assert due(moved, {"notified_for": "2026-11-23T10:05:00.000Z"})
+    named = {"type": "backpressure", "configs": {"destinations": ["des_2"]}}
+    assert not covered(backlog, [named])
 
 
 def test_an_opening_notifies_once() -> None:
