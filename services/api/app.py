@@ -18,6 +18,7 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
+from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -46,6 +47,7 @@ from hookhouse.common.clock import iso_ms, now_ms
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.health import Readiness, routes
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, KafkaUnavailable, ensure_topics
+from hookhouse.common.lag import KafkaLag
 from hookhouse.common.message import Message, Transformed
 from hookhouse.common.records import Delivery, EventRow, Row, unb64
 from hookhouse.common.runtime import serve_app, start
@@ -665,6 +667,8 @@ def build_app(settings: Settings) -> Starlette:
         {"kafka": KafkaProbe(settings), "clickhouse": clickhouse_ok, "config": lambda: config.ready}
     )
     described = openapi.document(list(kinds.values()), API_VERSION)
+    kafka_gauges = CollectorRegistry(auto_describe=True)
+    kafka_gauges.register(KafkaLag(settings))
 
     async def openapi_json(_: Request) -> Response:
         return JSONResponse(described)
@@ -729,7 +733,7 @@ def build_app(settings: Settings) -> Starlette:
     ]
     return Starlette(
         routes=[
-            *routes(readiness),
+            *routes(readiness, kafka_gauges),
             Mount(f"/{API_VERSION}", routes=versioned),
             Route(
                 "/mock/{path:path}",

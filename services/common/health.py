@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -46,7 +46,10 @@ class Readiness:
         return out
 
 
-def routes(readiness: Readiness) -> list[Route]:
+def routes(readiness: Readiness, extra: CollectorRegistry | None = None) -> list[Route]:
+    """The three routes; ``/metrics`` serves ``REGISTRY`` and then ``extra``'s metrics,
+    gathered on a thread (``extra`` may ask the broker)."""
+
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -58,8 +61,11 @@ def routes(readiness: Readiness) -> list[Route]:
             status_code=200 if ok else 503,
         )
 
+    def exposition() -> bytes:
+        return generate_latest(REGISTRY) + (generate_latest(extra) if extra else b"")
+
     async def metrics(_: Request) -> Response:
-        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+        return Response(await asyncio.to_thread(exposition), media_type=CONTENT_TYPE_LATEST)
 
     return [
         Route("/healthz", healthz, methods=["GET"]),

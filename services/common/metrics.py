@@ -1,7 +1,8 @@
 """The closed list of hookhouse's Prometheus metrics, in one explicit registry.
 
-Labels stay bounded: source, destination and connection ids are bounded by
-configuration; request and event ids are never labels.
+Every service serves ``REGISTRY`` on ``/metrics``; the API adds the Kafka gauges of
+``common/lag.py`` (names below).  Labels stay bounded: source, destination and
+connection ids are bounded by configuration; request and event ids are never labels.
 """
 
 from __future__ import annotations
@@ -9,6 +10,18 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+
+# Gauges read from the broker when scraped (``common/lag.py``, served by the API).
+CONSUMER_LAG = "hookhouse_consumer_lag"
+RETRY_TIER_DEPTH = "hookhouse_retry_tier_depth"
+DLQ_DEPTH = "hookhouse_dlq_depth"
+HELP = {
+    CONSUMER_LAG: "Records not yet consumed, by consumer group, topic and partition.",
+    RETRY_TIER_DEPTH: "Records waiting in each retry tier for their due time.",
+    DLQ_DEPTH: "Records kept on the dead-letter topic.",
+}
+# Ingest outcomes answered with a 5xx (the rest are accepted or the sender's 4xx).
+INGEST_SERVER_ERRORS = ("KAFKA_UNAVAILABLE", "NOT_READY")
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
@@ -85,3 +98,14 @@ SINK_INSERT_FAILURES = Counter(
     "ClickHouse inserts that failed and will be retried.",
     registry=REGISTRY,
 )
+
+
+SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count")}
+
+
+def names() -> set[str]:
+    """Every series name hookhouse exposes (``_total``, ``_bucket``, … included)."""
+    found = set(HELP)
+    for family in REGISTRY.collect():
+        found.update(family.name + suffix for suffix in SUFFIXES.get(family.type, ("",)))
+    return found

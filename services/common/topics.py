@@ -1,4 +1,4 @@
-"""Topic names and their creation settings (DESIGN section 2)."""
+"""Topic names and their creation settings (DESIGN section 2), and consumer groups."""
 
 from __future__ import annotations
 
@@ -20,6 +20,13 @@ RETRY_TIERS: tuple[tuple[str, int], ...] = (
     ("1h", 3600),
     ("6h", 21600),
 )
+
+# Consumer groups (the router's is its Faust app id).
+ROUTER_GROUP = "hookhouse-router"
+DELIVERER_GROUP = "hookhouse-deliverer"
+SINK_GROUP = "hookhouse-sink"
+RELEASER_GROUP = "hookhouse-releaser"
+GROUPS = (ROUTER_GROUP, DELIVERER_GROUP, SINK_GROUP, RELEASER_GROUP)
 
 _MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # above the 10 MiB body limit plus the envelope
 

@@ -64,7 +64,7 @@ from hookhouse.deliverer.ssrf import (
 
 log = logging.getLogger(__name__)
 
-GROUP = "hookhouse-deliverer"
+GROUP = topics.DELIVERER_GROUP
 BY_HAND = ("MANUAL", "BULK_RETRY")  # triggers of deliveries a user asked for
 # A rate-limit wait longer than this sets the delivery aside in a retry tier instead of
 # holding a slot of the in-flight budget.

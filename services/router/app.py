@@ -88,7 +88,7 @@ def build_app(settings: Settings) -> faust.App:
     config = ConfigLog(settings)
     probe = KafkaProbe(settings)
     app = faust.App(
-        "hookhouse-router",
+        topics.ROUTER_GROUP,
         broker=f"kafka://{settings.kafka_bootstrap}",
         value_serializer="raw",
         key_serializer="raw",

@@ -41,7 +41,7 @@ from hookhouse.common.settings import Settings
 
 log = logging.getLogger(__name__)
 
-GROUP = "hookhouse-releaser"
+GROUP = topics.RELEASER_GROUP
 FOREVER = math.inf
 
 

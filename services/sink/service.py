@@ -30,7 +30,7 @@ from hookhouse.sink.batch import Batch, Block, InvalidRecord
 
 log = logging.getLogger(__name__)
 
-GROUP = "hookhouse-sink"
+GROUP = topics.SINK_GROUP
 INSERT_SETTINGS = {
     "input_format_skip_unknown_fields": 1,
     "date_time_input_format": "best_effort",

@@ -1,4 +1,5 @@
-"""The producer, topic creation and the configuration log against the real broker."""
+"""The producer, topic creation, the configuration log and the lag gauges against the
+real broker."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from confluent_kafka import Consumer, Producer, TopicPartition
+from prometheus_client import CollectorRegistry, generate_latest
 
 from hookhouse.common import topics
 from hookhouse.common.configlog import ConfigLog
-from hookhouse.common.kafka import AsyncProducer, KafkaProbe, ensure_topics
+from hookhouse.common.kafka import AsyncProducer, KafkaProbe, client_config, ensure_topics
+from hookhouse.common.lag import KafkaLag
 from hookhouse.common.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -76,3 +80,26 @@ def test_config_log_reads_its_own_writes_and_others_see_them(settings: Settings)
         assert late.state.get("destination", "des_x") is None
     finally:
         late.stop()
+
+
+def test_lag_retry_tiers_and_dead_letters_are_read_from_the_broker(settings: Settings) -> None:
+    dlq, tier = topics.name(settings, topics.DLQ), topics.retry_topic(settings, "1m")
+    producer = Producer(client_config(settings))
+    for _ in range(3):
+        producer.produce(dlq, b"dead", partition=0)
+    for _ in range(4):
+        producer.produce(tier, b"waiting", partition=0)
+    assert producer.flush(10) == 0
+    consumer = Consumer({**client_config(settings), "group.id": topics.DELIVERER_GROUP})
+    consumer.commit(offsets=[TopicPartition(tier, 0, 1)], asynchronous=False)
+    consumer.close()
+    registry = CollectorRegistry()
+    registry.register(KafkaLag(settings, cache_seconds=0))
+    text = generate_latest(registry).decode()
+    assert 'hookhouse_retry_tier_depth{tier="1m"} 3.0' in text
+    assert (
+        'hookhouse_consumer_lag{group="hookhouse-deliverer",partition="0",topic="retry.1m"} 3.0'
+        in text
+    )
+    assert "hookhouse_dlq_depth 3.0" in text
+    assert KafkaLag(settings).read().lag.keys() == {(topics.DELIVERER_GROUP, "retry.1m", 0)}
