@@ -33,6 +33,12 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start only Kafka and ClickHouse (what the test suite needs)",
     )
+    up.add_argument(
+        "--prometheus",
+        action="store_true",
+        help="also run Prometheus (Debian's `prometheus`) scraping the stack, with its alerts "
+        "(the setting HOOKHOUSE_PROMETHEUS=true does the same)",
+    )
     sub.add_parser("status", help="show what the local stack is running and whether it is ready")
     logs = sub.add_parser("logs", help="show (and with -f follow) the local stack's logs")
     logs.add_argument("service", nargs="?", help="one of: kafka clickhouse " + " ".join(SERVICES))
@@ -64,6 +70,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "up":
         from hookhouse.stack.supervisor import up
 
+        if args.prometheus:
+            settings = settings.model_copy(update={"prometheus": True})
         sys.exit(up(settings, args.infra_only))
     if args.command == "status":
         from hookhouse.stack.supervisor import status

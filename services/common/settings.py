@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     router_port: int = 7702
     deliverer_port: int = 7703
     sink_port: int = 7704
+    # `hookhouse up --prometheus`: a Prometheus server scraping the local stack.
+    prometheus: bool = False
+    prometheus_port: int = 9090
 
     # URLs other processes use to reach ingest and the API (printed by `hookhouse up`).
     public_ingest_url: str = ""

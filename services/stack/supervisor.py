@@ -30,7 +30,7 @@ from hookhouse.common.clickhouse import migrate
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.kafka import KafkaProbe, ensure_topics
 from hookhouse.common.settings import Settings
-from hookhouse.stack import clickhouse_server, kafka_broker
+from hookhouse.stack import clickhouse_server, kafka_broker, prometheus
 from hookhouse.stack.bootstrap import Bootstrapped, bootstrap, new_api_key, project
 from hookhouse.stack.clickhouse_server import READER
 from hookhouse.stack.ports import PortTaken, ensure_free, is_listening
@@ -131,6 +131,8 @@ class Stack:
                 for name in SERVICES
             }
         )
+        if self.settings.prometheus and not self.infra_only:
+            ports["HOOKHOUSE_PROMETHEUS_PORT"] = self.settings.prometheus_port
         if self.local_kafka:
             ports["HOOKHOUSE_KAFKA_PORT"] = self.settings.kafka_port
             ports["HOOKHOUSE_KAFKA_CONTROLLER_PORT"] = self.settings.kafka_controller_port
@@ -183,6 +185,15 @@ class Stack:
         )
         url = f"http://{self.settings.host}:{self.settings.clickhouse_http_port}/ping"
         self.wait(lambda: http_ok(url), "the ClickHouse server", ch, 60.0)
+
+    def start_prometheus(self) -> None:
+        line = prometheus.command(self.settings, self.home, SERVICES)
+        if line is None:
+            print("  prometheus  not found (apt-get install prometheus); not started", flush=True)
+            return
+        child = self.spawn("prometheus", line)
+        url = f"http://{self.settings.host}:{self.settings.prometheus_port}/-/ready"
+        self.wait(lambda: http_ok(url), "prometheus", child, READY_TIMEOUT_SECONDS)
 
     def reader_password(self) -> str:
         """The analysts' read-only ClickHouse password, made once per home (mode 0600)."""
@@ -251,6 +262,8 @@ class Stack:
                     self.wait(
                         lambda url=url: http_ok(url), child.name, child, READY_TIMEOUT_SECONDS
                     )
+            if self.settings.prometheus:
+                self.start_prometheus()
             self.write_state(boot.api_key)
             self.banner(boot.api_key, boot.source_id, time.monotonic() - started)
             self.supervise()
@@ -290,6 +303,11 @@ class Stack:
 
     def banner(self, api_key: str, source_id: str, seconds: float) -> None:
         ingest = self.settings.ingest_url
+        scraped = (
+            f"  prometheus  http://{self.settings.host}:{self.settings.prometheus_port}\n"
+            if any(child.name == "prometheus" for child in self.children)
+            else ""
+        )
         print(
             f"\nhookhouse is up ({seconds:.1f}s).\n\n"
             f"  ingest      {ingest}/e/<source_id>\n"
@@ -297,6 +315,7 @@ class Stack:
             f"  api key     {api_key}\n"
             f"  kafka       {self.settings.kafka_bootstrap}\n"
             f"  clickhouse  {self.settings.clickhouse_url.split('@')[-1]}\n"
+            f"{scraped}"
             f"  state       {self.home / 'stack.env'}\n\n"
             "Send a test webhook to the demo source (delivered to the mock destination):\n\n"
             f"  curl -X POST {ingest}/e/{source_id} -H 'content-type: application/json' "

@@ -45,6 +45,8 @@ PORTS = {
     "HOOKHOUSE_CLICKHOUSE_HTTP_PORT": "27723",
     "HOOKHOUSE_CLICKHOUSE_TCP_PORT": "27790",
     "HOOKHOUSE_MAX_BODY_BYTES": "65536",
+    "HOOKHOUSE_PROMETHEUS": "true",
+    "HOOKHOUSE_PROMETHEUS_PORT": "27709",
 }
 
 
@@ -751,3 +753,32 @@ def test_restart_loses_no_accepted_request(stack: Stack, receiver: Receiver) -> 
         assert [c["cause"] for c in causes] == ["DUPLICATE"]
     pids = json.loads((stack.home / "pids.json").read_text())
     assert all(pid_alive(pid) for pid in pids.values())
+
+
+def test_prometheus_scrapes_every_service_and_loads_the_alerts(stack: Stack) -> None:
+    prometheus = f"http://127.0.0.1:{PORTS['HOOKHOUSE_PROMETHEUS_PORT']}/api/v1"
+
+    def scraped() -> set[str]:
+        """The services Prometheus has scraped, once it has scraped all five."""
+        targets = httpx.get(f"{prometheus}/targets").json()["data"]["activeTargets"]
+        up = {t["labels"]["service"] for t in targets if t["health"] == "up"}
+        return up if len(up) == 5 else set()
+
+    assert wait_for(scraped, 60) == {"ingest", "api", "router", "deliverer", "sink"}
+    groups = httpx.get(f"{prometheus}/rules").json()["data"]["groups"]
+    assert len([rule for group in groups for rule in group["rules"]]) == 7
+
+    def depth() -> list[dict[str, Any]]:
+        query = {"query": "hookhouse_retry_tier_depth"}
+        found: list[dict[str, Any]] = httpx.get(f"{prometheus}/query", params=query).json()["data"][
+            "result"
+        ]
+        return found
+
+    assert {series["metric"]["tier"] for series in wait_for(depth, 60)} == {
+        "5s",
+        "1m",
+        "10m",
+        "1h",
+        "6h",
+    }

@@ -1,0 +1,52 @@
+"""A Prometheus server for the local stack (``hookhouse up --prometheus``).
+
+It runs Debian's ``prometheus`` binary with ``deploy/prometheus/prometheus.yml`` and
+its alerts, the scrape targets rewritten to this stack's host and ports, its data in
+``$HOOKHOUSE_HOME/prometheus``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hookhouse.common.settings import Settings
+from hookhouse.stack.kafka_broker import REPO
+
+DEPLOY = REPO / "deploy" / "prometheus"
+
+
+def config(settings: Settings, services: tuple[str, ...]) -> dict[str, Any]:
+    """The deployed scrape config with the stack's own targets."""
+    made: dict[str, Any] = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())
+    (job,) = made["scrape_configs"]
+    job["static_configs"] = [
+        {
+            "targets": [f"{settings.host}:{getattr(settings, f'{name}_port')}"],
+            "labels": {"service": name},
+        }
+        for name in services
+    ]
+    return made
+
+
+def command(settings: Settings, home: Path, services: tuple[str, ...]) -> list[str] | None:
+    """The server's command line, with its files written; ``None`` without the binary."""
+    binary = shutil.which("prometheus")
+    if binary is None:
+        return None
+    folder = home / "prometheus"
+    folder.mkdir(parents=True, exist_ok=True)
+    scrape = yaml.safe_dump(config(settings, services), sort_keys=False)
+    (folder / "prometheus.yml").write_text(scrape)
+    shutil.copyfile(DEPLOY / "alerts.yml", folder / "alerts.yml")
+    return [
+        binary,
+        f"--config.file={folder / 'prometheus.yml'}",
+        f"--storage.tsdb.path={folder / 'data'}",
+        f"--web.listen-address={settings.host}:{settings.prometheus_port}",
+        "--storage.tsdb.retention.time=7d",
+    ]
