@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 
 import uvicorn
+from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp
 
 from hookhouse.common.settings import Settings
@@ -19,11 +20,19 @@ log = logging.getLogger("hookhouse")
 
 def start(service: str, settings: Settings) -> None:
     """Configure logging and print the settings (secrets masked) once."""
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format=f"%(asctime)s %(levelname)s {service} %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    if settings.log_format == "json":
+        handler.setFormatter(
+            JsonFormatter(
+                "%(asctime)s %(levelname)s %(name)s %(message)s",
+                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+                static_fields={"service": service},
+            )
+        )
+    else:
+        text = f"%(asctime)s %(levelname)s {service} %(name)s: %(message)s"
+        handler.setFormatter(logging.Formatter(text))
+    logging.basicConfig(level=settings.log_level.upper(), handlers=[handler], force=True)
     log.info("starting %s with %s", service, settings.describe())
 
 

@@ -7,7 +7,7 @@ Every service builds one :class:`Settings` at start and logs :meth:`Settings.des
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     cache: Path = Path.home() / ".cache" / "hookhouse"
     host: str = "127.0.0.1"
     log_level: str = "INFO"
+    # json: one JSON object per line (time, level, service, logger, message, and
+    # request_id / event_id where a line is about one); text: for reading by eye.
+    log_format: Literal["json", "text"] = "json"
 
     # Kafka.  Setting kafka_bootstrap makes `hookhouse up` use that cluster instead of
     # starting a local broker.

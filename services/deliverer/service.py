@@ -317,7 +317,11 @@ class Deliverer:
     async def deliver(self, delivery: Delivery, msg: Message) -> list[asyncio.Future[Any]]:
         """Everything one delivery record causes; returns the acknowledgements to await."""
         if self.muted(delivery):  # the API has recorded the event as cancelled
-            log.info("dropping delivery %s of muted event %s", delivery.attempt, delivery.event_id)
+            log.info(
+                "dropping delivery %s of muted event %s",
+                *(delivery.attempt, delivery.event_id),
+                extra={"event_id": delivery.event_id},
+            )
             return [self.forget_mute(delivery)]
         while True:  # loops only for waits shorter than the smallest retry tier
             remaining = self.remaining(delivery)
@@ -485,7 +489,11 @@ class Deliverer:
         try:
             return policy_from_rules(connection.get("rules"))
         except InvalidRetryRule as exc:
-            log.warning("connection %s: retry rule ignored: %s", delivery.connection_id, exc)
+            log.warning(
+                "connection %s: retry rule ignored: %s",
+                *(delivery.connection_id, exc),
+                extra={"event_id": delivery.event_id, "connection_id": delivery.connection_id},
+            )
             return RetryPolicy()
 
     def record(

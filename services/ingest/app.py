@@ -236,7 +236,11 @@ def build_app(settings: Settings) -> Starlette:
                 records_topic, orjson.dumps(row), key=request_id, headers=[("kind", b"request")]
             )
         except KafkaUnavailable as exc:  # the caller still gets its 4xx; say what is missing
-            log.warning("rejected request %s (%s) not recorded: %s", request_id, cause, exc)
+            log.warning(
+                "rejected request %s (%s) not recorded: %s",
+                *(request_id, cause, exc),
+                extra={"request_id": request_id},
+            )
 
     readiness = Readiness(
         {

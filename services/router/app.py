@@ -203,7 +203,11 @@ def build_app(settings: Settings) -> faust.App:
         try:
             routed = route(request, connections, transform, seen_in(event.message.partition))
         except Exception as exc:  # a bug or an unforeseen input: that record only
-            log.exception("routing request %s failed; dead-lettering it", request.id)
+            log.exception(
+                "routing request %s failed; dead-lettering it",
+                request.id,
+                extra={"request_id": request.id},
+            )
             return [dead_letter(event, "routing_failed", repr(exc))]
         recent_dead.add(dead=False)
         pending = [
@@ -259,7 +263,18 @@ def main() -> None:
     start("router", settings)
     settings.home.mkdir(parents=True, exist_ok=True)  # Faust keeps its data dir under it
     app = build_app(settings)
-    worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True)
+    # Faust would replace the root handlers with its coloured one: keep ours (JSON lines).
+    app.conf.loghandlers = list(logging.getLogger().handlers)
+    worker = faust.Worker(
+        app,
+        loglevel=settings.log_level.lower(),
+        quiet=True,
+        logging_config={
+            "version": 1,
+            "disable_existing_loggers": False,
+            "root": {"level": settings.log_level.upper(), "handlers": []},
+        },
+    )
     # The terminal spinner sets the root logger to DEBUG, which made every library's
     # debug call build a record that the handler then dropped (8% of the router's CPU).
     worker.spinner = None
