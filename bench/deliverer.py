@@ -119,6 +119,19 @@ def main() -> None:
     raw_rate = args.events / raw["seconds"]
     our_rate = args.events / ours["seconds"]
     ratio = our_rate / raw_rate
+    harness.record(
+        "deliverer",
+        {
+            "headline": [
+                {
+                    "what": "deliverer, requests/s (vs a raw aiohttp client)",
+                    "ours": our_rate,
+                    "baseline": raw_rate,
+                    "target": "≥ 0.60",
+                }
+            ]
+        },
+    )
     body = f"""## Deliverer throughput (issue 6)
 
 `.venv/bin/python -m bench.deliverer --events {args.events}`

@@ -1,12 +1,18 @@
 """End-to-end latency at a constant offered rate: ingest accepted → destination received.
 
     .venv/bin/python -m bench.e2e [--rates 1000,300] [--seconds 20]
+                                  [--workers 1] [--partitions 4] [--section e2e]
 
 The load generator (its own process, open loop: a fixed send schedule, never waiting
 for answers) stamps each webhook with its send time (``x-bench-sent-at``); the fast
 receiver computes the latency on arrival.  The baseline is the same generator posting
 the same webhooks straight to the receiver in the same run.  A run accounts for every
 webhook: accepted by ingest, delivered, or still in flight at the cut-off.
+
+``--workers N`` runs N router and N deliverer processes (the stack's own plus N-1
+more) on topics of ``--partitions`` partitions: the scaling figures of ``hookhouse
+bench``.  Each run's figures and series are kept for its table and plots
+(``harness.record``).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import uvloop
 from bench import harness
 from hookhouse.common import topics
 from hookhouse.common.settings import Settings
-from hookhouse.stack.supervisor import read_env
+from hookhouse.stack.supervisor import http_ok, read_env
 
 PORTS = {"INGEST": 29700, "API": 29701, "ROUTER": 29702, "DELIVERER": 29703, "SINK": 29704}
 
@@ -125,13 +131,17 @@ def api(env: dict[str, str], path: str, payload: dict[str, Any]) -> dict[str, An
         return result
 
 
-def measure(receiver_url: str, source_url: str, settings: Settings, rate: int, seconds: int) -> str:
-    """One rate: baseline, warm-up, measured run; its table and its stage breakdown."""
+def measure(
+    receiver_url: str, source_url: str, settings: Settings, rate: int, seconds: int
+) -> tuple[str, dict[str, Any]]:
+    """One rate: baseline, warm-up, measured run; its table and stage breakdown, and
+    its figures and series."""
     total = rate * seconds
     tag = f"r{rate}-"
     print(f"{rate}/s baseline: {total} webhooks straight to the receiver…", flush=True)
     base_counts = uvloop.run(generate(receiver_url, rate, seconds))
     baseline = harness.stats(receiver_url)
+    direct = harness.fetched(f"{receiver_url}/latencies")
     harness.reset(receiver_url)
 
     # Steady state is what is measured: first connections, producer ids and group
@@ -150,9 +160,22 @@ def measure(receiver_url: str, source_url: str, settings: Settings, rate: int, s
         time.sleep(0.5)
     ours = harness.stats(receiver_url)
     breakdown = stages(settings, receiver_url, tag)
+    arrivals = sorted(harness.fetched(f"{receiver_url}/arrivals").values())
+    figures = {
+        "rate": rate,
+        "delivered_per_second": len(arrivals) / max((arrivals[-1] - arrivals[0]) / 1000, 1e-3)
+        if arrivals
+        else 0.0,
+        "ours": ours,
+        "baseline": baseline,
+        "latencies": harness.fetched(f"{receiver_url}/latencies"),
+        "direct": direct,
+        "arrivals": [a - arrivals[0] for a in arrivals],
+    }
     harness.reset(receiver_url)
     in_flight = counts["accepted"] - ours["unique"]
-    return f"""### {rate} webhooks/s for {seconds} s
+    return (
+        f"""### {rate} webhooks/s for {seconds} s
 
 | | sent | accepted (2xx) | delivered | in flight at cut-off | p50 ms | p95 ms | p99 ms | max ms |
 |---|---|---|---|---|---|---|---|---|
@@ -163,7 +186,32 @@ Rejected by ingest: {counts["rejected"]}; client errors: {counts["errors"]}.
 
 {breakdown}
 
-"""
+""",
+        figures,
+    )
+
+
+def start_workers(env: dict[str, str], settings: Settings, n: int) -> list[subprocess.Popen[bytes]]:
+    """Router and deliverer number ``n``: their own ports and home (a Faust router keeps
+    its tables' files there)."""
+    home = settings.home / f"worker-{n}"
+    home.mkdir(parents=True, exist_ok=True)
+    mine = {
+        **env,
+        "HOOKHOUSE_HOME": str(home),
+        "HOOKHOUSE_ROUTER_PORT": str(PORTS["ROUTER"] + 100 * n),
+        "HOOKHOUSE_DELIVERER_PORT": str(PORTS["DELIVERER"] + 100 * n),
+    }
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "hookhouse.cli", service],
+            env=mine,
+            cwd=harness.REPO,
+            stdout=(home / f"{service}.out").open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        for service in ("router", "deliverer")
+    ]
 
 
 def main() -> None:
@@ -172,10 +220,14 @@ def main() -> None:
         "--rates", default="1000,300", help="comma-separated offered rates, one run each"
     )
     parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=1, help="router and deliverer processes")
+    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--section", default="e2e", help="its section of BENCHMARKS.md")
     args = parser.parse_args()
     rates = [int(rate) for rate in args.rates.split(",")]
+    extra: list[subprocess.Popen[bytes]] = []
     with harness.infrastructure(), harness.receiver() as receiver_url:
-        settings = harness.settings()
+        settings = harness.settings(topic_partitions=args.partitions)
         env = {
             **harness.env_of(settings),
             **{f"HOOKHOUSE_{name}_PORT": str(port) for name, port in PORTS.items()},
@@ -191,6 +243,11 @@ def main() -> None:
         )
         try:
             harness.wait(lambda: "hookhouse is up" in log.read_text(), 180)
+            extra = [p for n in range(2, args.workers + 1) for p in start_workers(env, settings, n)]
+            for n in range(2, args.workers + 1):
+                for service in ("ROUTER", "DELIVERER"):
+                    ready = f"http://127.0.0.1:{PORTS[service] + 100 * n}/readyz"
+                    harness.wait(lambda ready=ready: http_ok(ready), 120)
             state = read_env(settings.home / "stack.env")
             connection = api(
                 state,
@@ -206,9 +263,34 @@ def main() -> None:
                 measure(receiver_url, source_url, settings, rate, args.seconds) for rate in rates
             ]
         finally:
+            for process in extra:
+                process.terminate()
+                process.wait(60)
             stack.send_signal(signal.SIGTERM)
             stack.wait(120)
+    harness.record(
+        args.section,
+        {
+            "workers": args.workers,
+            "partitions": args.partitions,
+            "runs": [figures for _, figures in results],
+            "headline": [
+                {
+                    "what": f"end to end at {figures['rate']:,}/s, p99 ms (vs direct)",
+                    "ours": figures["ours"]["p99_ms"],
+                    "baseline": figures["baseline"]["p99_ms"],
+                    "target": "< 50 ms at 1,000/s",
+                    "lower_is_better": True,
+                }
+                for _, figures in results
+            ]
+            if args.section == "e2e"
+            else [],
+        },
+    )
 
+    if args.section != "e2e":
+        return  # a scaling run: `hookhouse bench` tables it with the others
     body = f"""## End-to-end latency at a constant rate (issues 6 and 8)
 
 `.venv/bin/python -m bench.e2e --rates {args.rates} --seconds {args.seconds}`
@@ -225,7 +307,7 @@ Stage tables: where the time goes, per webhook, from the time stamps of its reco
 resolution): ingest = sent → record on `requests`; router = `requests` → record on
 `deliveries`; deliverer = `deliveries` → arrival at the receiver.
 
-{"".join(results)}"""
+{"".join(text for text, _ in results)}"""
     harness.write_section("e2e", body)
     print(body)
 

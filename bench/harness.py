@@ -167,6 +167,11 @@ def stats(url: str) -> dict[str, Any]:
         return result
 
 
+def fetched(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - loopback
+        return json.load(response)
+
+
 def reset(url: str) -> None:
     request = urllib.request.Request(f"{url}/reset", method="POST")  # noqa: S310
     urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
@@ -190,6 +195,16 @@ def machine() -> str:
         f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}"
     )
+
+
+RESULTS = HOME / "results"  # what a run measured, for `hookhouse bench`'s table and plots
+
+
+def record(name: str, result: dict[str, Any]) -> None:
+    """Keep a benchmark's figures of this run: ``headline`` rows (``what``, ``ours``,
+    ``baseline``, ``unit``, ``target``) and any series to plot."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(result))
 
 
 def write_section(name: str, body: str) -> None:

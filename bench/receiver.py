@@ -3,8 +3,8 @@
 Every request is answered 200 at once.  If it carries ``x-bench-sent-at`` (epoch
 nanoseconds, stamped by the load generator when it sent the webhook to ingest), the
 latency to arrival is recorded.  ``GET /stats`` returns the counts and percentiles;
-``GET /arrivals`` the first arrival time of each ``x-bench-id``; ``POST /reset``
-clears them.
+``GET /arrivals`` the first arrival time of each ``x-bench-id``; ``GET /latencies``
+every latency recorded (ms, in arrival order); ``POST /reset`` clears them.
 """
 
 from __future__ import annotations
@@ -63,6 +63,10 @@ async def arrived(_: web.Request) -> web.Response:
     return web.json_response(arrivals)
 
 
+async def recorded(_: web.Request) -> web.Response:
+    return web.json_response(latencies)
+
+
 async def reset(_: web.Request) -> web.Response:
     latencies.clear()
     seen.clear()
@@ -75,6 +79,7 @@ def main() -> None:
     app = web.Application()
     app.router.add_get("/stats", stats)
     app.router.add_get("/arrivals", arrived)
+    app.router.add_get("/latencies", recorded)
     app.router.add_post("/reset", reset)
     app.router.add_route("*", "/{tail:.*}", receive)
     web.run_app(

@@ -184,6 +184,21 @@ def main() -> None:
             print(f"  {rates[label]:,.0f}/s ({time.monotonic() - started:.0f} s)", flush=True)
 
     baseline = rates["raw aiokafka consume → produce (baseline)"]
+    harness.record(
+        "router",
+        {
+            "headline": [
+                {
+                    "what": f"{label}, records/s (vs raw aiokafka)",
+                    "ours": rate,
+                    "baseline": baseline,
+                    "target": "≥ 0.50" if "filter-only" in label else "≥ 3,000/s",
+                }
+                for label, rate in rates.items()
+                if "baseline" not in label
+            ]
+        },
+    )
     rows = "\n".join(f"| {k} | {v:,.0f} | {v / baseline:.2f} |" for k, v in rates.items())
     body = f"""## Router throughput (issue 5)
 

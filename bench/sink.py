@@ -124,14 +124,16 @@ def committed(settings: Settings) -> int:
         consumer.close()
 
 
-def run_sink(settings: Settings, total: int) -> float:
+def run_sink(settings: Settings, total: int) -> tuple[float, list[tuple[float, int]]]:
     """Rows per second from the first commit to the last, by the committed offsets
-    (counting the tables would undercount: merges collapse an event's two versions)."""
+    (counting the tables would undercount: merges collapse an event's two versions),
+    and the (seconds since the first commit, rows committed) samples."""
     env = {**harness.env_of(settings), "HOOKHOUSE_SINK_PORT": "29812"}
     process = subprocess.Popen(
         [sys.executable, "-m", "hookhouse.cli", "sink"], env=env, cwd=harness.REPO
     )
     first: tuple[float, int] | None = None
+    samples: list[tuple[float, int]] = []
     try:
         deadline = time.monotonic() + 900
         while True:
@@ -139,6 +141,8 @@ def run_sink(settings: Settings, total: int) -> float:
             now = time.monotonic()
             if seen and first is None:
                 first = (now, seen)
+            if first is not None:
+                samples.append((now - first[0], seen))
             if seen >= total:
                 break
             if now > deadline:
@@ -148,7 +152,7 @@ def run_sink(settings: Settings, total: int) -> float:
         process.terminate()
         process.wait(60)
     assert first is not None
-    return (total - first[1]) / max(now - first[0], 1e-3)
+    return (total - first[1]) / max(now - first[0], 1e-3), samples
 
 
 def raw_insert(settings: Settings, batch_rows: int) -> float:
@@ -191,11 +195,25 @@ def main() -> None:
         fill(settings, args.events)
         before = raw_insert(settings, settings.sink_batch_rows)
         print(f"raw insert: {before:,.0f} rows/s", flush=True)
-        sink = run_sink(settings, total)
+        sink, samples = run_sink(settings, total)
         print(f"sink: {sink:,.0f} rows/s", flush=True)
         after = raw_insert(settings, settings.sink_batch_rows)
         print(f"raw insert again: {after:,.0f} rows/s", flush=True)
     baseline = (before + after) / 2
+    harness.record(
+        "sink",
+        {
+            "headline": [
+                {
+                    "what": "sink, rows/s (vs a raw clickhouse-connect insert)",
+                    "ours": sink,
+                    "baseline": baseline,
+                    "target": "≥ 0.70",
+                }
+            ],
+            "series": {"committed_rows": samples},
+        },
+    )
     body = f"""## Sink throughput (issue 7)
 
 `.venv/bin/python -m bench.sink --events {args.events} --batch-rows {args.batch_rows}`

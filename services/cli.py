@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 
 from hookhouse.common.settings import load
@@ -56,6 +57,12 @@ def parser() -> argparse.ArgumentParser:
         help="create a project (a tenant) if missing and print a new API key for it",
     )
     project.add_argument("name")
+    bench = sub.add_parser(
+        "bench",
+        help="run every benchmark against a local Kafka and ClickHouse and write "
+        "BENCHMARKS.md with plots (a checkout's bench/; --only STEPS, --quick)",
+    )
+    bench.add_argument("options", nargs=argparse.REMAINDER)
     for name in SERVICES:
         sub.add_parser(name, help=f"run the {name} service")
     return p
@@ -66,6 +73,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.command in SERVICES:
         run_service(args.command)
         return
+    if args.command == "bench":
+        from hookhouse.stack.kafka_broker import REPO
+
+        # The benchmarks live in the checkout, beside the package, not inside it.
+        suite = [sys.executable, "-m", "bench.suite", *args.options]
+        sys.exit(subprocess.run(suite, cwd=REPO, check=False).returncode)
     settings = load()
     if args.command == "up":
         from hookhouse.stack.supervisor import up
