@@ -30,6 +30,7 @@ from bench import harness
 
 PLOTS = harness.REPO / "bench" / "plots"
 LOGS = harness.HOME / "suite"
+SINK_STEP_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ def headline(took: dict[str, float | None]) -> str:
         found = results(name)
         if seconds is None or found is None:
             lines.append(f"| {name} | failed | | | | |")
+            took[name] = None  # no figures is a failure too
             continue
         for row in found.get("headline", []):
             ratio = row["ours"] / row["baseline"] if row["baseline"] else float("nan")
@@ -159,13 +161,18 @@ def plot() -> list[str]:
         axes.set_ylabel("share of webhooks")
         axes.set_title("End-to-end latency distribution")
         axes.grid(True, alpha=0.3)
-        axes.legend()
+        axes.legend(loc="lower right")
         drawn.append(save(figure, "e2e-latency.png"))
         figure, axes = plt.subplots(figsize=(8, 4.5))
-        scaled = [run for w in (1, 2) for run in (results(f"scaling-{w}") or {}).get("runs", [])]
-        for run in e2e["runs"] + scaled:
+        runs = [(run, "") for run in e2e["runs"]] + [
+            (run, f", {w} router + {w} deliverer")
+            for w in (1, 2)
+            for run in (results(f"scaling-{w}") or {}).get("runs", [])
+        ]
+        for run, workers in runs:
             per_second = bins(run["arrivals"])
-            axes.plot(range(len(per_second)), per_second, label=f"offered {run['rate']:,}/s")
+            label = f"offered {run['rate']:,}/s{workers}"
+            axes.plot(range(len(per_second)), per_second, label=label)
         axes.set_xlabel("seconds since the first delivery")
         axes.set_ylabel("webhooks delivered per second")
         axes.set_title("End-to-end throughput over time")
@@ -176,15 +183,15 @@ def plot() -> list[str]:
     if sink:
         samples = sink["series"]["committed_rows"]
         figure, axes = plt.subplots(figsize=(8, 4.5))
-        rates = [
-            (t1, (r1 - r0) / (t1 - t0))
-            for (t0, r0), (t1, r1) in zip(samples[::10], samples[10::10], strict=False)
-            if t1 > t0
-        ]
+        rates, (t0, r0) = [], samples[0]
+        for t1, r1 in samples[1:]:
+            if t1 - t0 >= SINK_STEP_SECONDS:
+                rates.append((t1, (r1 - r0) / (t1 - t0)))
+                t0, r0 = t1, r1
         axes.plot([t for t, _ in rates], [r for _, r in rates])
         axes.set_xlabel("seconds since the first insert")
         axes.set_ylabel("rows stored per second")
-        axes.set_title("Sink throughput over time (committed offsets, 1 s steps)")
+        axes.set_title(f"Sink throughput over time (committed offsets, {SINK_STEP_SECONDS} s)")
         axes.grid(True, alpha=0.3)
         drawn.append(save(figure, "sink-throughput.png"))
     return drawn

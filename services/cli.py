@@ -57,19 +57,22 @@ def parser() -> argparse.ArgumentParser:
         help="create a project (a tenant) if missing and print a new API key for it",
     )
     project.add_argument("name")
-    bench = sub.add_parser(
+    sub.add_parser(
         "bench",
+        add_help=False,  # --help is the suite's
         help="run every benchmark against a local Kafka and ClickHouse and write "
         "BENCHMARKS.md with plots (a checkout's bench/; --only STEPS, --quick)",
     )
-    bench.add_argument("options", nargs=argparse.REMAINDER)
     for name in SERVICES:
         sub.add_parser(name, help=f"run the {name} service")
     return p
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parser().parse_args(argv)
+    p = parser()
+    args, rest = p.parse_known_args(argv)
+    if rest and args.command != "bench":  # the suite's own options pass through
+        p.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command in SERVICES:
         run_service(args.command)
         return
@@ -77,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
         from hookhouse.stack.kafka_broker import REPO
 
         # The benchmarks live in the checkout, beside the package, not inside it.
-        suite = [sys.executable, "-m", "bench.suite", *args.options]
+        suite = [sys.executable, "-m", "bench.suite", *rest]
         sys.exit(subprocess.run(suite, cwd=REPO, check=False).returncode)
     settings = load()
     if args.command == "up":
