@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from importlib import metadata
 from typing import Any
 
 import matplotlib
@@ -27,6 +28,7 @@ import matplotlib.pyplot as plt
 from tqdm import tqdm
 
 from bench import harness
+from hookhouse.stack.kafka_broker import kafka_version
 
 PLOTS = harness.REPO / "bench" / "plots"
 LOGS = harness.HOME / "suite"
@@ -211,16 +213,37 @@ def save(figure: Any, name: str) -> str:
     return name
 
 
+def versions() -> str:
+    """What ran: the commit and the versions of the parts that carry the load."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=harness.REPO, capture_output=True, text=True
+    ).stdout.strip()
+    parts = ", ".join(
+        f"{name} {metadata.version(name)}"
+        for name in ("chdb-core", "confluent-kafka", "faust-streaming", "aiohttp", "starlette")
+    )
+    return f"hookhouse {commit or 'unknown'}, Kafka {kafka_version()}, {parts}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", help="comma-separated steps: " + ", ".join(s.name for s in STEPS))
     parser.add_argument("--quick", action="store_true", help="smaller runs (a smoke test)")
+    parser.add_argument(
+        "--report", action="store_true", help="run nothing: redo the last run's tables and plots"
+    )
     args = parser.parse_args()
     wanted = set(args.only.split(",")) if args.only else {s.name for s in STEPS}
     steps = [s for s in STEPS if s.name in wanted]
-    for step in steps:
-        (harness.RESULTS / f"{step.name}.json").unlink(missing_ok=True)
-    took = run(steps, args.quick)
+    last = harness.RESULTS / "suite.json"
+    if args.report:
+        kept = json.loads(last.read_text())
+        took, args.only, args.quick = kept["took"], kept["only"], kept["quick"]
+    else:
+        for step in steps:
+            (harness.RESULTS / f"{step.name}.json").unlink(missing_ok=True)
+        took = run(steps, args.quick)
+        last.write_text(json.dumps({"took": took, "only": args.only, "quick": args.quick}))
     drawn = plot()
     images = "\n".join(f"![{name}](bench/plots/{name})" for name in drawn)
     command = "hookhouse bench" + (f" --only {args.only}" if args.only else "")
@@ -228,6 +251,7 @@ def main() -> None:
 
 Every benchmark below in one run, one after another on this machine; each row is one
 benchmark's own figure and its same-run baseline (for latency, lower is better).
+Versions: {versions()}; default settings except where a section says otherwise.
 
 {headline(took)}
 

@@ -120,13 +120,8 @@ def aggregation(
     sql = queries.conditions(table, project_id, params)
     sql.where.append(f"created_at >= {sql.at(iso_ms(int(start.timestamp() * 1000)))}")
     sql.where.append(f"created_at <= {sql.at(iso_ms(int(end.timestamp() * 1000)))}")
-    split = [f"{DIMENSIONS[kind][d]} AS `{d}`" for d in dimensions]
-    text = (
-        f"SELECT {bucket(seconds, 'created_at')} AS time_bucket, "  # noqa: S608
-        f"{', '.join([*split, *measured(kind, measures)])} "
-        f"FROM {table.name} FINAL WHERE {' AND '.join(sql.where)} "
-        f"GROUP BY {grouped(dimensions)} ORDER BY {grouped(dimensions)}"
-    )
+    rows = f"{table.name} FINAL WHERE {' AND '.join(sql.where)}"
+    text = bucketed(kind, rows, "created_at", seconds, measures, dimensions)
     return text, sql.parameters, measures, dimensions
 
 
@@ -134,12 +129,17 @@ def bucket(seconds: int, column: str) -> str:
     return f"toStartOfInterval({column}, INTERVAL {seconds} SECOND)"
 
 
-def measured(kind: str, measures: list[str]) -> list[str]:
-    return [f"{MEASURES[kind][m]} AS `{m}`" for m in measures]
-
-
-def grouped(dimensions: list[str]) -> str:
-    return ", ".join(["time_bucket", *(f"`{d}`" for d in dimensions)])
+def bucketed(
+    kind: str, rows: str, column: str, seconds: int, measures: list[str], dimensions: list[str]
+) -> str:
+    """The measures of ``rows`` (what follows ``FROM``) per time bucket of ``column``."""
+    split = [f"{DIMENSIONS[kind][d]} AS `{d}`" for d in dimensions]
+    measured = [f"{MEASURES[kind][m]} AS `{m}`" for m in measures]
+    grouped = ", ".join(["time_bucket", *(f"`{d}`" for d in dimensions)])
+    return (
+        f"SELECT {bucket(seconds, column)} AS time_bucket, "  # noqa: S608
+        f"{', '.join([*split, *measured])} FROM {rows} GROUP BY {grouped} ORDER BY {grouped}"
+    )
 
 
 HOUR = 3600
@@ -189,14 +189,8 @@ def attempts_sql(
         "quantilesTimingState(0.5, 0.95, 0.99)(duration_ms) AS duration "
         f"FROM attempts FINAL WHERE {where} AND {raw_range} GROUP BY t, {keys}"
     )
-    split = [f"{DIMENSIONS['attempts'][d]} AS `{d}`" for d in dimensions]
-    text = (
-        f"SELECT {bucket(seconds, 't')} AS time_bucket, "  # noqa: S608
-        f"{', '.join([*split, *measured('attempts', measures)])} "
-        f"FROM ({' UNION ALL '.join(parts)}) "
-        f"GROUP BY {grouped(dimensions)} ORDER BY {grouped(dimensions)}"
-    )
-    return text, sql.parameters
+    rows = f"({' UNION ALL '.join(parts)})"
+    return bucketed("attempts", rows, "t", seconds, measures, dimensions), sql.parameters
 
 
 def shaped(
