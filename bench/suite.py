@@ -177,6 +177,7 @@ def plot() -> list[str]:
             axes.plot(range(len(per_second)), per_second, label=label)
         axes.set_xlabel("seconds since the first delivery")
         axes.set_ylabel("webhooks delivered per second")
+        axes.set_ylim(bottom=0)
         axes.set_title("End-to-end throughput over time")
         axes.grid(True, alpha=0.3)
         axes.legend()
@@ -193,6 +194,7 @@ def plot() -> list[str]:
         axes.plot([t for t, _ in rates], [r for _, r in rates])
         axes.set_xlabel("seconds since the first insert")
         axes.set_ylabel("rows stored per second")
+        axes.set_ylim(bottom=0)
         axes.set_title(f"Sink throughput over time (committed offsets, {SINK_STEP_SECONDS} s)")
         axes.grid(True, alpha=0.3)
         drawn.append(save(figure, "sink-throughput.png"))
@@ -239,11 +241,14 @@ def main() -> None:
     if args.report:
         kept = json.loads(last.read_text())
         took, args.only, args.quick = kept["took"], kept["only"], kept["quick"]
+        ran = kept["versions"]
     else:
         for step in steps:
             (harness.RESULTS / f"{step.name}.json").unlink(missing_ok=True)
+        ran = versions()
         took = run(steps, args.quick)
-        last.write_text(json.dumps({"took": took, "only": args.only, "quick": args.quick}))
+        kept = {"took": took, "only": args.only, "quick": args.quick, "versions": ran}
+        last.write_text(json.dumps(kept))
     drawn = plot()
     images = "\n".join(f"![{name}](bench/plots/{name})" for name in drawn)
     command = "hookhouse bench" + (f" --only {args.only}" if args.only else "")
@@ -251,7 +256,7 @@ def main() -> None:
 
 Every benchmark below in one run, one after another on this machine; each row is one
 benchmark's own figure and its same-run baseline (for latency, lower is better).
-Versions: {versions()}; default settings except where a section says otherwise.
+Versions: {ran}; default settings except where a section says otherwise.
 
 {headline(took)}
 
