@@ -27,30 +27,34 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest
 
-# Java 17 and Maven run the Kafka broker; Debian packages them.  Prometheus (its
-# promtool checks the alerts in the test suite; `hookhouse up --prometheus` runs the
-# server) comes from Debian's `prometheus`.  Installed only when missing, and only where
-# apt-get can run as root; without Prometheus the stack still runs.
-APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
-
+# Java 17 and Maven run the Kafka broker; Debian packages them.  Installed only when
+# missing, and only where apt-get can run as root.
 system-deps:
 	@if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -q && $(APT_INSTALL) openjdk-17-jre-headless maven; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jre-headless maven; \
 	  else \
 	    echo "hookhouse needs Java 17+ and Maven on PATH (apt-get install openjdk-17-jre-headless maven)"; \
 	    exit 1; \
 	  fi; \
 	fi
-	@if ! command -v promtool >/dev/null; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    $(APT_INSTALL) prometheus || (apt-get update -q && $(APT_INSTALL) prometheus); \
-	  else \
-	    echo "note: no promtool (apt-get install prometheus): the alert tests and --prometheus need it"; \
-	  fi; \
-	fi
 
-$(STAMP): pyproject.toml | system-deps
+# Prometheus and promtool (the alert tests; `hookhouse up --prometheus`): the binaries of
+# Debian's `prometheus` package, unpacked into .hookhouse/tools/ — no root, no system
+# service.  `apt-get update` first only where the package lists are empty and we are root.
+TOOLS := .hookhouse/tools
+
+$(TOOLS)/promtool:
+	@mkdir -p $(TOOLS)
+	@cd $(TOOLS) && rm -rf deb prometheus_*.deb && \
+	  { apt-get download -q prometheus >/dev/null 2>&1 || \
+	    { [ "$$(id -u)" = 0 ] && apt-get update -q >/dev/null && apt-get download -q prometheus >/dev/null; }; } && \
+	  dpkg-deb -x prometheus_*.deb deb && rm -f prometheus_*.deb && \
+	  ln -sf deb/usr/bin/promtool promtool && ln -sf deb/usr/bin/prometheus prometheus && \
+	  echo "unpacked Debian's prometheus and promtool into $(TOOLS)/" || \
+	  echo "note: Debian's prometheus package could not be fetched: the alert tests and --prometheus need it"
+
+$(STAMP): pyproject.toml | system-deps $(TOOLS)/promtool
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -e ".[dev]"
 	touch $(STAMP)

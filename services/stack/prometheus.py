@@ -1,8 +1,9 @@
 """A Prometheus server for the local stack (``hookhouse up --prometheus``).
 
-It runs Debian's ``prometheus`` binary with ``deploy/prometheus/prometheus.yml`` and
-its alerts, the scrape targets rewritten to this stack's host and ports, its data in
-``$HOOKHOUSE_HOME/prometheus``.
+It runs Debian's ``prometheus`` binary (``make`` unpacks the package into
+``.hookhouse/tools/``; one on PATH does too) with ``deploy/prometheus/prometheus.yml``
+and its alerts, the scrape targets rewritten to this stack's host and ports, its data
+in ``$HOOKHOUSE_HOME/prometheus``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,13 @@ from hookhouse.common.settings import Settings
 from hookhouse.stack.kafka_broker import REPO
 
 DEPLOY = REPO / "deploy" / "prometheus"
+TOOLS = REPO / ".hookhouse" / "tools"
+
+
+def binary(name: str) -> str | None:
+    """``prometheus`` or ``promtool``: the unpacked one, else one on PATH."""
+    unpacked = TOOLS / name
+    return str(unpacked) if unpacked.exists() else shutil.which(name)
 
 
 def config(settings: Settings, services: tuple[str, ...]) -> dict[str, Any]:
@@ -35,8 +43,8 @@ def config(settings: Settings, services: tuple[str, ...]) -> dict[str, Any]:
 
 def command(settings: Settings, home: Path, services: tuple[str, ...]) -> list[str] | None:
     """The server's command line, with its files written; ``None`` without the binary."""
-    binary = shutil.which("prometheus")
-    if binary is None:
+    server = binary("prometheus")
+    if server is None:
         return None
     folder = home / "prometheus"
     folder.mkdir(parents=True, exist_ok=True)
@@ -44,7 +52,7 @@ def command(settings: Settings, home: Path, services: tuple[str, ...]) -> list[s
     (folder / "prometheus.yml").write_text(scrape)
     shutil.copyfile(DEPLOY / "alerts.yml", folder / "alerts.yml")
     return [
-        binary,
+        server,
         f"--config.file={folder / 'prometheus.yml'}",
         f"--storage.tsdb.path={folder / 'data'}",
         f"--web.listen-address={settings.host}:{settings.prometheus_port}",

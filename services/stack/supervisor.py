@@ -189,7 +189,11 @@ class Stack:
     def start_prometheus(self) -> None:
         line = prometheus.command(self.settings, self.home, SERVICES)
         if line is None:
-            print("  prometheus  not found (apt-get install prometheus); not started", flush=True)
+            print(
+                "  prometheus  not found (`make .hookhouse/tools/promtool` unpacks it); "
+                "not started",
+                flush=True,
+            )
             return
         child = self.spawn("prometheus", line)
         url = f"http://{self.settings.host}:{self.settings.prometheus_port}/-/ready"

@@ -1,12 +1,11 @@
 """The Prometheus configuration, alerts and Grafana dashboard in deploy/, checked by
-promtool (Debian's ``prometheus`` package; ``make system-deps`` installs it) and
-against the closed list of metric names in ``common/metrics.py``."""
+promtool (from Debian's ``prometheus`` package, which ``make`` unpacks into
+.hookhouse/tools/) and against the closed list of metric names in ``common/metrics.py``."""
 
 from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 import yaml
 
 from hookhouse.common import metrics
+from hookhouse.stack.prometheus import binary
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 PROMETHEUS, DASHBOARD = DEPLOY / "prometheus", DEPLOY / "grafana" / "hookhouse.json"
@@ -21,8 +21,8 @@ NAME = re.compile(r"\bhookhouse_[a-z_]+\b")
 
 
 def promtool(*args: str | Path) -> str:
-    tool = shutil.which("promtool")
-    assert tool, "promtool is missing: `make system-deps` (apt-get install prometheus)"
+    tool = binary("promtool")
+    assert tool, "promtool is missing: `make .hookhouse/tools/promtool` unpacks Debian's"
     done = subprocess.run(
         [tool, *map(str, args)], cwd=PROMETHEUS, capture_output=True, text=True, timeout=120
     )
