@@ -81,9 +81,15 @@ class ConfigState:
     resources: dict[str, dict[str, dict[str, Any]]] = field(
         default_factory=lambda: {kind: {} for kind in KINDS}
     )
+    # Read by the services' threads: each value is replaced whole, never changed.
     _connections_by_source: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _keys_by_hash: dict[str, dict[str, Any]] = field(default_factory=dict)
     _names: dict[NameScope, str] = field(default_factory=dict)
+    # The writer's own: connection ids by source and by destination, so a record
+    # rebuilds only the sources it touches (a full rebuild per record made replaying
+    # N connections cost N²).
+    _source_connections: dict[str, set[str]] = field(default_factory=dict)
+    _destination_connections: dict[str, set[str]] = field(default_factory=dict)
 
     def apply(self, key: bytes, value: bytes | None) -> bool:
         """Apply one record of the config topic; ``value=None`` is a tombstone (delete).
@@ -106,23 +112,54 @@ class ConfigState:
             table[resource_id] = resource
             if scope is not None:
                 self._names[scope] = resource_id
-        if kind in ("connection", "destination"):
-            self._index_connections()
+        if kind == "connection":
+            self._connection_changed(resource_id, old, resource)
+        elif kind == "destination":
+            connections = self.resources["connection"]
+            ids = self._destination_connections.get(resource_id, set())
+            self._reindex({connections[c]["source_id"] for c in ids})
         elif kind == "api_key":
-            self._keys_by_hash = {k["key_hash"]: k for k in self.resources["api_key"].values()}
+            if old is not None and self._keys_by_hash.get(old["key_hash"]) is old:
+                del self._keys_by_hash[old["key_hash"]]
+                # Another record of the same key (never made by hookhouse) takes its place.
+                for other in table.values():
+                    if other["key_hash"] == old["key_hash"]:
+                        self._keys_by_hash[other["key_hash"]] = other
+            if resource is not None:
+                self._keys_by_hash[resource["key_hash"]] = resource
         return True
 
-    def _index_connections(self) -> None:
-        """Connections by source, as the router uses them: a connection whose destination
-        is disabled counts as disabled itself."""
-        destinations = self.resources["destination"]
-        index: dict[str, list[dict[str, Any]]] = {}
-        for connection in sorted(self.resources["connection"].values(), key=lambda c: c["id"]):
-            destination = destinations.get(connection["destination_id"]) or {}
-            if destination.get("disabled_at") and not connection.get("disabled_at"):
-                connection = {**connection, "disabled_at": destination["disabled_at"]}
-            index.setdefault(connection["source_id"], []).append(connection)
-        self._connections_by_source = index
+    def _connection_changed(
+        self, connection_id: str, old: dict[str, Any] | None, new: dict[str, Any] | None
+    ) -> None:
+        touched = set()
+        if old is not None:
+            self._source_connections[old["source_id"]].discard(connection_id)
+            self._destination_connections[old["destination_id"]].discard(connection_id)
+            touched.add(old["source_id"])
+        if new is not None:
+            self._source_connections.setdefault(new["source_id"], set()).add(connection_id)
+            ids = self._destination_connections.setdefault(new["destination_id"], set())
+            ids.add(connection_id)
+            touched.add(new["source_id"])
+        self._reindex(touched)
+
+    def _reindex(self, sources: set[str]) -> None:
+        """Connections of ``sources`` as the router uses them, in id order: a connection
+        whose destination is disabled counts as disabled itself."""
+        connections, destinations = self.resources["connection"], self.resources["destination"]
+        for source_id in sources:
+            listed = []
+            for connection_id in sorted(self._source_connections.get(source_id, ())):
+                connection = connections[connection_id]
+                destination = destinations.get(connection["destination_id"]) or {}
+                if destination.get("disabled_at") and not connection.get("disabled_at"):
+                    connection = {**connection, "disabled_at": destination["disabled_at"]}
+                listed.append(connection)
+            if listed:
+                self._connections_by_source[source_id] = listed
+            else:
+                self._connections_by_source.pop(source_id, None)
 
     def get(self, kind: str, resource_id: str) -> dict[str, Any] | None:
         return self.resources[kind].get(resource_id)
