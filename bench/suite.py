@@ -47,6 +47,7 @@ STEPS = (
     Step("router", ("bench.router", "--events", "20000"), ("--events", "5000")),
     Step("deliverer", ("bench.deliverer", "--events", "40000"), ("--events", "5000")),
     Step("sink", ("bench.sink", "--events", "50000"), ("--events", "10000")),
+    Step("config", ("bench.config", "--connections", "20000"), ("--connections", "5000")),
     Step(
         "queries",
         ("bench.queries", "--attempts", "10000000", "--calls", "20"),
