@@ -161,15 +161,15 @@ def read_topic(settings: Settings, topic: str) -> Iterator[Message]:
         consumer.close()
 
 
-def stats(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{url}/stats", timeout=10) as response:  # noqa: S310
-        result: dict[str, Any] = json.load(response)
-        return result
-
-
 def fetched(url: str) -> Any:
+    """The JSON a receiver (loopback) answers at ``url``."""
     with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - loopback
         return json.load(response)
+
+
+def stats(url: str) -> dict[str, Any]:
+    result: dict[str, Any] = fetched(f"{url}/stats")
+    return result
 
 
 def reset(url: str) -> None:
@@ -202,7 +202,7 @@ RESULTS = HOME / "results"  # what a run measured, for `hookhouse bench`'s table
 
 def record(name: str, result: dict[str, Any]) -> None:
     """Keep a benchmark's figures of this run: ``headline`` rows (``what``, ``ours``,
-    ``baseline``, ``unit``, ``target``) and any series to plot."""
+    ``baseline``, ``target``) and any series to plot."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(result))
 

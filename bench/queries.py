@@ -208,7 +208,6 @@ def main() -> None:
                     "ours": api,
                     "baseline": sql,
                     "target": "< 100 ms" if kind == "list" else "< 300 ms",
-                    "lower_is_better": True,
                 }
                 for kind, (api, sql) in worst.items()
             ]

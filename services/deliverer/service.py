@@ -319,7 +319,8 @@ class Deliverer:
         if self.muted(delivery):  # the API has recorded the event as cancelled
             log.info(
                 "dropping delivery %s of muted event %s",
-                *(delivery.attempt, delivery.event_id),
+                delivery.attempt,
+                delivery.event_id,
                 extra={"event_id": delivery.event_id},
             )
             return [self.forget_mute(delivery)]
@@ -491,7 +492,8 @@ class Deliverer:
         except InvalidRetryRule as exc:
             log.warning(
                 "connection %s: retry rule ignored: %s",
-                *(delivery.connection_id, exc),
+                delivery.connection_id,
+                exc,
                 extra={"event_id": delivery.event_id, "connection_id": delivery.connection_id},
             )
             return RetryPolicy()

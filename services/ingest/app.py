@@ -238,7 +238,9 @@ def build_app(settings: Settings) -> Starlette:
         except KafkaUnavailable as exc:  # the caller still gets its 4xx; say what is missing
             log.warning(
                 "rejected request %s (%s) not recorded: %s",
-                *(request_id, cause, exc),
+                request_id,
+                cause,
+                exc,
                 extra={"request_id": request_id},
             )
 
