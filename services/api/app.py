@@ -679,7 +679,9 @@ def build_app(settings: Settings) -> Starlette:
         Route("/transformations/run", authenticated(run_transformation), methods=["PUT"]),
         Route("/requests", authenticated(listing("requests", shapes.request)), methods=["GET"]),
         Route(
-            "/requests/{id}", authenticated(retrieve("requests", shapes.request)), methods=["GET"]
+            "/requests/{id}",
+            authenticated(retrieve("requests", shapes.request_with_data)),
+            methods=["GET"],
         ),
         Route("/requests/{id}/raw_body", authenticated(raw_body("requests")), methods=["GET"]),
         Route("/requests/{id}/retry", authenticated(retry_request), methods=["POST"]),
@@ -735,8 +737,8 @@ def build_app(settings: Settings) -> Starlette:
         routes=[
             *routes(readiness, kafka_gauges),
             Mount(f"/{API_VERSION}", routes=versioned),
-            Route(
-                "/mock/{path:path}",
+            Route(  # "/mock" and anything under it ("/mock/{path}" would redirect "/mock")
+                "/mock{path:path}",
                 mock_destination,
                 methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             ),

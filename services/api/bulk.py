@@ -71,7 +71,7 @@ def allowed_filters(table: queries.Table) -> set[str]:
     """The list filters of ``table``, as a bulk retry's query may hold them."""
     names = {*table.text, *table.numbers, *table.booleans}
     names |= {f"{n}[{op}]" for n in (*table.numbers, *table.times) for op in OPS}
-    if table.search:
+    if table.searchable:
         names.add("search_term")
     if table.name == "requests":
         names.add("status")

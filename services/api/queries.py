@@ -36,6 +36,19 @@ class Table:
     times: tuple[str, ...] = ("created_at",)
     # a text searched (case-insensitive) in these SQL expressions, any of them
     search: tuple[str, ...] = ()
+    # or in the body and headers of the request this column names
+    search_request: str = ""
+
+    @property
+    def searchable(self) -> bool:
+        return bool(self.search or self.search_request)
+
+
+REQUEST_TEXT = (
+    "base64Decode(body)",
+    "arrayStringConcat(mapValues(headers), '\\n')",
+    "arrayStringConcat(mapKeys(headers), '\\n')",
+)
 
 
 TABLES = {
@@ -44,11 +57,7 @@ TABLES = {
         text={"id": "id", "source_id": "source_id", "rejection_cause": "rejection_cause"},
         numbers={"events_count": "events_count", "ignored_count": "ignored_count"},
         booleans={"verified": "verified"},
-        search=(
-            "base64Decode(body)",
-            "arrayStringConcat(mapValues(headers), '\\n')",
-            "arrayStringConcat(mapKeys(headers), '\\n')",
-        ),
+        search=REQUEST_TEXT,
     ),
     "events": Table(
         "events",
@@ -63,6 +72,7 @@ TABLES = {
         },
         numbers={"response_status": "response_status", "attempts": "attempts"},
         times=("created_at", "last_attempt_at", "next_attempt_at"),
+        search_request="request_id",
     ),
     "attempts": Table(
         "attempts",
@@ -75,6 +85,7 @@ TABLES = {
             "error_code": "error_code",
         },
         numbers={"response_status": "response_status", "attempt_number": "attempt_number"},
+        search=("response_body", "arrayStringConcat(mapValues(response_headers), '\\n')"),
     ),
     "ignored_events": Table(
         "ignored_events",
@@ -151,9 +162,15 @@ def conditions(
     for bound in time_bounds(params, table.times):
         sql.where.append(f"{bound.field} {bound.op} {sql.at(bound.at)}")
     term = params.get("search_term")
-    if term and table.search:
+    if term and table.searchable:
         needle = sql.param(term, "String")
-        found = " OR ".join(f"positionCaseInsensitiveUTF8({e}, {needle}) > 0" for e in table.search)
+        searched = table.search or REQUEST_TEXT
+        found = " OR ".join(f"positionCaseInsensitiveUTF8({e}, {needle}) > 0" for e in searched)
+        if table.search_request:  # the requests of this project whose text has it
+            found = (
+                f"{table.search_request} IN (SELECT id FROM requests "  # noqa: S608 - columns are the code's own
+                f"WHERE project_id = {sql.param(project_id, 'String')} AND ({found}))"
+            )
         sql.where.append(f"({found})")
     status = params.get("status") if table.name == "requests" else None
     if status is not None:

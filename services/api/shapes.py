@@ -138,6 +138,8 @@ def attempt(row: dict[str, Any]) -> dict[str, Any]:
         "successful_at": iso(row["created_at"]) if row["status"] == "SUCCESSFUL" else None,
         "delivered_at": iso(row["created_at"]),
         "response_latency": row["duration_ms"],
+        # hookhouse's own: what the destination answered with, besides its body
+        "response_headers": dict(row["response_headers"]),
         "updated_at": iso(row["created_at"]),
         "created_at": iso(row["created_at"]),
     }
@@ -156,6 +158,11 @@ def request(row: dict[str, Any]) -> dict[str, Any]:
         "updated_at": iso(row["created_at"]),
         "created_at": iso(row["created_at"]),
     }
+
+
+def request_with_data(row: dict[str, Any]) -> dict[str, Any]:
+    """A request and what it carried (Hookdeck's ``data``), as received."""
+    return {**request(row), "data": event_data(row)}
 
 
 def ignored_event(row: dict[str, Any]) -> dict[str, Any]:

@@ -482,6 +482,36 @@ def test_request_lists_filter_search_and_give_raw_bodies(
     assert body == '{"order": "Ünïcode-42"}'
     refused(tenants.b.get("/requests/req_search_0/raw_body"), 404, "NOT_FOUND")
     assert ids(tenants.b.get("/requests", params={**base, "search_term": "beta"})) == []
+    data = ok(tenants.a.get("/requests/req_search_0"))["data"]
+    assert data["body"] == {"order": "Ünïcode-42"} and data["headers"] == {"x-shop": "alpha"}
+
+    # Events are searched in their request's body and headers; attempts in the answer.
+    insert(
+        settings,
+        "events",
+        [
+            event_row(project, 9000 + n, request_id=f"req_search_{n}", source_id="src_search")
+            for n in range(3)
+        ],
+    )
+    assert ids(a_get(tenants, "/events", {**base, "search_term": "ÜNÏCODE"})) == [
+        f"evt_{project[-4:]}_9000"
+    ]
+    assert ids(a_get(tenants, "/events", {**base, "search_term": "x-shop"})) == [
+        f"evt_{project[-4:]}_9001",
+        f"evt_{project[-4:]}_9000",
+    ]
+    assert ids(tenants.b.get("/events", params={**base, "search_term": "beta"})) == []
+    answered = measured_attempt(project, 1, 0, True, 12, "des_search")
+    answered |= {  # days before the hour the metrics and issue tests measure
+        "created_at": RECENT - timedelta(days=2),
+        "response_headers": {"x-why": "Overloaded"},
+        "response_body": "try later",
+    }
+    insert(settings, "attempts", [answered])
+    for term in ("TRY LATER", "overloaded"):
+        found = ok(a_get(tenants, "/attempts", {"search_term": term}))["models"]
+        assert [a["response_headers"] for a in found] == [{"x-why": "Overloaded"}]
 
 
 def a_get(tenants: Tenants, path: str, params: dict[str, str]) -> httpx.Response:
