@@ -142,6 +142,11 @@ class Settings(BaseSettings):
     def api_url(self) -> str:
         return self.public_api_url or f"http://{self.host}:{self.api_port}"
 
+    @property
+    def dashboard_url(self) -> str:
+        """The web console, served by the API."""
+        return f"{self.api_url}/dashboard"
+
     def describe(self) -> dict[str, str]:
         """Every setting as text, secrets masked, for the start-up log line."""
         shown: dict[str, str] = {}

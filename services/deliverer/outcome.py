@@ -44,11 +44,13 @@ def outbound_headers(
     prefix: str,
     names: dict[str, str] | None = None,
     will_retry_after: float | None = None,
+    dashboard_url: str = "",
 ) -> dict[str, str]:
     """The request's headers as received, minus hop headers, plus delivery headers.
 
     ``names`` adds ``<prefix>source-name`` and the like; ``will_retry_after`` is the
-    delay before the next automatic retry should this attempt fail.
+    delay before the next automatic retry should this attempt fail; ``dashboard_url``
+    adds ``<prefix>event-url``, the event's page in the web console.
     """
     headers = {k: v for k, v in delivery.headers.items() if k.lower() not in HOP_HEADERS}
     headers.update(
@@ -70,6 +72,8 @@ def outbound_headers(
         headers[f"{prefix}verified"] = "true" if delivery.verified else "false"
     if will_retry_after is not None:
         headers[f"{prefix}will-retry-after"] = str(round(will_retry_after))
+    if dashboard_url:
+        headers[f"{prefix}event-url"] = f"{dashboard_url}/#/events/{delivery.event_id}"
     return headers
 
 

@@ -423,6 +423,7 @@ class Deliverer:
                 policy.delay(delivery.attempt)
                 if policy.should_retry(delivery.attempt, None, "")
                 else None,
+                self.settings.dashboard_url,
             )
             extra = await self.credentials(delivery, destination, body, started_ms)
             headers.update(extra.headers)

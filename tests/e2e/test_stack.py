@@ -7,14 +7,11 @@ import functools
 import hashlib
 import hmac
 import json
-import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import clickhouse_connect
 import httpx
@@ -24,135 +21,14 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from hookhouse.common.clock import iso_ms, now_ms
 from hookhouse.stack.supervisor import pid_alive, read_env
+from tests.e2e.running import PORTS, Stack, api, connect, stored, wait_for
 from tests.receiver import Answer, Received, Receiver
-from tests.stack import REPO, clean_env
+from tests.stack import REPO
 
 # Inside the ClickHouse tables' retention (a TTL), whatever day the suite runs.
 CREATED = iso_ms(now_ms())
 
 pytestmark = pytest.mark.e2e
-
-T = TypeVar("T")
-
-PORTS = {
-    "HOOKHOUSE_INGEST_PORT": "27700",
-    "HOOKHOUSE_API_PORT": "27701",
-    "HOOKHOUSE_ROUTER_PORT": "27702",
-    "HOOKHOUSE_DELIVERER_PORT": "27703",
-    "HOOKHOUSE_SINK_PORT": "27704",
-    "HOOKHOUSE_KAFKA_PORT": "27792",
-    "HOOKHOUSE_KAFKA_CONTROLLER_PORT": "27793",
-    "HOOKHOUSE_CLICKHOUSE_HTTP_PORT": "27723",
-    "HOOKHOUSE_CLICKHOUSE_TCP_PORT": "27790",
-    "HOOKHOUSE_MAX_BODY_BYTES": "65536",
-    "HOOKHOUSE_PROMETHEUS": "true",
-    "HOOKHOUSE_PROMETHEUS_PORT": "27709",
-}
-
-
-class Stack:
-    def __init__(self, home: Path) -> None:
-        self.home = home
-        self.env = {**clean_env(), **PORTS, "HOOKHOUSE_HOME": str(home)}
-        self.process: subprocess.Popen[str] | None = None
-        self.output = home / "up.out"
-
-    def up(self) -> dict[str, str]:
-        self.home.mkdir(parents=True, exist_ok=True)
-        out = self.output.open("a")
-        start = out.tell()  # the banner of an earlier start must not count
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "hookhouse.cli", "up"],
-            env=self.env,
-            cwd=REPO,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        wait_for(
-            lambda: (
-                "hookhouse is up" in self.output.read_text()[start:]
-                or self.process is None
-                or self.process.poll() is not None
-            ),
-            300,
-        )
-        assert self.process.poll() is None, self.output.read_text()[-3000:]
-        return read_env(self.home / "stack.env")
-
-    def down(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        assert self.process.wait(120) == 0
-        self.process = None
-
-
-def wait_for(check: Callable[[], T], timeout: float = 60, every: float = 0.25) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(every)
-
-
-def stored(client: httpx.Client, path: str, timeout: float = 30) -> dict[str, Any]:
-    """The resource at path once the sink has stored it (a 404 until then)."""
-
-    def found() -> dict[str, Any]:
-        response = client.get(path)
-        body: dict[str, Any] = response.json() if response.status_code == 200 else {}
-        return body
-
-    return wait_for(found, timeout)
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = Stack(tmp_path_factory.mktemp("stack") / "home")
-    running.up()
-    yield running
-    if running.process is not None:
-        running.down()
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as r:
-        yield r
-
-
-def api(stack: Stack) -> httpx.Client:
-    env = read_env(stack.home / "stack.env")
-    return httpx.Client(
-        base_url=f"{env['HOOKHOUSE_API_URL']}/2024-03-01",
-        headers={"Authorization": f"Bearer {env['HOOKHOUSE_API_KEY']}"},
-        timeout=10,
-    )
-
-
-def connect(
-    stack: Stack,
-    receiver: Receiver,
-    name: str,
-    rules: list[dict[str, Any]] | None = None,
-    path: str = "/hooks",
-) -> dict[str, Any]:
-    with api(stack) as client:
-        response = client.post(
-            "/connections",
-            json={
-                "name": name,
-                "source": {"name": f"{name}-source"},
-                "destination": {"name": f"{name}-destination", "url": f"{receiver.url}{path}"},
-                "rules": rules or [],
-            },
-        )
-    assert response.status_code == 200, response.text
-    connection: dict[str, Any] = response.json()
-    return connection
 
 
 def topic_values(bootstrap: str, topic: str) -> list[dict[str, Any]]:
@@ -203,6 +79,9 @@ def test_stack_env_and_status(stack: Stack) -> None:
     assert status.returncode == 0, status.stdout
     for name in ("ingest", "api", "router", "deliverer", "sink", "kafka", "clickhouse"):
         assert name in status.stdout
+    # The demo connection's destination is the API's /mock itself, not a redirect to /mock/.
+    mock = httpx.post(f"{env['HOOKHOUSE_API_URL']}/mock", json={}, follow_redirects=False)
+    assert mock.status_code == 200 and mock.json()["received"] is True
     for port in (27700, 27701, 27702, 27703, 27704):
         assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
         metrics = httpx.get(f"http://127.0.0.1:{port}/metrics")

@@ -54,6 +54,12 @@ def test_hookdeck_prefix_for_drop_in_migrations() -> None:
     assert "x-hookdeck-event-id" in outbound_headers(delivery(), "x-hookdeck-")
 
 
+def test_the_event_url_links_to_the_events_page_in_the_dashboard() -> None:
+    headers = outbound_headers(delivery(), "x-hookdeck-", dashboard_url="http://h:1/dashboard")
+    assert headers["x-hookdeck-event-url"] == "http://h:1/dashboard/#/events/evt_1"
+    assert "x-hookhouse-event-url" not in outbound_headers(delivery(), "x-hookhouse-")
+
+
 def test_classify() -> None:
     assert classify(200, "").status == "SUCCESSFUL"
     assert classify(299, "").status == "SUCCESSFUL"
