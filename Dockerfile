@@ -1,5 +1,11 @@
 # One image for every hookhouse service: `docker run hookhouse <ingest|router|...>`.
 # Kafka and ClickHouse come from their official images (docker-compose.yml).
+# The dashboard's npm packages, from its lock file.
+FROM node:20-bookworm-slim AS dashboard
+WORKDIR /dashboard
+COPY services/api/dashboard/package.json services/api/dashboard/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
 FROM python:3.11-slim-bookworm
 
 WORKDIR /app
@@ -9,6 +15,7 @@ ENV PYTHONUNBUFFERED=1 \
 
 COPY pyproject.toml README.md ./
 COPY services ./services
+COPY --from=dashboard /dashboard/node_modules ./services/api/dashboard/node_modules
 COPY schemas ./schemas
 COPY deploy ./deploy
 # Editable, so schemas/ (migrations) is found beside the code, as in a checkout.

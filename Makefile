@@ -7,10 +7,12 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The dashboard's npm packages (Preact, htm, uPlot), as pinned in its package-lock.json.
+DASHBOARD := services/api/dashboard/node_modules/.package-lock.json
 
-.PHONY: up test check lint typecheck pytest system-deps clean
+.PHONY: up test check lint typecheck pytest system-deps browser clean
 
-up: $(STAMP)
+up: $(STAMP) $(DASHBOARD)
 	$(BIN)/hookhouse up $(if $(PROMETHEUS),--prometheus)
 
 test: check
@@ -24,7 +26,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(DASHBOARD) browser
 	$(BIN)/pytest
 
 # Java 17 and Maven run the Kafka broker; Debian packages them.  Installed only when
@@ -36,6 +38,25 @@ system-deps:
 	  else \
 	    echo "hookhouse needs Java 17+ and Maven on PATH (apt-get install openjdk-17-jre-headless maven)"; \
 	    exit 1; \
+	  fi; \
+	fi
+
+$(DASHBOARD): services/api/dashboard/package.json services/api/dashboard/package-lock.json
+	@command -v npm >/dev/null || { echo "the dashboard needs Node.js and npm (apt-get install nodejs npm)"; exit 1; }
+	cd services/api/dashboard && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The dashboard's browser tests drive Debian's Chromium (HOOKHOUSE_CHROMIUM: another
+# binary).  Installed only when missing, and only where apt-get can run as root; the
+# tests say what is missing otherwise.
+browser:
+	@if [ -z "$$HOOKHOUSE_CHROMIUM" ] && ! command -v chromium >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -q chromium >/dev/null 2>&1 || \
+	      { apt-get update -q && apt-get install -y -q chromium; }; \
+	  else \
+	    echo "note: the dashboard tests need Chromium (apt-get install chromium)"; \
 	  fi; \
 	fi
 

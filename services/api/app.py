@@ -25,7 +25,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from hookhouse.api import issues, measures, notifications, openapi, pages, queries, shapes
+from hookhouse.api import (
+    dashboard,
+    issues,
+    measures,
+    notifications,
+    openapi,
+    pages,
+    queries,
+    shapes,
+)
 from hookhouse.api.auth import presented_key
 from hookhouse.api.bulk import KIND as BULK
 from hookhouse.api.bulk import TYPES as bulk_types
@@ -737,6 +746,7 @@ def build_app(settings: Settings) -> Starlette:
         routes=[
             *routes(readiness, kafka_gauges),
             Mount(f"/{API_VERSION}", routes=versioned),
+            *dashboard.routes(),
             Route(  # "/mock" and anything under it ("/mock/{path}" would redirect "/mock")
                 "/mock{path:path}",
                 mock_destination,

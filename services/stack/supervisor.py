@@ -317,6 +317,7 @@ class Stack:
             f"  ingest      {ingest}/e/<source_id>\n"
             f"  api         {self.settings.api_url}/2024-03-01\n"
             f"  api key     {api_key}\n"
+            f"  dashboard   {self.settings.dashboard_url}/  (sign in with the api key)\n"
             f"  kafka       {self.settings.kafka_bootstrap}\n"
             f"  clickhouse  {self.settings.clickhouse_url.split('@')[-1]}\n"
             f"{scraped}"
@@ -324,7 +325,7 @@ class Stack:
             "Send a test webhook to the demo source (delivered to the mock destination):\n\n"
             f"  curl -X POST {ingest}/e/{source_id} -H 'content-type: application/json' "
             '-d \'{"hello": "world"}\'\n\n'
-            "See its event:\n\n"
+            f"See its event in the dashboard ({self.settings.dashboard_url}/#/events), or:\n\n"
             f"  curl -H 'Authorization: Bearer {api_key}' {self.settings.api_url}/2024-03-01/events"
             "\n\nLogs: `hookhouse logs -f`, status: `hookhouse status`. Ctrl-C stops everything.\n",
             flush=True,

@@ -1,0 +1,91 @@
+// The dashboard's pure functions, run by Node's own test runner (no browser, no stack):
+// `node --test tests/dashboard/`, as tests/unit/test_dashboard_logic.py does.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+const app = '../../services/api/dashboard/web/app';
+const { searchParams } = await import(`${app}/api.js`);
+const { rulesSummary, parsedJson, toRules, fromConnection } = await import(`${app}/connections.js`);
+const { apiFilters, bulkStatus } = await import(`${app}/lists.js`);
+const { eventsOf } = await import(`${app}/issues.js`);
+const { columns } = await import(`${app}/metrics.js`);
+
+const RULES = [
+  { type: 'retry', strategy: 'exponential', interval: 30000, count: 4, response_status_codes: ['500-599', '!501'] },
+  { type: 'filter', body: { type: { $in: ['a', 'b'] } }, headers: { 'x-k': 'v' } },
+  { type: 'transform', transformation_id: 'trs_1' },
+  { type: 'delay', delay: 1500 },
+  { type: 'deduplicate', window: 60000, include_fields: ['body.id', 'body.type'] },
+];
+
+test('query parameters leave out empty values and repeat lists', () => {
+  const params = searchParams({ a: '', b: null, c: undefined, d: 0, measures: ['count', 'error_rate'] });
+  assert.equal(params.toString(), 'd=0&measures=count&measures=error_rate');
+});
+
+test('rules read as a one-line summary', () => {
+  assert.deepEqual(rulesSummary(RULES, { trs_1: { name: 'flag' } }), [
+    'retry exponential ×4 every 30 s',
+    'filter on body, headers',
+    'transform: flag',
+    'delay 1500 ms',
+    'deduplicate 60 s',
+  ]);
+  assert.deepEqual(rulesSummary(undefined), []);
+});
+
+test('a connection read into the form and back gives the same rules', () => {
+  const connection = { name: 'c', source: { id: 'src_1' }, destination: { id: 'des_1' }, rules: RULES };
+  const form = fromConnection(connection, [{ id: 'trs_1', code: 'x', env: {} }]);
+  assert.equal(form.sourceId, 'src_1');
+  assert.deepEqual(toRules(form), RULES);
+  assert.deepEqual(toRules(fromConnection({ ...connection, rules: [] }, [])), []);
+});
+
+test('a new transformation goes inline, and bad JSON is refused with its field named', () => {
+  const form = fromConnection({ name: 'c', rules: [] }, []);
+  const rules = toRules({ ...form, transform: 'new', transformationName: 't', code: 'c', env: '{"A": "1"}' });
+  assert.deepEqual(rules, [{ type: 'transform', transformation: { name: 't', code: 'c', env: { A: '1' } } }]);
+  assert.throws(() => toRules({ ...form, filter: true, filterBody: '{"a":' }), /The body filter is not valid JSON/);
+  assert.deepEqual(parsedJson('X', '  '), { value: undefined });
+  assert.match(parsedJson('X', '[1,').error, /^X is not valid JSON/);
+});
+
+test('a list\'s time range becomes created_at bounds', () => {
+  const before = Date.now();
+  const last = apiFilters({ status: 'FAILED', range: '1h' });
+  assert.equal(last.status, 'FAILED');
+  const since = Date.parse(last['created_at[gte]']);
+  assert.ok(since >= before - 3600_000 - 5 && since <= Date.now() - 3600_000 + 5);
+  const between = apiFilters({ range: 'custom', from: '2026-01-02T03:04', to: '' });
+  assert.equal(between['created_at[gte]'], new Date('2026-01-02T03:04').toISOString());
+  assert.equal(between['created_at[lte]'], '');
+  assert.deepEqual(apiFilters({ range: 'all' }), {});
+});
+
+test('a bulk retry says how far it got', () => {
+  const job = { completed_count: 2, failed_count: 0, estimated_count: 5, in_progress: true, cancelled_at: null };
+  assert.equal(bulkStatus(job), '2 of 5 retried — in progress');
+  assert.equal(bulkStatus({ ...job, failed_count: 1, in_progress: false }), '2 of 5 retried, 1 failed — done');
+  assert.equal(bulkStatus({ ...job, cancelled_at: '2026-01-01' }), '2 of 5 retried — cancelled');
+});
+
+test('an issue links to the events it is about', () => {
+  const delivery = { type: 'delivery', aggregation_keys: { webhook_id: ['web_1'], error_code: ['TIMEOUT'], response_status: [] } };
+  assert.equal(eventsOf(delivery), '#/events?status=FAILED&webhook_id=web_1&error_code=TIMEOUT');
+  const backlog = { type: 'backpressure', aggregation_keys: { destination_id: ['des_1'] } };
+  assert.equal(eventsOf(backlog), '#/events?destination_id=des_1&status=QUEUED');
+});
+
+test('metrics rows become one series per dimension value, gaps left empty', () => {
+  const rows = [
+    { time_bucket: '2026-01-01T01:00:00.000Z', dimensions: { webhook_id: 'a' }, metrics: { count: 2 } },
+    { time_bucket: '2026-01-01T00:00:00.000Z', dimensions: { webhook_id: 'b' }, metrics: { count: 5 } },
+    { time_bucket: '2026-01-01T01:00:00.000Z', dimensions: { webhook_id: 'b' }, metrics: { count: 1 } },
+  ];
+  const { times, series } = columns(rows, ['count'], 'webhook_id', (id) => `name-${id}`);
+  assert.deepEqual(times, [Date.parse('2026-01-01T00:00:00Z') / 1000, Date.parse('2026-01-01T01:00:00Z') / 1000]);
+  assert.deepEqual(Object.fromEntries(series), { 'name-a': [null, 2], 'name-b': [5, 1] });
+  const flat = columns(rows.slice(0, 1), ['count'], '', null);
+  assert.deepEqual(Object.fromEntries(flat.series), { count: [2] });
+});
