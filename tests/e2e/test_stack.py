@@ -386,7 +386,7 @@ def test_bad_records_on_requests_are_dead_lettered_and_the_partition_moves_on(
     reasons = sorted(letter["reason"] for letter in letters)
     assert len(reasons) == 2, reasons
     assert reasons[0].startswith("invalid_request: not JSON")
-    assert "method: 'TRACE' is not one of" in reasons[1]
+    assert 'method: "TRACE" is not one of' in reasons[1]
 
 
 def test_a_failed_event_is_notified_and_retried_by_hand(stack: Stack, receiver: Receiver) -> None:

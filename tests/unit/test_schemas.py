@@ -11,6 +11,7 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
 from hookhouse.common.records import ROW_KINDS, Delivery, InboundRequest
+from hookhouse.common.schemas import first_error
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 EXAMPLES = sorted(SCHEMAS.glob("*/examples/*.json"))
@@ -60,3 +61,5 @@ def test_schema_rejects_a_request_without_body() -> None:
     data = json.loads((SCHEMAS / "requests/examples/v1-json-body.json").read_text())
     del data["body"]
     assert list(validator("requests").iter_errors(data))
+    assert first_error("requests", data) == 'the record: "body" is a required property'
+    assert first_error("requests", {**data, "body": 5}) == 'body: 5 is not of type "string"'
