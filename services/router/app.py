@@ -37,7 +37,15 @@ from hookhouse.common.schemas import first_error
 from hookhouse.common.settings import Settings, load
 from hookhouse.common.transformations import Limits, Runtime
 from hookhouse.router.release import Releaser
-from hookhouse.router.routing import SeenBefore, outputs, route, transformer
+from hookhouse.router.routing import (
+    Prepared,
+    SeenBefore,
+    as_received,
+    first_transformations,
+    outputs,
+    route,
+    transformer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +156,22 @@ def build_app(settings: Settings) -> faust.App:
         # (its batch is sequential anyway).
         return javascript.submit(runtime.run, code, env, message).result()
 
-    transform = transformer(config.state, run_code, observe)
+    # The transformations that see a batch's requests as received run ahead, in one
+    # call per batch (an eval costs about 0.3 ms whatever it runs): routing finds them.
+    prepared: Prepared = {}
+    transform = transformer(config.state, run_code, observe, prepared)
+
+    async def prepare(received: list[tuple[InboundRequest, Message]]) -> None:
+        keys, jobs = [], []
+        for request, original in received:
+            for wanted in first_transformations(config.state.connections_of(request.source_id)):
+                saved = config.state.get("transformation", wanted)
+                if saved is not None:
+                    keys.append((id(original), wanted))
+                    jobs.append((saved["code"], saved.get("env") or {}, original))
+        if jobs:
+            ran = await asyncio.wrap_future(javascript.submit(runtime.run_many, jobs))
+            prepared.update(zip(keys, ran, strict=True))
 
     def seen_in(partition: int) -> SeenBefore:
         def seen_before(connection_id: str, key: str, window_ms: int) -> bool:
@@ -188,12 +211,8 @@ def build_app(settings: Settings) -> faust.App:
             os._exit(4)
         return producer().send(dlq, letter.to_json(), key=message.key)
 
-    async def process(event: Any) -> list[Any]:
+    async def process(event: Any, request: InboundRequest, original: Message) -> list[Any]:
         """Send everything one request causes; return the pending acknowledgements."""
-        try:
-            request = decode(event.value)
-        except InvalidMessage as exc:
-            return [dead_letter(event, "invalid_request", str(exc))]
         connections = config.state.connections_of(request.source_id)
         if not connections:
             # Perhaps the connection was created a moment ago and this process has not
@@ -201,7 +220,13 @@ def build_app(settings: Settings) -> faust.App:
             await asyncio.to_thread(config.catch_up, 5.0)
             connections = config.state.connections_of(request.source_id)
         try:
-            routed = route(request, connections, transform, seen_in(event.message.partition))
+            routed = route(
+                request,
+                connections,
+                transform,
+                seen_in(event.message.partition),
+                original=original,
+            )
         except Exception as exc:  # a bug or an unforeseen input: that record only
             log.exception(
                 "routing request %s failed; dead-lettering it",
@@ -229,8 +254,18 @@ def build_app(settings: Settings) -> faust.App:
                 log.warning("waiting for the configuration log before routing")
             try:
                 pending = []
+                received = []
                 for event in batch:
-                    pending.extend(await process(event))
+                    try:
+                        request = decode(event.value)
+                    except InvalidMessage as exc:
+                        pending.append(dead_letter(event, "invalid_request", str(exc)))
+                        continue
+                    received.append((event, request, as_received(request)))
+                await prepare([(request, original) for _, request, original in received])
+                for event, request, original in received:
+                    pending.extend(await process(event, request, original))
+                prepared.clear()
                 await asyncio.gather(*pending)
             except Exception:
                 log.exception("produce failed; exiting without committing this batch")

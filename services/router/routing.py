@@ -63,19 +63,29 @@ class _Ignore(Exception):
         self.meta = meta or {}
 
 
+# Outcomes run ahead of routing, by (id of the message they ran on, transformation id).
+Prepared = dict[tuple[int, str], Transformed]
+
+
 def transformer(
     state: ConfigState,
     run: RunCode,
     observe: Callable[[Transformed, float], None] = lambda outcome, seconds: None,
+    prepared: Prepared | None = None,
 ) -> Transform:
     """The ``transform`` for :func:`route`: a rule's saved transformation, run by ``run``
-    (code, environment, message), timed; ``observe`` sees each outcome and its seconds."""
+    (code, environment, message), timed; ``observe`` sees each outcome and its seconds.
+    An outcome in ``prepared`` for the same message and transformation is used as is."""
 
     def transform(rule: dict[str, Any], message: Message) -> Transformed:
         wanted = rule.get("transformation_id")
         transformation = state.get("transformation", wanted) if wanted else None
         if transformation is None:
             return Transformed(None, f"transformation {wanted!r} does not exist")
+        ready = prepared.get((id(message), str(wanted))) if prepared else None
+        if ready is not None:
+            observe(ready, ready.duration_ms / 1000)
+            return ready
         started = time.perf_counter()
         outcome = run(transformation["code"], transformation.get("env") or {}, message)
         took = time.perf_counter() - started
@@ -114,6 +124,24 @@ def outputs(routed: Routed) -> list[Output]:
     ]
     sent += [row_output(row) for row in rows]
     return sent
+
+
+def as_received(request: InboundRequest) -> Message:
+    return Message(request.headers, request.body_bytes, request.path, request.query)
+
+
+def first_transformations(connections: list[dict[str, Any]]) -> set[str]:
+    """The transformations that would see a request as received: each enabled
+    connection's first transform rule (a filter before it may still drop the request)."""
+    found = set()
+    for connection in connections:
+        if connection.get("disabled_at"):
+            continue
+        for rule in connection.get("rules") or []:
+            if rule.get("type") == "transform":
+                found.add(str(rule.get("transformation_id")))
+                break
+    return found
 
 
 def _no_transform(rule: dict[str, Any], message: Message) -> Transformed:
@@ -222,8 +250,10 @@ def route(
     seen_before: SeenBefore = _never_seen,
     replay: str = "",
     trigger: str = "INITIAL",
+    original: Message | None = None,
 ) -> Routed:
-    """What ``request`` causes on ``connections``.
+    """What ``request`` causes on ``connections``; ``original`` is the request as
+    received when the caller already made it (see :data:`Prepared`).
 
     A replay (a request retried by hand or in bulk: ``replay`` is its unique tag) makes
     new events, created now, with their own ids; the router's first pass, and its
@@ -238,7 +268,7 @@ def route(
     version = now_ms()
     created_at = iso_ms(version) if replay else request.received_at
     tag = (replay,) if replay else ()
-    original = Message(request.headers, request.body_bytes, request.path, request.query)
+    original = original or as_received(request)
     for connection in connections:
         runs: list[tuple[dict[str, Any], Transformed]] = []
         try:

@@ -4,9 +4,20 @@ import json
 from dataclasses import replace
 from typing import Any
 
+import orjson
+
+from hookhouse.common.config import ConfigState, record_key
 from hookhouse.common.message import Message, Transformed
 from hookhouse.common.records import InboundRequest, b64
-from hookhouse.router.routing import dedup_key, outputs, route
+from hookhouse.router.routing import (
+    Prepared,
+    as_received,
+    dedup_key,
+    first_transformations,
+    outputs,
+    route,
+    transformer,
+)
 
 
 def request(body: bytes = b'{"a":1}') -> InboundRequest:
@@ -194,3 +205,41 @@ def test_body_size_is_the_decoded_length() -> None:
     for size in range(0, 7):
         routed = route(request(b"x" * size), [])
         assert routed.request.body_size == size
+
+
+def test_transformations_run_ahead_are_used_for_the_request_as_received_only() -> None:
+    state = ConfigState()
+    for tid in ("trs_1", "trs_2"):
+        saved: dict[str, Any] = {"id": tid, "project_id": "tm_1", "name": tid, "code": "c"}
+        state.apply(record_key("transformation", tid), orjson.dumps(saved))
+    ran: list[tuple[str, bytes]] = []
+
+    def run(code: str, env: dict[str, str], message: Message) -> Transformed:
+        ran.append((code, message.body))
+        return Transformed(replace(message, body=message.body + b" again"))
+
+    chained = [
+        {"type": "filter", "body": {"a": 1}},
+        {"type": "transform", "transformation_id": "trs_1"},
+        {"type": "transform", "transformation_id": "trs_2"},
+    ]
+    connections = [
+        connection("a", rules=chained),
+        connection("b", rules=[{"type": "transform", "transformation_id": "trs_1"}]),
+        connection("off", disabled_at="x", rules=[{"type": "transform", "transformation_id": "z"}]),
+    ]
+    assert first_transformations(connections) == {"trs_1"}
+    original = as_received(request())
+    ahead = Transformed(replace(original, body=b"ahead"), "", ["ran ahead"], 3)
+    prepared: Prepared = {(id(original), "trs_1"): ahead}
+    routed = route(
+        request(), connections, transformer(state, run, prepared=prepared), original=original
+    )
+    # trs_1 ran ahead on the request as received (both connections use it); only trs_2,
+    # which sees trs_1's output, runs now.
+    assert ran == [("c", b"ahead")]
+    assert [d.body_bytes for d in routed.deliveries] == [b"ahead again", b"ahead"]
+    assert [(e.logs, e.duration_ms) for e in routed.executions][1:] == [
+        ("[]", 0),
+        ('["ran ahead"]', 3),
+    ]

@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from hookhouse.common.message import Message
-from hookhouse.common.transformations import Limits, Runtime
+from hookhouse.common.transformations import BATCH_BYTES, Job, Limits, Runtime, _chunks
 
 MESSAGE = Message(
     {"content-type": "application/json", "content-length": "15"},
@@ -101,3 +101,38 @@ def test_memory_is_bounded() -> None:
         assert outcome.message is None and "used more than 32 MiB" in outcome.error
     finally:
         runtime.close()
+
+
+def test_a_batch_gives_each_request_its_own_outcome_console_and_limit(runtime: Runtime) -> None:
+    picky = """
+    addHandler('transform', (r) => {
+      console.log('saw', r.body.n);
+      if (r.body.n === 2) throw new Error('two is not allowed');
+      if (r.body.n === 4) while (true) {}
+      if (r.body.n === 5) return 5;
+      r.body.n = r.body.n * 10;
+      return r;
+    });
+    """
+    jobs: list[Job] = [(picky, {}, Message({}, orjson.dumps({"n": n}), "/", "")) for n in range(7)]
+    identity = "addHandler('transform', (r) => r)"
+    jobs.insert(3, (identity, {}, MESSAGE))  # another code in the same call
+    outcomes = runtime.run_many(jobs)
+    bodies = [orjson.loads(o.message.body) if o.message else o.error for o in outcomes]
+    assert bodies[0:2] == [{"n": 0}, {"n": 10}]
+    assert "two is not allowed" in bodies[2]
+    assert bodies[3] == {"amount": 100}
+    assert bodies[4] == {"n": 30}
+    assert "ran longer than 0.3 s" in bodies[5]  # only the looping one fails for it
+    assert "must return the request object" in bodies[6]
+    assert bodies[7] == {"n": 60}
+    assert [o.logs for o in outcomes[:3]] == [["saw 0"], ["saw 1"], ["saw 2"]]
+    assert outcomes[3].logs == []
+
+
+def test_batches_are_bounded_in_requests_and_bytes() -> None:
+    small = Message({}, b"x", "/", "")
+    big = Message({}, b"x" * (BATCH_BYTES - 10), "/", "")
+    assert [len(c) for c in _chunks(list(range(450)), [small] * 450)] == [200, 200, 50]
+    assert _chunks([0, 1, 2, 3], [small, big, small, big]) == [[0, 1, 2], [3]]
+    assert _chunks([7], [Message({}, b"x" * (2 * BATCH_BYTES), "/", "")]) == [[7]]
