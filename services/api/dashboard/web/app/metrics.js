@@ -60,17 +60,17 @@ function Chart({ spec, range, split, names }) {
   useEffect(() => {
     if (!data || data.length === 0 || !box.current) return undefined;
     const { times, series } = columns(data, spec.measures, dimension, label);
-    const names_ = [...series.keys()];
+    const legend = [...series.keys()];
     const plot = new uPlot({
       width: Math.max(260, width),
       height: 200,
-      series: [{}, ...names_.map((n, i) => ({
+      series: [{}, ...legend.map((n, i) => ({
         label: n, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: true, points: { show: true },
       }))],
       axes: [{}, { size: 50 }],
       // the whole range asked for, even where only some buckets have data
       scales: { x: { time: true, range: () => span } },
-    }, [times, ...names_.map((n) => series.get(n))], box.current);
+    }, [times, ...legend.map((n) => series.get(n))], box.current);
     return () => plot.destroy();
   }, [data, width, names]);
   return html`<article class="chart" data-chart=${spec.id}>
