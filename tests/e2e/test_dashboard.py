@@ -26,7 +26,7 @@ from playwright.sync_api import (
 )
 
 from hookhouse.stack.supervisor import read_env
-from tests.e2e.running import Stack, api, wait_for
+from tests.e2e.running import Stack, api, connect, wait_for
 from tests.receiver import Answer, Received, Receiver
 from tests.stack import REPO
 
@@ -154,6 +154,7 @@ def test_sign_in_create_send_open_and_retry(
     page.get_by_role("button", name="Retry", exact=True).click()
     expect(page.locator("[data-attempt='2']")).to_contain_text("MANUAL")
     shot(page, "event")
+    expect(page.get_by_role("button", name="Mute")).to_have_count(0)  # nothing to come
     second = delivered(receiver, marker, 2)[1]
     assert second.headers["x-hookhouse-attempt-trigger"] == "MANUAL"
     assert second.headers["idempotency-key"] == first.headers["idempotency-key"]
@@ -300,6 +301,39 @@ def test_issues_metrics_and_a_phone_screen(
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"the events list is {width}px wide on a phone"
     shot(page, "events-phone")
+
+
+def test_mute_cancels_a_pending_retry_and_time_ranges_narrow_lists(
+    stack: Stack, page: Page, dashboard: str
+) -> None:
+    failing = Receiver(lambda _: Answer(status=500))
+    retry = {"type": "retry", "strategy": "linear", "interval": 600_000, "count": 5}
+    with failing:
+        made = connect(stack, failing, "muted", rules=[retry])
+        assert httpx.post(made["source"]["url"], json={"n": 1}, timeout=10).status_code == 200
+        wait_for(lambda: failing.snapshot(), 60)
+    sign_in(page, dashboard, key_of(stack))
+    page.goto(f"{dashboard}#/events?webhook_id={made['id']}")
+    row = page.locator("table.events tbody tr").first
+    expect(row).to_contain_text("BAD_RESPONSE")  # failed once, retried in 10 minutes
+    expect(row).to_contain_text("QUEUED")
+    row.locator("a").first.click()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Mute").click()
+    expect(page.locator(".notice")).to_contain_text("Muted")
+    expect(page.locator(".title .badge")).to_have_text("FAILED")
+    expect(page.get_by_role("button", name="Mute")).to_have_count(0)
+
+    page.goto(f"{dashboard}#/events?webhook_id={made['id']}")
+    page.select_option("select[aria-label='Time range']", "1h")
+    expect(page.locator("table.events tbody tr")).to_have_count(1)
+    page.select_option("select[aria-label='Time range']", "custom")
+    page.fill("input[aria-label=From]", "2020-01-01T00:00")
+    page.locator("input[aria-label=From]").dispatch_event("change")
+    page.fill("input[aria-label=To]", "2020-01-02T00:00")
+    page.locator("input[aria-label=To]").dispatch_event("change")
+    expect(page.locator(".empty")).to_contain_text("Nothing matches")
+    assert "range=custom" in page.url and "from=2020-01-01T00%3A00" in page.url
 
 
 def test_another_project_sees_nothing_and_sign_out_forgets_the_key(

@@ -4,6 +4,7 @@ import { api } from './api.js';
 import { html, useLoad, useNames, Loading, Failure, Action, Badge, Json, when } from './ui.js';
 
 const LIVE_MS = 2000;
+const PENDING = ['QUEUED', 'SCHEDULED', 'HOLD']; // with a delivery still to come: mutable
 
 function Data({ title, data }) {
   if (!data) return null;
@@ -61,8 +62,10 @@ export function EventPage({ id }) {
     <div class="buttons">
       <${Action} label="Retry" kind="primary" run=${() => api(`/events/${e.id}/retry`, { method: 'POST', body: {} })}
         done=${() => { setNotice('Retry queued: the new attempt appears below.'); reload(); }} />
-      <${Action} label="Mute" run=${() => api(`/events/${e.id}/mute`, { method: 'PUT', body: {} })}
-        confirm="Mute this event? Its automatic retries stop." done=${() => { setNotice('Muted.'); reload(); }} />
+      ${PENDING.includes(e.status) && html`<${Action} label="Mute"
+        run=${() => api(`/events/${e.id}/mute`, { method: 'PUT', body: {} })}
+        confirm="Mute this event? What is still to come for it is cancelled."
+        done=${() => { setNotice('Muted: nothing more is delivered unless you retry it.'); reload(); }} />`}
       <${Action} label="Bookmark" run=${bookmark} done=${() => setNotice('Bookmarked.')} />
     </div>
     ${notice && html`<p class="notice" role="status">${notice}</p>`}
