@@ -129,7 +129,6 @@ class Runtime:
         self._contexts: OrderedDict[tuple[str, str], MiniRacer] = OrderedDict()
         self._broken: dict[tuple[str, str], str] = {}  # code that does not even load
         self._retired: deque[MiniRacer] = deque()
-        self._failure = Transformed(None, "")  # why the last batch stopped, when it did
 
     def run(self, code: str, env: dict[str, str], message: Message) -> Transformed:
         return self.run_many([(code, env, message)])[0]
@@ -148,19 +147,26 @@ class Runtime:
             for chunk in _chunks(indexes, [jobs[i][2] for i in indexes]):
                 messages = [jobs[i][2] for i in chunk]
                 results = self._batch(key, messages)
-                if results is None:  # a limit was hit: find the job that hit it
-                    results = [self._alone(key, message) for message in messages]
+                if isinstance(results, Transformed):  # a limit was hit: by which job?
+                    results = (
+                        [results]
+                        if len(messages) == 1
+                        else [self._alone(key, message) for message in messages]
+                    )
                 for index, outcome in zip(chunk, results, strict=True):
                     outcomes[index] = outcome
         return [o if o is not None else Transformed(None, "not run") for o in outcomes]
 
     def _alone(self, key: tuple[str, str], message: Message) -> Transformed:
         ran = self._batch(key, [message])
-        return ran[0] if ran is not None else self._failure
+        return ran if isinstance(ran, Transformed) else ran[0]
 
-    def _batch(self, key: tuple[str, str], messages: list[Message]) -> list[Transformed] | None:
-        """One eval over ``messages``; ``None`` when the batch hit the CPU or memory limit
-        (``self._failure`` then says which), a failure for each when the code is unusable."""
+    def _batch(
+        self, key: tuple[str, str], messages: list[Message]
+    ) -> list[Transformed] | Transformed:
+        """One eval over ``messages``: an outcome for each, or, when the batch hit the CPU
+        or memory limit, one failure saying which (a failure for each when the code is
+        unusable)."""
         requests = orjson.dumps([m.as_request() for m in messages]).decode()
         try:
             context = self._context(key)
@@ -171,13 +177,11 @@ class Runtime:
         except JSTimeoutException:
             self._drop(key)
             seconds = self.limits.cpu_seconds
-            self._failure = Transformed(None, f"the transformation ran longer than {seconds:g} s")
-            return None
+            return Transformed(None, f"the transformation ran longer than {seconds:g} s")
         except JSOOMException:
             self._drop(key)
             mib = self.limits.memory_bytes // 2**20
-            self._failure = Transformed(None, f"the transformation used more than {mib} MiB")
-            return None
+            return Transformed(None, f"the transformation used more than {mib} MiB")
         except (MiniRacerBaseException, TransformationError) as exc:
             self._drop(key)
             return [Transformed(None, str(exc) or type(exc).__name__) for _ in messages]

@@ -169,9 +169,14 @@ def build_app(settings: Settings) -> faust.App:
                 if saved is not None:
                     keys.append((id(original), wanted))
                     jobs.append((saved["code"], saved.get("env") or {}, original))
-        if jobs:
+        if not jobs:
+            return
+        try:
             ran = await asyncio.wrap_future(javascript.submit(runtime.run_many, jobs))
-            prepared.update(zip(keys, ran, strict=True))
+        except Exception:  # a bug here must not stop routing: each runs on its own then
+            log.exception("running a batch's transformations together failed")
+            return
+        prepared.update(zip(keys, ran, strict=True))
 
     def seen_in(partition: int) -> SeenBefore:
         def seen_before(connection_id: str, key: str, window_ms: int) -> bool:
