@@ -138,7 +138,7 @@ class Runtime:
         in batches, one eval each, bounded together by the CPU limit; a batch that hits
         the CPU or memory limit runs again one job at a time, so that only the job that
         loops or allocates fails."""
-        outcomes: list[Transformed | None] = [None] * len(jobs)
+        outcomes: dict[int, Transformed] = {}
         groups: dict[tuple[str, str], list[int]] = {}
         for index, (code, env, _) in enumerate(jobs):
             key = (code, orjson.dumps(env, option=orjson.OPT_SORT_KEYS).decode())
@@ -155,7 +155,7 @@ class Runtime:
                     )
                 for index, outcome in zip(chunk, results, strict=True):
                     outcomes[index] = outcome
-        return [o if o is not None else Transformed(None, "not run") for o in outcomes]
+        return [outcomes[index] for index in range(len(jobs))]
 
     def _alone(self, key: tuple[str, str], message: Message) -> Transformed:
         ran = self._batch(key, [message])
