@@ -1,6 +1,6 @@
 // Issues: what is broken, how often, since when; acknowledge, resolve or ignore each.
 import { api } from './api.js';
-import { html, useLoad, useNames, Loading, Failure, Action, Badge, when, go } from './ui.js';
+import { html, useLoad, useNames, nameOf, Loading, Failure, Action, Badge, when, go } from './ui.js';
 
 const STATUSES = ['OPENED', 'ACKNOWLEDGED', 'RESOLVED', 'IGNORED'];
 
@@ -16,7 +16,7 @@ export function eventsOf(issue) {
 
 function title(issue, names) {
   const keys = issue.aggregation_keys || {};
-  const named = (kind, id) => (names[kind][id] ? names[kind][id].name : id);
+  const named = (kind, id) => nameOf(names, kind, id);
   if (issue.type === 'delivery') {
     const status = (keys.response_status || [])[0];
     const cause = [status && `HTTP ${status}`, (keys.error_code || [])[0]].filter(Boolean).join(' ');

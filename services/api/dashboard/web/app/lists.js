@@ -1,14 +1,12 @@
 // Requests, events and attempts: filtered, paged, live lists; bulk retry of a filtered list.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api } from './api.js';
+import { api, searchParams } from './api.js';
 import {
-  html, useLoad, useNames, Loading, Failure, Badge, Pager, TimeRange, rangeQuery, when, go,
+  html, useLoad, useNames, nameOf, Loading, Failure, Badge, Pager, TimeRange, rangeQuery, when, go,
 } from './ui.js';
 
 const LIVE_MS = 3000;
 const PAGE = 50;
-
-const name = (names, kind, id) => (names[kind][id] ? names[kind][id].name : id);
 
 const KINDS = {
   requests: {
@@ -20,7 +18,7 @@ const KINDS = {
     columns: ['Received', 'Source', 'Status', 'Verified', 'Events', 'Ignored'],
     row: (r, names) => [
       html`<a href=${`#/requests/${r.id}`}>${when(r.created_at)}</a>`,
-      name(names, 'sources', r.source_id),
+      nameOf(names, 'sources', r.source_id),
       r.rejection_cause ? html`<${Badge} value=${r.rejection_cause} />` : html`<${Badge} value="ACCEPTED" />`,
       r.verified === null ? '—' : r.verified ? 'yes' : 'no',
       r.events_count,
@@ -41,8 +39,8 @@ const KINDS = {
     row: (e, names) => [
       html`<a href=${`#/events/${e.id}`}>${when(e.created_at)}</a>`,
       html`<${Badge} value=${e.status} />`,
-      name(names, 'connections', e.webhook_id),
-      name(names, 'destinations', e.destination_id),
+      nameOf(names, 'connections', e.webhook_id),
+      nameOf(names, 'destinations', e.destination_id),
       e.attempts,
       e.error_code || e.response_status || '—',
       when(e.last_attempt_at),
@@ -62,7 +60,7 @@ const KINDS = {
       when(a.created_at),
       html`<${Badge} value=${a.status} />`,
       html`<a href=${`#/events/${a.event_id}`}>${a.event_id}</a>`,
-      name(names, 'destinations', a.destination_id),
+      nameOf(names, 'destinations', a.destination_id),
       a.attempt_number,
       a.trigger,
       a.error_code || a.response_status || '—',
@@ -88,7 +86,7 @@ function Filters({ kind, query, names }) {
           onChange=${(e) => set({ [f.name]: e.target.value })}>
           <option value="">${f.label}: any</option>
           ${(f.options || Object.values(names[f.from]).map((r) => r.id)).map((v) => html`<option value=${v}>
-            ${f.from ? name(names, f.from, v) : v}</option>`)}
+            ${f.from ? nameOf(names, f.from, v) : v}</option>`)}
         </select>`)}
     <${TimeRange} value=${query} onChange=${(v) => set(v)} />
     <input type="search" name="search_term" placeholder="Search headers and body" value=${term}
@@ -150,7 +148,7 @@ export function BulkRetry({ kind, filters }) {
   const [plan, setPlan] = useState(null);
   const [job, setJob] = useState(null);
   const [error, setError] = useState(null);
-  const query = Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== '' && v !== undefined));
+  const query = Object.fromEntries(searchParams(filters));
   const guard = (step) => async () => {
     setError(null);
     try { await step(); } catch (e) { setError(e); }

@@ -2,7 +2,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import { api } from './api.js';
-import { html, useLoad, useNames, Loading, Failure, RANGES, go } from './ui.js';
+import { html, useLoad, useNames, nameOf, Loading, Failure, RANGES, go } from './ui.js';
 
 const GRANULARITY = { '1h': '1m', '24h': '1h', '7d': '6h', '30d': '1d' };
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#d97706', '#7c3aed', '#0891b2', '#db2777', '#4b5563'];
@@ -36,7 +36,7 @@ function Chart({ spec, range, split, names }) {
   const box = useRef(null);
   const dimension = spec.split[split] || '';
   const kinds = { source_id: 'sources', webhook_id: 'connections', destination_id: 'destinations' };
-  const label = (id) => (names[kinds[dimension]] && names[kinds[dimension]][id] ? names[kinds[dimension]][id].name : id || '—');
+  const label = (id) => nameOf(names, kinds[dimension], id) || '—';
   const [span, setSpan] = useState([0, 0]);
   const { loading, error, data } = useLoad(() => {
     const end = Date.now();

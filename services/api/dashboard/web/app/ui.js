@@ -2,7 +2,7 @@
 import { h } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
-import { api } from './api.js';
+import { api, searchParams } from './api.js';
 
 export const html = htm.bind(h);
 
@@ -13,9 +13,7 @@ export function parseHash() {
 }
 
 export function go(path, query) {
-  const params = new URLSearchParams(
-    Object.entries(query || {}).filter(([, v]) => v !== '' && v !== null && v !== undefined),
-  ).toString();
+  const params = searchParams(query).toString();
   location.hash = `#${path}${params ? `?${params}` : ''}`;
 }
 
@@ -135,6 +133,12 @@ export function useNames() {
 }
 
 const NO_NAMES = { sources: {}, connections: {}, destinations: {} };
+
+// A resource's name from useNames(), or its id when it is not (yet) known.
+export function nameOf(names, kind, id) {
+  const found = (names[kind] || {})[id];
+  return found ? found.name : id;
+}
 
 // Time ranges as the lists and charts take them.
 export const RANGES = { '1h': 3600, '24h': 86400, '7d': 604800, '30d': 2592000 };
