@@ -167,6 +167,7 @@ class Deliverer:
         self.session: aiohttp.ClientSession | None = None
         self.tokens: TokenCache | None = None
         self.gates: dict[str, Gate] = {}
+        self.policies: dict[str, tuple[Any, RetryPolicy]] = {}  # connection id -> (rules, policy)
         self.tasks: set[asyncio.Task[None]] = set()
         # Records read but not started yet: they let the partitions stay unpaused while
         # deliveries run, since every pause makes the client drop and re-fetch what it
@@ -487,9 +488,15 @@ class Deliverer:
         return {kind: str(name) for kind, name in found.items() if name}
 
     def policy(self, delivery: Delivery) -> RetryPolicy:
+        """The connection's retry policy, parsed once per version of its rules (the
+        config state replaces a connection's rules object when they change)."""
         connection = self.config.state.get("connection", delivery.connection_id) or {}
+        rules = connection.get("rules")
+        known = self.policies.get(delivery.connection_id)
+        if known is not None and known[0] is rules:
+            return known[1]
         try:
-            return policy_from_rules(connection.get("rules"))
+            policy = policy_from_rules(rules)
         except InvalidRetryRule as exc:
             log.warning(
                 "connection %s: retry rule ignored: %s",
@@ -497,7 +504,9 @@ class Deliverer:
                 exc,
                 extra={"event_id": delivery.event_id, "connection_id": delivery.connection_id},
             )
-            return RetryPolicy()
+            policy = RetryPolicy()
+        self.policies[delivery.connection_id] = (rules, policy)
+        return policy
 
     def record(
         self, delivery: Delivery, pushed: Push, msg: Message, policy: RetryPolicy

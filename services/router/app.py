@@ -62,7 +62,8 @@ class InvalidMessage(Exception):
     """A record on ``requests`` that cannot be routed: dead-letter it."""
 
 
-def decode(value: bytes | None) -> InboundRequest:
+def decode(value: bytes | None) -> tuple[InboundRequest, Message]:
+    """The request a record carries, and its message as received (body decoded once)."""
     if value is None:
         raise InvalidMessage("empty value")
     try:
@@ -74,10 +75,9 @@ def decode(value: bytes | None) -> InboundRequest:
         raise InvalidMessage(f"not a request envelope: {problem}")
     try:
         request = InboundRequest.from_dict(data)
-        request.body_bytes  # noqa: B018 - validates the base64 body
+        return request, as_received(request)  # as_received validates the base64 body
     except (TypeError, binascii.Error, ValueError) as exc:
         raise InvalidMessage(f"not a request envelope: {exc}") from exc
-    return request
 
 
 class DeadLetterRatio:
@@ -268,11 +268,11 @@ def build_app(settings: Settings) -> faust.App:
                 received = []
                 for event in batch:
                     try:
-                        request = decode(event.value)
+                        request, original = decode(event.value)
                     except InvalidMessage as exc:
                         pending.append(dead_letter(event, "invalid_request", str(exc)))
                         continue
-                    received.append((event, request, as_received(request)))
+                    received.append((event, request, original))
                 await prepare([(request, original) for _, request, original in received])
                 for event, request, original in received:
                     pending.extend(await process(event, request, original))

@@ -4,6 +4,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -113,3 +114,42 @@ def test_placement_never_waits_past_the_due_time(remaining: float) -> None:
 def test_tier_delay_of_topics() -> None:
     assert tier_delay("hookhouse.retry.1m", "hookhouse.", TIERS) == 60
     assert tier_delay("hookhouse.deliveries", "hookhouse.", TIERS) is None
+
+
+def test_the_deliverer_parses_a_connections_retry_rule_once_per_version() -> None:
+    from hookhouse.common.config import record_key
+    from hookhouse.common.records import Delivery
+    from hookhouse.common.settings import Settings
+    from hookhouse.deliverer.service import Deliverer
+
+    deliverer = Deliverer(Settings())
+    state = deliverer.config.state
+
+    def save(rules: list[dict[str, object]]) -> None:
+        connection = {"id": "web_1", "project_id": "tm_1", "name": "c", "rules": rules}
+        connection |= {"source_id": "src_1", "destination_id": "des_1"}
+        state.apply(record_key("connection", "web_1"), orjson.dumps(connection))
+
+    delivery = Delivery(
+        event_id="evt_1",
+        project_id="tm_1",
+        request_id="req_1",
+        source_id="src_1",
+        connection_id="web_1",
+        destination_id="des_1",
+        created_at="2026-01-01T00:00:00.000Z",
+        received_at="2026-01-01T00:00:00.000Z",
+        method="POST",
+        path="",
+        query="",
+        headers={},
+        body="",
+    )
+    save([{"type": "retry", "strategy": "linear", "interval": 1000, "count": 2}])
+    first = deliverer.policy(delivery)
+    assert first.count == 2
+    assert deliverer.policy(delivery) is first  # the same rules: not parsed again
+    save([{"type": "retry", "strategy": "linear", "interval": 1000, "count": 4}])
+    assert deliverer.policy(delivery).count == 4  # a changed rule applies at once
+    save([{"type": "retry", "strategy": "sideways"}])
+    assert not deliverer.policy(delivery).enabled  # an unusable rule: no automatic retry
