@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import subprocess
 import sys
 import time
@@ -43,6 +44,17 @@ async def raw_client(url: str, events: int) -> None:
                 await response.read()
 
         await asyncio.gather(*(one() for _ in range(events)))
+
+
+def measure_raw(url: str, events: int, cpu: harness.CpuMeter) -> float:
+    """The raw client's requests per second (the receiver's first to last arrival)."""
+    print(f"raw aiohttp client: {events} requests…", flush=True)
+    cpu.start()
+    uvloop.run(raw_client(url, events))
+    cpu.stop()
+    rate = events / harness.stats(url)["seconds"]
+    harness.reset(url)
+    return float(rate)
 
 
 def fill(
@@ -80,10 +92,12 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, default=256)
     args = parser.parse_args()
     with harness.infrastructure(), harness.receiver() as url:
-        print(f"raw aiohttp client: {args.events} requests…", flush=True)
-        uvloop.run(raw_client(url, args.events))
-        raw = harness.stats(url)
-        harness.reset(url)
+        receiver = int(harness.stats(url)["pid"])
+        broker = harness.broker_pid()
+        raw_cpu = harness.CpuMeter(
+            {"client": os.getpid(), "receiver": receiver, "Kafka broker": broker}
+        )
+        raw_before = measure_raw(url, args.events, raw_cpu)
 
         settings = harness.settings(topic_partitions=4, deliverer_max_in_flight=args.in_flight)
         log = ConfigLog(settings)
@@ -108,15 +122,24 @@ def main() -> None:
         process = subprocess.Popen(
             [sys.executable, "-m", "hookhouse.cli", "deliverer"], env=env, cwd=harness.REPO
         )
+        ours_cpu = harness.CpuMeter(
+            {"deliverer": process.pid, "receiver": receiver, "Kafka broker": broker}
+        )
         try:
+            harness.wait(lambda: harness.stats(url)["count"] > 0, 300)
+            ours_cpu.start()
+            first = harness.stats(url)["count"]
             harness.wait(lambda: harness.stats(url)["count"] >= args.events, 600)
+            ours_cpu.stop()
         finally:
             process.terminate()
             process.wait(30)
         ours = harness.stats(url)
         wall = time.monotonic() - started
+        harness.reset(url)
+        raw_after = measure_raw(url, args.events, harness.CpuMeter({}))
 
-    raw_rate = args.events / raw["seconds"]
+    raw_rate = (raw_before + raw_after) / 2
     our_rate = args.events / ours["seconds"]
     ratio = our_rate / raw_rate
     harness.record(
@@ -141,12 +164,17 @@ process). Baseline: one process with one aiohttp session (uvloop, `TCPConnector(
 {CONCURRENCY} in flight) sending the same requests. hookhouse: one `hookhouse deliverer`
 process reading a pre-filled `deliveries` topic (4 partitions, one broker), recording
 every attempt and event to Kafka; default settings (`HOOKHOUSE_DELIVERER_MAX_IN_FLIGHT=256`).
-Rate = requests / (last arrival - first arrival) at the receiver.
+Rate = requests / (last arrival - first arrival) at the receiver. The raw client runs
+before and after the deliverer ({raw_before:,.0f} and {raw_after:,.0f} requests/s); the
+table has their mean.
 
 | | requests/s | ratio |
 |---|---|---|
 | raw aiohttp client (baseline) | {raw_rate:,.0f} | 1.00 |
 | hookhouse deliverer | {our_rate:,.0f} | {ratio:.2f} |
+
+CPU per request, raw client (first run): {raw_cpu.per(args.events)}; deliverer (from
+the first arrival to the last): {ours_cpu.per(args.events - first)}.
 
 Target: ≥ 0.60 of the raw client. The deliverer's wall time including start-up and
 consumer-group join was {wall:.1f} s.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import subprocess
 import sys
 import time
@@ -111,7 +112,7 @@ async def passthrough(settings: Settings, events: int, out: str) -> None:
     consumer = AIOKafkaConsumer(
         topics.name(settings, topics.REQUESTS),
         bootstrap_servers=settings.kafka_bootstrap,
-        group_id="bench-passthrough",
+        group_id=f"bench-{out}",
         auto_offset_reset="earliest",
         enable_auto_commit=False,
     )
@@ -140,19 +141,40 @@ async def passthrough(settings: Settings, events: int, out: str) -> None:
         await producer.stop()
 
 
-def run_router(settings: Settings, events: int) -> float:
+def run_router(settings: Settings, events: int) -> tuple[float, str]:
+    """Records per second, and CPU per request from the first delivery to the last."""
     deliveries = topics.name(settings, topics.DELIVERIES)
     env = {**harness.env_of(settings), "HOOKHOUSE_ROUTER_PORT": "29811"}
     process = subprocess.Popen(
         [sys.executable, "-m", "hookhouse.cli", "router"], env=env, cwd=harness.REPO
     )
+    cpu = harness.CpuMeter({"router": process.pid, "Kafka broker": harness.broker_pid()})
     try:
+        harness.wait(lambda: count(settings, deliveries) > 0, 300)
+        cpu.start()
+        started_at = count(settings, deliveries)
         harness.wait(lambda: count(settings, deliveries) >= events, 900)
+        cpu.stop()
     finally:
         process.terminate()
         process.wait(60)
     n, first, last = span(settings, deliveries)
-    return n / max(last - first, 1) * 1000
+    return n / max(last - first, 1) * 1000, cpu.per(events - started_at)
+
+
+def run_passthrough(settings: Settings, events: int, out: str) -> tuple[float, str]:
+    """The baseline's records per second, and its CPU per record (it runs in this process)."""
+    topic = topics.name(settings, out)
+    admin = AdminClient(client_config(settings))
+    for future in admin.create_topics([NewTopic(topic, 4, 1)]).values():
+        future.result()
+    print(f"raw aiokafka passthrough: {events} records…", flush=True)
+    cpu = harness.CpuMeter({"passthrough": os.getpid(), "Kafka broker": harness.broker_pid()})
+    cpu.start()
+    uvloop.run(passthrough(settings, events, topic))
+    cpu.stop()
+    n, first, last = span(settings, topic)
+    return n / max(last - first, 1) * 1000, cpu.per(events)
 
 
 def main() -> None:
@@ -160,17 +182,13 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20000)
     args = parser.parse_args()
     rates: dict[str, float] = {}
+    cpu: dict[str, str] = {}
     with harness.infrastructure():
         base = harness.settings(topic_partitions=4)
         fill(base, args.events)
-        out = topics.name(base, "passthrough")
-        admin = AdminClient(client_config(base))
-        for future in admin.create_topics([NewTopic(out, 4, 1)]).values():
-            future.result()
-        print(f"raw aiokafka passthrough: {args.events} records…", flush=True)
-        uvloop.run(passthrough(base, args.events, out))
-        n, first, last = span(base, out)
-        rates["raw aiokafka consume → produce (baseline)"] = n / max(last - first, 1) * 1000
+        before, cpu["raw aiokafka passthrough (before)"] = run_passthrough(
+            base, args.events, "passthrough-1"
+        )
         for label, rules, with_code in [
             ("router, filter-only connection", [FILTER], False),
             ("router, JavaScript transformation + filter", [FILTER], True),
@@ -180,8 +198,15 @@ def main() -> None:
             fill(settings, args.events)
             print(f"{label}: {args.events} requests…", flush=True)
             started = time.monotonic()
-            rates[label] = run_router(settings, args.events)
+            rates[label], cpu[label] = run_router(settings, args.events)
             print(f"  {rates[label]:,.0f}/s ({time.monotonic() - started:.0f} s)", flush=True)
+        after, cpu["raw aiokafka passthrough (after)"] = run_passthrough(
+            base, args.events, "passthrough-2"
+        )
+    rates = {
+        "raw aiokafka consume → produce (baseline)": (before + after) / 2,
+        **rates,
+    }
 
     baseline = rates["raw aiokafka consume → produce (baseline)"]
     harness.record(
@@ -200,6 +225,7 @@ def main() -> None:
         },
     )
     rows = "\n".join(f"| {k} | {v:,.0f} | {v / baseline:.2f} |" for k, v in rates.items())
+    cpu_rows = "\n".join(f"- {k}: {v}" for k, v in cpu.items())
     body = f"""## Router throughput (issue 5)
 
 `.venv/bin/python -m bench.router --events {args.events}`
@@ -210,11 +236,17 @@ one connection whose rules are a filter on the body (`$in`), or a small JavaScri
 transformation (sets a header and a body field) then that filter; every request becomes
 a delivery, an event row and a request row, acknowledged before the offsets commit.
 Baseline: a raw aiokafka consumer producing each record to another topic, acks awaited
-per batch. Rate = records / (last - first time stamp of what was written).
+per batch, run before and after the routers ({before:,.0f} and {after:,.0f} records/s;
+the table has their mean). Rate = records / (last - first time stamp of what was written).
 
 | | records/s | ratio |
 |---|---|---|
 {rows}
+
+CPU per request (per record for the passthrough), from the first record written to the
+last; the broker's share includes what it spends serving the records' readers:
+
+{cpu_rows}
 
 Targets: filter-only ≥ 0.50 of the passthrough; JavaScript ≥ 3,000 events/s per process.
 """
