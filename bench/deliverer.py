@@ -2,10 +2,11 @@
 
     .venv/bin/python -m bench.deliverer [--events 20000]
 
-Both send the same N requests (1 KiB JSON body, the same headers) to the same fast
-local receiver (its own process); the rate is N over the receiver's first-to-last
-arrival.  The deliverer reads them from a pre-filled ``deliveries`` topic
-(4 partitions) and records every attempt back to Kafka, as in production.
+Both send the same N requests (1 KiB JSON body, the headers the deliverer sends: the
+delivery headers made by ``outbound_headers``) to the same fast local receiver (its own
+process); the rate is N over the receiver's first-to-last arrival.  The deliverer reads
+them from a pre-filled ``deliveries`` topic (4 partitions) and records every attempt
+back to Kafka, as in production.
 """
 
 from __future__ import annotations
@@ -28,15 +29,15 @@ from hookhouse.common.config import new_resource
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.records import Delivery, b64
 from hookhouse.common.settings import Settings
+from hookhouse.deliverer.outcome import outbound_headers
 
 BODY = orjson.dumps({"id": "evt", "type": "order.created", "data": {"pad": "x" * 950}})
 CONCURRENCY = 64
 
 
-async def raw_client(url: str, events: int) -> None:
+async def raw_client(url: str, events: int, headers: dict[str, str]) -> None:
     """The baseline: one process, one session, bounded in-flight (BASELINES' advice)."""
     gate = asyncio.Semaphore(CONCURRENCY)
-    headers = {"content-type": "application/json", "idempotency-key": "x"}
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as session:
 
         async def one() -> None:
@@ -46,43 +47,51 @@ async def raw_client(url: str, events: int) -> None:
         await asyncio.gather(*(one() for _ in range(events)))
 
 
-def measure_raw(url: str, events: int, cpu: harness.CpuMeter) -> float:
+def measure_raw(url: str, events: int, headers: dict[str, str], cpu: harness.CpuMeter) -> float:
     """The raw client's requests per second (the receiver's first to last arrival)."""
     print(f"raw aiohttp client: {events} requests…", flush=True)
     cpu.start()
-    uvloop.run(raw_client(url, events))
+    uvloop.run(raw_client(url, events, headers))
     cpu.stop()
     rate = events / harness.stats(url)["seconds"]
     harness.reset(url)
     return float(rate)
 
 
+def delivery(
+    n: int, stamp: str, destination_id: str, connection_id: str, project_id: str
+) -> Delivery:
+    return Delivery(
+        event_id=f"evt_{n:08d}",
+        project_id=project_id,
+        request_id=f"req_{n:08d}",
+        source_id="src_b",
+        connection_id=connection_id,
+        destination_id=destination_id,
+        created_at=stamp,
+        received_at=stamp,
+        method="POST",
+        path="",
+        query="",
+        headers={"content-type": "application/json"},
+        body=b64(BODY),
+    )
+
+
 def fill(
     settings: Settings, destination_id: str, connection_id: str, project_id: str, events: int
 ) -> None:
     stamp = iso_ms(now_ms())
-    deliveries = (
-        Delivery(
-            event_id=f"evt_{n:08d}",
-            project_id=project_id,
-            request_id=f"req_{n}",
-            source_id="src_b",
-            connection_id=connection_id,
-            destination_id=destination_id,
-            created_at=stamp,
-            received_at=stamp,
-            method="POST",
-            path="",
-            query="",
-            headers={"content-type": "application/json"},
-            body=b64(BODY),
-        )
-        for n in range(events)
-    )
     harness.produce_all(
         settings,
         topics.name(settings, topics.DELIVERIES),
-        ((destination_id, d.to_json()) for d in deliveries),
+        (
+            (
+                destination_id,
+                delivery(n, stamp, destination_id, connection_id, project_id).to_json(),
+            )
+            for n in range(events)
+        ),
     )
 
 
@@ -92,13 +101,6 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, default=256)
     args = parser.parse_args()
     with harness.infrastructure(), harness.receiver() as url:
-        receiver = int(harness.stats(url)["pid"])
-        broker = harness.broker_pid()
-        raw_cpu = harness.CpuMeter(
-            {"client": os.getpid(), "receiver": receiver, "Kafka broker": broker}
-        )
-        raw_before = measure_raw(url, args.events, raw_cpu)
-
         settings = harness.settings(topic_partitions=4, deliverer_max_in_flight=args.in_flight)
         log = ConfigLog(settings)
         log.start()
@@ -114,6 +116,23 @@ def main() -> None:
         )
         log.append("connection", conn["id"], conn)
         log.stop()
+        # What the deliverer sends for one of these deliveries, byte for byte in size.
+        sample = delivery(0, iso_ms(now_ms()), dest["id"], conn["id"], project["id"])
+        headers = outbound_headers(
+            sample,
+            settings.delivery_header_prefix,
+            {"connection": "bench", "destination": "receiver"},
+            None,
+            settings.dashboard_url,
+        )
+
+        receiver = int(harness.stats(url)["pid"])
+        broker = harness.broker_pid()
+        raw_cpu = harness.CpuMeter(
+            {"client": os.getpid(), "receiver": receiver, "Kafka broker": broker}
+        )
+        raw_before = measure_raw(url, args.events, headers, raw_cpu)
+
         print(f"filling {args.events} deliveries…", flush=True)
         fill(settings, dest["id"], conn["id"], project["id"], args.events)
         print("deliverer…", flush=True)
@@ -137,7 +156,7 @@ def main() -> None:
         ours = harness.stats(url)
         wall = time.monotonic() - started
         harness.reset(url)
-        raw_after = measure_raw(url, args.events, harness.CpuMeter({}))
+        raw_after = measure_raw(url, args.events, headers, harness.CpuMeter({}))
 
     raw_rate = (raw_before + raw_after) / 2
     our_rate = args.events / ours["seconds"]
@@ -161,9 +180,11 @@ def main() -> None:
 
 {args.events} POSTs of a 1 KiB JSON body to a fast local receiver (aiohttp, its own
 process). Baseline: one process with one aiohttp session (uvloop, `TCPConnector(limit=100)`,
-{CONCURRENCY} in flight) sending the same requests. hookhouse: one `hookhouse deliverer`
-process reading a pre-filled `deliveries` topic (4 partitions, one broker), recording
-every attempt and event to Kafka; default settings (`HOOKHOUSE_DELIVERER_MAX_IN_FLIGHT=256`).
+{CONCURRENCY} in flight) sending the same requests, with the {len(headers)} headers the
+deliverer sends (content type, idempotency key and the `x-hookhouse-` delivery headers).
+hookhouse: one `hookhouse deliverer` process reading a pre-filled `deliveries` topic
+(4 partitions, one broker), recording every attempt and event to Kafka; default settings
+(`HOOKHOUSE_DELIVERER_MAX_IN_FLIGHT=256`).
 Rate = requests / (last arrival - first arrival) at the receiver. The raw client runs
 before and after the deliverer ({raw_before:,.0f} and {raw_after:,.0f} requests/s); the
 table has their mean.

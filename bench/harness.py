@@ -9,6 +9,7 @@ own figures.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import platform
 import re
@@ -97,7 +98,10 @@ def warm_up(seconds: float = WARM_UP_SECONDS) -> None:
     for future in admin.create_topics([NewTopic(topic, 4, 1)]).values():
         with suppress(KafkaException):  # already there: a reused data directory
             future.result()
-    producer = Producer(producer_config(made))
+    # Errors only: a new topic's first metadata updates warn, harmlessly.
+    quiet = logging.getLogger("bench.warm_up")
+    quiet.setLevel(logging.ERROR)
+    producer = Producer({**producer_config(made), "logger": quiet})
     consumer = Consumer(consumer_config(made, "warmup"))
     consumer.subscribe([topic])
     value = b"x" * 1024

@@ -35,9 +35,11 @@ from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.kafka import client_config
 from hookhouse.common.records import InboundRequest, b64
 from hookhouse.common.settings import Settings
+from hookhouse.router.app import BATCH_SIZE, BATCH_WITHIN_SECONDS, FETCH_BYTES
 
 BODY = orjson.dumps({"id": "evt", "type": "order.created", "data": {"pad": "x" * 950}})
 SOURCE = "src_bench"
+FLOOR = "no-op Faust agent (takes the batches, does nothing)"
 FILTER = {"type": "filter", "body": {"type": {"$in": ["order.created", "order.updated"]}}}
 CODE = """
 addHandler('transform', (request, context) => {
@@ -177,6 +179,32 @@ def run_passthrough(settings: Settings, events: int, out: str) -> tuple[float, s
     return n / max(last - first, 1) * 1000, cpu.per(events)
 
 
+def faust_floor(settings: Settings, events: int) -> tuple[float, str]:
+    """A Faust agent that takes the same records and does nothing (bench.faust_floor)."""
+    print(f"no-op Faust agent: {events} records…", flush=True)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.faust_floor",
+            topics.name(settings, topics.REQUESTS),
+            str(events),
+            settings.kafka_bootstrap,
+            str(settings.home / "faust-floor"),
+            "worker",
+        ],
+        env=harness.env_of(settings),
+        cwd=harness.REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    found = orjson.loads(done.stdout.strip().splitlines()[-1])
+    return float(found["rate"]), f"Faust {found['cpu_us']:,.0f} µs"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=20000)
@@ -189,6 +217,7 @@ def main() -> None:
         before, cpu["raw aiokafka passthrough (before)"] = run_passthrough(
             base, args.events, "passthrough-1"
         )
+        floor, cpu[FLOOR] = faust_floor(base, args.events)
         for label, rules, with_code in [
             ("router, filter-only connection", [FILTER], False),
             ("router, JavaScript transformation + filter", [FILTER], True),
@@ -205,6 +234,7 @@ def main() -> None:
         )
     rates = {
         "raw aiokafka consume → produce (baseline)": (before + after) / 2,
+        FLOOR: floor,
         **rates,
     }
 
@@ -220,7 +250,7 @@ def main() -> None:
                     "target": "≥ 0.50" if "filter-only" in label else "≥ 3,000/s",
                 }
                 for label, rate in rates.items()
-                if "baseline" not in label
+                if label.startswith("router")
             ]
         },
     )
@@ -234,7 +264,8 @@ def main() -> None:
 partition), read by one process. hookhouse: one `hookhouse router` (Faust) process with
 one connection whose rules are a filter on the body (`$in`), or a small JavaScript
 transformation (sets a header and a body field) then that filter; every request becomes
-a delivery, an event row and a request row, acknowledged before the offsets commit.
+a delivery, an event row and a request row (with the transformation also its execution
+and the event's transformed payload), acknowledged before the offsets commit.
 Baseline: a raw aiokafka consumer producing each record to another topic, acks awaited
 per batch, run before and after the routers ({before:,.0f} and {after:,.0f} records/s;
 the table has their mean). Rate = records / (last - first time stamp of what was written).
@@ -243,8 +274,14 @@ the table has their mean). Rate = records / (last - first time stamp of what was
 |---|---|---|
 {rows}
 
-CPU per request (per record for the passthrough), from the first record written to the
-last; the broker's share includes what it spends serving the records' readers:
+The no-op Faust agent reads the same records with the router's consumer settings
+(`take_events` of {BATCH_SIZE} within {BATCH_WITHIN_SECONDS * 1000:g} ms, \
+{FETCH_BYTES // 2**20} MiB fetches) and does nothing with them: no router that consumes
+through a Faust agent can be faster on this machine.
+
+CPU per request (per record for the passthrough and the no-op agent), from the first
+record written to the last; the broker's share includes what it spends serving the
+records' readers:
 
 {cpu_rows}
 
