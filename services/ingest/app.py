@@ -67,6 +67,7 @@ def build_app(settings: Settings) -> Starlette:
     requests_topic = topics.name(settings, topics.REQUESTS)
     content_types = admission.allowed_types(settings.ingest_content_types)
     records_topic = topics.name(settings, topics.RECORDS)
+    produce_latency = metrics.PRODUCE_LATENCY.labels("requests")
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -189,7 +190,7 @@ def build_app(settings: Settings) -> Starlette:
                 "The request could not be stored right now; it was not accepted. Retry later.",
                 headers={"Retry-After": RETRY_AFTER_SECONDS},
             )
-        metrics.PRODUCE_LATENCY.labels("requests").observe(time.perf_counter() - produce_started)
+        produce_latency.observe(time.perf_counter() - produce_started)
         metrics.INGEST_REQUESTS.labels(source["id"], "ACCEPTED").inc()
         metrics.INGEST_LATENCY.observe(time.perf_counter() - started)
         custom = source.get("custom_response")
@@ -252,11 +253,11 @@ def build_app(settings: Settings) -> Starlette:
     )
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     return Starlette(
-        routes=[
-            *routes(readiness),
+        routes=[  # the webhooks' routes first: Starlette tries them in order
             Route("/e/{source_id}", receive, methods=methods),
             Route("/e/{source_id}{path:path}", receive, methods=methods),
             Route("/v1/publish", publish, methods=["POST"]),
+            *routes(readiness),
         ],
         lifespan=lifespan,
     )
