@@ -275,9 +275,9 @@ the table has their mean). Rate = records / (last - first time stamp of what was
 {rows}
 
 The no-op Faust agent reads the same records with the router's consumer settings
-(`take_events` of {BATCH_SIZE} within {BATCH_WITHIN_SECONDS * 1000:g} ms, \
-{FETCH_BYTES // 2**20} MiB fetches) and does nothing with them: no router that consumes
-through a Faust agent can be faster on this machine.
+(`take_events` of {BATCH_SIZE} within {BATCH_WITHIN_SECONDS * 1000:g} ms, fetches of
+{FETCH_BYTES // 2**20} MiB) and does nothing with them: no router that consumes through
+a Faust agent can be faster on this machine.
 
 CPU per request (per record for the passthrough and the no-op agent), from the first
 record written to the last; the broker's share includes what it spends serving the
