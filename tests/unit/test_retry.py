@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hookhouse.common.config import record_key
 from hookhouse.common.retry import (
     MAX_ATTEMPTS,
     InvalidRetryRule,
@@ -16,7 +17,10 @@ from hookhouse.common.retry import (
     retry_after_seconds,
     status_predicate,
 )
+from hookhouse.common.settings import Settings
 from hookhouse.deliverer.schedule import NOW, TIMER, place, tier_delay
+from hookhouse.deliverer.service import Deliverer
+from tests.unit.test_outcome import delivery as sample_delivery
 
 TIERS = (("5s", 5), ("1m", 60), ("10m", 600), ("1h", 3600), ("6h", 21600))
 statuses = st.integers(min_value=100, max_value=599)
@@ -117,11 +121,6 @@ def test_tier_delay_of_topics() -> None:
 
 
 def test_the_deliverer_parses_a_connections_retry_rule_once_per_version() -> None:
-    from hookhouse.common.config import record_key
-    from hookhouse.common.records import Delivery
-    from hookhouse.common.settings import Settings
-    from hookhouse.deliverer.service import Deliverer
-
     deliverer = Deliverer(Settings())
     state = deliverer.config.state
 
@@ -130,21 +129,7 @@ def test_the_deliverer_parses_a_connections_retry_rule_once_per_version() -> Non
         connection |= {"source_id": "src_1", "destination_id": "des_1"}
         state.apply(record_key("connection", "web_1"), orjson.dumps(connection))
 
-    delivery = Delivery(
-        event_id="evt_1",
-        project_id="tm_1",
-        request_id="req_1",
-        source_id="src_1",
-        connection_id="web_1",
-        destination_id="des_1",
-        created_at="2026-01-01T00:00:00.000Z",
-        received_at="2026-01-01T00:00:00.000Z",
-        method="POST",
-        path="",
-        query="",
-        headers={},
-        body="",
-    )
+    delivery = sample_delivery()  # of connection web_1
     save([{"type": "retry", "strategy": "linear", "interval": 1000, "count": 2}])
     first = deliverer.policy(delivery)
     assert first.count == 2
