@@ -8,6 +8,7 @@ own figures.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -257,6 +258,25 @@ class CpuMeter:
         return ", ".join(
             f"{name} {seconds / max(count, 1) * 1e6:,.0f} µs" for name, seconds in self.used.items()
         )
+
+
+@contextmanager
+def no_gc_pauses() -> Iterator[None]:
+    """The load generator measures without garbage-collector pauses.
+
+    Its full collections (30-150 ms, growing with what it holds) stalled its schedule,
+    which then sent the late requests in a burst: the p99 of an open loop showed the
+    generator's collector, not the service (measured: every slow episode began with one).
+    The objects alive before the run are frozen and the collector is off during it.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
 
 
 def wait(check: Any, timeout: float) -> None:
