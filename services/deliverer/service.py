@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import gc
 import logging
 import ssl
 import time
@@ -201,6 +202,7 @@ class Deliverer:
         names = [topics.name(self.settings, topics.DELIVERIES)]
         names += [topics.retry_topic(self.settings, tier) for tier, _ in topics.RETRY_TIERS]
         self.consumer = AsyncConsumer(self.settings, GROUP, names)
+        gc.freeze()  # start-up objects stay out of the collector's full passes (as ingest)
         last_commit = time.monotonic()
         try:
             dispatcher = asyncio.create_task(self.dispatch_loop(limit))
