@@ -18,7 +18,6 @@ bench``.  Each run's figures and series are kept for its table and plots
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import signal
 import subprocess
@@ -45,7 +44,6 @@ async def generate(url: str, rate: int, seconds: int, tag: str = "") -> dict[str
     Their ``x-bench-id`` is ``tag`` followed by a sequence number."""
     counts = {"sent": 0, "accepted": 0, "rejected": 0, "errors": 0}
     body = orjson.dumps({"type": "order.created", "data": {"pad": "x" * 900}})
-    tasks = set()
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=512)) as session:
 
         async def one(n: int) -> None:
@@ -61,17 +59,7 @@ async def generate(url: str, rate: int, seconds: int, tag: str = "") -> dict[str
             except (aiohttp.ClientError, TimeoutError):
                 counts["errors"] += 1
 
-        with harness.no_gc_pauses():  # a steady schedule (see there)
-            start = time.monotonic()
-            for n in range(rate * seconds):
-                delay = start + n / rate - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                task = asyncio.create_task(one(n))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
-                counts["sent"] += 1
-            await asyncio.gather(*tasks)
+        counts["sent"] = await harness.at_fixed_rate(rate, seconds, one)
     return counts
 
 

@@ -11,7 +11,6 @@ taken COUNT records; the router can go no faster than this on the same machine.
 from __future__ import annotations
 
 import os
-import resource
 import sys
 import time
 from typing import Any
@@ -19,12 +18,8 @@ from typing import Any
 import faust
 import orjson
 
+from bench import harness
 from hookhouse.router.app import BATCH_SIZE, BATCH_WITHIN_SECONDS, FETCH_BYTES
-
-
-def cpu_seconds() -> float:
-    used = resource.getrusage(resource.RUSAGE_SELF)
-    return used.ru_utime + used.ru_stime
 
 
 def main() -> None:
@@ -45,13 +40,13 @@ def main() -> None:
     async def take(stream: Any) -> None:
         async for batch in stream.take_events(BATCH_SIZE, within=BATCH_WITHIN_SECONDS):
             if not seen["taken"]:  # timed from the first batch on, as the router is
-                seen["started"], seen["cpu"] = time.perf_counter(), cpu_seconds()
+                seen["started"], seen["cpu"] = time.perf_counter(), harness.cpu_seconds(os.getpid())
             else:
                 seen["timed"] += len(batch)
             seen["taken"] += len(batch)
             if seen["taken"] >= expected:
                 seconds = time.perf_counter() - seen["started"]
-                used = cpu_seconds() - seen["cpu"]
+                used = harness.cpu_seconds(os.getpid()) - seen["cpu"]
                 result = {"rate": seen["timed"] / seconds, "cpu_us": used / seen["timed"] * 1e6}
                 sys.stdout.write(orjson.dumps(result).decode() + "\n")
                 sys.stdout.flush()

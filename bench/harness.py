@@ -8,6 +8,7 @@ own figures.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import logging
@@ -20,7 +21,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -277,6 +278,27 @@ def no_gc_pauses() -> Iterator[None]:
     finally:
         gc.enable()
         gc.unfreeze()
+
+
+async def at_fixed_rate(
+    rate: int, seconds: int, send: Callable[[int], Coroutine[Any, Any, None]]
+) -> int:
+    """Start ``send(n)`` for n = 0 … rate * seconds - 1 on a fixed schedule (an open loop: a
+    slow answer never delays the next send), without collector pauses; wait for them all.
+    Returns how many were started."""
+    total = rate * seconds
+    tasks: set[asyncio.Task[None]] = set()
+    with no_gc_pauses():
+        start = time.monotonic()
+        for n in range(total):
+            delay = start + n / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            task = asyncio.create_task(send(n))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        await asyncio.gather(*tasks)
+    return total
 
 
 def wait(check: Any, timeout: float) -> None:

@@ -92,10 +92,9 @@ async def closed_loop(url: str, seconds: float, concurrency: int) -> dict[str, A
 async def open_loop(url: str, rate: int, seconds: int) -> dict[str, Any]:
     latencies: list[float] = []
     failed = 0
-    tasks: set[asyncio.Task[None]] = set()
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=512)) as session:
 
-        async def one() -> None:
+        async def one(_: int) -> None:
             nonlocal failed
             sent = time.perf_counter()
             try:
@@ -109,16 +108,7 @@ async def open_loop(url: str, rate: int, seconds: int) -> dict[str, Any]:
                 return
             latencies.append((time.perf_counter() - sent) * 1000)
 
-        with harness.no_gc_pauses():  # a steady schedule (see there)
-            start = time.monotonic()
-            for n in range(rate * seconds):
-                delay = start + n / rate - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                task = asyncio.create_task(one())
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
-            await asyncio.gather(*tasks)
+        await harness.at_fixed_rate(rate, seconds, one)
     latencies.sort()
     return {
         "ok": len(latencies),
