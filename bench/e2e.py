@@ -181,8 +181,7 @@ Rejected by ingest: {counts["rejected"]}; client errors: {counts["errors"]}.
 
 
 def start_workers(env: dict[str, str], settings: Settings, n: int) -> list[subprocess.Popen[bytes]]:
-    """Router and deliverer number ``n``: their own ports and home (a Faust router keeps
-    its tables' files there)."""
+    """Router and deliverer number ``n``: their own ports and home."""
     home = settings.home / f"worker-{n}"
     home.mkdir(parents=True, exist_ok=True)
     mine = {

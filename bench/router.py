@@ -35,11 +35,9 @@ from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.kafka import client_config
 from hookhouse.common.records import InboundRequest, b64
 from hookhouse.common.settings import Settings
-from hookhouse.router.app import BATCH_SIZE, BATCH_WITHIN_SECONDS, FETCH_BYTES
 
 BODY = orjson.dumps({"id": "evt", "type": "order.created", "data": {"pad": "x" * 950}})
 SOURCE = "src_bench"
-FLOOR = "no-op Faust agent (takes the batches, does nothing)"
 FILTER = {"type": "filter", "body": {"type": {"$in": ["order.created", "order.updated"]}}}
 CODE = """
 addHandler('transform', (request, context) => {
@@ -179,32 +177,6 @@ def run_passthrough(settings: Settings, events: int, out: str) -> tuple[float, s
     return n / max(last - first, 1) * 1000, cpu.per(events)
 
 
-def faust_floor(settings: Settings, events: int) -> tuple[float, str]:
-    """A Faust agent that takes the same records and does nothing (bench.faust_floor)."""
-    print(f"no-op Faust agent: {events} records…", flush=True)
-    settings.home.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.faust_floor",
-            topics.name(settings, topics.REQUESTS),
-            str(events),
-            settings.kafka_bootstrap,
-            str(settings.home / "faust-floor"),
-            "worker",
-        ],
-        env=harness.env_of(settings),
-        cwd=harness.REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=True,
-    )
-    found = orjson.loads(done.stdout.strip().splitlines()[-1])
-    return float(found["rate"]), f"Faust {found['cpu_us']:,.0f} µs"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=20000)
@@ -217,7 +189,6 @@ def main() -> None:
         before, cpu["raw aiokafka passthrough (before)"] = run_passthrough(
             base, args.events, "passthrough-1"
         )
-        floor, cpu[FLOOR] = faust_floor(base, args.events)
         for label, rules, with_code in [
             ("router, filter-only connection", [FILTER], False),
             ("router, JavaScript transformation + filter", [FILTER], True),
@@ -234,7 +205,6 @@ def main() -> None:
         )
     rates = {
         "raw aiokafka consume → produce (baseline)": (before + after) / 2,
-        FLOOR: floor,
         **rates,
     }
 
@@ -261,7 +231,7 @@ def main() -> None:
 `.venv/bin/python -m bench.router --events {args.events}`
 
 {args.events} requests (1 KiB JSON body) pre-filled on `requests`, one source (one
-partition), read by one process. hookhouse: one `hookhouse router` (Faust) process with
+partition), read by one process. hookhouse: one `hookhouse router` process with
 one connection whose rules are a filter on the body (`$in`), or a small JavaScript
 transformation (sets a header and a body field) then that filter; every request becomes
 a delivery, an event row and a request row (with the transformation also its execution
@@ -274,12 +244,7 @@ the table has their mean). Rate = records / (last - first time stamp of what was
 |---|---|---|
 {rows}
 
-The no-op Faust agent reads the same records with the router's consumer settings
-(`take_events` of {BATCH_SIZE} within {BATCH_WITHIN_SECONDS * 1000:g} ms, fetches of
-{FETCH_BYTES // 2**20} MiB) and does nothing with them: no router that consumes through
-a Faust agent can be faster on this machine.
-
-CPU per request (per record for the passthrough and the no-op agent), from the first
+CPU per request (per record for the passthrough), from the first
 record written to the last; the broker's share includes what it spends serving the
 records' readers:
 

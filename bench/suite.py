@@ -222,7 +222,7 @@ def versions() -> str:
     ).stdout.strip()
     parts = ", ".join(
         f"{name} {metadata.version(name)}"
-        for name in ("chdb-core", "confluent-kafka", "faust-streaming", "aiohttp", "starlette")
+        for name in ("chdb-core", "confluent-kafka", "aiohttp", "starlette")
     )
     return f"hookhouse {commit or 'unknown'}, Kafka {kafka_version()}, {parts}"
 

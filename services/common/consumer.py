@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -65,8 +66,12 @@ class AsyncConsumer:
         topics: list[str],
         fetch_wait_ms: int = 10,
         bulk: bool = False,
+        on_assign: Callable[[list[TopicPartition]], None] | None = None,
     ) -> None:
+        """``on_assign`` runs on the consumer's thread when partitions are assigned,
+        before any of their records is returned (the router restores state there)."""
         self.tracker = OffsetTracker()
+        self._on_assign_hook = on_assign
         self.paused = False
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"kafka-{group}")
         self._consumer = Consumer(consumer_config(settings, group, fetch_wait_ms, bulk))
@@ -78,6 +83,8 @@ class AsyncConsumer:
 
     # Rebalance callbacks run on the consumer thread, inside consume().
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        if self._on_assign_hook is not None and partitions:
+            self._on_assign_hook(partitions)
         self._assigned |= {(tp.topic, tp.partition) for tp in partitions}
         if self.paused and partitions:
             consumer.pause(partitions)

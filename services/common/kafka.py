@@ -150,8 +150,10 @@ class AsyncProducer:
         value: bytes | None,
         key: bytes | str | None = None,
         headers: list[tuple[str, str | bytes | None]] | None = None,
+        partition: int = -1,
     ) -> asyncio.Future[Message]:
-        """Queue a record; the returned future resolves when the broker acked it.
+        """Queue a record (to ``partition``, or the key's by default); the returned
+        future resolves when the broker acked it.
 
         Raises :class:`KafkaUnavailable` at once when the local queue is full.
         """
@@ -163,7 +165,12 @@ class AsyncProducer:
 
         try:
             self._producer.produce(
-                topic, value=value, key=key, headers=headers, on_delivery=on_delivery
+                topic,
+                value=value,
+                key=key,
+                headers=headers,
+                partition=partition,
+                on_delivery=on_delivery,
             )
         except BufferError as exc:
             raise KafkaUnavailable("the producer's local queue is full") from exc

@@ -12,6 +12,7 @@ DELIVERIES = "deliveries"
 DLQ = "dlq"
 RECORDS = "records"
 HELD = "held"  # deliveries of paused connections, until unpause (key: connection id)
+DEDUP = "dedup"  # the router's deduplication memory (router/dedup.py), compacted
 # Retry tiers, shortest first: (name suffix, delay in seconds).  Used by the deliverer.
 RETRY_TIERS: tuple[tuple[str, int], ...] = (
     ("5s", 5),
@@ -21,7 +22,7 @@ RETRY_TIERS: tuple[tuple[str, int], ...] = (
     ("6h", 21600),
 )
 
-# Consumer groups (the router's is its Faust app id).
+# Consumer groups.
 ROUTER_GROUP = "hookhouse-router"
 DELIVERER_GROUP = "hookhouse-deliverer"
 SINK_GROUP = "hookhouse-sink"
@@ -64,6 +65,8 @@ def specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(name(settings, DLQ), parts, {**delete, "retention.ms": str(30 * 86400 * 1000)}),
         # What a paused connection holds is kept this long (see router/release.py).
         TopicSpec(name(settings, HELD), parts, {**delete, "retention.ms": str(30 * 86400 * 1000)}),
+        # Partition n holds what requests' partition n remembers: as many partitions.
+        TopicSpec(name(settings, DEDUP), parts, {**base, "cleanup.policy": "compact"}),
     ]
     out += [TopicSpec(retry_topic(settings, tier), parts, delete) for tier, _ in RETRY_TIERS]
     return out

@@ -622,7 +622,7 @@ def test_restart_loses_no_accepted_request(stack: Stack, receiver: Receiver) -> 
             r.headers["idempotency-key"]
         )
     assert all(len(keys) == 1 for keys in by_request.values())  # retries keep their key
-    # The deduplication memory survived the restart (a Faust table with a changelog).
+    # The deduplication memory survived the restart (restored from the dedup topic).
     assert first in {r.headers.get("x-hookhouse-request-id") for r in receiver.snapshot()}
     again = httpx.post(dedup["source"]["url"], json={"once": True}).json()["request_id"]
     with api(stack) as client:

@@ -1,0 +1,145 @@
+"""The router's deduplication memory: a dict in memory, kept in a compacted topic.
+
+An entry is ``b"<connection id>:<key>"`` -> ``b"<expires at ms>:<partition>"``.  It is
+written to the ``dedup`` topic's partition with the number of the ``requests``
+partition whose record made it — the partition every later request of that source
+reads — and its send is acknowledged before that record's offset is committed.  When
+the router is assigned a ``requests`` partition it reads the same ``dedup`` partition
+from its start to its end before routing a record of it (``restore``, called on the
+consumer's thread inside the assignment), so the memory survives restarts and
+rebalances.  Expired entries are dropped and tombstoned (``expire``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+
+from hookhouse.common import topics
+from hookhouse.common.clock import now_ms
+from hookhouse.common.kafka import AsyncProducer, client_config
+from hookhouse.common.settings import Settings
+from hookhouse.router.routing import SeenBefore
+
+log = logging.getLogger(__name__)
+
+Entries = dict[bytes, bytes]
+
+
+def partition_of(value: bytes) -> int:
+    return int(value.split(b":")[1])
+
+
+class DedupMemory:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.topic = topics.name(settings, topics.DEDUP)
+        self.entries: Entries = {}
+        # Filled on the consumer's thread, applied on the loop's: (partitions, entries).
+        self._restored: list[tuple[set[int], Entries]] = []
+        self._lock = threading.Lock()
+
+    # -- the consumer's thread --------------------------------------------------------
+    def restore(self, partitions: list[TopicPartition]) -> None:
+        """Read the ``dedup`` partitions of newly assigned ``requests`` partitions."""
+        numbers = {tp.partition for tp in partitions}
+        if not numbers:
+            return
+        started = time.monotonic()
+        entries = read_to_end(self.settings, self.topic, numbers)
+        with self._lock:
+            self._restored.append((numbers, entries))
+        log.info(
+            "restored %d deduplication entries of partitions %s in %.2f s",
+            len(entries),
+            sorted(numbers),
+            time.monotonic() - started,
+        )
+
+    # -- the loop's thread ------------------------------------------------------------
+    def apply_restored(self) -> None:
+        """Replace what memory holds for restored partitions with what was read."""
+        with self._lock:
+            restored, self._restored = self._restored, []
+        for numbers, entries in restored:
+            self.entries = {k: v for k, v in self.entries.items() if partition_of(v) not in numbers}
+            self.entries.update(entries)
+
+    def seen_in(
+        self, producer: AsyncProducer, partition: int, pending: list[asyncio.Future[Any]]
+    ) -> SeenBefore:
+        """The ``seen_before`` for requests of ``partition``; the sends of the entries
+        it writes join ``pending``."""
+
+        def seen_before(connection_id: str, key: str, window_ms: int) -> bool:
+            entry, now = f"{connection_id}:{key}".encode(), now_ms()
+            known = self.entries.get(entry)
+            if known is not None and int(known.split(b":")[0]) > now:
+                return True
+            value = f"{now + window_ms}:{partition}".encode()
+            self.entries[entry] = value
+            pending.append(producer.send(self.topic, value, entry, partition=partition))
+            return False
+
+        return seen_before
+
+    def expire(self, producer: AsyncProducer) -> int:
+        """Forget expired entries and tombstone them; return how many."""
+        now = now_ms()
+        expired = [
+            (entry, value)
+            for entry, value in self.entries.items()
+            if int(value.split(b":")[0]) <= now
+        ]
+        for entry, value in expired:
+            del self.entries[entry]
+            # Not awaited: a lost tombstone only means the entry is read back, expired.
+            producer.send(self.topic, None, entry, partition=partition_of(value))
+        return len(expired)
+
+
+def read_to_end(settings: Settings, topic: str, partitions: set[int]) -> Entries:
+    """The latest value of every key in ``partitions`` of ``topic``, tombstones applied."""
+    consumer = Consumer(
+        {
+            **client_config(settings),
+            "group.id": f"{topics.ROUTER_GROUP}-restore",
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+        }
+    )
+    entries: Entries = {}
+    try:
+        left = set()
+        for number in partitions:
+            low, high = consumer.get_watermark_offsets(
+                TopicPartition(topic, number), timeout=10, cached=False
+            )
+            if high > low:
+                left.add(number)
+        consumer.assign([TopicPartition(topic, n, OFFSET_BEGINNING) for n in left])
+        while left:
+            msg = consumer.poll(10.0)
+            if msg is None:
+                raise TimeoutError(f"reading {topic} {sorted(left)} stalled")
+            error = msg.error()
+            if error is not None:
+                if error.code() == KafkaError._PARTITION_EOF:
+                    left.discard(msg.partition() or 0)
+                    continue
+                raise RuntimeError(f"reading {topic}: {error}")
+            key, value = msg.key(), msg.value()
+            if key is None:
+                continue
+            if value is None:
+                entries.pop(key, None)
+            else:
+                entries[key] = value
+    finally:
+        consumer.close()
+    return entries

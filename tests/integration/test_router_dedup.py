@@ -1,0 +1,58 @@
+"""The router's deduplication memory against the real broker: what one process
+remembers, the next restores from the ``dedup`` topic; expired entries do not return."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from confluent_kafka import TopicPartition
+
+from hookhouse.common import topics
+from hookhouse.common.kafka import AsyncProducer
+from hookhouse.common.settings import Settings
+from hookhouse.router.dedup import DedupMemory
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_restarted_router_remembers_what_it_saw_per_partition(settings: Settings) -> None:
+    async def first_life() -> None:
+        memory = DedupMemory(settings)
+        producer = AsyncProducer(settings)
+        pending: list[asyncio.Future[Any]] = []
+        on_0 = memory.seen_in(producer, 0, pending)
+        on_1 = memory.seen_in(producer, 1, pending)
+        assert not on_0("web_a", "k1", 600_000)
+        assert on_0("web_a", "k1", 600_000)  # within the window: a duplicate
+        assert not on_0("web_a", "short", 1)
+        assert not on_1("web_b", "k2", 600_000)
+        await asyncio.gather(*pending)  # the router awaits these before committing
+        await asyncio.sleep(0.01)
+        assert memory.expire(producer) == 1  # "short" expired: forgotten and tombstoned
+        await asyncio.to_thread(producer.flush)
+        producer.close()
+
+    asyncio.run(first_life())
+    dedup = topics.name(settings, topics.DEDUP)
+
+    # A new process assigned partition 0 only: what partition 0 remembered, nothing else.
+    later = DedupMemory(settings)
+    later.restore([TopicPartition(topics.name(settings, topics.REQUESTS), 0)])
+    later.apply_restored()
+    assert set(later.entries) == {b"web_a:k1"}
+
+    async def second_life() -> None:
+        producer = AsyncProducer(settings)
+        pending: list[asyncio.Future[Any]] = []
+        assert later.seen_in(producer, 0, pending)("web_a", "k1", 600_000)
+        assert not later.seen_in(producer, 0, pending)("web_a", "short", 600_000)
+        await asyncio.gather(*pending)
+        producer.close()
+
+    asyncio.run(second_life())
+    # Partition 1 arrives later: its entries join, partition 0's stay.
+    later.restore([TopicPartition(dedup, 1)])
+    later.apply_restored()
+    assert set(later.entries) == {b"web_a:k1", b"web_a:short", b"web_b:k2"}
