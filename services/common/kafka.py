@@ -14,6 +14,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
@@ -102,14 +103,12 @@ class AsyncProducer:
         # idempotent producer may hold an in-flight record far past message.timeout.ms
         # when the broker stops answering; the poll thread fails it at its deadline, so
         # every send resolves in bounded time without an asyncio timer per record.
-        self._deadlines: collections.deque[tuple[float, asyncio.Future[Message]]] = (
-            collections.deque()
-        )
+        self._deadlines: collections.deque[tuple[float, asyncio.Future[Any]]] = collections.deque()
         self._loop = loop or asyncio.get_running_loop()
         self._closing = threading.Event()
         # Acknowledgements reach the loop in batches: one wake-up per poll() instead of
         # one per record (a self-pipe write each, 14% of the router's time).
-        self._acks: collections.deque[tuple[asyncio.Future[Message], Any, Any]] = (
+        self._acks: collections.deque[tuple[asyncio.Future[Any] | SendGroup, Any, Any]] = (
             collections.deque()
         )
         self._handed_over = False
@@ -142,7 +141,11 @@ class AsyncProducer:
     def _settle_all(self) -> None:
         self._handed_over = False
         while self._acks:
-            _settle(*self._acks.popleft())
+            target, err, msg = self._acks.popleft()
+            if isinstance(target, SendGroup):
+                target.settle(err)
+            else:
+                _settle(target, err, msg)
 
     def send(
         self,
@@ -163,6 +166,25 @@ class AsyncProducer:
         def on_delivery(err: KafkaError | None, msg: Message) -> None:
             acks.append((future, err, msg))  # on the poll thread, inside poll()
 
+        self._produce(topic, value, key, headers, partition, on_delivery)
+        self._deadlines.append((time.monotonic() + self._timeout, future))
+        return future
+
+    def group(self) -> SendGroup:
+        """Records sent together and awaited together (see :class:`SendGroup`)."""
+        group = SendGroup(self, self._loop.create_future())
+        self._deadlines.append((time.monotonic() + self._timeout, group.future))
+        return group
+
+    def _produce(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | str | None,
+        headers: list[tuple[str, str | bytes | None]] | None,
+        partition: int,
+        on_delivery: Callable[[KafkaError | None, Message], None],
+    ) -> None:
         try:
             self._producer.produce(
                 topic,
@@ -174,8 +196,6 @@ class AsyncProducer:
             )
         except BufferError as exc:
             raise KafkaUnavailable("the producer's local queue is full") from exc
-        self._deadlines.append((time.monotonic() + self._timeout, future))
-        return future
 
     def flush(self, timeout: float = 10.0) -> int:
         remaining: int = self._producer.flush(timeout)
@@ -188,6 +208,58 @@ class AsyncProducer:
             log.error("%d records were not acknowledged before shutdown", remaining)
         self._closing.set()
         self._poller.join(timeout=2)
+
+
+class SendGroup:
+    """Many records, one future: it resolves once the broker acknowledged every record
+    sent through the group before :meth:`acked` was called, and fails at the first
+    record that fails (or when the producer's timeout passes).  Cheaper than a future
+    per record for a caller that waits for all of them anyway (the router's batches).
+    """
+
+    __slots__ = ("_on_delivery", "_producer", "future", "sealed", "unacked")
+
+    def __init__(self, producer: AsyncProducer, future: asyncio.Future[None]) -> None:
+        self.future = future
+        self.unacked = 0
+        self.sealed = False
+        self._producer = producer
+        acks = producer._acks
+
+        def on_delivery(err: KafkaError | None, msg: Message) -> None:
+            acks.append((self, err, None))  # on the poll thread, inside poll()
+
+        self._on_delivery = on_delivery
+
+    def send(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | str | None = None,
+        headers: list[tuple[str, str | bytes | None]] | None = None,
+        partition: int = -1,
+    ) -> None:
+        """Queue a record, as :meth:`AsyncProducer.send`; its ack joins the group's."""
+        self._producer._produce(topic, value, key, headers, partition, self._on_delivery)
+        self.unacked += 1
+
+    def acked(self) -> asyncio.Future[None]:
+        """Close the group; the future resolves when all its records are acknowledged."""
+        self.sealed = True
+        if not self.unacked and not self.future.done():
+            self.future.set_result(None)
+        return self.future
+
+    def settle(self, err: KafkaError | None) -> None:
+        """One record's acknowledgement (on the loop)."""
+        if self.future.done():
+            return
+        if err is not None:
+            self.future.set_exception(KafkaUnavailable(str(err)))
+            return
+        self.unacked -= 1
+        if self.sealed and not self.unacked:
+            self.future.set_result(None)
 
 
 def _settle(future: asyncio.Future[Message], err: KafkaError | None, msg: Message) -> None:

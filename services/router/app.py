@@ -23,7 +23,6 @@ import logging
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import orjson
 import uvloop
@@ -34,7 +33,7 @@ from hookhouse.common import metrics, topics
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.consumer import AsyncConsumer, position
 from hookhouse.common.health import Readiness, routes
-from hookhouse.common.kafka import AsyncProducer, KafkaProbe, ensure_topics
+from hookhouse.common.kafka import AsyncProducer, KafkaProbe, SendGroup, ensure_topics
 from hookhouse.common.message import Message, Transformed
 from hookhouse.common.records import DeadLetter, InboundRequest
 from hookhouse.common.runtime import http_server, start, stop_on_signals
@@ -144,13 +143,18 @@ class Router:
         releaser.add_done_callback(self.releaser_ended)
         gc.freeze()  # start-up objects stay out of the collector's full passes (as ingest)
         committed_at = expired_at = time.monotonic()
+        # One batch's acknowledgements are awaited after the next batch was routed
+        # (its records sent): the loop routes while the broker writes.
+        unacked: tuple[list[Record], asyncio.Future[None]] | None = None
         try:
             while not self.stop.is_set():
-                batch = await consumer.consume(BATCH_SIZE, POLL_SECONDS)
+                batch = await consumer.consume(BATCH_SIZE, 0 if unacked else POLL_SECONDS)
                 self.dedup.apply_restored()
-                if batch:
-                    await self.route_batch(producer, batch)
-                    consumer.done_all(batch)
+                routed = (batch, await self.route_batch(producer, batch)) if batch else None
+                if unacked is not None:
+                    await unacked[1]
+                    consumer.done_all(unacked[0])
+                unacked = routed
                 now = time.monotonic()
                 if now - committed_at > COMMIT_EVERY_SECONDS:
                     await consumer.commit(wait=False)
@@ -158,6 +162,9 @@ class Router:
                 if now - expired_at > EXPIRE_EVERY_SECONDS:
                     self.dedup.expire(producer)
                     expired_at = now
+            if unacked is not None:
+                await unacked[1]
+                consumer.done_all(unacked[0])
         except TooManyDeadLetters:
             log.critical(
                 "%d of the last %d requests were dead-lettered; stopping the router so "
@@ -182,22 +189,24 @@ class Router:
             self.exit_code = 3
             self.stop.set()
 
-    async def route_batch(self, producer: AsyncProducer, batch: list[Record]) -> None:
-        """Send everything a batch causes and wait for every acknowledgement."""
-        pending: list[asyncio.Future[Any]] = []
+    async def route_batch(
+        self, producer: AsyncProducer, batch: list[Record]
+    ) -> asyncio.Future[None]:
+        """Send everything a batch causes; the future resolves when all of it is acked."""
+        sends = producer.group()
         received = []
         for msg in batch:
             try:
                 request, original = decode(msg.value())
             except InvalidMessage as exc:
-                pending.append(self.dead_letter(producer, msg, "invalid_request", str(exc)))
+                self.dead_letter(sends, msg, "invalid_request", str(exc))
                 continue
             received.append((msg, request, original))
         await self.prepare([(request, original) for _, request, original in received])
         for msg, request, original in received:
-            await self.process(producer, msg, request, original, pending)
+            await self.process(sends, msg, request, original)
         self.prepared.clear()
-        await asyncio.gather(*pending)
+        return sends.acked()
 
     def run_code(self, code: str, env: dict[str, str], message: Message) -> Transformed:
         # mini-racer binds a context to the event loop running where it is made, and then
@@ -223,33 +232,26 @@ class Router:
             return
         self.prepared.update(zip(keys, ran, strict=True))
 
-    def dead_letter(
-        self, producer: AsyncProducer, msg: Record, reason: str, detail: str
-    ) -> asyncio.Future[Any]:
+    def dead_letter(self, sends: SendGroup, msg: Record, reason: str, detail: str) -> None:
         if self.recent_dead.add(dead=True):
             raise TooManyDeadLetters()
         metrics.DEAD_LETTERS.labels("router", reason).inc()
         letter = DeadLetter.of(
             "router", f"{reason}: {detail}", position(msg), msg.key(), msg.value()
         )
-        return producer.send(self.dlq, letter.to_json(), key=msg.key())
+        sends.send(self.dlq, letter.to_json(), key=msg.key())
 
     async def process(
-        self,
-        producer: AsyncProducer,
-        msg: Record,
-        request: InboundRequest,
-        original: Message,
-        pending: list[asyncio.Future[Any]],
+        self, sends: SendGroup, msg: Record, request: InboundRequest, original: Message
     ) -> None:
-        """Send everything one request causes; its acknowledgements join ``pending``."""
+        """Send everything one request causes, through ``sends``."""
         connections = self.config.state.connections_of(request.source_id)
         if not connections:
             # Perhaps the connection was created a moment ago and this process has not
             # read it yet: read the config log to its end before saying NO_CONNECTION.
             await asyncio.to_thread(self.config.catch_up, 5.0)
             connections = self.config.state.connections_of(request.source_id)
-        seen_before = self.dedup.seen_in(producer, msg.partition() or 0, pending)
+        seen_before = self.dedup.seen_in(sends, msg.partition() or 0)
         try:
             routed = route(request, connections, self.transform, seen_before, original=original)
         except Exception as exc:  # a bug or an unforeseen input: that record only
@@ -258,13 +260,11 @@ class Router:
                 request.id,
                 extra={"request_id": request.id},
             )
-            pending.append(self.dead_letter(producer, msg, "routing_failed", repr(exc)))
+            self.dead_letter(sends, msg, "routing_failed", repr(exc))
             return
         self.recent_dead.add(dead=False)
-        pending.extend(
-            producer.send(topics.name(self.settings, out.topic), out.value, out.key, out.headers)
-            for out in outputs(routed)
-        )
+        for out in outputs(routed):
+            sends.send(topics.name(self.settings, out.topic), out.value, out.key, out.headers)
         for row in routed.events:
             metrics.ROUTER_EVENTS.labels(row.status).inc()
         for ignored in routed.ignored:

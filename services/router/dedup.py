@@ -12,17 +12,15 @@ rebalances.  Expired entries are dropped and tombstoned (``expire``).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
-from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
 from hookhouse.common import topics
 from hookhouse.common.clock import now_ms
-from hookhouse.common.kafka import AsyncProducer, client_config
+from hookhouse.common.kafka import AsyncProducer, SendGroup, client_config
 from hookhouse.common.settings import Settings
 from hookhouse.router.routing import SeenBefore
 
@@ -70,11 +68,9 @@ class DedupMemory:
             self.entries = {k: v for k, v in self.entries.items() if partition_of(v) not in numbers}
             self.entries.update(entries)
 
-    def seen_in(
-        self, producer: AsyncProducer, partition: int, pending: list[asyncio.Future[Any]]
-    ) -> SeenBefore:
-        """The ``seen_before`` for requests of ``partition``; the sends of the entries
-        it writes join ``pending``."""
+    def seen_in(self, sends: SendGroup, partition: int) -> SeenBefore:
+        """The ``seen_before`` for requests of ``partition``; the entries it writes go
+        through ``sends`` (acknowledged with the request's other records)."""
 
         def seen_before(connection_id: str, key: str, window_ms: int) -> bool:
             entry, now = f"{connection_id}:{key}".encode(), now_ms()
@@ -83,7 +79,7 @@ class DedupMemory:
                 return True
             value = f"{now + window_ms}:{partition}".encode()
             self.entries[entry] = value
-            pending.append(producer.send(self.topic, value, entry, partition=partition))
+            sends.send(self.topic, value, entry, partition=partition)
             return False
 
         return seen_before

@@ -14,7 +14,13 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from hookhouse.common import topics
 from hookhouse.common.configlog import ConfigLog
-from hookhouse.common.kafka import AsyncProducer, KafkaProbe, client_config, ensure_topics
+from hookhouse.common.kafka import (
+    AsyncProducer,
+    KafkaProbe,
+    KafkaUnavailable,
+    client_config,
+    ensure_topics,
+)
 from hookhouse.common.lag import KafkaLag
 from hookhouse.common.settings import Settings
 
@@ -103,3 +109,45 @@ def test_lag_retry_tiers_and_dead_letters_are_read_from_the_broker(settings: Set
     )
     assert "hookhouse_dlq_depth 3.0" in text
     assert KafkaLag(settings).read().lag.keys() == {(topics.DELIVERER_GROUP, "retry.1m", 0)}
+
+
+def test_a_send_group_resolves_once_every_record_is_acked(settings: Settings) -> None:
+    topic = topics.name(settings, topics.REQUESTS)
+    payloads = [uuid.uuid4().hex.encode() for _ in range(3)]
+
+    async def scenario() -> None:
+        producer = AsyncProducer(settings)
+        empty = producer.group()
+        assert empty.acked().done()  # nothing sent: nothing to wait for
+        sends = producer.group()
+        for payload in payloads:
+            sends.send(topic, payload, key="group")
+        await asyncio.wait_for(sends.acked(), 10)
+        assert sends.unacked == 0
+        producer.close()
+
+    asyncio.run(scenario())
+    consumer = Consumer({**client_config(settings), "group.id": uuid.uuid4().hex})
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(settings.topic_partitions)])
+    seen: set[bytes] = set()
+    deadline = time.monotonic() + 20
+    while not set(payloads) <= seen and time.monotonic() < deadline:
+        msg = consumer.poll(1)
+        if msg is not None and msg.error() is None:
+            seen.add(msg.value() or b"")
+    consumer.close()
+    assert set(payloads) <= seen
+
+
+def test_a_send_group_fails_when_the_broker_never_acks() -> None:
+    nowhere = Settings(kafka_bootstrap="127.0.0.1:9")  # nothing listens there
+
+    async def scenario() -> None:
+        producer = AsyncProducer(nowhere, timeout=0.5)
+        sends = producer.group()
+        sends.send("anything", b"x")
+        with pytest.raises(KafkaUnavailable):
+            await asyncio.wait_for(sends.acked(), 10)
+        producer.close(timeout=0)
+
+    asyncio.run(scenario())

@@ -4,7 +4,6 @@ remembers, the next restores from the ``dedup`` topic; expired entries do not re
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 from confluent_kafka import TopicPartition
@@ -21,14 +20,14 @@ def test_a_restarted_router_remembers_what_it_saw_per_partition(settings: Settin
     async def first_life() -> None:
         memory = DedupMemory(settings)
         producer = AsyncProducer(settings)
-        pending: list[asyncio.Future[Any]] = []
-        on_0 = memory.seen_in(producer, 0, pending)
-        on_1 = memory.seen_in(producer, 1, pending)
+        sends = producer.group()
+        on_0 = memory.seen_in(sends, 0)
+        on_1 = memory.seen_in(sends, 1)
         assert not on_0("web_a", "k1", 600_000)
         assert on_0("web_a", "k1", 600_000)  # within the window: a duplicate
         assert not on_0("web_a", "short", 1)
         assert not on_1("web_b", "k2", 600_000)
-        await asyncio.gather(*pending)  # the router awaits these before committing
+        await sends.acked()  # the router awaits these before committing
         await asyncio.sleep(0.01)
         assert memory.expire(producer) == 1  # "short" expired: forgotten and tombstoned
         await asyncio.to_thread(producer.flush)
@@ -45,10 +44,10 @@ def test_a_restarted_router_remembers_what_it_saw_per_partition(settings: Settin
 
     async def second_life() -> None:
         producer = AsyncProducer(settings)
-        pending: list[asyncio.Future[Any]] = []
-        assert later.seen_in(producer, 0, pending)("web_a", "k1", 600_000)
-        assert not later.seen_in(producer, 0, pending)("web_a", "short", 600_000)
-        await asyncio.gather(*pending)
+        sends = producer.group()
+        assert later.seen_in(sends, 0)("web_a", "k1", 600_000)
+        assert not later.seen_in(sends, 0)("web_a", "short", 600_000)
+        await sends.acked()
         producer.close()
 
     asyncio.run(second_life())
