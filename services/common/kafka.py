@@ -45,12 +45,15 @@ def client_config(settings: Settings) -> dict[str, Any]:
     return conf
 
 
-def producer_config(settings: Settings, timeout: float | None = None) -> dict[str, Any]:
-    """``timeout``: seconds before an unacknowledged record fails (default: ingest's)."""
+def producer_config(
+    settings: Settings, timeout: float | None = None, linger_ms: float | None = None
+) -> dict[str, Any]:
+    """``timeout``: seconds before an unacknowledged record fails (default: ingest's);
+    ``linger_ms``: how long records gather into a batch (default: the setting's)."""
     return {
         **client_config(settings),
         "enable.idempotence": True,  # implies acks=all
-        "linger.ms": settings.kafka_linger_ms,
+        "linger.ms": settings.kafka_linger_ms if linger_ms is None else linger_ms,
         "compression.type": "lz4",
         "message.timeout.ms": int((timeout or settings.produce_timeout_seconds) * 1000),
         "message.max.bytes": 16 * 1024 * 1024,
@@ -96,8 +99,9 @@ class AsyncProducer:
         settings: Settings,
         loop: asyncio.AbstractEventLoop | None = None,
         timeout: float | None = None,
+        linger_ms: float | None = None,
     ) -> None:
-        self._producer = Producer(producer_config(settings, timeout))
+        self._producer = Producer(producer_config(settings, timeout, linger_ms))
         self._timeout = timeout or settings.produce_timeout_seconds
         # Sends by deadline (all share one timeout, so this is in deadline order).  An
         # idempotent producer may hold an in-flight record far past message.timeout.ms

@@ -36,10 +36,11 @@ from hookhouse.common import metrics, topics
 from hookhouse.common.clock import iso_ms, now_ms, parse_iso
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.consumer import AsyncConsumer, position, send_dead_letter
+from hookhouse.common.consumer import dead_letter as dead_letter_of
 from hookhouse.common.destination_auth import Credentials, InvalidAuthConfig, credentials
 from hookhouse.common.health import Readiness, routes
 from hookhouse.common.ids import new_id
-from hookhouse.common.kafka import AsyncProducer, KafkaProbe, ensure_topics
+from hookhouse.common.kafka import AsyncProducer, KafkaProbe, SendGroup, ensure_topics
 from hookhouse.common.records import AttemptRow, Delivery, EventRow
 from hookhouse.common.retry import (
     MAX_AGE_SECONDS,
@@ -170,6 +171,11 @@ class Deliverer:
         self.gates: dict[str, Gate] = {}
         self.policies: dict[str, tuple[Any, RetryPolicy]] = {}  # connection id -> (rules, policy)
         self.tasks: set[asyncio.Task[None]] = set()
+        # The records of finished deliveries go through one SendGroup at a time; the
+        # loop seals it each turn, and its records' deliveries are done once it is acked.
+        self.sends: SendGroup | None = None
+        self.sending: list[Message] = []
+        self.unsettled: set[asyncio.Future[None]] = set()
         # Records read but not started yet: they let the partitions stay unpaused while
         # deliveries run, since every pause makes the client drop and re-fetch what it
         # had prefetched (KAFKA-NOTES C).  Bounded: at its limit the partitions pause.
@@ -186,8 +192,11 @@ class Deliverer:
             log.warning("waiting for the configuration log before delivering")
         # A broker restart must not outlast the producer: wait for it (bounded).
         self.producer = AsyncProducer(
-            self.settings, timeout=self.settings.background_produce_timeout_seconds
+            self.settings,
+            timeout=self.settings.background_produce_timeout_seconds,
+            linger_ms=self.settings.deliverer_linger_ms,
         )
+        self.sends = self.producer.group()
         limit = self.settings.deliverer_max_in_flight
         self.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(
@@ -231,6 +240,7 @@ class Deliverer:
                     else:
                         await asyncio.sleep(0.005)
                 await self.consumer.release_due(time.time())
+                self.seal()
                 if time.monotonic() - last_commit > 0.5:
                     await self.consumer.commit()
                     last_commit = time.monotonic()
@@ -266,6 +276,36 @@ class Deliverer:
         self.tasks.add(task)
         task.add_done_callback(self._finished)
 
+    def done_when_acked(self, msg: Message) -> None:
+        """``msg`` is done once the current group (holding its records) is acked.
+
+        Call it right after they were sent, with no ``await`` in between."""
+        self.sending.append(msg)
+
+    def seal(self) -> None:
+        """Close the current group: its records' deliveries become done on its ack."""
+        if not self.sending or self.producer is None or self.sends is None:
+            return
+        group, finished = self.sends, self.sending
+        self.sends, self.sending = self.producer.group(), []
+        acked = group.acked()
+        self.unsettled.add(acked)
+
+        def settled(future: asyncio.Future[None]) -> None:
+            self.unsettled.discard(future)
+            if future.cancelled() or future.exception() is not None:
+                # Never marked done: read again after the restart (at least once).
+                log.error(
+                    "outcome records were not acknowledged; stopping",
+                    exc_info=None if future.cancelled() else future.exception(),
+                )
+                self.failed = True
+                self.stop.set()
+            elif self.consumer is not None:
+                self.consumer.done_all(finished)
+
+        acked.add_done_callback(settled)
+
     def _finished(self, task: asyncio.Task[None]) -> None:
         """A record whose outcome could not be made durable stops the process.
 
@@ -288,6 +328,9 @@ class Deliverer:
                 task.cancel()
             if unfinished:
                 await asyncio.wait(unfinished, timeout=5)
+        self.seal()
+        if self.unsettled:
+            await asyncio.wait(set(self.unsettled), timeout=10)
         if self.consumer is not None:
             await self.consumer.close()
         if self.session is not None:
@@ -307,8 +350,9 @@ class Deliverer:
             self.consumer.done(msg)
             return
         pending = await self.deliver(delivery, msg)
-        await asyncio.gather(*pending)
-        self.consumer.done(msg)
+        self.done_when_acked(msg)
+        if pending:
+            await asyncio.gather(*pending)
 
     def muted(self, delivery: Delivery) -> bool:
         """Was the event muted through the API?  Deliveries asked for by hand still go."""
@@ -318,7 +362,8 @@ class Deliverer:
         )
 
     async def deliver(self, delivery: Delivery, msg: Message) -> list[asyncio.Future[Any]]:
-        """Everything one delivery record causes; returns the acknowledgements to await."""
+        """Send everything one delivery record causes (through the current
+        :meth:`done_when_acked` group, at its very end); return what else to await."""
         if self.muted(delivery):  # the API has recorded the event as cancelled
             log.info(
                 "dropping delivery %s of muted event %s",
@@ -334,14 +379,17 @@ class Deliverer:
                 await asyncio.sleep(placement.seconds)
                 continue
             if placement.where != NOW:
-                return [self.wait_in_tier(delivery, placement.where)]
+                self.wait_in_tier(delivery, placement.where)
+                return []
             destination = await self.destination(delivery.destination_id)
             if destination is None:
-                return [self.dead_letter_future(msg, "destination_not_found", delivery)]
+                self.dead_letter_outcome(msg, "destination_not_found", delivery)
+                return []
             gate = self.gate(destination)
             wait = self.reserve(gate)
             if wait is None:  # a long wait: set it aside, the partition moves on
-                return [self.wait_in_tier(delivery, topics.RETRY_TIERS[0][0])]
+                self.wait_in_tier(delivery, topics.RETRY_TIERS[0][0])
+                return []
             if wait > 0:
                 gate.waiting += 1
                 try:
@@ -513,8 +561,9 @@ class Deliverer:
     def record(
         self, delivery: Delivery, pushed: Push, msg: Message, policy: RetryPolicy
     ) -> list[asyncio.Future[Any]]:
-        """Produce the attempt and event rows, and the retry or dead letter; return acks."""
-        assert self.producer is not None
+        """Produce the attempt and event rows, and the retry or dead letter; return
+        what else to await."""
+        assert self.sends is not None
         outcome = classify(pushed.status, pushed.error_code)
         metrics.ATTEMPTS.labels(delivery.destination_id, outcome.status, outcome.error_code).inc()
         metrics.DELIVERY_LATENCY.observe(
@@ -555,24 +604,17 @@ class Deliverer:
             error_code=outcome.error_code,
             next_attempt_at=retry.not_before if retry is not None else None,
         )
-        pending = [
-            self.producer.send(
-                self.records_topic,
-                orjson.dumps(row),
-                key=row.id,
-                headers=[("kind", row.kind.encode())],
+        for row in (attempt, event):
+            self.sends.send(
+                self.records_topic, orjson.dumps(row), row.id, [("kind", row.kind.encode())]
             )
-            for row in (attempt, event)
-        ]
         if retry is not None:
-            pending.append(
-                self.wait_in_tier(retry, place(self.remaining(retry), topics.RETRY_TIERS).where)
-            )
+            self.wait_in_tier(retry, place(self.remaining(retry), topics.RETRY_TIERS).where)
         elif outcome.status == "FAILED" and not muted:
-            pending.append(self.dead_letter_future(msg, outcome.error_code, delivery))
-        if muted:  # done with: the mark can go
-            pending.append(self.forget_mute(delivery))
-        return pending
+            self.dead_letter_outcome(msg, outcome.error_code, delivery)
+        # Muted: done with, the mark can go (not needed for the offset: a mark left
+        # behind by a crash only mutes automatic attempts of an event that has ended).
+        return [self.forget_mute(delivery)] if muted else []
 
     def next_retry(
         self, delivery: Delivery, pushed: Push, error_code: str, policy: RetryPolicy
@@ -599,23 +641,23 @@ class Deliverer:
             asyncio.to_thread(self.config.put, "muted_event", delivery.event_id, None)
         )
 
-    def wait_in_tier(self, delivery: Delivery, tier: str) -> asyncio.Future[Message]:
+    def wait_in_tier(self, delivery: Delivery, tier: str) -> None:
         """Put a delivery in a retry tier (the shortest one when ``tier`` is not a tier)."""
-        assert self.producer is not None
+        assert self.sends is not None
         names = [name for name, _ in topics.RETRY_TIERS]
         topic = topics.retry_topic(self.settings, tier if tier in names else names[0])
-        return self.producer.send(topic, delivery.to_json(), key=delivery.destination_id)
+        self.sends.send(topic, delivery.to_json(), key=delivery.destination_id)
 
-    def dead_letter_future(
-        self, msg: Message, reason: str, delivery: Delivery | None = None
-    ) -> asyncio.Future[Message]:
-        assert self.producer is not None
-        details = {"event_id": delivery.event_id} if delivery else None
-        return send_dead_letter(self.producer, self.dlq_topic, "deliverer", reason, msg, details)
+    def dead_letter_outcome(self, msg: Message, reason: str, delivery: Delivery) -> None:
+        assert self.sends is not None
+        metrics.DEAD_LETTERS.labels("deliverer", reason).inc()
+        letter = dead_letter_of("deliverer", reason, msg, {"event_id": delivery.event_id})
+        self.sends.send(self.dlq_topic, letter.to_json(), key=msg.key())
 
     async def dead_letter(self, msg: Message, reason: str, message: str) -> None:
+        assert self.producer is not None
         log.warning("dead-lettering %s: %s", position(msg), message)
-        await self.dead_letter_future(msg, reason)
+        await send_dead_letter(self.producer, self.dlq_topic, "deliverer", reason, msg)
 
 
 async def serve(settings: Settings) -> None:
