@@ -32,9 +32,6 @@ def place(remaining: float, tiers: tuple[tuple[str, int], ...]) -> Placement:
     return Placement(name, float(delay))
 
 
-def tier_delay(topic: str, prefix: str, tiers: tuple[tuple[str, int], ...]) -> float | None:
-    """The fixed delay of a retry-tier topic, or ``None`` for any other topic."""
-    for name, delay in tiers:
-        if topic == f"{prefix}retry.{name}":
-            return float(delay)
-    return None
+def tier_delays(prefix: str, tiers: tuple[tuple[str, int], ...]) -> dict[str, float]:
+    """The fixed delay of each retry-tier topic, by topic name."""
+    return {f"{prefix}retry.{name}": float(delay) for name, delay in tiers}

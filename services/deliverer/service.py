@@ -55,7 +55,7 @@ from hookhouse.common.signing import InvalidSigningConfig
 from hookhouse.deliverer.oauth import OAuthError, TokenCache
 from hookhouse.deliverer.outcome import classify, outbound_headers, target_url
 from hookhouse.deliverer.ratelimit import PERIODS, ConcurrencyLimit, RateLimiter
-from hookhouse.deliverer.schedule import NOW, TIMER, place, tier_delay
+from hookhouse.deliverer.schedule import NOW, TIMER, place, tier_delays
 from hookhouse.deliverer.ssrf import (
     Network,
     SsrfBlocked,
@@ -163,6 +163,7 @@ class Deliverer:
         self.config = ConfigLog(settings)
         self.records_topic = topics.name(settings, topics.RECORDS)
         self.dlq_topic = topics.name(settings, topics.DLQ)
+        self.tier_delays = tier_delays(settings.topic_prefix, topics.RETRY_TIERS)
         self.allowed = parse_networks(settings.destination_allow_networks)
         self.consumer: AsyncConsumer | None = None
         self.producer: AsyncProducer | None = None
@@ -259,7 +260,7 @@ class Deliverer:
     async def dispatch(self, msg: Message) -> None:
         """Start handling ``msg`` unless its retry-tier partition is not ready yet."""
         assert self.consumer is not None
-        delay = tier_delay(msg.topic() or "", self.settings.topic_prefix, topics.RETRY_TIERS)
+        delay = self.tier_delays.get(msg.topic() or "")
         if delay is not None:
             _, appended_ms = msg.timestamp()
             ready = appended_ms / 1000 + delay
@@ -344,12 +345,12 @@ class Deliverer:
         assert self.consumer is not None
         try:
             delivery = Delivery.from_dict(orjson.loads(msg.value() or b""))
-            delivery.body_bytes  # noqa: B018 - validates the base64 body
+            body = delivery.body_bytes  # decoded once: validates the base64 body
         except (orjson.JSONDecodeError, TypeError, ValueError) as exc:
             await self.dead_letter(msg, "invalid_delivery", f"not a delivery record: {exc}")
             self.consumer.done(msg)
             return
-        pending = await self.deliver(delivery, msg)
+        pending = await self.deliver(delivery, msg, body)
         self.done_when_acked(msg)
         if pending:
             await asyncio.gather(*pending)
@@ -361,7 +362,9 @@ class Deliverer:
             and self.config.state.get("muted_event", delivery.event_id) is not None
         )
 
-    async def deliver(self, delivery: Delivery, msg: Message) -> list[asyncio.Future[Any]]:
+    async def deliver(
+        self, delivery: Delivery, msg: Message, body: bytes
+    ) -> list[asyncio.Future[Any]]:
         """Send everything one delivery record causes (through the current
         :meth:`done_when_acked` group, at its very end); return what else to await."""
         if self.muted(delivery):  # the API has recorded the event as cancelled
@@ -400,7 +403,7 @@ class Deliverer:
                     continue  # a concurrency slot is not reserved ahead: try again
             policy = self.policy(delivery)
             try:
-                pushed = await self.push(delivery, destination, policy)
+                pushed = await self.push(delivery, destination, policy, body)
             finally:
                 if gate.concurrency is not None:
                     gate.concurrency.release()
@@ -449,7 +452,7 @@ class Deliverer:
         return 0.0
 
     async def push(
-        self, delivery: Delivery, destination: dict[str, Any], policy: RetryPolicy
+        self, delivery: Delivery, destination: dict[str, Any], policy: RetryPolicy, body: bytes
     ) -> Push:
         assert self.session is not None and self.tokens is not None
         url = target_url(
@@ -459,7 +462,6 @@ class Deliverer:
             not destination.get("path_forwarding_disabled", False),
         )
         method = destination.get("http_method") or delivery.method
-        body = delivery.body_bytes
         started_ms = now_ms()
         started = time.perf_counter()
         status: int | None = None

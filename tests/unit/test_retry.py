@@ -18,7 +18,7 @@ from hookhouse.common.retry import (
     status_predicate,
 )
 from hookhouse.common.settings import Settings
-from hookhouse.deliverer.schedule import NOW, TIMER, place, tier_delay
+from hookhouse.deliverer.schedule import NOW, TIMER, place, tier_delays
 from hookhouse.deliverer.service import Deliverer
 from tests.unit.test_outcome import delivery as sample_delivery
 
@@ -115,9 +115,10 @@ def test_placement_never_waits_past_the_due_time(remaining: float) -> None:
     assert 0 < placement.seconds <= remaining
 
 
-def test_tier_delay_of_topics() -> None:
-    assert tier_delay("hookhouse.retry.1m", "hookhouse.", TIERS) == 60
-    assert tier_delay("hookhouse.deliveries", "hookhouse.", TIERS) is None
+def test_tier_delays_of_topics() -> None:
+    delays = tier_delays("hookhouse.", TIERS)
+    assert delays["hookhouse.retry.1m"] == 60
+    assert "hookhouse.deliveries" not in delays
 
 
 def test_the_deliverer_parses_a_connections_retry_rule_once_per_version() -> None:
