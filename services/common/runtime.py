@@ -7,12 +7,15 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from typing import Any
 
 import uvicorn
 from pythonjsonlogger.json import JsonFormatter
+from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
+from hookhouse.common.health import Readiness, routes
 from hookhouse.common.settings import Settings
 
 log = logging.getLogger("hookhouse")
@@ -68,6 +71,25 @@ def serve_app(app: ASGIApp, settings: Settings, port: int) -> None:
         log_level="warning",
         timeout_graceful_shutdown=5,
     )
+
+
+async def serve_beside(
+    work: Coroutine[Any, Any, None],
+    stop: asyncio.Event,
+    readiness: Readiness,
+    settings: Settings,
+    port: int,
+) -> None:
+    """Run a consumer service's ``work`` with its health and metrics server on ``port``;
+    SIGINT and SIGTERM set ``stop``, which ``work`` watches."""
+    server = http_server(Starlette(routes=routes(readiness)), settings, port)
+    stop_on_signals(stop)
+    web = asyncio.create_task(server.serve())
+    try:
+        await work
+    finally:
+        server.should_exit = True
+        await web
 
 
 def stop_on_signals(stop: asyncio.Event) -> None:

@@ -30,7 +30,6 @@ import orjson
 import uvloop
 from aiohttp.abc import AbstractResolver, ResolveResult
 from confluent_kafka import Message
-from starlette.applications import Starlette
 
 from hookhouse.common import metrics, topics
 from hookhouse.common.clock import iso_ms, now_ms, parse_iso
@@ -38,7 +37,7 @@ from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.consumer import AsyncConsumer, position, send_dead_letter
 from hookhouse.common.consumer import dead_letter as dead_letter_of
 from hookhouse.common.destination_auth import Credentials, InvalidAuthConfig, credentials
-from hookhouse.common.health import Readiness, routes
+from hookhouse.common.health import Readiness
 from hookhouse.common.ids import new_id
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, SendGroup, ensure_topics
 from hookhouse.common.records import AttemptRow, Delivery, EventRow
@@ -49,7 +48,7 @@ from hookhouse.common.retry import (
     policy_from_rules,
     retry_after_seconds,
 )
-from hookhouse.common.runtime import http_server, start, stop_on_signals
+from hookhouse.common.runtime import serve_beside, start
 from hookhouse.common.settings import Settings, load
 from hookhouse.common.signing import InvalidSigningConfig
 from hookhouse.deliverer.oauth import OAuthError, TokenCache
@@ -314,7 +313,8 @@ class Deliverer:
         is read again after the restart: at least once.
         """
         self.tasks.discard(task)
-        self.wakeup.set()
+        if self.backlog:  # a slot for the next one (an empty backlog wakes it when filled)
+            self.wakeup.set()
         if not task.cancelled() and task.exception() is not None:
             log.error("a delivery failed to complete; stopping", exc_info=task.exception())
             self.failed = True
@@ -665,14 +665,8 @@ class Deliverer:
 async def serve(settings: Settings) -> None:
     deliverer = Deliverer(settings)
     readiness = Readiness({"kafka": KafkaProbe(settings), "config": lambda: deliverer.config.ready})
-    server = http_server(Starlette(routes=routes(readiness)), settings, settings.deliverer_port)
-    stop_on_signals(deliverer.stop)
-    web = asyncio.create_task(server.serve())
-    try:
-        await deliverer.run()
-    finally:
-        server.should_exit = True
-        await web
+    port = settings.deliverer_port
+    await serve_beside(deliverer.run(), deliverer.stop, readiness, settings, port)
     if deliverer.failed:
         raise SystemExit(3)
 

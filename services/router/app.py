@@ -27,20 +27,19 @@ from concurrent.futures import ThreadPoolExecutor
 import orjson
 import uvloop
 from confluent_kafka import Message as Record
-from starlette.applications import Starlette
 
 from hookhouse.common import metrics, topics
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.consumer import AsyncConsumer, position
-from hookhouse.common.health import Readiness, routes
+from hookhouse.common.health import Readiness
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, SendGroup, ensure_topics
 from hookhouse.common.message import Message, Transformed
 from hookhouse.common.records import DeadLetter, InboundRequest
-from hookhouse.common.runtime import http_server, start, stop_on_signals
+from hookhouse.common.runtime import serve_beside, start
 from hookhouse.common.schemas import first_error
 from hookhouse.common.settings import Settings, load
 from hookhouse.common.transformations import Limits, Runtime
-from hookhouse.router.dedup import DedupMemory
+from hookhouse.router.dedup import DedupMemory, match_partitions
 from hookhouse.router.release import Releaser
 from hookhouse.router.routing import (
     Prepared,
@@ -123,6 +122,7 @@ class Router:
 
     async def run(self) -> None:
         await asyncio.to_thread(ensure_topics, self.settings)
+        await asyncio.to_thread(match_partitions, self.settings)
         self.config.start()
         # Routing against a half-read configuration would record requests as
         # NO_CONNECTION that do have connections: wait for the whole log.
@@ -279,14 +279,7 @@ def observe(outcome: Transformed, seconds: float) -> None:
 async def serve(settings: Settings) -> None:
     router = Router(settings)
     readiness = Readiness({"kafka": KafkaProbe(settings), "config": lambda: router.config.ready})
-    server = http_server(Starlette(routes=routes(readiness)), settings, settings.router_port)
-    stop_on_signals(router.stop)
-    web = asyncio.create_task(server.serve())
-    try:
-        await router.run()
-    finally:
-        server.should_exit = True
-        await web
+    await serve_beside(router.run(), router.stop, readiness, settings, settings.router_port)
     if router.exit_code:
         raise SystemExit(router.exit_code)
 

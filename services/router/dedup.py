@@ -17,6 +17,8 @@ import threading
 import time
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewPartitions
 
 from hookhouse.common import topics
 from hookhouse.common.clock import now_ms
@@ -139,3 +141,17 @@ def read_to_end(settings: Settings, topic: str, partitions: set[int]) -> Entries
     finally:
         consumer.close()
     return entries
+
+
+def match_partitions(settings: Settings) -> None:
+    """Give ``dedup`` as many partitions as ``requests`` (more were added to it since
+    ``dedup`` was created): every request partition needs its own to write to."""
+    admin = AdminClient(client_config(settings))
+    requests, dedup = topics.name(settings, topics.REQUESTS), topics.name(settings, topics.DEDUP)
+    found = admin.list_topics(timeout=10).topics
+    wanted, have = len(found[requests].partitions), len(found[dedup].partitions)
+    if have < wanted:
+        log.warning(
+            "%s has %d partitions and %s %d: adding to %s", requests, wanted, dedup, have, dedup
+        )
+        admin.create_partitions([NewPartitions(dedup, wanted)])[dedup].result(timeout=30)

@@ -18,13 +18,12 @@ import uvloop
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 from confluent_kafka import Message
-from starlette.applications import Starlette
 
 from hookhouse.common import clickhouse, metrics, topics
 from hookhouse.common.consumer import AsyncConsumer, position, send_dead_letter
-from hookhouse.common.health import Readiness, routes
+from hookhouse.common.health import Readiness
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, ensure_topics
-from hookhouse.common.runtime import http_server, start, stop_on_signals
+from hookhouse.common.runtime import serve_beside, start
 from hookhouse.common.settings import Settings, load
 from hookhouse.sink.batch import Batch, Block, InvalidRecord
 
@@ -234,15 +233,8 @@ def refuses_rows(exc: Exception) -> bool:
 async def serve(settings: Settings) -> None:
     sink = Sink(settings)
     readiness = Readiness({"kafka": KafkaProbe(settings), "clickhouse": sink.clickhouse_ok})
-    server = http_server(Starlette(routes=routes(readiness)), settings, settings.sink_port)
     stop = asyncio.Event()
-    stop_on_signals(stop)
-    web = asyncio.create_task(server.serve())
-    try:
-        await sink.run(stop)
-    finally:
-        server.should_exit = True
-        await web
+    await serve_beside(sink.run(stop), stop, readiness, settings, settings.sink_port)
 
 
 def main() -> None:

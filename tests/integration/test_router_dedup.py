@@ -1,5 +1,6 @@
 """The router's deduplication memory against the real broker: what one process
-remembers, the next restores from the ``dedup`` topic; expired entries do not return."""
+remembers, the next restores from the ``dedup`` topic; expired entries do not return;
+``dedup`` keeps as many partitions as ``requests``."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import asyncio
 
 import pytest
 from confluent_kafka import TopicPartition
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewPartitions
 
 from hookhouse.common import topics
-from hookhouse.common.kafka import AsyncProducer
+from hookhouse.common.kafka import AsyncProducer, client_config, ensure_topics
 from hookhouse.common.settings import Settings
-from hookhouse.router.dedup import DedupMemory
+from hookhouse.router.dedup import DedupMemory, match_partitions
+from tests.stack import isolated_settings
 
 pytestmark = pytest.mark.integration
 
@@ -55,3 +59,17 @@ def test_a_restarted_router_remembers_what_it_saw_per_partition(settings: Settin
     later.restore([TopicPartition(dedup, 1)])
     later.apply_restored()
     assert set(later.entries) == {b"web_a:k1", b"web_a:short", b"web_b:k2"}
+
+
+def test_dedup_grows_to_as_many_partitions_as_requests(infra: None) -> None:
+    settings = isolated_settings()
+    ensure_topics(settings)
+    admin = AdminClient(client_config(settings))
+    requests = topics.name(settings, topics.REQUESTS)
+    admin.create_partitions([NewPartitions(requests, 3)])[requests].result(timeout=30)
+
+    match_partitions(settings)
+
+    dedup = topics.name(settings, topics.DEDUP)
+    assert len(admin.list_topics(dedup, timeout=10).topics[dedup].partitions) == 3
+    match_partitions(settings)  # already matching: nothing to do
