@@ -251,7 +251,7 @@ class Router:
             # read it yet: read the config log to its end before saying NO_CONNECTION.
             await asyncio.to_thread(self.config.catch_up, 5.0)
             connections = self.config.state.connections_of(request.source_id)
-        seen_before = self.dedup.seen_in(sends, msg.partition() or 0)
+        seen_before = self.dedup.seen_in(sends, msg.partition() or 0, request.id)
         try:
             routed = route(request, connections, self.transform, seen_before, original=original)
         except Exception as exc:  # a bug or an unforeseen input: that record only

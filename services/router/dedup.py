@@ -1,6 +1,7 @@
 """The router's deduplication memory: a dict in memory, kept in a compacted topic.
 
-An entry is ``b"<connection id>:<key>"`` -> ``b"<expires at ms>:<partition>"``.  It is
+An entry is ``b"<connection id>:<key>"`` -> ``b"<expires at ms>:<partition>:<request
+id>"``.  It is
 written to the ``dedup`` topic's partition with the number of the ``requests``
 partition whose record made it — the partition every later request of that source
 reads — and its send is acknowledged before that record's offset is committed.  When
@@ -70,16 +71,23 @@ class DedupMemory:
             self.entries = {k: v for k, v in self.entries.items() if partition_of(v) not in numbers}
             self.entries.update(entries)
 
-    def seen_in(self, sends: SendGroup, partition: int) -> SeenBefore:
-        """The ``seen_before`` for requests of ``partition``; the entries it writes go
-        through ``sends`` (acknowledged with the request's other records)."""
+    def seen_in(self, sends: SendGroup, partition: int, request_id: str) -> SeenBefore:
+        """The ``seen_before`` for request ``request_id`` of ``partition``; the entries it
+        writes go through ``sends`` (acknowledged with the request's other records).
+
+        An entry names the request that made it: the same request read again (after a
+        crash between its records' sends and its offset's commit, some of them may be
+        stored and others not) is routed again, not taken for its own duplicate."""
+        mine = request_id.encode()
 
         def seen_before(connection_id: str, key: str, window_ms: int) -> bool:
             entry, now = f"{connection_id}:{key}".encode(), now_ms()
             known = self.entries.get(entry)
-            if known is not None and int(known.split(b":")[0]) > now:
-                return True
-            value = f"{now + window_ms}:{partition}".encode()
+            if known is not None:
+                until, _, made_by = known.split(b":", 2)
+                if int(until) > now:
+                    return made_by != mine
+            value = b"%d:%d:%s" % (now + window_ms, partition, mine)
             self.entries[entry] = value
             sends.send(self.topic, value, entry, partition=partition)
             return False

@@ -25,12 +25,11 @@ def test_a_restarted_router_remembers_what_it_saw_per_partition(settings: Settin
         memory = DedupMemory(settings)
         producer = AsyncProducer(settings)
         sends = producer.group()
-        on_0 = memory.seen_in(sends, 0)
-        on_1 = memory.seen_in(sends, 1)
-        assert not on_0("web_a", "k1", 600_000)
-        assert on_0("web_a", "k1", 600_000)  # within the window: a duplicate
-        assert not on_0("web_a", "short", 1)
-        assert not on_1("web_b", "k2", 600_000)
+        assert not memory.seen_in(sends, 0, "req_1")("web_a", "k1", 600_000)
+        # within the window, another request: a duplicate
+        assert memory.seen_in(sends, 0, "req_2")("web_a", "k1", 600_000)
+        assert not memory.seen_in(sends, 0, "req_3")("web_a", "short", 1)
+        assert not memory.seen_in(sends, 1, "req_4")("web_b", "k2", 600_000)
         await sends.acked()  # the router awaits these before committing
         await asyncio.sleep(0.01)
         assert memory.expire(producer) == 1  # "short" expired: forgotten and tombstoned
@@ -49,8 +48,10 @@ def test_a_restarted_router_remembers_what_it_saw_per_partition(settings: Settin
     async def second_life() -> None:
         producer = AsyncProducer(settings)
         sends = producer.group()
-        assert later.seen_in(sends, 0)("web_a", "k1", 600_000)
-        assert not later.seen_in(sends, 0)("web_a", "short", 600_000)
+        assert later.seen_in(sends, 0, "req_5")("web_a", "k1", 600_000)
+        # req_1 read again (its offset was not committed): routed again, not a duplicate
+        assert not later.seen_in(sends, 0, "req_1")("web_a", "k1", 600_000)
+        assert not later.seen_in(sends, 0, "req_6")("web_a", "short", 600_000)
         await sends.acked()
         producer.close()
 
