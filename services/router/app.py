@@ -1,10 +1,11 @@
 """The router: ``requests`` in; ``deliveries``, ``held``, ``records`` and ``dlq`` out.
 
 One loop reads batches of requests with confluent-kafka (``AsyncConsumer``), routes
-them, sends every output record, awaits every acknowledgement, and only then marks the
-batch's offsets done, to be committed (at least once; KAFKA-NOTES B).  A failed send
-stops the process without marking its batch, so the batch is read again by the next
-owner of its partitions.  Deduplication memory lives in ``router/dedup.py``; paused
+them and sends every output record of a batch through one ``SendGroup``; it reads and
+routes the next batch while those acknowledgements arrive, and marks a batch's offsets
+done, to be committed, only once all of them have (at least once; KAFKA-NOTES B).  A
+failed send stops the process without marking its batch, so the batch is read again
+by the next owner of its partitions.  Deduplication memory lives in ``router/dedup.py``; paused
 connections' deliveries in ``router/release.py``.
 
 Not Faust, which DESIGN names: a Faust agent that takes the same batches and does
