@@ -203,9 +203,14 @@ class Router:
                 self.dead_letter(sends, msg, "invalid_request", str(exc))
                 continue
             received.append((msg, request, original))
+        state = self.config.state
+        if any(not state.connections_of(request.source_id) for _, request, _ in received):
+            # Perhaps a connection was created a moment ago and this process has not read
+            # it yet: read the config log to its end (once a batch) before NO_CONNECTION.
+            await asyncio.to_thread(self.config.catch_up, 5.0)
         await self.prepare([(request, original) for _, request, original in received])
         for msg, request, original in received:
-            await self.process(sends, msg, request, original)
+            self.process(sends, msg, request, original)
         self.prepared.clear()
         return sends.acked()
 
@@ -242,16 +247,11 @@ class Router:
         )
         sends.send(self.dlq, letter.to_json(), key=msg.key())
 
-    async def process(
+    def process(
         self, sends: SendGroup, msg: Record, request: InboundRequest, original: Message
     ) -> None:
         """Send everything one request causes, through ``sends``."""
         connections = self.config.state.connections_of(request.source_id)
-        if not connections:
-            # Perhaps the connection was created a moment ago and this process has not
-            # read it yet: read the config log to its end before saying NO_CONNECTION.
-            await asyncio.to_thread(self.config.catch_up, 5.0)
-            connections = self.config.state.connections_of(request.source_id)
         seen_before = self.dedup.seen_in(sends, msg.partition() or 0, request.id)
         try:
             routed = route(request, connections, self.transform, seen_before, original=original)

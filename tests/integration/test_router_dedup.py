@@ -5,6 +5,8 @@ remembers, the next restores from the ``dedup`` topic; expired entries do not re
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 
 import pytest
 from confluent_kafka import TopicPartition
@@ -68,9 +70,20 @@ def test_dedup_grows_to_as_many_partitions_as_requests(infra: None) -> None:
     admin = AdminClient(client_config(settings))
     requests = topics.name(settings, topics.REQUESTS)
     admin.create_partitions([NewPartitions(requests, 3)])[requests].result(timeout=30)
-
-    match_partitions(settings)
-
     dedup = topics.name(settings, topics.DEDUP)
-    assert len(admin.list_topics(dedup, timeout=10).topics[dedup].partitions) == 3
+
+    def partitions(topic: str) -> int:
+        return len(admin.list_topics(topic, timeout=10).topics[topic].partitions)
+
+    wait_until(lambda: partitions(requests) == 3)  # metadata catches up after a change
+    match_partitions(settings)
+    wait_until(lambda: partitions(dedup) == 3)
     match_partitions(settings)  # already matching: nothing to do
+    assert partitions(dedup) == 3
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "not within the time limit"
+        time.sleep(0.2)
