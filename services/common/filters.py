@@ -94,7 +94,7 @@ def _compile(spec: Any, where: str) -> Predicate:
             checks = [_compile_operators(operators, where)]
             if rest:
                 checks.append(_compile(rest, where))
-            return lambda value, document: all(check(value, document) for check in checks)
+            return _every(checks)
         fields = [(key, _compile(sub, f"{where}.{key}")) for key, sub in spec.items()]
 
         def match_object(value: Any, document: Any) -> bool:
@@ -123,7 +123,14 @@ def _compile_operators(spec: dict[str, Any], where: str) -> Predicate:
         raise InvalidFilter(
             f"{where}: unknown operator {unknown[0]!r} (known: {', '.join(sorted(OPERATORS))})"
         )
-    checks = [_operator(op, arg, f"{where}.{op}") for op, arg in spec.items()]
+    return _every([_operator(op, arg, f"{where}.{op}") for op, arg in spec.items()])
+
+
+def _every(checks: list[Predicate]) -> Predicate:
+    """All of ``checks`` (the one itself when there is one: most filters)."""
+    if len(checks) == 1:
+        return checks[0]
+
     return lambda value, document: all(check(value, document) for check in checks)
 
 

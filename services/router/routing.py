@@ -168,13 +168,24 @@ def _compiled(rule: dict[str, Any], part: str) -> Callable[[Any], bool]:
 
 def passes(rule: dict[str, Any], message: Message) -> bool:
     """Does ``message`` pass a filter rule (every part it names must match)?"""
-    parts: list[tuple[str, Callable[[], Any]]] = [
-        ("body", message.parsed_body),
-        ("headers", lambda: message.headers),
-        ("query", message.parsed_query),
-        ("path", lambda: message.path),
-    ]
-    return all(_compiled(rule, name)(read()) for name, read in parts if name in rule)
+    for name in FILTERED_PARTS:
+        if name in rule and not _compiled(rule, name)(_part(message, name)):
+            return False
+    return True
+
+
+FILTERED_PARTS = ("body", "headers", "query", "path")
+
+
+def _part(message: Message, name: str) -> Any:
+    """The part of ``message`` a filter rule names (parsed on first use)."""
+    if name == "body":
+        return message.parsed_body()
+    if name == "headers":
+        return message.headers
+    if name == "query":
+        return message.parsed_query()
+    return message.path
 
 
 def dedup_key(rule: dict[str, Any], message: Message) -> str:
