@@ -1,14 +1,14 @@
 """The router's deduplication memory: a dict in memory, kept in a compacted topic.
 
 An entry is ``b"<connection id>:<key>"`` -> ``b"<expires at ms>:<partition>:<request
-id>"``.  It is
-written to the ``dedup`` topic's partition with the number of the ``requests``
-partition whose record made it — the partition every later request of that source
-reads — and its send is acknowledged before that record's offset is committed.  When
-the router is assigned a ``requests`` partition it reads the same ``dedup`` partition
-from its start to its end before routing a record of it (``restore``, called on the
-consumer's thread inside the assignment), so the memory survives restarts and
-rebalances.  Expired entries are dropped and tombstoned (``expire``).
+id>"``.  It is written to the ``dedup`` topic's partition with the number of the
+``requests`` partition whose record made it — the partition every later request of
+that source reads — and its send is acknowledged before that record's offset is
+committed.  When the router is assigned a ``requests`` partition it reads the same
+``dedup`` partition from its start to its end before routing a record of it
+(``restore``, called on the consumer's thread inside the assignment), so the memory
+survives restarts and rebalances.  Expired entries are dropped and tombstoned
+(``expire``).
 """
 
 from __future__ import annotations
