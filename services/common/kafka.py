@@ -176,9 +176,7 @@ class AsyncProducer:
 
     def group(self) -> SendGroup:
         """Records sent together and awaited together (see :class:`SendGroup`)."""
-        group = SendGroup(self, self._loop.create_future())
-        self._deadlines.append((time.monotonic() + self._timeout, group.future))
-        return group
+        return SendGroup(self, self._loop.create_future())
 
     def _produce(
         self,
@@ -250,8 +248,12 @@ class SendGroup:
     def acked(self) -> asyncio.Future[None]:
         """Close the group; the future resolves when all its records are acknowledged."""
         self.sealed = True
-        if not self.unacked and not self.future.done():
-            self.future.set_result(None)
+        if not self.unacked:
+            if not self.future.done():
+                self.future.set_result(None)
+        else:  # the timeout counts from here: a group may be open for a while, idle
+            producer = self._producer
+            producer._deadlines.append((time.monotonic() + producer._timeout, self.future))
         return self.future
 
     def settle(self, err: KafkaError | None) -> None:

@@ -151,3 +151,16 @@ def test_a_send_group_fails_when_the_broker_never_acks() -> None:
         producer.close(timeout=0)
 
     asyncio.run(scenario())
+
+
+def test_a_send_group_open_longer_than_the_timeout_still_resolves(settings: Settings) -> None:
+    # The deliverer keeps a group open between deliveries, however long it is idle.
+    async def scenario() -> None:
+        producer = AsyncProducer(settings, timeout=0.5)
+        sends = producer.group()
+        await asyncio.sleep(1.5)
+        sends.send(topics.name(settings, topics.REQUESTS), b"late", key="group")
+        await asyncio.wait_for(sends.acked(), 10)
+        producer.close()
+
+    asyncio.run(scenario())
