@@ -3,7 +3,6 @@ request, valid or not, gets a 5xx, and every answer is one the document declares
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -20,16 +19,11 @@ from hookhouse.api.app import API_VERSION, build_app
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.settings import Settings
 from hookhouse.stack.bootstrap import new_api_key, project
+from tests.stack import free_port
 
 pytestmark = pytest.mark.integration
 
 EXAMPLES = 15  # per operation and generation mode
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
