@@ -16,17 +16,18 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from hookhouse.common import metrics
-from hookhouse.common.kafka import AsyncProducer, consumer_config
+from hookhouse.common.kafka import Sender, consumer_config
 from hookhouse.common.offsets import OffsetTracker
 from hookhouse.common.records import DeadLetter
 from hookhouse.common.settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def position(msg: Message) -> tuple[str, int, int]:
@@ -45,17 +46,18 @@ def dead_letter(
 
 
 def send_dead_letter(
-    producer: AsyncProducer,
+    sender: Sender[T],
     topic: str,
     stage: str,
     reason: str,
     msg: Message,
     details: dict[str, Any] | None = None,
-) -> asyncio.Future[Message]:
-    """Count and produce the ``dlq`` record for ``msg``; the future resolves on the ack."""
+) -> T:
+    """Count and produce the ``dlq`` record for ``msg``; returns what ``sender.send``
+    does (through a producer: the future that resolves on the ack)."""
     metrics.DEAD_LETTERS.labels(stage, reason).inc()
     letter = dead_letter(stage, reason, msg, details)
-    return producer.send(topic, letter.to_json(), key=msg.key())
+    return sender.send(topic, letter.to_json(), key=msg.key())
 
 
 class AsyncConsumer:

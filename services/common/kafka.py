@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient
@@ -210,6 +210,23 @@ class AsyncProducer:
             log.error("%d records were not acknowledged before shutdown", remaining)
         self._closing.set()
         self._poller.join(timeout=2)
+
+
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Sender(Protocol[T_co]):
+    """What records are sent through: an :class:`AsyncProducer` (``send`` gives the
+    record's future) or a :class:`SendGroup` (the group's future covers it)."""
+
+    def send(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | str | None = None,
+        headers: list[tuple[str, str | bytes | None]] | None = None,
+        partition: int = -1,
+    ) -> T_co: ...
 
 
 class SendGroup:

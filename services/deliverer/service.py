@@ -35,7 +35,6 @@ from hookhouse.common import metrics, topics
 from hookhouse.common.clock import iso_ms, now_ms, parse_iso
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.consumer import AsyncConsumer, position, send_dead_letter
-from hookhouse.common.consumer import dead_letter as dead_letter_of
 from hookhouse.common.destination_auth import Credentials, InvalidAuthConfig, credentials
 from hookhouse.common.health import Readiness
 from hookhouse.common.ids import new_id
@@ -652,9 +651,8 @@ class Deliverer:
 
     def dead_letter_outcome(self, msg: Message, reason: str, delivery: Delivery) -> None:
         assert self.sends is not None
-        metrics.DEAD_LETTERS.labels("deliverer", reason).inc()
-        letter = dead_letter_of("deliverer", reason, msg, {"event_id": delivery.event_id})
-        self.sends.send(self.dlq_topic, letter.to_json(), key=msg.key())
+        details = {"event_id": delivery.event_id}
+        send_dead_letter(self.sends, self.dlq_topic, "deliverer", reason, msg, details)
 
     async def dead_letter(self, msg: Message, reason: str, message: str) -> None:
         assert self.producer is not None
