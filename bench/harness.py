@@ -147,11 +147,7 @@ def settings(**overrides: Any) -> Settings:
 
 def env_of(made: Settings) -> dict[str, str]:
     """The HOOKHOUSE_* variables that reproduce ``made`` in a child process."""
-    out = clean_env()
-    for name, value in made.model_dump().items():
-        text = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
-        out[f"HOOKHOUSE_{name.upper()}"] = text
-    return out
+    return {**clean_env(), **made.environment()}
 
 
 @contextmanager

@@ -153,6 +153,15 @@ class Settings(BaseSettings):
         """The web console, served by the API."""
         return f"{self.api_url}/dashboard"
 
+    def environment(self) -> dict[str, str]:
+        """The ``HOOKHOUSE_*`` variables that make the same settings in a child process
+        (secrets in clear: for a child's environment, never for a log)."""
+        out = {}
+        for name, value in self.model_dump().items():
+            text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+            out[f"HOOKHOUSE_{name.upper()}"] = text
+        return out
+
     def describe(self) -> dict[str, str]:
         """Every setting as text, secrets masked, for the start-up log line."""
         shown: dict[str, str] = {}

@@ -5,8 +5,8 @@ them and sends every output record of a batch through one ``SendGroup``; it read
 routes the next batch while those acknowledgements arrive, and marks a batch's offsets
 done, to be committed, only once all of them have (at least once; KAFKA-NOTES B).  A
 failed send stops the process without marking its batch, so the batch is read again
-by the next owner of its partitions.  Deduplication memory lives in ``router/dedup.py``; paused
-connections' deliveries in ``router/release.py``.
+by the next owner of its partitions.  Deduplication memory lives in
+``router/dedup.py``; paused connections' deliveries in ``router/release.py``.
 
 Not Faust, which DESIGN names: a Faust agent that takes the same batches and does
 nothing cost 101-136 µs of CPU per record here, more than all of the routing (bench

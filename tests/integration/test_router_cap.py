@@ -26,11 +26,7 @@ def test_the_router_stops_when_nearly_everything_is_dead_lettered(infra: None) -
     for n in range(30):
         producer.produce(topics.name(settings, topics.REQUESTS), b"not json %d" % n, b"src")
     assert producer.flush(10) == 0
-    env = {**clean_env()}
-    for name, value in settings.model_dump().items():
-        secret = getattr(value, "get_secret_value", None)
-        env[f"HOOKHOUSE_{name.upper()}"] = secret() if secret else str(value)
-    env["HOOKHOUSE_LOG_FORMAT"] = "text"
+    env = {**clean_env(), **settings.environment(), "HOOKHOUSE_LOG_FORMAT": "text"}
 
     ended = subprocess.run(
         [sys.executable, "-m", "hookhouse.cli", "router"],

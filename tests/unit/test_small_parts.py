@@ -44,6 +44,13 @@ def test_settings_mask_secrets() -> None:
     assert mask_url_password("http://h:1") == "http://h:1"
 
 
+def test_settings_environment_makes_the_same_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings(topic_partitions=3, kafka_sasl_password=SecretStr("pw"))
+    for name, value in settings.environment().items():
+        monkeypatch.setenv(name, value)
+    assert Settings() == settings  # secrets too: a child process gets them in clear
+
+
 def test_local_defaults_follow_ports() -> None:
     settings = Settings(kafka_port=1234, clickhouse_http_port=4321)
     assert settings.kafka_bootstrap == "127.0.0.1:1234"
