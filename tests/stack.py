@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -42,6 +43,9 @@ class Infra:
     def start(self) -> None:
         if is_listening("127.0.0.1", 17792) and is_listening("127.0.0.1", 17723):
             return
+        # Empty data directories: every test makes its own topics and database, and kept
+        # from run to run they pile up in the broker and in ClickHouse (bench/harness.py).
+        shutil.rmtree(TEST_HOME, ignore_errors=True)
         TEST_HOME.mkdir(parents=True, exist_ok=True)
         env = {**clean_env(), **TEST_PORTS, "HOOKHOUSE_HOME": str(TEST_HOME)}
         log = (TEST_HOME / "infra.out").open("ab")
