@@ -66,7 +66,7 @@ class AsyncConsumer:
         settings: Settings,
         group: str,
         topics: list[str],
-        fetch_wait_ms: int = 10,
+        fetch_wait_ms: int | None = None,
         bulk: bool = False,
         on_assign: Callable[[list[TopicPartition]], None] | None = None,
     ) -> None:

@@ -61,10 +61,11 @@ def producer_config(
 
 
 def consumer_config(
-    settings: Settings, group: str, fetch_wait_ms: int = 10, bulk: bool = False
+    settings: Settings, group: str, fetch_wait_ms: int | None = None, bulk: bool = False
 ) -> dict[str, Any]:
     """``fetch_wait_ms``: how long the broker may hold a fetch to gather records — the
-    latency a record can wait, and (idle) one fetch per that many ms per consumer.
+    latency a record can wait, and (idle) one fetch per that many ms per consumer
+    (default: the ``kafka_fetch_wait_ms`` setting).
 
     ``bulk``: a reader that takes records as fast as they come and seldom pauses (the
     sink).  Its prefetch queue (one for all its partitions) is librdkafka's 64 MiB,
@@ -85,7 +86,7 @@ def consumer_config(
         # Let the broker gather records for a while per fetch instead of answering
         # every fetch with whatever single record just arrived (broker CPU).
         "fetch.min.bytes": 64 * 1024,
-        "fetch.wait.max.ms": fetch_wait_ms,
+        "fetch.wait.max.ms": fetch_wait_ms or settings.kafka_fetch_wait_ms,
         "max.partition.fetch.bytes": (1 if bulk else 16) * 1024 * 1024,
         "queued.max.messages.kbytes": (64 if bulk else 16) * 1024,
     }

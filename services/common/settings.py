@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     # How long a producer gathers records into one batch before sending: longer means
     # fewer, larger requests (less broker CPU per record), each record waiting longer.
     kafka_linger_ms: float = Field(default=2.0, ge=0, le=1000)
+    # How long the broker may hold a router's or deliverer's fetch to gather records:
+    # the most a record waits per hop when traffic is light, and, idle, one fetch per
+    # that many ms per consumer (each costs the broker CPU).
+    kafka_fetch_wait_ms: int = Field(default=10, ge=1, le=5000)
     # How long the router, deliverer and sink keep retrying a record while the broker
     # is away before they give up (and stop, leaving their offsets uncommitted).
     background_produce_timeout_seconds: float = Field(default=300.0, gt=0)

@@ -14,6 +14,7 @@ from hookhouse.api.auth import presented_key
 from hookhouse.common.clickhouse import migrations, statements
 from hookhouse.common.clock import iso_ms, parse_iso
 from hookhouse.common.config import ConfigState, hash_api_key, record_key
+from hookhouse.common.kafka import consumer_config
 from hookhouse.common.settings import Settings, mask_url_password
 from hookhouse.sink.batch import InvalidRecord, table_of
 from hookhouse.sink.service import refuses_rows
@@ -55,6 +56,13 @@ def test_local_defaults_follow_ports() -> None:
     settings = Settings(kafka_port=1234, clickhouse_http_port=4321)
     assert settings.kafka_bootstrap == "127.0.0.1:1234"
     assert settings.clickhouse_url == "http://default:@127.0.0.1:4321"
+
+
+def test_consumers_fetch_wait_comes_from_the_setting_unless_given() -> None:
+    settings = Settings(kafka_fetch_wait_ms=100)
+    assert consumer_config(settings, "g")["fetch.wait.max.ms"] == 100
+    assert consumer_config(settings, "g", fetch_wait_ms=250)["fetch.wait.max.ms"] == 250
+    assert consumer_config(Settings(), "g")["fetch.wait.max.ms"] == 10
 
 
 def test_config_state_applies_and_deletes() -> None:
