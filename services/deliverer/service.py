@@ -205,6 +205,9 @@ class Deliverer:
             ),
             timeout=aiohttp.ClientTimeout(total=self.settings.delivery_timeout_seconds),
             auto_decompress=False,
+            # Stateless deliveries: a cookie one destination sets would otherwise go
+            # with every later request to its host, another tenant's destinations too.
+            cookie_jar=aiohttp.DummyCookieJar(),
         )
         self.tokens = TokenCache(self.session)
         names = [topics.name(self.settings, topics.DELIVERIES)]

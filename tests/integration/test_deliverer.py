@@ -339,6 +339,24 @@ def test_signatures_verify_with_independent_implementations(
             assert got.headers["webhook-id"] == got.headers["x-hookhouse-event-id"]
 
 
+def test_cookies_set_by_a_destination_are_never_sent_back(
+    dsettings: Settings, config: ConfigLog, deliverer: Deliverer
+) -> None:
+    """Deliveries are stateless: a cookie one destination sets must not ride along with
+    later deliveries to that host, which may be another tenant's destination."""
+    answer = Answer(headers={"set-cookie": "session=tenant-a; Path=/"})
+    with Receiver(lambda _: answer) as receiver:
+        by_name = receiver.url.replace("127.0.0.1", "localhost")  # IP hosts get no cookies
+        first = connect(config, by_name)
+        send(dsettings, *first, 1, project_id(config))
+        wait_for(lambda: len(receiver.snapshot()) == 1)
+        second = connect(config, by_name + "/other")
+        send(dsettings, *second, 1, project_id(config))
+        send(dsettings, *first, 1, project_id(config))
+        wait_for(lambda: len(receiver.snapshot()) == 3)
+        assert [got.headers.get("cookie") for got in receiver.snapshot()] == [None] * 3
+
+
 def test_private_addresses_are_refused_without_retry(infra: None) -> None:
     guarded = deliverer_settings(destination_allow_networks="")
     with Receiver() as receiver, config_log(guarded) as config, running(guarded):
