@@ -258,6 +258,36 @@ def broker_pid() -> int:
     return int(found[0]) if found else 0
 
 
+def clickhouse_pid() -> int:
+    found = subprocess.run(
+        ["pgrep", "-f", f"clickhouse_server .*{HOME}"], capture_output=True, text=True
+    ).stdout.split()
+    return int(found[0]) if found else 0
+
+
+def services_of(supervisor: int) -> dict[str, int]:
+    """The ``hookhouse.cli <service>`` processes a supervisor (``hookhouse up``) runs."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        with suppress(OSError, IndexError):
+            stat = (entry / "stat").read_text().rpartition(")")[2].split()
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+            if int(stat[1]) == supervisor and b"hookhouse.cli" in args:
+                found[args[args.index(b"hookhouse.cli") + 1].decode()] = int(entry.name)
+    return found
+
+
+def idle_cpu(supervisor: int, seconds: float = 10.0) -> dict[str, float]:
+    """Percent of one core each part of a running stack uses while nothing is sent."""
+    meter = CpuMeter(
+        {"Kafka broker": broker_pid(), "ClickHouse": clickhouse_pid(), **services_of(supervisor)}
+    )
+    meter.start()
+    time.sleep(seconds)
+    meter.stop()
+    return {name: round(100 * used / seconds, 1) for name, used in meter.used.items()}
+
+
 class CpuMeter:
     """CPU seconds that named processes spend between ``start()`` and ``stop()``."""
 
