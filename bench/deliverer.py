@@ -178,11 +178,12 @@ def main() -> None:
 
 `.venv/bin/python -m bench.deliverer --events {args.events}`
 
-{args.events} POSTs of a 1 KiB JSON body to a fast local receiver (aiohttp, its own
-process). Baseline: one process with one aiohttp session (uvloop, `TCPConnector(limit=100)`,
-{CONCURRENCY} in flight) sending the same requests, with the {len(headers)} headers the
-deliverer sends (content type, idempotency key and the `x-hookhouse-` delivery headers).
-hookhouse: one `hookhouse deliverer` process reading a pre-filled `deliveries` topic
+{args.events} POSTs of a 1 KiB JSON body to a fast local receiver (`bench/receiver.py`: a
+bare ASGI callable under uvicorn, its own process). Baseline: one process with one
+aiohttp session (uvloop, `TCPConnector(limit=100)`, {CONCURRENCY} in flight) sending the
+same requests, with the {len(headers)} headers the deliverer sends (content type,
+idempotency key and the `x-hookhouse-` delivery headers). hookhouse: one `hookhouse
+deliverer` process reading a pre-filled `deliveries` topic
 (4 partitions, one broker), recording every attempt and event to Kafka; default settings
 (`HOOKHOUSE_DELIVERER_MAX_IN_FLIGHT=256`).
 Rate = requests / (last arrival - first arrival) at the receiver. The raw client runs
