@@ -244,7 +244,9 @@ class Deliverer:
                 await self.consumer.release_due(time.time())
                 self.seal()
                 if time.monotonic() - last_commit > 0.5:
-                    await self.consumer.commit()
+                    # Handed to librdkafka: waiting for the broker's answer here stopped
+                    # reading now and then for 200-300 ms (the end-to-end p99's stalls).
+                    await self.consumer.commit(wait=False)
                     last_commit = time.monotonic()
             dispatcher.cancel()
         finally:
