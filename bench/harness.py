@@ -251,18 +251,16 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def infrastructure_pid(program: str) -> int:
+    """The process of the benchmarks' own ``program`` (its command line names HOME), or 0."""
+    found = subprocess.run(
+        ["pgrep", "-f", f"{program} .*{HOME}"], capture_output=True, text=True
+    ).stdout.split()
+    return int(found[0]) if found else 0
+
+
 def broker_pid() -> int:
-    found = subprocess.run(
-        ["pgrep", "-f", f"kafka.Kafka .*{HOME}"], capture_output=True, text=True
-    ).stdout.split()
-    return int(found[0]) if found else 0
-
-
-def clickhouse_pid() -> int:
-    found = subprocess.run(
-        ["pgrep", "-f", f"clickhouse_server .*{HOME}"], capture_output=True, text=True
-    ).stdout.split()
-    return int(found[0]) if found else 0
+    return infrastructure_pid("kafka.Kafka")
 
 
 def services_of(supervisor: int) -> dict[str, int]:
@@ -280,7 +278,11 @@ def services_of(supervisor: int) -> dict[str, int]:
 def idle_cpu(supervisor: int, seconds: float = 10.0) -> dict[str, float]:
     """Percent of one core each part of a running stack uses while nothing is sent."""
     meter = CpuMeter(
-        {"Kafka broker": broker_pid(), "ClickHouse": clickhouse_pid(), **services_of(supervisor)}
+        {
+            "Kafka broker": broker_pid(),
+            "ClickHouse": infrastructure_pid("clickhouse_server"),
+            **services_of(supervisor),
+        }
     )
     meter.start()
     time.sleep(seconds)
