@@ -172,8 +172,12 @@ class AsyncProducer:
             acks.append((future, err, msg))  # on the poll thread, inside poll()
 
         self._produce(topic, value, key, headers, partition, on_delivery)
-        self._deadlines.append((time.monotonic() + self._timeout, future))
+        self._time_out(future)
         return future
+
+    def _time_out(self, future: asyncio.Future[Any]) -> None:
+        """Fail ``future`` if it is still pending when the producer's timeout has passed."""
+        self._deadlines.append((time.monotonic() + self._timeout, future))
 
     def group(self) -> SendGroup:
         """Records sent together and awaited together (see :class:`SendGroup`)."""
@@ -270,8 +274,7 @@ class SendGroup:
             if not self.future.done():
                 self.future.set_result(None)
         else:  # the timeout counts from here: a group may be open for a while, idle
-            producer = self._producer
-            producer._deadlines.append((time.monotonic() + producer._timeout, self.future))
+            self._producer._time_out(self.future)
         return self.future
 
     def settle(self, err: KafkaError | None) -> None:
