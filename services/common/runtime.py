@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -19,6 +20,24 @@ from hookhouse.common.health import Readiness, routes
 from hookhouse.common.settings import Settings
 
 log = logging.getLogger("hookhouse")
+
+# Net allocations of young objects between two collections (Python's default: 700).
+# At the default a busy service collected every few requests, each pass promoting what
+# was in flight, and the older generations' passes grew with it: the deliverer spent
+# 2.3 s of 15 s of its main thread collecting.  Non-cyclic garbage is freed at once
+# whatever this is, so a larger value only lets cyclic garbage wait a little longer.
+YOUNG_COLLECTION_THRESHOLD = 20_000
+
+
+def settle_heap() -> None:
+    """Call once start-up is done, before serving.
+
+    What exists now lives as long as the process: it leaves the collector's passes
+    (full passes over it took 16-30 ms each, every few seconds under load, and stalled
+    everything in flight); and young objects are collected far less often.
+    """
+    gc.freeze()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, 10, 10)
 
 
 def start(service: str, settings: Settings) -> None:

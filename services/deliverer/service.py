@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import gc
 import logging
 import ssl
 import time
@@ -47,7 +46,7 @@ from hookhouse.common.retry import (
     policy_from_rules,
     retry_after_seconds,
 )
-from hookhouse.common.runtime import serve_beside, start
+from hookhouse.common.runtime import serve_beside, settle_heap, start
 from hookhouse.common.settings import Settings, load
 from hookhouse.common.signing import InvalidSigningConfig
 from hookhouse.deliverer.oauth import OAuthError, TokenCache
@@ -213,7 +212,7 @@ class Deliverer:
         names = [topics.name(self.settings, topics.DELIVERIES)]
         names += [topics.retry_topic(self.settings, tier) for tier, _ in topics.RETRY_TIERS]
         self.consumer = AsyncConsumer(self.settings, GROUP, names)
-        gc.freeze()  # start-up objects stay out of the collector's full passes (as ingest)
+        settle_heap()
         last_commit = time.monotonic()
         try:
             dispatcher = asyncio.create_task(self.dispatch_loop(limit))

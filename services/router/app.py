@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import binascii
-import gc
 import logging
 import time
 from collections import deque
@@ -36,7 +35,7 @@ from hookhouse.common.health import Readiness
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, SendGroup, ensure_topics
 from hookhouse.common.message import Message, Transformed
 from hookhouse.common.records import DeadLetter, InboundRequest
-from hookhouse.common.runtime import serve_beside, start
+from hookhouse.common.runtime import serve_beside, settle_heap, start
 from hookhouse.common.schemas import first_error
 from hookhouse.common.settings import Settings, load
 from hookhouse.common.transformations import Limits, Runtime
@@ -142,7 +141,7 @@ class Router:
             Releaser(self.settings, self.config, producer).run(self.stop)
         )
         releaser.add_done_callback(self.releaser_ended)
-        gc.freeze()  # start-up objects stay out of the collector's full passes (as ingest)
+        settle_heap()
         committed_at = expired_at = time.monotonic()
         # One batch's acknowledgements are awaited after the next batch was routed
         # (its records sent): the loop routes while the broker writes.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gc
 
 import orjson
 import pytest
@@ -15,6 +16,7 @@ from hookhouse.common.clickhouse import migrations, statements
 from hookhouse.common.clock import iso_ms, parse_iso
 from hookhouse.common.config import ConfigState, hash_api_key, record_key
 from hookhouse.common.kafka import consumer_config
+from hookhouse.common.runtime import YOUNG_COLLECTION_THRESHOLD, settle_heap
 from hookhouse.common.settings import Settings, mask_url_password
 from hookhouse.sink.batch import InvalidRecord, table_of
 from hookhouse.sink.service import refuses_rows
@@ -63,6 +65,17 @@ def test_consumers_fetch_wait_comes_from_the_setting_unless_given() -> None:
     assert consumer_config(settings, "g")["fetch.wait.max.ms"] == 100
     assert consumer_config(settings, "g", fetch_wait_ms=250)["fetch.wait.max.ms"] == 250
     assert consumer_config(Settings(), "g")["fetch.wait.max.ms"] == 10
+
+
+def test_settled_heap_is_frozen_and_collected_seldom() -> None:
+    before = gc.get_threshold()
+    try:
+        settle_heap()
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold()[0] == YOUNG_COLLECTION_THRESHOLD > before[0]
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
 
 
 def test_config_state_applies_and_deletes() -> None:
