@@ -72,6 +72,9 @@ SET_ASIDE_AFTER_SECONDS = 2.0
 # prefetched and fetch it again on resume; a deep backlog makes pauses rare and long.
 BACKLOG_PER_SLOT = 4
 PAUSE_AFTER_FULL_SECONDS = 5.0
+# The ``kind`` header of the rows every attempt produces (the sink's table).
+ATTEMPT_KIND: list[tuple[str, str | bytes | None]] = [("kind", AttemptRow.kind.encode())]
+EVENT_KIND: list[tuple[str, str | bytes | None]] = [("kind", EventRow.kind.encode())]
 
 
 def error_code_of(exc: BaseException) -> str:
@@ -103,6 +106,9 @@ DRAIN_LIMIT_BYTES = 1024 * 1024
 
 async def read_capped(response: aiohttp.ClientResponse, keep: int) -> bytes:
     """The first ``keep`` bytes of the body; the rest is read and dropped (up to a cap)."""
+    size = response.content_length
+    if size is not None and size <= keep:  # the usual short answer, read in one call
+        return await response.read()
     kept = bytearray()
     seen = 0
     async for chunk in response.content.iter_any():
@@ -168,6 +174,9 @@ class Deliverer:
         self.tokens: TokenCache | None = None
         self.gates: dict[str, Gate] = {}
         self.policies: dict[str, tuple[Any, RetryPolicy]] = {}  # connection id -> (rules, policy)
+        # The attempts counter's child per (destination, outcome, error code): labels()
+        # takes a lock and builds a key on every call.
+        self.attempt_counters: dict[tuple[str, str, str], Any] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         # The records of finished deliveries go through one SendGroup at a time; the
         # loop seals it each turn, and its records' deliveries are done once it is acked.
@@ -570,7 +579,11 @@ class Deliverer:
         what else to await."""
         assert self.sends is not None
         outcome = classify(pushed.status, pushed.error_code)
-        metrics.ATTEMPTS.labels(delivery.destination_id, outcome.status, outcome.error_code).inc()
+        labels = (delivery.destination_id, outcome.status, outcome.error_code)
+        counter = self.attempt_counters.get(labels)
+        if counter is None:
+            counter = self.attempt_counters[labels] = metrics.ATTEMPTS.labels(*labels)
+        counter.inc()
         metrics.DELIVERY_LATENCY.observe(
             max(0.0, time.time() - parse_iso(delivery.received_at).timestamp())
         )
@@ -609,10 +622,8 @@ class Deliverer:
             error_code=outcome.error_code,
             next_attempt_at=retry.not_before if retry is not None else None,
         )
-        for row in (attempt, event):
-            self.sends.send(
-                self.records_topic, orjson.dumps(row), row.id, [("kind", row.kind.encode())]
-            )
+        self.sends.send(self.records_topic, orjson.dumps(attempt), attempt.id, ATTEMPT_KIND)
+        self.sends.send(self.records_topic, orjson.dumps(event), event.id, EVENT_KIND)
         if retry is not None:
             self.wait_in_tier(retry, place(self.remaining(retry), topics.RETRY_TIERS).where)
         elif outcome.status == "FAILED" and not muted:
