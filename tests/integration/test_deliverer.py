@@ -152,8 +152,10 @@ def send(
     return ids
 
 
-def final_events(settings: Settings, wanted: set[str], timeout: float = 90) -> dict[str, Any]:
-    """The last event row per id (from the records topic) once every wanted id is final."""
+def rows_until(
+    settings: Settings, kind: str, enough: Callable[[list[Any]], bool], timeout: float
+) -> list[Any]:
+    """The rows of ``kind`` on the records topic, read from its start until ``enough``."""
     consumer = Consumer(
         {
             **client_config(settings),
@@ -163,23 +165,37 @@ def final_events(settings: Settings, wanted: set[str], timeout: float = 90) -> d
         }
     )
     consumer.subscribe([topics.name(settings, topics.RECORDS)])
-    latest: dict[str, Any] = {}
+    rows: list[Any] = []
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
             for msg in consumer.consume(500, 0.5):
-                if msg.error() or dict(msg.headers() or []).get("kind") != b"event":
-                    continue
-                row = orjson.loads(msg.value() or b"")
-                if row["id"] in wanted and row["version"] >= latest.get(row["id"], {}).get(
-                    "version", -1
-                ):
-                    latest[row["id"]] = row
-            if wanted <= {i for i, r in latest.items() if r["status"] in ("SUCCESSFUL", "FAILED")}:
-                return latest
+                if not msg.error() and dict(msg.headers() or []).get("kind") == kind.encode():
+                    rows.append(orjson.loads(msg.value() or b""))
+            if enough(rows):
+                return rows
     finally:
         consumer.close()
-    raise AssertionError(f"{len(wanted - set(latest))} events never reached a final status")
+    raise AssertionError(f"the {kind} rows wanted never all came ({len(rows)} read)")
+
+
+def final_events(settings: Settings, wanted: set[str], timeout: float = 90) -> dict[str, Any]:
+    """The last event row per id (from the records topic) once every wanted id is final."""
+
+    def latest(rows: list[Any]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for row in rows:
+            if row["id"] in wanted and row["version"] >= found.get(row["id"], {}).get(
+                "version", -1
+            ):
+                found[row["id"]] = row
+        return found
+
+    def final(rows: list[Any]) -> bool:
+        done = {i for i, row in latest(rows).items() if row["status"] in ("SUCCESSFUL", "FAILED")}
+        return wanted <= done
+
+    return latest(rows_until(settings, "event", final, timeout))
 
 
 def dead_lettered(settings: Settings, wanted: set[str], timeout: float = 20) -> set[str]:
@@ -355,6 +371,30 @@ def test_cookies_set_by_a_destination_are_never_sent_back(
         send(dsettings, *first, 1, project_id(config))
         wait_for(lambda: len(receiver.snapshot()) == 3)
         assert [got.headers.get("cookie") for got in receiver.snapshot()] == [None] * 3
+
+
+def test_response_bodies_are_kept_up_to_the_documented_size(
+    dsettings: Settings, config: ConfigLog, deliverer: Deliverer
+) -> None:
+    """A short answer is kept whole (read in one call), a long one is cut at
+    ``response_body_limit`` (read in chunks)."""
+    limit = dsettings.response_body_limit
+    bodies = {"/short": b'{"ok":true}', "/long": b"y" * (limit * 3)}
+    with Receiver(lambda got: Answer(body=bodies[got.path])) as receiver:
+        wanted = set()
+        for path in ("/long", "/short", "/long"):
+            wanted |= set(
+                send(dsettings, *connect(config, receiver.url + path), 1, project_id(config))
+            )
+        attempts = rows_until(
+            dsettings,
+            "attempt",
+            lambda rows: wanted <= {row["event_id"] for row in rows},
+            60,
+        )
+    kept = {row["event_id"]: row["response_body"] for row in attempts if row["event_id"] in wanted}
+    assert sorted(len(body) for body in kept.values()) == [len(bodies["/short"]), limit, limit]
+    assert {body[:2] for body in kept.values()} == {'{"', "yy"}
 
 
 def test_private_addresses_are_refused_without_retry(infra: None) -> None:
