@@ -35,7 +35,7 @@ from confluent_kafka.cimpl import NewTopic
 from hookhouse.common.clickhouse import migrate
 from hookhouse.common.kafka import client_config, consumer_config, ensure_topics, producer_config
 from hookhouse.common.settings import Settings
-from hookhouse.stack.ports import is_listening
+from hookhouse.stack.ports import infrastructure_up, is_listening
 
 REPO = Path(__file__).resolve().parents[1]
 HOME = REPO / ".hookhouse" / "bench"
@@ -50,7 +50,7 @@ def clean_env() -> dict[str, str]:
 
 @contextmanager
 def infrastructure() -> Iterator[None]:
-    if is_listening("127.0.0.1", KAFKA_PORT) and is_listening("127.0.0.1", CLICKHOUSE_PORT):
+    if infrastructure_up("127.0.0.1", KAFKA_PORT, CLICKHOUSE_PORT):
         yield
         return
     fresh_home()

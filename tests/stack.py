@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 
 from hookhouse.common.settings import Settings
-from hookhouse.stack.ports import is_listening
+from hookhouse.stack.ports import infrastructure_up, is_listening
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_HOME = REPO / ".hookhouse" / "test"
@@ -41,7 +41,7 @@ class Infra:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        if is_listening("127.0.0.1", 17792) and is_listening("127.0.0.1", 17723):
+        if infrastructure_up("127.0.0.1", 17792, 17723):
             return
         # Empty data directories: every test makes its own topics and database, and kept
         # from run to run they pile up in the broker and in ClickHouse (bench/harness.py).

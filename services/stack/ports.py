@@ -27,3 +27,21 @@ def ensure_free(host: str, ports: dict[str, int]) -> None:
                     f"port {port} on {host} is already in use ({exc.strerror}); "
                     f"stop what holds it or set {setting} to a free port"
                 ) from exc
+
+
+def infrastructure_up(host: str, kafka_port: int, clickhouse_port: int) -> bool:
+    """Are Kafka and ClickHouse both listening (True) or neither (False)?
+
+    One without the other is an error, never a reason to start a second stack: the
+    test suite and the benchmarks empty their data directory before they start one,
+    which would pull it from under the server still running there.
+    """
+    kafka, clickhouse = is_listening(host, kafka_port), is_listening(host, clickhouse_port)
+    if kafka != clickhouse:
+        up, down = ("Kafka", "ClickHouse") if kafka else ("ClickHouse", "Kafka")
+        raise PortTaken(
+            f"{up} is listening on {host} ({kafka_port if kafka else clickhouse_port}) "
+            f"but {down} is not ({clickhouse_port if kafka else kafka_port}): a stack "
+            f"half stopped? Stop it (or start the missing one) and run again"
+        )
+    return kafka

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gc
+import socket
 
 import orjson
 import pytest
@@ -20,6 +21,7 @@ from hookhouse.common.runtime import YOUNG_COLLECTION_THRESHOLD, settle_heap
 from hookhouse.common.settings import Settings, mask_url_password
 from hookhouse.sink.batch import InvalidRecord, table_of
 from hookhouse.sink.service import refuses_rows
+from hookhouse.stack.ports import PortTaken, infrastructure_up
 
 
 def test_bearer_and_basic_keys() -> None:
@@ -78,6 +80,19 @@ def test_settled_heap_is_frozen_and_collected_seldom() -> None:
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def test_half_a_stack_is_an_error_not_a_stack_to_start_over() -> None:
+    with socket.socket() as one, socket.socket() as other:
+        for sock in (one, other):
+            sock.bind(("127.0.0.1", 0))
+        kafka, clickhouse = one.getsockname()[1], other.getsockname()[1]
+        assert infrastructure_up("127.0.0.1", kafka, clickhouse) is False  # bound, not listening
+        one.listen()
+        with pytest.raises(PortTaken, match=r"Kafka is listening .* but ClickHouse is not"):
+            infrastructure_up("127.0.0.1", kafka, clickhouse)
+        other.listen()
+        assert infrastructure_up("127.0.0.1", kafka, clickhouse) is True
 
 
 def test_config_state_applies_and_deletes() -> None:
