@@ -152,10 +152,15 @@ def send(
     return ids
 
 
-def rows_until(
-    settings: Settings, kind: str, enough: Callable[[list[Any]], bool], timeout: float
+def read_rows(
+    settings: Settings,
+    topic: str,
+    kind: str | None,
+    enough: Callable[[list[Any]], bool],
+    timeout: float,
 ) -> list[Any]:
-    """The rows of ``kind`` on the records topic, read from its start until ``enough``."""
+    """The JSON values on ``topic`` (only its records of ``kind`` when given), read from
+    its start until ``enough`` of them came or ``timeout`` passed."""
     consumer = Consumer(
         {
             **client_config(settings),
@@ -164,19 +169,19 @@ def rows_until(
             "enable.auto.commit": False,
         }
     )
-    consumer.subscribe([topics.name(settings, topics.RECORDS)])
+    consumer.subscribe([topics.name(settings, topic)])
     rows: list[Any] = []
     deadline = time.monotonic() + timeout
     try:
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not enough(rows):
             for msg in consumer.consume(500, 0.5):
-                if not msg.error() and dict(msg.headers() or []).get("kind") == kind.encode():
+                if msg.error():
+                    continue
+                if kind is None or dict(msg.headers() or []).get("kind") == kind.encode():
                     rows.append(orjson.loads(msg.value() or b""))
-            if enough(rows):
-                return rows
     finally:
         consumer.close()
-    raise AssertionError(f"the {kind} rows wanted never all came ({len(rows)} read)")
+    return rows
 
 
 def final_events(settings: Settings, wanted: set[str], timeout: float = 90) -> dict[str, Any]:
@@ -195,31 +200,19 @@ def final_events(settings: Settings, wanted: set[str], timeout: float = 90) -> d
         done = {i for i, row in latest(rows).items() if row["status"] in ("SUCCESSFUL", "FAILED")}
         return wanted <= done
 
-    return latest(rows_until(settings, "event", final, timeout))
+    rows = read_rows(settings, topics.RECORDS, "event", final, timeout)
+    if not final(rows):
+        raise AssertionError(
+            f"{len(wanted - set(latest(rows)))} events never reached a final status"
+        )
+    return latest(rows)
 
 
 def dead_lettered(settings: Settings, wanted: set[str], timeout: float = 20) -> set[str]:
-    consumer = Consumer(
-        {
-            **client_config(settings),
-            "group.id": uuid.uuid4().hex,
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
-    )
-    consumer.subscribe([topics.name(settings, topics.DLQ)])
-    found: set[str] = set()
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline and not wanted <= found:
-            for msg in consumer.consume(500, 0.5):
-                if not msg.error():
-                    event_id = orjson.loads(msg.value() or b"")["details"].get("event_id")
-                    if event_id in wanted:
-                        found.add(event_id)
-    finally:
-        consumer.close()
-    return found
+    def ids(letters: list[Any]) -> set[str]:
+        return {letter["details"].get("event_id") for letter in letters} & wanted
+
+    return ids(read_rows(settings, topics.DLQ, None, lambda got: wanted <= ids(got), timeout))
 
 
 def wait_for(check: Callable[[], bool], timeout: float = 60) -> None:
@@ -386,8 +379,9 @@ def test_response_bodies_are_kept_up_to_the_documented_size(
             wanted |= set(
                 send(dsettings, *connect(config, receiver.url + path), 1, project_id(config))
             )
-        attempts = rows_until(
+        attempts = read_rows(
             dsettings,
+            topics.RECORDS,
             "attempt",
             lambda rows: wanted <= {row["event_id"] for row in rows},
             60,
