@@ -29,6 +29,7 @@ import orjson
 import uvloop
 from aiohttp.abc import AbstractResolver, ResolveResult
 from confluent_kafka import Message
+from prometheus_client import Counter
 
 from hookhouse.common import metrics, topics
 from hookhouse.common.clock import iso_ms, now_ms, parse_iso
@@ -176,7 +177,7 @@ class Deliverer:
         self.policies: dict[str, tuple[Any, RetryPolicy]] = {}  # connection id -> (rules, policy)
         # The attempts counter's child per (destination, outcome, error code): labels()
         # takes a lock and builds a key on every call.
-        self.attempt_counters: dict[tuple[str, str, str], Any] = {}
+        self.attempt_counters: dict[tuple[str, str, str], Counter] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         # The records of finished deliveries go through one SendGroup at a time; the
         # loop seals it each turn, and its records' deliveries are done once it is acked.
