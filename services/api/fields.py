@@ -145,6 +145,26 @@ def custom_response_field(value: Any) -> dict[str, str] | None:
 
 
 RATE_LIMIT_PERIODS = ("second", "minute", "hour", "concurrent")
+MAX_HTTP_TIMEOUT_SECONDS = 300
+
+
+def http_timeout_field(value: Any) -> int | None:
+    """Seconds an attempt to this destination may take (an extension: Convoy's
+    ``http_timeout``); ``None``: the deliverer's ``delivery_timeout_seconds``."""
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not 1 <= value <= MAX_HTTP_TIMEOUT_SECONDS
+    ):
+        raise ApiError(
+            422,
+            "UNPROCESSABLE_ENTITY",
+            "'http_timeout' must be a whole number of seconds, "
+            f"from 1 to {MAX_HTTP_TIMEOUT_SECONDS}.",
+        )
+    return value
 
 
 def destination_fields(data: dict[str, Any]) -> dict[str, Any]:
@@ -157,6 +177,7 @@ def destination_fields(data: dict[str, Any]) -> dict[str, Any]:
         "url": url,
         "http_method": data.get("http_method"),
         "path_forwarding_disabled": bool(data.get("path_forwarding_disabled", False)),
+        "http_timeout": http_timeout_field(data.get("http_timeout")),
         **rate_limit_fields(data),
         "auth_method": auth_method_field(data.get("auth_method")),
     }

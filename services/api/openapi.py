@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from hookhouse.api.bulk import TYPES as BULK_TYPES
-from hookhouse.api.fields import HTTP_METHODS, RATE_LIMIT_PERIODS
+from hookhouse.api.fields import HTTP_METHODS, MAX_HTTP_TIMEOUT_SECONDS, RATE_LIMIT_PERIODS
 from hookhouse.api.measures import DIMENSIONS, MEASURES
 from hookhouse.api.pages import MAX_LIMIT
 from hookhouse.api.queries import TABLES, Table
@@ -68,6 +68,12 @@ INPUTS: dict[str, Schema] = {
             "url": {"type": "string", "pattern": "^https?://"},
             "http_method": {"enum": [*HTTP_METHODS, None]},
             "path_forwarding_disabled": {"type": "boolean"},
+            "http_timeout": {
+                "type": ["integer", "null"],
+                "minimum": 1,
+                "maximum": MAX_HTTP_TIMEOUT_SECONDS,
+                "description": "Seconds an attempt may take; null: the deployment's default.",
+            },
             "rate_limit": {"type": ["integer", "null"], "minimum": 1},
             "rate_limit_period": {"enum": [*RATE_LIMIT_PERIODS, None]},
             "auth_method": {"type": ["object", "null"]},

@@ -59,6 +59,7 @@ def destination(resource: dict[str, Any]) -> dict[str, Any]:
         "url": resource.get("url"),
         "http_method": resource.get("http_method"),
         "path_forwarding_disabled": resource.get("path_forwarding_disabled", False),
+        "http_timeout": resource.get("http_timeout"),
         "rate_limit": resource.get("rate_limit"),
         "rate_limit_period": resource.get("rate_limit_period"),
         "auth_method": masked_auth(resource.get("auth_method")),

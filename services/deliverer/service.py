@@ -173,6 +173,7 @@ class Deliverer:
         self.producer: AsyncProducer | None = None
         self.session: aiohttp.ClientSession | None = None
         self.tokens: TokenCache | None = None
+        self.timeouts: dict[float, aiohttp.ClientTimeout] = {}  # seconds -> its timeout
         self.gates: dict[str, Gate] = {}
         self.policies: dict[str, tuple[Any, RetryPolicy]] = {}  # connection id -> (rules, policy)
         # The attempts counter's child per (destination, outcome, error code): labels()
@@ -475,6 +476,7 @@ class Deliverer:
             not destination.get("path_forwarding_disabled", False),
         )
         method = destination.get("http_method") or delivery.method
+        timeout = self.timeout(destination)
         started_ms = now_ms()
         started = time.perf_counter()
         status: int | None = None
@@ -499,7 +501,7 @@ class Deliverer:
             if is_ip_literal(host) and is_blocked(host.strip("[]"), self.allowed):
                 raise SsrfBlocked(f"{host} is not an allowed destination address")
             async with self.session.request(
-                method, url, data=body, headers=headers, allow_redirects=False
+                method, url, data=body, headers=headers, allow_redirects=False, timeout=timeout
             ) as response:
                 status = response.status
                 for name, value in response.headers.items():
@@ -510,7 +512,10 @@ class Deliverer:
                 response_body = raw.decode("utf-8", errors="replace")
         except Exception as exc:  # every client failure becomes an attempt error code
             error_code = error_code_of(exc)
-            response_body = str(exc)[: self.settings.response_body_limit]
+            if error_code == "TIMEOUT":  # aiohttp's timeout error has no message
+                response_body = f"no answer within {timeout.total:g} s"
+            else:
+                response_body = str(exc)[: self.settings.response_body_limit]
         return Push(
             status,
             error_code,
@@ -521,6 +526,14 @@ class Deliverer:
             started_ms,
             int((time.perf_counter() - started) * 1000),
         )
+
+    def timeout(self, destination: dict[str, Any]) -> aiohttp.ClientTimeout:
+        """The whole attempt's limit: the destination's ``http_timeout``, or the default."""
+        seconds = destination.get("http_timeout") or self.settings.delivery_timeout_seconds
+        found = self.timeouts.get(seconds)
+        if found is None:
+            found = self.timeouts[seconds] = aiohttp.ClientTimeout(total=seconds)
+        return found
 
     async def credentials(
         self, delivery: Delivery, destination: dict[str, Any], body: bytes, started_ms: int

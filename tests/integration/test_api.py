@@ -171,8 +171,14 @@ def test_upsert_is_idempotent_and_updates_by_name(tenants: Tenants) -> None:
     first = ok(a.put("/destinations", json={"name": "crm", "url": "https://crm.example/a"}))
     again = ok(a.put("/destinations", json={"name": "crm", "url": "https://crm.example/a"}))
     assert again == first  # the same body twice: the same resource, unchanged
-    moved = ok(a.put("/destinations", json={"name": "crm", "url": "https://crm.example/b"}))
+    moved = ok(
+        a.put(
+            "/destinations",
+            json={"name": "crm", "url": "https://crm.example/b", "http_timeout": 45},
+        )
+    )
     assert moved["id"] == first["id"] and moved["url"] == "https://crm.example/b"
+    assert (first["http_timeout"], moved["http_timeout"]) == (None, 45)
     assert ok(a.get("/destinations", params={"name": "crm"}))["count"] == 1
     body = {"name": "sync", "source": {"name": "crm-in"}, "destination_id": first["id"]}
     one = ok(a.put("/connections", json=body))
@@ -193,6 +199,8 @@ def test_names_are_unique_and_bad_bodies_are_named(tenants: Tenants) -> None:
         ("/sources", {"name": "r", "custom_response": {"content_type": "csv"}}, "custom_response"),
         ("/destinations", {"name": "d", "url": "ftp://x"}, "'url'"),
         ("/destinations", {"name": "d", "url": "http://x", "rate_limit": 0}, "rate_limit"),
+        ("/destinations", {"name": "d", "url": "http://x", "http_timeout": 0}, "http_timeout"),
+        ("/destinations", {"name": "d", "url": "http://x", "http_timeout": 1.5}, "http_timeout"),
         ("/transformations", {"name": "t", "code": "this is not javascript"}, "load"),
         ("/connections", {"source": {"name": "s"}}, "destination"),
     ]:

@@ -391,6 +391,34 @@ def test_response_bodies_are_kept_up_to_the_documented_size(
     assert {body[:2] for body in kept.values()} == {'{"', "yy"}
 
 
+def test_an_answer_later_than_the_timeout_is_a_timeout_attempt(
+    dsettings: Settings, config: ConfigLog, deliverer: Deliverer
+) -> None:
+    """The request is given up at its destination's ``http_timeout`` or, without one,
+    at the deliverer's 1 s default; the answer would come after 5 s."""
+    cases: list[tuple[dict[str, Any], int]] = [({}, 1), ({"http_timeout": 2}, 2)]
+    with Receiver(lambda _: Answer(delay=5)) as receiver:
+        sent: dict[str, int] = {}  # event id -> its timeout
+        for given, seconds in cases:
+            conn, dest = connect(config, receiver.url, None, **given)
+            (event_id,) = send(dsettings, conn, dest, 1, project_id(config))
+            sent[event_id] = seconds
+        attempts = read_rows(
+            dsettings,
+            topics.RECORDS,
+            "attempt",
+            lambda rows: set(sent) <= {row["event_id"] for row in rows},
+            60,
+        )
+    for attempt in attempts:
+        if attempt["event_id"] in sent:
+            seconds = sent[attempt["event_id"]]
+            assert (attempt["status"], attempt["error_code"]) == ("FAILED", "TIMEOUT")
+            assert attempt["response_status"] is None
+            assert attempt["response_body"] == f"no answer within {seconds} s"
+            assert seconds * 1000 <= attempt["duration_ms"] < 5000
+
+
 def test_private_addresses_are_refused_without_retry(infra: None) -> None:
     guarded = deliverer_settings(destination_allow_networks="")
     with Receiver() as receiver, config_log(guarded) as config, running(guarded):
