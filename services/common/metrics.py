@@ -7,9 +7,33 @@ connection ids are bounded by configuration; request and event ids are never lab
 
 from __future__ import annotations
 
+from typing import Generic, TypeVar
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+
+M = TypeVar("M", Counter, Histogram)
+
+
+class Kept(Generic[M]):
+    """A labelled metric whose children are kept by their label values, for the hot
+    paths: the metric's own ``labels()`` takes a lock and builds a key on every call
+    (1.4 µs, against 0.36 µs for a kept child's ``inc()``).  The metric keeps every
+    child it made anyway, so this holds no more than it does."""
+
+    __slots__ = ("_children", "_metric")
+
+    def __init__(self, metric: M) -> None:
+        self._metric: M = metric
+        self._children: dict[tuple[str, ...], M] = {}
+
+    def labels(self, *values: str) -> M:
+        child = self._children.get(values)
+        if child is None:
+            child = self._children[values] = self._metric.labels(*values)
+        return child
+
 
 # Gauges read from the broker when scraped (``common/lag.py``, served by the API).
 CONSUMER_LAG = "hookhouse_consumer_lag"
@@ -25,11 +49,13 @@ INGEST_SERVER_ERRORS = ("KAFKA_UNAVAILABLE", "NOT_READY")
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
-INGEST_REQUESTS = Counter(
-    "hookhouse_ingest_requests",
-    "Requests received by ingest, by outcome (accepted or the rejection cause).",
-    ["source", "outcome"],
-    registry=REGISTRY,
+INGEST_REQUESTS = Kept(
+    Counter(
+        "hookhouse_ingest_requests",
+        "Requests received by ingest, by outcome (accepted or the rejection cause).",
+        ["source", "outcome"],
+        registry=REGISTRY,
+    )
 )
 INGEST_LATENCY = Histogram(
     "hookhouse_ingest_latency_seconds",
@@ -44,17 +70,21 @@ PRODUCE_LATENCY = Histogram(
     buckets=_LATENCY_BUCKETS,
     registry=REGISTRY,
 )
-ROUTER_EVENTS = Counter(
-    "hookhouse_router_events",
-    "Events created by the router, by status.",
-    ["status"],
-    registry=REGISTRY,
+ROUTER_EVENTS = Kept(
+    Counter(
+        "hookhouse_router_events",
+        "Events created by the router, by status.",
+        ["status"],
+        registry=REGISTRY,
+    )
 )
-ROUTER_IGNORED = Counter(
-    "hookhouse_router_ignored_events",
-    "Connections that ignored a request, by cause (FILTERED, TRANSFORMATION_FAILED, ...).",
-    ["cause"],
-    registry=REGISTRY,
+ROUTER_IGNORED = Kept(
+    Counter(
+        "hookhouse_router_ignored_events",
+        "Connections that ignored a request, by cause (FILTERED, TRANSFORMATION_FAILED, ...).",
+        ["cause"],
+        registry=REGISTRY,
+    )
 )
 TRANSFORMATION_DURATION = Histogram(
     "hookhouse_transformation_duration_seconds",
@@ -63,11 +93,13 @@ TRANSFORMATION_DURATION = Histogram(
     buckets=_LATENCY_BUCKETS,
     registry=REGISTRY,
 )
-ATTEMPTS = Counter(
-    "hookhouse_attempts",
-    "Delivery attempts, by outcome and error code.",
-    ["destination", "outcome", "error_code"],
-    registry=REGISTRY,
+ATTEMPTS = Kept(
+    Counter(
+        "hookhouse_attempts",
+        "Delivery attempts, by outcome and error code.",
+        ["destination", "outcome", "error_code"],
+        registry=REGISTRY,
+    )
 )
 DELIVERY_LATENCY = Histogram(
     "hookhouse_delivery_latency_seconds",

@@ -29,7 +29,6 @@ import orjson
 import uvloop
 from aiohttp.abc import AbstractResolver, ResolveResult
 from confluent_kafka import Message
-from prometheus_client import Counter
 
 from hookhouse.common import metrics, topics
 from hookhouse.common.clock import iso_ms, now_ms, parse_iso
@@ -176,9 +175,6 @@ class Deliverer:
         self.timeouts: dict[float, aiohttp.ClientTimeout] = {}  # seconds -> its timeout
         self.gates: dict[str, Gate] = {}
         self.policies: dict[str, tuple[Any, RetryPolicy]] = {}  # connection id -> (rules, policy)
-        # The attempts counter's child per (destination, outcome, error code): labels()
-        # takes a lock and builds a key on every call.
-        self.attempt_counters: dict[tuple[str, str, str], Counter] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         # The records of finished deliveries go through one SendGroup at a time; the
         # loop seals it each turn, and its records' deliveries are done once it is acked.
@@ -593,11 +589,7 @@ class Deliverer:
         what else to await."""
         assert self.sends is not None
         outcome = classify(pushed.status, pushed.error_code)
-        labels = (delivery.destination_id, outcome.status, outcome.error_code)
-        counter = self.attempt_counters.get(labels)
-        if counter is None:
-            counter = self.attempt_counters[labels] = metrics.ATTEMPTS.labels(*labels)
-        counter.inc()
+        metrics.ATTEMPTS.labels(delivery.destination_id, outcome.status, outcome.error_code).inc()
         metrics.DELIVERY_LATENCY.observe(
             max(0.0, time.time() - parse_iso(delivery.received_at).timestamp())
         )
