@@ -64,8 +64,10 @@ def consumer_config(
     settings: Settings, group: str, fetch_wait_ms: int | None = None, bulk: bool = False
 ) -> dict[str, Any]:
     """``fetch_wait_ms``: how long the broker may hold a fetch to gather records — the
-    latency a record can wait, and (idle) one fetch per that many ms per consumer
-    (default: the ``kafka_fetch_wait_ms`` setting).
+    latency a record can wait, and (idle) one fetch per that many ms per consumer.  By
+    default a consumer is a hop on a webhook's way (router, deliverer) and takes the
+    ``kafka_fetch_wait_ms`` and ``kafka_fetch_min_bytes`` settings; one given its own
+    wait gathers 64 KiB per fetch.
 
     ``bulk``: a reader that takes records as fast as they come and seldom pauses (the
     sink).  Its prefetch queue (one for all its partitions) is librdkafka's 64 MiB,
@@ -75,6 +77,7 @@ def consumer_config(
     when their work is full, and a pause drops what the queue holds (the deliverer ran
     1,250-1,400 deliveries/s with the large queue, 1,500-1,670 with the small one).
     """
+    on_the_way = fetch_wait_ms is None
     return {
         **client_config(settings),
         "group.id": group,
@@ -85,8 +88,8 @@ def consumer_config(
         "fetch.max.bytes": 32 * 1024 * 1024,
         # Let the broker gather records for a while per fetch instead of answering
         # every fetch with whatever single record just arrived (broker CPU).
-        "fetch.min.bytes": 64 * 1024,
-        "fetch.wait.max.ms": fetch_wait_ms or settings.kafka_fetch_wait_ms,
+        "fetch.min.bytes": settings.kafka_fetch_min_bytes if on_the_way else 64 * 1024,
+        "fetch.wait.max.ms": settings.kafka_fetch_wait_ms if on_the_way else fetch_wait_ms,
         "max.partition.fetch.bytes": (1 if bulk else 16) * 1024 * 1024,
         "queued.max.messages.kbytes": (64 if bulk else 16) * 1024,
     }

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # the most a record waits per hop when traffic is light, and, idle, one fetch per
     # that many ms per consumer (each costs the broker CPU).
     kafka_fetch_wait_ms: int = Field(default=10, ge=1, le=5000)
+    # What the broker waits for before answering those fetches early: 64 KiB gathers
+    # records under load (less broker CPU); 1 answers as soon as one is there.
+    kafka_fetch_min_bytes: int = Field(default=64 * 1024, ge=1, le=16 * 1024 * 1024)
     # How long the router, deliverer and sink keep retrying a record while the broker
     # is away before they give up (and stop, leaving their offsets uncommitted).
     background_produce_timeout_seconds: float = Field(default=300.0, gt=0)

@@ -62,11 +62,14 @@ def test_local_defaults_follow_ports() -> None:
     assert settings.clickhouse_url == "http://default:@127.0.0.1:4321"
 
 
-def test_consumers_fetch_wait_comes_from_the_setting_unless_given() -> None:
-    settings = Settings(kafka_fetch_wait_ms=100)
-    assert consumer_config(settings, "g")["fetch.wait.max.ms"] == 100
-    assert consumer_config(settings, "g", fetch_wait_ms=250)["fetch.wait.max.ms"] == 250
-    assert consumer_config(Settings(), "g")["fetch.wait.max.ms"] == 10
+def test_consumers_fetch_settings_apply_unless_a_wait_is_given() -> None:
+    settings = Settings(kafka_fetch_wait_ms=100, kafka_fetch_min_bytes=1)
+    hop = consumer_config(settings, "g")
+    assert (hop["fetch.wait.max.ms"], hop["fetch.min.bytes"]) == (100, 1)
+    own = consumer_config(settings, "g", fetch_wait_ms=250)
+    assert (own["fetch.wait.max.ms"], own["fetch.min.bytes"]) == (250, 64 * 1024)
+    default = consumer_config(Settings(), "g")
+    assert (default["fetch.wait.max.ms"], default["fetch.min.bytes"]) == (10, 64 * 1024)
 
 
 def test_settled_heap_is_frozen_and_collected_seldom() -> None:
