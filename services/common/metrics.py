@@ -18,9 +18,9 @@ M = TypeVar("M", Counter, Histogram)
 
 class Kept(Generic[M]):
     """A labelled metric whose children are kept by their label values, for the hot
-    paths: the metric's own ``labels()`` takes a lock and builds a key on every call
-    (1.4 µs, against 0.36 µs for a kept child's ``inc()``).  The metric keeps every
-    child it made anyway, so this holds no more than it does."""
+    paths: the metric's own ``labels()`` takes a lock and builds a key on every call (a
+    count costs 1.4 µs through it, 0.66 µs through a kept child).  The metric keeps
+    every child it made anyway, so this holds no more than it does."""
 
     __slots__ = ("_children", "_metric")
 

@@ -1,4 +1,5 @@
-"""Auth header parsing, settings masking, config state, migrations and the sink's batching."""
+"""Auth header parsing, settings masking, config state, migrations, the sink's batching,
+kept metrics."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from hookhouse.api.auth import presented_key
+from hookhouse.common import metrics
 from hookhouse.common.clickhouse import migrations, statements
 from hookhouse.common.clock import iso_ms, parse_iso
 from hookhouse.common.config import ConfigState, hash_api_key, record_key
@@ -180,3 +182,17 @@ def test_the_sink_waits_out_systemic_clickhouse_errors_and_bisects_the_rest() ->
     bad_row = Exception("Code: 27. DB::Exception: Cannot parse input: expected '\"'")
     assert not refuses_rows(no_database) and not refuses_rows(too_many_parts)
     assert refuses_rows(bad_row) and refuses_rows(Exception("no code at all"))
+
+
+def test_a_kept_metric_counts_into_the_registry_through_one_child() -> None:
+    counter = metrics.ROUTER_IGNORED
+    child = counter.labels("KEPT_TEST")
+    assert counter.labels("KEPT_TEST") is child
+    before = metrics.REGISTRY.get_sample_value(
+        "hookhouse_router_ignored_events_total", {"cause": "KEPT_TEST"}
+    )
+    counter.labels("KEPT_TEST").inc()
+    after = metrics.REGISTRY.get_sample_value(
+        "hookhouse_router_ignored_events_total", {"cause": "KEPT_TEST"}
+    )
+    assert (before, after) == (0.0, 1.0)
