@@ -1,11 +1,13 @@
-"""Auth header parsing, settings masking, config state, migrations, the sink's batching,
-kept metrics."""
+"""Auth header parsing, settings masking and documentation, config state, migrations,
+the sink's batching, kept metrics."""
 
 from __future__ import annotations
 
 import base64
 import gc
+import re
 import socket
+from pathlib import Path
 
 import orjson
 import pytest
@@ -196,3 +198,25 @@ def test_a_kept_metric_counts_into_the_registry_through_one_child() -> None:
         "hookhouse_router_ignored_events_total", {"cause": "KEPT_TEST"}
     )
     assert (before, after) == (0.0, 1.0)
+
+
+def test_every_setting_has_a_row_in_the_readme() -> None:
+    """A row names ``HOOKHOUSE_<NAME>``, or ``_<END>`` after a name that starts alike
+    (``HOOKHOUSE_KAFKA_SASL_MECHANISM``, ``_SASL_USERNAME``)."""
+    rows = [
+        line
+        for line in (Path(__file__).parents[2] / "README.md").read_text().splitlines()
+        if line.startswith("| `HOOKHOUSE_")
+    ]
+
+    def documented(name: str) -> bool:
+        for row in rows:
+            if f"`HOOKHOUSE_{name}`" in row:
+                return True
+            for end in re.findall(r"`_([A-Z0-9_]+)`", row):
+                start = name[: len(name) - len(end)]
+                if name.endswith(end) and row.startswith(f"| `HOOKHOUSE_{start}"):
+                    return True
+        return False
+
+    assert [name for name in Settings.model_fields if not documented(name.upper())] == []
