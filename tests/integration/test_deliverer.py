@@ -410,6 +410,7 @@ def test_an_answer_later_than_the_timeout_is_a_timeout_attempt(
             lambda rows: set(sent) <= {row["event_id"] for row in rows},
             60,
         )
+    assert set(sent) <= {attempt["event_id"] for attempt in attempts}
     for attempt in attempts:
         if attempt["event_id"] in sent:
             seconds = sent[attempt["event_id"]]
