@@ -184,7 +184,7 @@ aiohttp session (uvloop, `TCPConnector(limit=100)`, {CONCURRENCY} in flight) sen
 same requests, with the {len(headers)} headers the deliverer sends (content type,
 idempotency key and the `x-hookhouse-` delivery headers). hookhouse: one `hookhouse
 deliverer` process reading a pre-filled `deliveries` topic
-(4 partitions, one broker), recording every attempt and event to Kafka; default settings
+(4 partitions, one broker), recording every attempt (one record each) to Kafka; default settings
 (`HOOKHOUSE_DELIVERER_MAX_IN_FLIGHT=256`).
 Rate = requests / (last arrival - first arrival) at the receiver. The raw client runs
 before and after the deliverer ({raw_before:,.0f} and {raw_after:,.0f} requests/s); the

@@ -180,6 +180,12 @@ class AttemptRow:
     duration_ms: int
     requested_url: str
     http_method: str
+    # The event after this attempt: ClickHouse's events_of_attempts view writes these
+    # into events, so an attempt needs no event record of its own.
+    source_id: str
+    event_created_at: str
+    event_status: str  # SUCCESSFUL, FAILED, or QUEUED when a retry is due
+    next_attempt_at: str | None  # when that retry is due
     version: int
 
     kind = "attempt"

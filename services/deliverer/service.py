@@ -3,8 +3,8 @@
 The chain for one record, top to bottom in :meth:`Deliverer.handle`:
 decode → wait until due (retry tier or timer) → take the destination's rate-limit
 slot (or set the delivery aside in a retry tier when that wait is long) → push with
-auth and signature → classify → produce the attempt and event rows, plus the next
-retry or a dead letter → await every ack → mark the offset done.
+auth and signature → classify → produce the attempt row (with the event's new
+status), plus the next retry or a dead letter → await every ack → mark the offset done.
 
 Offsets are committed contiguously by the tracker, so a slow delivery never lets a
 later offset be committed past it.  In-flight work is bounded: at the bound the
@@ -38,7 +38,7 @@ from hookhouse.common.destination_auth import Credentials, InvalidAuthConfig, cr
 from hookhouse.common.health import Readiness
 from hookhouse.common.ids import new_id
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, SendGroup, ensure_topics
-from hookhouse.common.records import AttemptRow, Delivery, EventRow
+from hookhouse.common.records import AttemptRow, Delivery
 from hookhouse.common.retry import (
     MAX_AGE_SECONDS,
     InvalidRetryRule,
@@ -72,9 +72,8 @@ SET_ASIDE_AFTER_SECONDS = 2.0
 # prefetched and fetch it again on resume; a deep backlog makes pauses rare and long.
 BACKLOG_PER_SLOT = 4
 PAUSE_AFTER_FULL_SECONDS = 5.0
-# The ``kind`` header of the rows every attempt produces (the sink's table).
+# The ``kind`` header of the row every attempt produces (the sink's table).
 ATTEMPT_KIND: list[tuple[str, str | bytes | None]] = [("kind", AttemptRow.kind.encode())]
-EVENT_KIND: list[tuple[str, str | bytes | None]] = [("kind", EventRow.kind.encode())]
 
 
 def error_code_of(exc: BaseException) -> str:
@@ -585,8 +584,8 @@ class Deliverer:
     def record(
         self, delivery: Delivery, pushed: Push, msg: Message, policy: RetryPolicy
     ) -> list[asyncio.Future[Any]]:
-        """Produce the attempt and event rows, and the retry or dead letter; return
-        what else to await."""
+        """Produce the attempt row (which carries the event's new status too), and the
+        retry or dead letter; return what else to await."""
         assert self.sends is not None
         outcome = classify(pushed.status, pushed.error_code)
         metrics.ATTEMPTS.labels(delivery.destination_id, outcome.status, outcome.error_code).inc()
@@ -597,7 +596,7 @@ class Deliverer:
         muted = self.muted(delivery)  # while this attempt was on its way
         if outcome.status == "FAILED" and not muted:
             retry = self.next_retry(delivery, pushed, outcome.error_code, policy)
-        version = now_ms()
+        started_at = iso_ms(pushed.started_ms)
         attempt = AttemptRow(
             id=new_id("atm"),
             project_id=delivery.project_id,
@@ -605,7 +604,7 @@ class Deliverer:
             request_id=delivery.request_id,
             connection_id=delivery.connection_id,
             destination_id=delivery.destination_id,
-            created_at=iso_ms(pushed.started_ms),
+            created_at=started_at,
             attempt_number=delivery.attempt,
             trigger=delivery.trigger,
             status=outcome.status,
@@ -616,20 +615,13 @@ class Deliverer:
             duration_ms=pushed.duration_ms,
             requested_url=pushed.url,
             http_method=pushed.method,
-            version=version,
-        )
-        event = EventRow.of(
-            delivery,
-            outcome.status if retry is None else "QUEUED",
-            version,
-            attempts=delivery.attempt,
-            last_attempt_at=iso_ms(pushed.started_ms),
-            response_status=pushed.status,
-            error_code=outcome.error_code,
+            source_id=delivery.source_id,
+            event_created_at=delivery.created_at,
+            event_status=outcome.status if retry is None else "QUEUED",
             next_attempt_at=retry.not_before if retry is not None else None,
+            version=now_ms(),
         )
         self.sends.send(self.records_topic, orjson.dumps(attempt), attempt.id, ATTEMPT_KIND)
-        self.sends.send(self.records_topic, orjson.dumps(event), event.id, EVENT_KIND)
         if retry is not None:
             self.wait_in_tier(retry, place(self.remaining(retry), topics.RETRY_TIERS).where)
         elif outcome.status == "FAILED" and not muted:

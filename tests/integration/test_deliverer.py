@@ -185,22 +185,29 @@ def read_rows(
 
 
 def final_events(settings: Settings, wanted: set[str], timeout: float = 90) -> dict[str, Any]:
-    """The last event row per id (from the records topic) once every wanted id is final."""
+    """Each wanted event's state after its last attempt, once every one is final: the
+    attempt rows on the records topic carry it (ClickHouse derives the event rows)."""
 
     def latest(rows: list[Any]) -> dict[str, Any]:
         found: dict[str, Any] = {}
         for row in rows:
-            if row["id"] in wanted and row["version"] >= found.get(row["id"], {}).get(
-                "version", -1
-            ):
-                found[row["id"]] = row
+            event_id = row["event_id"]
+            if event_id in wanted and row["version"] >= found.get(event_id, {}).get("version", -1):
+                found[event_id] = {
+                    "id": event_id,
+                    "status": row["event_status"],
+                    "attempts": row["attempt_number"],
+                    "error_code": row["error_code"],
+                    "next_attempt_at": row["next_attempt_at"],
+                    "version": row["version"],
+                }
         return found
 
     def final(rows: list[Any]) -> bool:
         done = {i for i, row in latest(rows).items() if row["status"] in ("SUCCESSFUL", "FAILED")}
         return wanted <= done
 
-    rows = read_rows(settings, topics.RECORDS, "event", final, timeout)
+    rows = read_rows(settings, topics.RECORDS, "attempt", final, timeout)
     if not final(rows):
         raise AssertionError(
             f"{len(wanted - set(latest(rows)))} events never reached a final status"

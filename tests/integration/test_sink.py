@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -14,7 +15,7 @@ from hookhouse.common import clickhouse, topics
 from hookhouse.common.clickhouse import RETAINED, migrate
 from hookhouse.common.clock import iso_ms, now_ms
 from hookhouse.common.kafka import AsyncProducer
-from hookhouse.common.records import EventRow
+from hookhouse.common.records import AttemptRow, EventRow
 from hookhouse.common.settings import Settings
 from hookhouse.sink.service import Sink
 
@@ -31,6 +32,7 @@ ALL_UP = [
     "applied 0005_event_payloads",
     "applied 0006_id_lookups",
     "applied 0007_attempts_hourly",
+    "applied 0008_attempt_outcomes",
     *(f"retention of {table}: 30 days" for table in RETAINED),
 ]
 
@@ -135,6 +137,85 @@ def test_unusable_records_are_dead_lettered_not_dropped(settings: Settings) -> N
     assert reasons == ["clickhouse_refused", "invalid_record"]
 
 
+def attempt(n: int, event_id: str, status: str, version: int, **event: Any) -> AttemptRow:
+    """Attempt ``n`` of ``event_id``; ``event`` sets the event's state after it."""
+    fields: dict[str, Any] = {
+        "source_id": "src_1",
+        "event_created_at": CREATED,
+        "event_status": "",
+        "next_attempt_at": None,
+        **event,
+    }
+    return AttemptRow(
+        id=f"atm_{event_id}_{n}",
+        project_id="tm_1",
+        event_id=event_id,
+        request_id="req_1",
+        connection_id="web_1",
+        destination_id="des_1",
+        created_at=iso_ms(now_ms() + n * 1000),
+        attempt_number=n,
+        trigger="INITIAL" if n == 1 else "AUTOMATIC",
+        status=status,
+        response_status=200 if status == "SUCCESSFUL" else 503,
+        error_code="" if status == "SUCCESSFUL" else "BAD_RESPONSE",
+        response_headers={},
+        response_body="",
+        duration_ms=5,
+        requested_url="http://127.0.0.1/hook",
+        http_method="POST",
+        version=version,
+        **fields,
+    )
+
+
+def test_an_attempt_carries_its_events_new_state_into_events(settings: Settings) -> None:
+    """The events_of_attempts view: one attempt record updates its event's row."""
+    retry_at = iso_ms(now_ms() + 60_000)
+    first = attempt(1, "evt_700", "FAILED", 2, event_status="QUEUED", next_attempt_at=retry_at)
+    second = attempt(2, "evt_700", "SUCCESSFUL", 3, event_status="SUCCESSFUL")
+    # An attempt without the event's state (a deliverer from before) derives no row.
+    bare = attempt(1, "evt_701", "SUCCESSFUL", 2)
+
+    def stored(wanted: int) -> Callable[[], bool]:
+        sql = "SELECT count() FROM attempts WHERE id LIKE 'atm_evt_70%'"
+        return lambda: rows(settings, sql) == [(wanted,)]
+
+    def event_700() -> tuple[Any, ...]:
+        found = rows(
+            settings,
+            "SELECT status, attempts, source_id, created_at, last_attempt_at, "
+            "next_attempt_at, response_status, error_code FROM events FINAL "
+            "WHERE id = 'evt_700'",
+        )
+        assert len(found) == 1
+        status, attempts, source, created, last, following, answer, error = found[0]
+        times = [
+            iso_ms(int(t.timestamp() * 1000)) if t else None for t in (created, last, following)
+        ]
+        return (status, attempts, source, *times, answer, error)
+
+    queued = replace(event(700), id="evt_700")
+    items = [(b"event", orjson.dumps(queued)), (b"attempt", orjson.dumps(first))]
+    asyncio.run(produce(settings, items))
+    run_sink_until(settings, stored(1))
+    assert event_700() == (
+        "QUEUED",
+        1,
+        "src_1",
+        CREATED,
+        first.created_at,
+        retry_at,
+        503,
+        "BAD_RESPONSE",
+    )
+
+    asyncio.run(produce(settings, [(b"attempt", orjson.dumps(a)) for a in (second, bare)]))
+    run_sink_until(settings, stored(3))
+    assert event_700() == ("SUCCESSFUL", 2, "src_1", CREATED, second.created_at, None, 200, "")
+    assert rows(settings, "SELECT count() FROM events WHERE id = 'evt_701'") == [(0,)]
+
+
 async def read_dlq(settings: Settings, wanted: int) -> list[dict[str, object]]:
     from aiokafka import AIOKafkaConsumer
 
@@ -164,6 +245,7 @@ def test_migrations_go_down_and_up(settings: Settings) -> None:
     assert migrate(other) == ALL_UP
     assert migrate(other) == []
     assert migrate(other, target=1) == [
+        "reverted 0008_attempt_outcomes",
         "reverted 0007_attempts_hourly",
         "reverted 0006_id_lookups",
         "reverted 0005_event_payloads",
