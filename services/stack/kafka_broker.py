@@ -58,6 +58,21 @@ def resolve_jars(settings: Settings) -> Path:
     return libs
 
 
+# What Kafka's own start scripts pass (KAFKA_JVM_PERFORMANCE_OPTS in
+# kafka-run-class.sh).  G1's default pause target is 200 ms; with 20 ms its longest
+# young pause under ingest's load fell from 35 to 18 ms (-Xlog:gc, one run each), and
+# each pause holds every produce acknowledgement waiting behind it.
+JVM_PERFORMANCE_OPTIONS = (
+    "-server",
+    "-XX:+UseG1GC",
+    "-XX:MaxGCPauseMillis=20",
+    "-XX:InitiatingHeapOccupancyPercent=35",
+    "-XX:+ExplicitGCInvokesConcurrent",
+    "-XX:MaxInlineLevel=15",
+    "-Djava.awt.headless=true",
+)
+
+
 def server_properties(settings: Settings, data_dir: Path) -> str:
     host = settings.host
     return "\n".join(
@@ -95,6 +110,7 @@ def prepare(settings: Settings, home: Path) -> list[str]:
         "java",
         f"-Xmx{settings.kafka_heap}",
         f"-Xms{settings.kafka_heap}",
+        *JVM_PERFORMANCE_OPTIONS,
         f"-Dlog4j2.configurationFile={LOG4J}",
         "-cp",
         f"{libs}/*",
