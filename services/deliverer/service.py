@@ -596,7 +596,6 @@ class Deliverer:
         muted = self.muted(delivery)  # while this attempt was on its way
         if outcome.status == "FAILED" and not muted:
             retry = self.next_retry(delivery, pushed, outcome.error_code, policy)
-        started_at = iso_ms(pushed.started_ms)
         attempt = AttemptRow(
             id=new_id("atm"),
             project_id=delivery.project_id,
@@ -604,7 +603,7 @@ class Deliverer:
             request_id=delivery.request_id,
             connection_id=delivery.connection_id,
             destination_id=delivery.destination_id,
-            created_at=started_at,
+            created_at=iso_ms(pushed.started_ms),
             attempt_number=delivery.attempt,
             trigger=delivery.trigger,
             status=outcome.status,
