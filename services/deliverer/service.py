@@ -669,7 +669,8 @@ class Deliverer:
     async def dead_letter(self, msg: Message, reason: str, message: str) -> None:
         assert self.producer is not None
         log.warning("dead-lettering %s: %s", position(msg), message)
-        await send_dead_letter(self.producer, self.dlq_topic, "deliverer", reason, msg)
+        details = {"message": message}
+        await send_dead_letter(self.producer, self.dlq_topic, "deliverer", reason, msg, details)
 
 
 async def serve(settings: Settings) -> None:

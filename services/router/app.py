@@ -30,11 +30,11 @@ from confluent_kafka import Message as Record
 
 from hookhouse.common import metrics, topics
 from hookhouse.common.configlog import ConfigLog
-from hookhouse.common.consumer import AsyncConsumer, position
+from hookhouse.common.consumer import AsyncConsumer, send_dead_letter
 from hookhouse.common.health import Readiness
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, SendGroup, ensure_topics
 from hookhouse.common.message import Message, Transformed
-from hookhouse.common.records import DeadLetter, InboundRequest
+from hookhouse.common.records import InboundRequest
 from hookhouse.common.runtime import serve_beside, settle_heap, start
 from hookhouse.common.schemas import first_error
 from hookhouse.common.settings import Settings, load
@@ -240,11 +240,7 @@ class Router:
     def dead_letter(self, sends: SendGroup, msg: Record, reason: str, detail: str) -> None:
         if self.recent_dead.add(dead=True):
             raise TooManyDeadLetters()
-        metrics.DEAD_LETTERS.labels("router", reason).inc()
-        letter = DeadLetter.of(
-            "router", f"{reason}: {detail}", position(msg), msg.key(), msg.value()
-        )
-        sends.send(self.dlq, letter.to_json(), key=msg.key())
+        send_dead_letter(sends, self.dlq, "router", reason, msg, {"message": detail})
 
     def process(
         self, sends: SendGroup, msg: Record, request: InboundRequest, original: Message

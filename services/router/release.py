@@ -123,7 +123,7 @@ class Releaser:
         except (orjson.JSONDecodeError, TypeError) as exc:
             return [
                 send_dead_letter(
-                    self.producer, dlq, "releaser", "invalid_held", msg, {"error": str(exc)}
+                    self.producer, dlq, "releaser", "invalid_held", msg, {"message": str(exc)}
                 )
             ]
         connection = self.config.state.get("connection", delivery.connection_id)

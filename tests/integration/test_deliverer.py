@@ -288,6 +288,27 @@ def test_retry_after_sends_the_retry_through_a_retry_tier(
         assert second.at - first.at >= 6  # Retry-After honoured: it waited in the 5 s tier
 
 
+def test_an_unreadable_delivery_is_dead_lettered_with_its_cause_and_the_partition_moves_on(
+    dsettings: Settings, config: ConfigLog, deliverer: Deliverer
+) -> None:
+    with Receiver(lambda _: Answer()) as receiver:
+        conn, dest = connect(config, receiver.url, [])
+        producer = Producer(client_config(dsettings))
+        garbage = b"not a delivery " + uuid.uuid4().hex.encode()
+        # The destination's key: the same partition as the good delivery sent after it.
+        producer.produce(topics.name(dsettings, topics.DELIVERIES), garbage, key=dest)
+        assert producer.flush(10) == 0
+        (event_id,) = send(dsettings, conn, dest, 1, project_id(config))
+        assert final_events(dsettings, {event_id})[event_id]["status"] == "SUCCESSFUL"
+
+        def ours(letters: list[Any]) -> list[Any]:
+            return [x for x in letters if base64.b64decode(x["value"]) == garbage]
+
+        letters = ours(read_rows(dsettings, topics.DLQ, None, lambda got: bool(ours(got)), 20))
+        assert [(x["stage"], x["reason"]) for x in letters] == [("deliverer", "invalid_delivery")]
+        assert letters[0]["details"]["message"].startswith("not a delivery record")
+
+
 def test_a_muted_event_gets_no_more_automatic_deliveries_but_manual_ones_go(
     dsettings: Settings, config: ConfigLog, deliverer: Deliverer
 ) -> None:
