@@ -35,6 +35,7 @@ from hookhouse.common import topics
 from hookhouse.common.settings import Settings
 from hookhouse.stack.supervisor import http_ok, read_env
 
+STACK_WARM_UP_SECONDS = 15  # per rate, before its measured run
 PORTS = {"INGEST": 29700, "API": 29701, "ROUTER": 29702, "DELIVERER": 29703, "SINK": 29704}
 
 
@@ -133,9 +134,11 @@ def measure(
     harness.reset(receiver_url)
 
     # Steady state is what is measured: first connections, producer ids and group
-    # joins happen during a short unmeasured warm-up at the same rate.
-    print(f"{rate}/s warm-up: 3 s through ingest…", flush=True)
-    warm = uvloop.run(generate(source_url, rate, 3, tag=f"warm{tag}"))
+    # joins happen during an unmeasured warm-up at the same rate, and so does most of
+    # the broker's compiling of the paths this traffic takes (its JIT compiler threads
+    # used 6-20% of a core for the first 15 s of it, 0-5% after).
+    print(f"{rate}/s warm-up: {STACK_WARM_UP_SECONDS} s through ingest…", flush=True)
+    warm = uvloop.run(generate(source_url, rate, STACK_WARM_UP_SECONDS, tag=f"warm{tag}"))
     harness.wait(lambda: harness.stats(receiver_url)["count"] >= warm["accepted"], 120)
     harness.reset(receiver_url)
 
@@ -294,8 +297,8 @@ up`: ingest, router, deliverer, sink, api; one Kafka broker, embedded ClickHouse
 default settings) on the same 2 cores. Latency =
 arrival at the receiver minus the send time stamped by the generator. Baseline: the
 same generator posting straight to the receiver, same run. Before each measured run,
-3 s of the same traffic warm the stack up (not counted). Target: p99 under 50 ms at
-1,000 events/s.
+{STACK_WARM_UP_SECONDS} s of the same traffic warm the stack up (not counted). Target: p99
+under 50 ms at 1,000 events/s.
 
 Stage tables: where the time goes, per webhook, from the time stamps of its records (ms
 resolution): ingest = sent → record on `requests`; router = `requests` → record on
