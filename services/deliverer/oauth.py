@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp
 
@@ -15,26 +15,51 @@ class OAuthError(Exception):
     pass
 
 
+class Token(NamedTuple):
+    value: str
+    refresh_at: float  # time.monotonic()
+    config: dict[str, Any]  # the destination's auth config it was fetched with
+
+
 class TokenCache:
+    """One token per destination, fetched again shortly before it expires, when the
+    destination's auth config changes, or after the destination refused it."""
+
     def __init__(self, session: aiohttp.ClientSession) -> None:
         self._session = session
-        self._tokens: dict[str, tuple[str, float]] = {}  # destination id -> (token, expiry)
+        self._tokens: dict[str, Token] = {}  # destination id -> its token
         self._locks: dict[str, asyncio.Lock] = {}
 
-    async def token(self, destination_id: str, config: dict[str, Any]) -> str:
+    def _valid(self, destination_id: str, config: dict[str, Any]) -> str | None:
         cached = self._tokens.get(destination_id)
-        if cached and cached[1] > time.monotonic():
-            return cached[0]
+        if cached and cached.config == config and cached.refresh_at > time.monotonic():
+            return cached.value
+        return None
+
+    async def token(
+        self, destination_id: str, config: dict[str, Any], limit: aiohttp.ClientTimeout
+    ) -> str:
+        """The destination's token; ``limit`` bounds a request to its auth server."""
+        if (valid := self._valid(destination_id, config)) is not None:
+            return valid
         async with self._locks.setdefault(destination_id, asyncio.Lock()):
-            cached = self._tokens.get(destination_id)
-            if cached and cached[1] > time.monotonic():
-                return cached[0]
-            token, lifetime = await self._fetch(config)
-            expiry = time.monotonic() + max(lifetime - REFRESH_MARGIN_SECONDS, 0.0)
-            self._tokens[destination_id] = (token, expiry)
+            if (valid := self._valid(destination_id, config)) is not None:
+                return valid
+            token, lifetime = await self._fetch(config, limit)
+            refresh_at = time.monotonic() + max(lifetime - REFRESH_MARGIN_SECONDS, 0.0)
+            self._tokens[destination_id] = Token(token, refresh_at, dict(config))
             return token
 
-    async def _fetch(self, config: dict[str, Any]) -> tuple[str, float]:
+    def refused(self, destination_id: str, token: str) -> None:
+        """The destination answered 401 to ``token``: the next delivery fetches a new one
+        (unless another delivery already did)."""
+        cached = self._tokens.get(destination_id)
+        if cached and cached.value == token:
+            del self._tokens[destination_id]
+
+    async def _fetch(
+        self, config: dict[str, Any], limit: aiohttp.ClientTimeout
+    ) -> tuple[str, float]:
         form = {"grant_type": "client_credentials"}
         if config.get("scope"):
             form["scope"] = str(config["scope"])
@@ -48,7 +73,7 @@ class TokenCache:
             form["client_secret"] = str(config.get("client_secret", ""))
         try:
             async with self._session.post(
-                str(config["auth_server"]), data=form, headers=headers
+                str(config["auth_server"]), data=form, headers=headers, timeout=limit
             ) as response:
                 data = await response.json(content_type=None)
                 if response.status != 200 or "access_token" not in data:

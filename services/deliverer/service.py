@@ -488,7 +488,7 @@ class Deliverer:
                 else None,
                 self.settings.dashboard_url,
             )
-            extra = await self.credentials(delivery, destination, body, started_ms)
+            extra, token = await self.credentials(delivery, destination, body, started_ms, timeout)
             headers.update(extra.headers)
             if extra.query:
                 url += ("&" if urlsplit(url).query else "?") + urlencode(extra.query)
@@ -499,6 +499,8 @@ class Deliverer:
                 method, url, data=body, headers=headers, allow_redirects=False, timeout=timeout
             ) as response:
                 status = response.status
+                if status == 401 and token is not None:
+                    self.tokens.refused(destination["id"], token)
                 for name, value in response.headers.items():
                     key = str(name).lower()
                     seen = response_headers.get(key)
@@ -531,13 +533,21 @@ class Deliverer:
         return found
 
     async def credentials(
-        self, delivery: Delivery, destination: dict[str, Any], body: bytes, started_ms: int
-    ) -> Credentials:
+        self,
+        delivery: Delivery,
+        destination: dict[str, Any],
+        body: bytes,
+        started_ms: int,
+        limit: aiohttp.ClientTimeout,
+    ) -> tuple[Credentials, str | None]:
+        """What authenticates and signs this attempt, and the OAuth2 token in it if any."""
         assert self.tokens is not None
         auth_method = destination.get("auth_method")
         token = None
         if auth_method and auth_method.get("type") == "OAUTH2_CLIENT_CREDENTIALS":
-            token = await self.tokens.token(destination["id"], auth_method.get("config") or {})
+            token = await self.tokens.token(
+                destination["id"], auth_method.get("config") or {}, limit
+            )
         project = self.config.state.get("project", delivery.project_id) or {}
         return credentials(
             auth_method,
@@ -547,7 +557,7 @@ class Deliverer:
             project_secret=str(project.get("signing_secret", "")),
             header_prefix=self.settings.delivery_header_prefix,
             oauth_token=token,
-        )
+        ), token
 
     def names(self, delivery: Delivery, destination: dict[str, Any]) -> dict[str, str]:
         state = self.config.state

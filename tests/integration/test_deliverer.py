@@ -487,3 +487,68 @@ def test_oauth2_token_is_fetched_once_and_sent(
     assert token_calls[0].headers["authorization"].startswith("Basic ")
     assert all(r.headers["authorization"] == "Bearer tok-123" for r in hooks)
     assert all(r.headers["x-hookhouse-destination-name"] for r in hooks)
+
+
+def test_an_oauth2_token_is_fetched_again_after_a_401_and_when_its_config_changes(
+    dsettings: Settings, config: ConfigLog, deliverer: Deliverer
+) -> None:
+    issued: list[str] = []
+
+    def answer(got: Received) -> Answer:
+        if got.path == "/token":
+            issued.append(f"tok-{len(issued) + 1}")
+            return Answer(body=orjson.dumps({"access_token": issued[-1], "expires_in": 3600}))
+        return Answer(status=401 if got.headers["authorization"] == "Bearer tok-1" else 200)
+
+    def authorizations(path: str) -> list[str]:
+        return [r.headers["authorization"] for r in receiver.snapshot() if r.path == path]
+
+    with Receiver(answer) as receiver:
+        client = {"client_id": "id", "auth_server": f"{receiver.url}/token"}
+        auth = {"type": "OAUTH2_CLIENT_CREDENTIALS", "config": {**client, "client_secret": "a"}}
+        rules = [{"type": "retry", "interval": 100, "count": 3}]
+        conn, dest = connect(config, f"{receiver.url}/hooks", rules, auth_method=auth)
+        (refused,) = send(dsettings, conn, dest, 1, project_id(config))
+        events = final_events(dsettings, {refused})
+        assert (events[refused]["status"], events[refused]["attempts"]) == ("SUCCESSFUL", 2)
+
+        rotated = {**auth, "config": {**client, "client_secret": "b"}}
+        changed = {**(config.state.get("destination", dest) or {}), "auth_method": rotated}
+        config.append("destination", dest, changed)
+        wait_for(lambda: deliverer.config.state.get("destination", dest) == changed, 10)
+        send(dsettings, conn, dest, 1, project_id(config))
+        wait_for(lambda: len(authorizations("/hooks")) == 3)
+        hooks, tokens = authorizations("/hooks"), authorizations("/token")
+    assert hooks == ["Bearer tok-1", "Bearer tok-2", "Bearer tok-3"]
+    secrets = [base64.b64decode(basic.split()[1]) for basic in tokens]
+    assert secrets == [b"id:a", b"id:a", b"id:b"]
+
+
+def test_an_oauth2_token_request_has_its_destinations_timeout(
+    dsettings: Settings, config: ConfigLog, deliverer: Deliverer
+) -> None:
+    """The auth server answers in 1.5 s: within the destination's 3 s ``http_timeout``,
+    though past the deliverer's default (1 s in these tests)."""
+
+    def slow_token(got: Received) -> Answer:
+        if got.path == "/token":
+            return Answer(delay=1.5, body=b'{"access_token": "tok", "expires_in": 3600}')
+        return Answer()
+
+    with Receiver(slow_token) as receiver:
+        auth = {
+            "type": "OAUTH2_CLIENT_CREDENTIALS",
+            "config": {
+                "client_id": "id",
+                "client_secret": "s",
+                "auth_server": f"{receiver.url}/token",
+            },
+        }
+        conn, dest = connect(
+            config, f"{receiver.url}/hooks", None, auth_method=auth, http_timeout=3
+        )
+        (event_id,) = send(dsettings, conn, dest, 1, project_id(config))
+        events = final_events(dsettings, {event_id})
+        hooks = [r for r in receiver.snapshot() if r.path == "/hooks"]
+    assert events[event_id]["status"] == "SUCCESSFUL"
+    assert [r.headers["authorization"] for r in hooks] == ["Bearer tok"]
