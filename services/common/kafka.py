@@ -54,7 +54,7 @@ def producer_config(
         **client_config(settings),
         "enable.idempotence": True,  # implies acks=all
         "linger.ms": settings.kafka_linger_ms if linger_ms is None else linger_ms,
-        "compression.type": "lz4",
+        "compression.type": settings.kafka_compression,
         "message.timeout.ms": int((timeout or settings.produce_timeout_seconds) * 1000),
         "message.max.bytes": 16 * 1024 * 1024,
     }

@@ -19,6 +19,7 @@ from hookhouse.common.kafka import (
     KafkaProbe,
     KafkaUnavailable,
     client_config,
+    consumer_config,
     ensure_topics,
 )
 from hookhouse.common.lag import KafkaLag
@@ -58,6 +59,31 @@ def test_send_resolves_on_ack_and_aiokafka_reads_it(settings: Settings) -> None:
         raise AssertionError("unreachable")
 
     assert asyncio.run(scenario()) == payload
+
+
+@pytest.mark.parametrize("codec", ["none", "gzip", "snappy", "lz4", "zstd"])
+def test_every_compression_setting_sends_records_the_consumers_read(
+    settings: Settings, codec: str
+) -> None:
+    chosen = settings.model_copy(update={"kafka_compression": codec})
+    topic = topics.name(settings, topics.REQUESTS)
+    payload = f"{codec} {uuid.uuid4().hex} ".encode() * 50
+
+    async def send() -> tuple[int, int]:
+        producer = AsyncProducer(chosen)
+        msg = await asyncio.wait_for(producer.send(topic, payload, key=codec), 10)
+        producer.close()
+        return msg.partition() or 0, msg.offset() or 0
+
+    partition, offset = asyncio.run(send())
+    consumer = Consumer(consumer_config(settings, f"codec-{uuid.uuid4().hex}"))
+    consumer.assign([TopicPartition(topic, partition, offset)])
+    try:
+        got = consumer.poll(10)
+    finally:
+        consumer.close()
+    assert got is not None and got.error() is None
+    assert got.value() == payload
 
 
 def test_config_log_reads_its_own_writes_and_others_see_them(settings: Settings) -> None:
