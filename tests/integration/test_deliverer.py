@@ -460,6 +460,14 @@ def test_private_addresses_are_refused_without_retry(infra: None) -> None:
     assert receiver.snapshot() == []
 
 
+def oauth2(auth_server: str, client_secret: str) -> dict[str, Any]:
+    """A destination's OAuth2 client-credentials auth, its token from ``auth_server``."""
+    return {
+        "type": "OAUTH2_CLIENT_CREDENTIALS",
+        "config": {"client_id": "id", "client_secret": client_secret, "auth_server": auth_server},
+    }
+
+
 def test_oauth2_token_is_fetched_once_and_sent(
     dsettings: Settings, config: ConfigLog, deliverer: Deliverer
 ) -> None:
@@ -469,14 +477,7 @@ def test_oauth2_token_is_fetched_once_and_sent(
         return Answer()
 
     with Receiver(token_or_ok) as receiver:
-        auth = {
-            "type": "OAUTH2_CLIENT_CREDENTIALS",
-            "config": {
-                "client_id": "id",
-                "client_secret": "secret",
-                "auth_server": f"{receiver.url}/token",
-            },
-        }
+        auth = oauth2(f"{receiver.url}/token", "secret")
         conn, dest = connect(config, f"{receiver.url}/hooks", auth_method=auth)
         send(dsettings, conn, dest, 3, project_id(config))
         wait_for(lambda: len([r for r in receiver.snapshot() if r.path == "/hooks"]) == 3)
@@ -504,15 +505,14 @@ def test_an_oauth2_token_is_fetched_again_after_a_401_and_when_its_config_change
         return [r.headers["authorization"] for r in receiver.snapshot() if r.path == path]
 
     with Receiver(answer) as receiver:
-        client = {"client_id": "id", "auth_server": f"{receiver.url}/token"}
-        auth = {"type": "OAUTH2_CLIENT_CREDENTIALS", "config": {**client, "client_secret": "a"}}
+        auth = oauth2(f"{receiver.url}/token", "a")
         rules = [{"type": "retry", "interval": 100, "count": 3}]
         conn, dest = connect(config, f"{receiver.url}/hooks", rules, auth_method=auth)
         (refused,) = send(dsettings, conn, dest, 1, project_id(config))
         events = final_events(dsettings, {refused})
         assert (events[refused]["status"], events[refused]["attempts"]) == ("SUCCESSFUL", 2)
 
-        rotated = {**auth, "config": {**client, "client_secret": "b"}}
+        rotated = oauth2(f"{receiver.url}/token", "b")
         changed = {**(config.state.get("destination", dest) or {}), "auth_method": rotated}
         config.append("destination", dest, changed)
         wait_for(lambda: deliverer.config.state.get("destination", dest) == changed, 10)
@@ -536,14 +536,7 @@ def test_an_oauth2_token_request_has_its_destinations_timeout(
         return Answer()
 
     with Receiver(slow_token) as receiver:
-        auth = {
-            "type": "OAUTH2_CLIENT_CREDENTIALS",
-            "config": {
-                "client_id": "id",
-                "client_secret": "s",
-                "auth_server": f"{receiver.url}/token",
-            },
-        }
+        auth = oauth2(f"{receiver.url}/token", "s")
         conn, dest = connect(
             config, f"{receiver.url}/hooks", None, auth_method=auth, http_timeout=3
         )
