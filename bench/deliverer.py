@@ -183,7 +183,6 @@ def main() -> None:
         raw_before = measure_raw(url, args.events, headers, raw_cpu)
 
         ours, wall, ours_cpu, first = run_deliverer(settings, ids, url, args.events)
-        harness.reset(url)
         raw_after = measure_raw(url, args.events, headers, harness.CpuMeter({}))
 
     raw_rate = (raw_before + raw_after) / 2
