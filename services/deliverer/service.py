@@ -119,6 +119,15 @@ async def read_capped(response: aiohttp.ClientResponse, keep: int) -> bytes:
     return bytes(kept)
 
 
+def remaining(limit: aiohttp.ClientTimeout, started: float) -> aiohttp.ClientTimeout:
+    """What is left of an attempt's ``limit`` after what it spent before the request
+    (an OAuth2 token request, say): the whole attempt stays within the timeout."""
+    spent = time.perf_counter() - started
+    if limit.total is None or spent < 0.01:  # nothing worth a new timeout object
+        return limit
+    return aiohttp.ClientTimeout(total=max(limit.total - spent, 0.001))
+
+
 class GuardedResolver(AbstractResolver):
     """DNS resolution that refuses addresses the SSRF guard blocks."""
 
@@ -496,7 +505,12 @@ class Deliverer:
             if is_ip_literal(host) and is_blocked(host.strip("[]"), self.allowed):
                 raise SsrfBlocked(f"{host} is not an allowed destination address")
             async with self.session.request(
-                method, url, data=body, headers=headers, allow_redirects=False, timeout=timeout
+                method,
+                url,
+                data=body,
+                headers=headers,
+                allow_redirects=False,
+                timeout=remaining(timeout, started),
             ) as response:
                 status = response.status
                 if status == 401 and token is not None:

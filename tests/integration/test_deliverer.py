@@ -528,20 +528,27 @@ def test_an_oauth2_token_request_has_its_destinations_timeout(
     dsettings: Settings, config: ConfigLog, deliverer: Deliverer
 ) -> None:
     """The auth server answers in 1.5 s: within the destination's 3 s ``http_timeout``,
-    though past the deliverer's default (1 s in these tests)."""
+    though past the deliverer's default (1 s in these tests).  The delivery after it
+    has what is left of the 3 s: an answer 1 s later is in time, one 2 s later is not."""
 
     def slow_token(got: Received) -> Answer:
         if got.path == "/token":
             return Answer(delay=1.5, body=b'{"access_token": "tok", "expires_in": 3600}')
-        return Answer()
+        return Answer(delay=1 if got.path == "/in-time" else 2)
 
     with Receiver(slow_token) as receiver:
         auth = oauth2(f"{receiver.url}/token", "s")
-        conn, dest = connect(
-            config, f"{receiver.url}/hooks", None, auth_method=auth, http_timeout=3
-        )
-        (event_id,) = send(dsettings, conn, dest, 1, project_id(config))
-        events = final_events(dsettings, {event_id})
-        hooks = [r for r in receiver.snapshot() if r.path == "/hooks"]
-    assert events[event_id]["status"] == "SUCCESSFUL"
+        sent = {}
+        for path in ("/in-time", "/late"):
+            conn, dest = connect(
+                config, f"{receiver.url}{path}", None, auth_method=auth, http_timeout=3
+            )
+            (sent[path],) = send(dsettings, conn, dest, 1, project_id(config))
+        events = final_events(dsettings, set(sent.values()))
+        hooks = [r for r in receiver.snapshot() if r.path == "/in-time"]
+    assert events[sent["/in-time"]]["status"] == "SUCCESSFUL"
     assert [r.headers["authorization"] for r in hooks] == ["Bearer tok"]
+    assert (events[sent["/late"]]["status"], events[sent["/late"]]["error_code"]) == (
+        "FAILED",
+        "TIMEOUT",
+    )
