@@ -3,10 +3,11 @@
     .venv/bin/python -m bench.e2e [--rates 1000,300] [--seconds 20]
                                   [--workers 1] [--partitions 4] [--section e2e]
 
-The load generator (its own process, open loop: a fixed send schedule, never waiting
-for answers) stamps each webhook with its send time (``x-bench-sent-at``); the fast
-receiver computes the latency on arrival.  The baseline is the same generator posting
-the same webhooks straight to the receiver in the same run.  A run accounts for every
+The load generator (its own process, ``bench/loadgen.py``, open loop: a fixed send
+schedule, never waiting for answers) stamps each webhook with its send time
+(``x-bench-sent-at``); the fast receiver computes the latency on arrival.  The baseline
+is the same generator posting the same webhooks straight to the receiver in the same
+run.  A run accounts for every
 webhook: accepted by ingest, delivered, or still in flight at the cut-off.
 
 ``--workers N`` runs N router and N deliverer processes (the stack's own plus N-1
@@ -26,11 +27,10 @@ import time
 import urllib.request
 from typing import Any
 
-import aiohttp
 import orjson
 import uvloop
 
-from bench import harness
+from bench import harness, loadgen
 from hookhouse.common import topics
 from hookhouse.common.settings import Settings
 from hookhouse.stack.supervisor import http_ok, read_env
@@ -45,19 +45,14 @@ async def generate(url: str, rate: int, seconds: int, tag: str = "") -> dict[str
     Their ``x-bench-id`` is ``tag`` followed by a sequence number."""
     counts = {"sent": 0, "accepted": 0, "rejected": 0, "errors": 0}
     body = orjson.dumps({"type": "order.created", "data": {"pad": "x" * 900}})
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=512)) as session:
+    async with loadgen.Poster(url, body, {"content-type": "application/json"}) as poster:
 
         async def one(n: int) -> None:
-            headers = {
-                "content-type": "application/json",
-                "x-bench-id": f"{tag}{n}",
-                "x-bench-sent-at": str(time.time_ns()),
-            }
+            headers = {"x-bench-id": f"{tag}{n}", "x-bench-sent-at": str(time.time_ns())}
             try:
-                async with session.post(url, data=body, headers=headers) as response:
-                    await response.read()
-                    counts["accepted" if response.status < 300 else "rejected"] += 1
-            except (aiohttp.ClientError, TimeoutError):
+                status = await poster.post(headers)
+                counts["accepted" if status < 300 else "rejected"] += 1
+            except (loadgen.Failed, OSError):  # TimeoutError is an OSError
                 counts["errors"] += 1
 
         counts["sent"] = await harness.at_fixed_rate(rate, seconds, one)
@@ -292,7 +287,8 @@ def main() -> None:
 `.venv/bin/python -m bench.e2e --rates {args.rates} --seconds {args.seconds}`
 
 Webhooks (1 KiB JSON) offered at a constant rate (open loop) by one load-generator
-process, its garbage collector off while it sends; the whole local stack (`hookhouse
+process (`bench/loadgen.py`), its garbage collector off while it sends; the whole local
+stack (`hookhouse
 up`: ingest, router, deliverer, sink, api; one Kafka broker, embedded ClickHouse,
 default settings) on the same 2 cores. Latency =
 arrival at the receiver minus the send time stamped by the generator. Baseline: the
