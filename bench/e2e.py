@@ -7,8 +7,8 @@ The load generator (its own process, ``bench/loadgen.py``, open loop: a fixed se
 schedule, never waiting for answers) stamps each webhook with its send time
 (``x-bench-sent-at``); the fast receiver computes the latency on arrival.  The baseline
 is the same generator posting the same webhooks straight to the receiver in the same
-run.  A run accounts for every
-webhook: accepted by ingest, delivered, or still in flight at the cut-off.
+run.  A run accounts for every webhook: accepted by ingest, delivered, or still in
+flight at the cut-off.
 
 ``--workers N`` runs N router and N deliverer processes (the stack's own plus N-1
 more) on topics of ``--partitions`` partitions: the scaling figures of ``hookhouse
@@ -288,13 +288,12 @@ def main() -> None:
 
 Webhooks (1 KiB JSON) offered at a constant rate (open loop) by one load-generator
 process (`bench/loadgen.py`), its garbage collector off while it sends; the whole local
-stack (`hookhouse
-up`: ingest, router, deliverer, sink, api; one Kafka broker, embedded ClickHouse,
-default settings) on the same 2 cores. Latency =
-arrival at the receiver minus the send time stamped by the generator. Baseline: the
-same generator posting straight to the receiver, same run. Before each measured run,
-{STACK_WARM_UP_SECONDS} s of the same traffic warm the stack up (not counted). Target: p99
-under 50 ms at 1,000 events/s.
+stack (`hookhouse up`: ingest, router, deliverer, sink, api; one Kafka broker, embedded
+ClickHouse, default settings) on the same 2 cores. Latency = arrival at the receiver
+minus the send time stamped by the generator. Baseline: the same generator posting
+straight to the receiver, same run. Before each measured run, {STACK_WARM_UP_SECONDS} s
+of the same traffic warm the stack up (not counted). Target: p99 under 50 ms at 1,000
+events/s.
 
 Stage tables: where the time goes, per webhook, from the time stamps of its records (ms
 resolution): ingest = sent → record on `requests`; router = `requests` → record on

@@ -2,7 +2,7 @@
 
 The generators share the 2 cores with what they measure, so what they spend is taken
 from it.  aiohttp's client spent ~320 µs of CPU per request at 1,000 requests/s here
-(Go's net/http, through vegeta, ~300); this one ~115: it writes each request as one
+(Go's net/http, through vegeta, ~300); this one ~155: it writes each request as one
 buffer and lets httptools (uvicorn's C parser) read the answers.  In the end-to-end
 benchmark that was a fifth of a core given back to the stack.
 

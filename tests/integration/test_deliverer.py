@@ -529,12 +529,12 @@ def test_an_oauth2_token_request_has_its_destinations_timeout(
 ) -> None:
     """The auth server answers in 1.5 s: within the destination's 3 s ``http_timeout``,
     though past the deliverer's default (1 s in these tests).  The delivery after it
-    has what is left of the 3 s: an answer 1 s later is in time, one 2 s later is not."""
+    has what is left of the 3 s: an answer 0.5 s later is in time, one 2 s later is not."""
 
     def slow_token(got: Received) -> Answer:
         if got.path == "/token":
             return Answer(delay=1.5, body=b'{"access_token": "tok", "expires_in": 3600}')
-        return Answer(delay=1 if got.path == "/in-time" else 2)
+        return Answer(delay=0.5 if got.path == "/in-time" else 2)
 
     with Receiver(slow_token) as receiver:
         auth = oauth2(f"{receiver.url}/token", "s")
