@@ -7,7 +7,9 @@ buffer and lets httptools (uvicorn's C parser) read the answers.  In the end-to-
 benchmark that was a fifth of a core given back to the stack.
 
 Only what a generator needs: one host, POST, a fixed body, a few headers per request,
-answers read to their end and counted by status.
+answers read to their end and counted by status.  Connections are not capped: a request
+with no idle connection opens one, so a stalled server still gets the open loop's full
+rate, as it would from many senders.
 """
 
 from __future__ import annotations
