@@ -104,11 +104,12 @@ class Ids(NamedTuple):
 
 
 def run_deliverer(
-    settings: Settings, ids: Ids, url: str, events: int
+    settings: Settings, ids: Ids, url: str, events: int, others: dict[str, int]
 ) -> tuple[dict[str, Any], float, harness.CpuMeter, int]:
     """Fill ``deliveries`` with ``events`` and run one deliverer until the receiver got
     them all.  The receiver's stats; the wall time from the start of the process; the
-    CPU meter from the first arrival to the last, and the arrivals before it started."""
+    CPU meter (the deliverer and the ``others`` processes) from the first arrival to the
+    last, and the arrivals before it started."""
     print(f"filling {events} deliveries…", flush=True)
     fill(settings, ids.destination, ids.connection, ids.project, events)
     print("deliverer…", flush=True)
@@ -117,13 +118,7 @@ def run_deliverer(
     process = subprocess.Popen(
         [sys.executable, "-m", "hookhouse.cli", "deliverer"], env=env, cwd=harness.REPO
     )
-    cpu = harness.CpuMeter(
-        {
-            "deliverer": process.pid,
-            "receiver": int(harness.stats(url)["pid"]),
-            "Kafka broker": harness.broker_pid(),
-        }
-    )
+    cpu = harness.CpuMeter({"deliverer": process.pid, **others})
     try:
         harness.wait(lambda: harness.stats(url)["count"] > 0, 300)
         cpu.start()
@@ -171,18 +166,15 @@ def main() -> None:
             settings.dashboard_url,
         )
 
-        receiver = int(harness.stats(url)["pid"])
-        broker = harness.broker_pid()
-        raw_cpu = harness.CpuMeter(
-            {"client": os.getpid(), "receiver": receiver, "Kafka broker": broker}
-        )
+        others = {"receiver": int(harness.stats(url)["pid"]), "Kafka broker": harness.broker_pid()}
+        raw_cpu = harness.CpuMeter({"client": os.getpid(), **others})
         # The broker compiles the paths of the deliverer's traffic (a backlog fetched,
         # attempts produced) while it first serves them; the raw client does not use
         # it.  Measured runs see a broker that has served a deliverer before.
-        run_deliverer(settings, ids, url, DELIVERER_WARM_UP_EVENTS)
+        run_deliverer(settings, ids, url, DELIVERER_WARM_UP_EVENTS, others)
         raw_before = measure_raw(url, args.events, headers, raw_cpu)
 
-        ours, wall, ours_cpu, first = run_deliverer(settings, ids, url, args.events)
+        ours, wall, ours_cpu, first = run_deliverer(settings, ids, url, args.events, others)
         raw_after = measure_raw(url, args.events, headers, harness.CpuMeter({}))
 
     raw_rate = (raw_before + raw_after) / 2
