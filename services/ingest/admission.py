@@ -13,6 +13,9 @@ from typing import Any
 
 import orjson
 
+# The methods a source can take at all; a source's ``allowed_http_methods`` narrows them.
+WEBHOOK_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
 # What ingest answers instead of its JSON when a source has a custom response.
 CUSTOM_RESPONSE_MEDIA = {"json": "application/json", "text": "text/plain", "xml": "application/xml"}
 
@@ -61,8 +64,8 @@ def before_body(
 ) -> Refusal | None:
     if source.get("disabled_at"):
         return Refusal(403, "SOURCE_DISABLED", "This source is disabled; it accepts no requests.")
-    methods = source.get("allowed_http_methods")
-    if methods and method not in methods:
+    methods = source.get("allowed_http_methods") or WEBHOOK_METHODS
+    if method not in methods:
         return Refusal(
             405,
             "UNSUPPORTED_HTTP_METHOD",

@@ -47,6 +47,16 @@ def test_disabled_comes_before_method_and_method_before_type() -> None:
     assert before_body(source, "POST", "application/json", DEFAULT) is None
 
 
+def test_a_source_without_a_method_list_takes_the_webhook_methods_only() -> None:
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        assert before_body({}, method, None, DEFAULT) is None
+    refusal = before_body({}, "OPTIONS", None, DEFAULT)
+    assert refusal is not None and (refusal.status, refusal.code) == (
+        405,
+        "UNSUPPORTED_HTTP_METHOD",
+    )
+
+
 def test_json_bodies_must_parse_only_when_they_say_they_are_json() -> None:
     assert of_body("application/json", b'{"a": 1}') is None
     assert of_body("application/json", b"") is None
