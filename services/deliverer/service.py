@@ -50,7 +50,7 @@ from hookhouse.common.runtime import serve_beside, settle_heap, start
 from hookhouse.common.settings import Settings, load
 from hookhouse.common.signing import InvalidSigningConfig
 from hookhouse.deliverer.oauth import OAuthError, TokenCache
-from hookhouse.deliverer.outcome import classify, outbound_headers, target_url
+from hookhouse.deliverer.outcome import classify, host_of, outbound_headers, target_url
 from hookhouse.deliverer.ratelimit import PERIODS, ConcurrencyLimit, RateLimiter
 from hookhouse.deliverer.schedule import NOW, TIMER, place, tier_delays
 from hookhouse.deliverer.ssrf import (
@@ -176,6 +176,7 @@ class Deliverer:
         self.dlq_topic = topics.name(settings, topics.DLQ)
         self.tier_delays = tier_delays(settings.topic_prefix, topics.RETRY_TIERS)
         self.allowed = parse_networks(settings.destination_allow_networks)
+        self.dashboard_url = settings.dashboard_url  # a property, made anew on each read
         self.consumer: AsyncConsumer | None = None
         self.producer: AsyncProducer | None = None
         self.session: aiohttp.ClientSession | None = None
@@ -495,13 +496,13 @@ class Deliverer:
                 policy.delay(delivery.attempt)
                 if policy.should_retry(delivery.attempt, None, "")
                 else None,
-                self.settings.dashboard_url,
+                self.dashboard_url,
             )
             extra, token = await self.credentials(delivery, destination, body, started_ms, timeout)
             headers.update(extra.headers)
             if extra.query:
                 url += ("&" if urlsplit(url).query else "?") + urlencode(extra.query)
-            host = urlsplit(url).hostname or ""
+            host = host_of(url)
             if is_ip_literal(host) and is_blocked(host.strip("[]"), self.allowed):
                 raise SsrfBlocked(f"{host} is not an allowed destination address")
             async with self.session.request(
