@@ -166,6 +166,8 @@ def test_bad_input_gets_clear_errors(stack: Stack, receiver: Receiver) -> None:
         assert wait_for(rejected, 30)[0]["events_count"] == 0
     missing = httpx.post(f"{env['HOOKHOUSE_INGEST_URL']}/e/src_nope", content=b"{}")
     assert missing.status_code == 404 and missing.json()["code"] == "SOURCE_NOT_FOUND"
+    options = httpx.request("OPTIONS", f"{source['url']}/a/path")
+    assert (options.status_code, options.json()["code"]) == (405, "UNSUPPORTED_HTTP_METHOD")
     unauthenticated = httpx.get(f"{env['HOOKHOUSE_API_URL']}/2024-03-01/events")
     assert unauthenticated.status_code == 401
     assert unauthenticated.json()["code"] == "UNAUTHORIZED"
@@ -249,6 +251,8 @@ def test_internal_services_publish_with_an_api_key(stack: Stack, receiver: Recei
     assert (no_name.status_code, no_name.json()["code"]) == (422, "SOURCE_NAME_REQUIRED")
     unknown = httpx.post(publish, json={}, headers={**key, "X-Hookdeck-Source-Name": "nope"})
     assert (unknown.status_code, unknown.json()["code"]) == (404, "SOURCE_NOT_FOUND")
+    not_post = httpx.get(publish, headers={**key, "X-Hookdeck-Source-Name": "published-source"})
+    assert (not_post.status_code, not_post.json()["code"]) == (405, "UNSUPPORTED_HTTP_METHOD")
 
 
 def test_rules_transform_filter_and_deduplicate(stack: Stack, receiver: Receiver) -> None:
