@@ -16,7 +16,7 @@ from hookhouse.common.message import Message, body_bytes
 from hookhouse.common.signing import InvalidSigningConfig
 from hookhouse.common.verification import InvalidVerification
 from hookhouse.common.verification import check as check_verification
-from hookhouse.ingest.admission import CUSTOM_RESPONSE_MEDIA
+from hookhouse.ingest.admission import CUSTOM_RESPONSE_MEDIA, HTTP_METHODS
 
 
 class ApiError(Exception):
@@ -78,7 +78,6 @@ def sample_message(sample: Any) -> Message:
     )
 
 
-HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 MAX_CUSTOM_RESPONSE_BYTES = 1000
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from hookhouse.api.bulk import TYPES as BULK_TYPES
-from hookhouse.api.fields import HTTP_METHODS, MAX_HTTP_TIMEOUT_SECONDS, RATE_LIMIT_PERIODS
+from hookhouse.api.fields import MAX_HTTP_TIMEOUT_SECONDS, RATE_LIMIT_PERIODS
 from hookhouse.api.measures import DIMENSIONS, MEASURES
 from hookhouse.api.pages import MAX_LIMIT
 from hookhouse.api.queries import TABLES, Table
 from hookhouse.api.resources import Kind
 from hookhouse.common.rules import RULE_TYPES
 from hookhouse.common.verification import REQUIRED as VERIFICATION_TYPES
+from hookhouse.ingest.admission import HTTP_METHODS
 
 Schema = dict[str, Any]
 

@@ -13,8 +13,10 @@ from typing import Any
 
 import orjson
 
-# The methods a source can take at all; a source's ``allowed_http_methods`` narrows them.
-WEBHOOK_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+# What a source's ``allowed_http_methods`` may list (Hookdeck's enum; the API checks it
+# against this); a source without that list takes these and HEAD.
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+WEBHOOK_METHODS = (*HTTP_METHODS, "HEAD")
 
 # What ingest answers instead of its JSON when a source has a custom response.
 CUSTOM_RESPONSE_MEDIA = {"json": "application/json", "text": "text/plain", "xml": "application/xml"}
