@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -92,6 +93,11 @@ def stages(settings: Settings, arrivals: dict[str, int], tag: str) -> str:
     return "\n".join(lines)
 
 
+def shares(cpu: dict[str, float]) -> str:
+    """``name share, …`` of a CPU measurement."""
+    return ", ".join(f"{name} {share}" for name, share in cpu.items())
+
+
 def row(name: str, counts: dict[str, int], stats: dict[str, Any], in_flight: str) -> str:
     figures = " | ".join(f"{stats[k]:.1f}" for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms"))
     return (
@@ -116,10 +122,11 @@ def api(env: dict[str, str], path: str, payload: dict[str, Any]) -> dict[str, An
 
 
 def measure(
-    receiver_url: str, source_url: str, settings: Settings, rate: int, seconds: int
+    receiver_url: str, source_url: str, settings: Settings, rate: int, seconds: int, stack: int
 ) -> tuple[str, dict[str, Any]]:
     """One rate: baseline, warm-up, measured run; its table and stage breakdown, and
-    its figures and series."""
+    its figures and series.  ``stack``: the supervisor's process, whose parts' CPU is
+    measured while the webhooks are sent."""
     total = rate * seconds
     tag = f"r{rate}-"
     print(f"{rate}/s baseline: {total} webhooks straight to the receiver…", flush=True)
@@ -138,7 +145,16 @@ def measure(
     harness.reset(receiver_url)
 
     print(f"{rate}/s hookhouse: {total} webhooks through ingest…", flush=True)
+    cpu = harness.CpuMeter(
+        {
+            **harness.stack_parts(stack),
+            "load generator": os.getpid(),
+            "receiver": harness.receiver_pid(),
+        }
+    )
+    cpu.start()
     counts = uvloop.run(generate(source_url, rate, seconds, tag=tag))
+    cpu.stop()
     deadline = time.monotonic() + 60
     while (
         harness.stats(receiver_url)["unique"] < counts["accepted"] and time.monotonic() < deadline
@@ -158,6 +174,8 @@ def measure(
         "latencies": harness.fetched(f"{receiver_url}/latencies"),
         "direct": direct,
         "arrivals": [a - arrivals[0] for a in arrivals],
+        "cpu": cpu.shares(),
+        "machine_cpu": cpu.machine_share(),
     }
     harness.reset(receiver_url)
     in_flight = counts["accepted"] - ours["unique"]
@@ -172,6 +190,9 @@ def measure(
 Rejected by ingest: {counts["rejected"]}; client errors: {counts["errors"]}.
 
 {breakdown}
+
+CPU while the webhooks were sent (% of one core): {shares(figures["cpu"])}; the
+machine as a whole was {figures["machine_cpu"]}% busy of {100 * (os.cpu_count() or 1)}%.
 
 """,
         figures,
@@ -251,7 +272,8 @@ def main() -> None:
                 idle = harness.idle_cpu(stack.pid)
                 print(f"idle stack, % of a core: {idle}", flush=True)
             results = [
-                measure(receiver_url, source_url, settings, rate, args.seconds) for rate in rates
+                measure(receiver_url, source_url, settings, rate, args.seconds, stack.pid)
+                for rate in rates
             ]
         finally:
             for process in extra:
@@ -303,7 +325,7 @@ resolution): ingest = sent → record on `requests`; router = `requests` → rec
 ### The stack with no traffic
 
 CPU of each part over 10 s with nothing sent, before the runs above (% of one core):
-{", ".join(f"{name} {share}" for name, share in idle.items())}. About half of the
+{shares(idle)}. About half of the
 broker's share is the router's and deliverer's fetches, one every
 `HOOKHOUSE_KAFKA_FETCH_WAIT_MS` (10 ms) each, answered empty (measured once: broker 23.6%
 with 10 ms, 13.3% with 100 ms, ~3% with no services running). At 1,000 webhooks/s they

@@ -251,12 +251,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def pid_matching(pattern: str) -> int:
+    """The first process whose command line matches ``pattern`` (pgrep's), or 0."""
+    found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
+    return int(found[0]) if found else 0
+
+
 def infrastructure_pid(program: str) -> int:
     """The process of the benchmarks' own ``program`` (its command line names HOME), or 0."""
-    found = subprocess.run(
-        ["pgrep", "-f", f"{program} .*{HOME}"], capture_output=True, text=True
-    ).stdout.split()
-    return int(found[0]) if found else 0
+    return pid_matching(f"{program} .*{HOME}")
+
+
+def receiver_pid() -> int:
+    """The process of the receiver ``receiver()`` runs, or 0."""
+    return pid_matching(f"receiver.py {RECEIVER_PORT}")
 
 
 def broker_pid() -> int:
@@ -275,19 +283,29 @@ def services_of(supervisor: int) -> dict[str, int]:
     return found
 
 
+def stack_parts(supervisor: int) -> dict[str, int]:
+    """The processes of a running stack by name: broker, ClickHouse and its services."""
+    return {
+        "Kafka broker": broker_pid(),
+        "ClickHouse": infrastructure_pid("clickhouse_server"),
+        **services_of(supervisor),
+    }
+
+
 def idle_cpu(supervisor: int, seconds: float = 10.0) -> dict[str, float]:
     """Percent of one core each part of a running stack uses while nothing is sent."""
-    meter = CpuMeter(
-        {
-            "Kafka broker": broker_pid(),
-            "ClickHouse": infrastructure_pid("clickhouse_server"),
-            **services_of(supervisor),
-        }
-    )
+    meter = CpuMeter(stack_parts(supervisor))
     meter.start()
     time.sleep(seconds)
     meter.stop()
-    return {name: round(100 * used / seconds, 1) for name, used in meter.used.items()}
+    return meter.shares()
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores of this machine have spent busy (not idle, not waiting
+    for I/O) since it booted, from ``/proc/stat``."""
+    jiffies = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(jiffies[:8]) - jiffies[3] - jiffies[4]) / os.sysconf("SC_CLK_TCK")
 
 
 class CpuMeter:
@@ -296,13 +314,27 @@ class CpuMeter:
     def __init__(self, processes: dict[str, int]) -> None:
         self.processes = {name: pid for name, pid in processes.items() if pid}
         self.used: dict[str, float] = {}
+        self.machine = self.seconds = 0.0
 
     def start(self) -> None:
         self.used = {name: -cpu_seconds(pid) for name, pid in self.processes.items()}
+        self.machine = -machine_busy_seconds()
+        self.seconds = -time.monotonic()
 
     def stop(self) -> None:
         for name, pid in self.processes.items():
             self.used[name] += cpu_seconds(pid)
+        self.machine += machine_busy_seconds()
+        self.seconds += time.monotonic()
+
+    def shares(self) -> dict[str, float]:
+        """Percent of one core each process used, busiest first."""
+        shares = {name: round(100 * used / self.seconds, 1) for name, used in self.used.items()}
+        return dict(sorted(shares.items(), key=lambda item: -item[1]))
+
+    def machine_share(self) -> float:
+        """Percent of one core the whole machine was busy (100 per core at most)."""
+        return round(100 * self.machine / self.seconds, 1)
 
     def per(self, count: int) -> str:
         """``name µs, …`` of CPU per unit of work, e.g. per record."""
