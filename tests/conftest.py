@@ -7,6 +7,8 @@ import pytest
 from hookhouse.common.clickhouse import migrate
 from hookhouse.common.kafka import ensure_topics
 from hookhouse.common.settings import Settings
+from tests.e2e.running import Stack
+from tests.receiver import Receiver
 from tests.stack import Infra, isolated_settings
 
 
@@ -25,3 +27,20 @@ def settings(infra: None) -> Settings:
     ensure_topics(made)
     migrate(made)
     return made
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The whole stack as ``hookhouse up`` starts it, one per end-to-end module (they
+    share the stack's ports, so one module at a time)."""
+    running = Stack(tmp_path_factory.mktemp("stack") / "home")
+    running.up()
+    yield running
+    if running.process is not None:
+        running.down()
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as r:
+        yield r

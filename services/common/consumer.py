@@ -57,7 +57,7 @@ def send_dead_letter(
     does (through a producer: the future that resolves on the ack)."""
     metrics.DEAD_LETTERS.labels(stage, reason).inc()
     letter = dead_letter(stage, reason, msg, details)
-    return sender.send(topic, letter.to_json(), key=msg.key())
+    return sender.send(topic, letter.to_json(), key=letter.key)
 
 
 class AsyncConsumer:

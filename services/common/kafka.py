@@ -19,9 +19,14 @@ from typing import Any, Protocol, TypeVar
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient
+
+# Not re-exported by confluent_kafka.admin for type checkers; these are its own modules.
+from confluent_kafka.admin._config import AlterConfigOpType, ConfigEntry, ConfigResource
+from confluent_kafka.admin._resource import ResourceType
 from confluent_kafka.cimpl import NewTopic
 
 from hookhouse.common import topics
+from hookhouse.common.limits import RECORD_MAX_BYTES
 from hookhouse.common.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -29,6 +34,11 @@ log = logging.getLogger(__name__)
 
 class KafkaUnavailable(Exception):
     """The broker did not acknowledge in time, or the local queue is full."""
+
+
+class RecordTooLarge(ValueError):
+    """The record is larger than ``RECORD_MAX_BYTES``: refused before it was queued.
+    Not the broker's fault but the record's; the caller dead-letters what caused it."""
 
 
 def client_config(settings: Settings) -> dict[str, Any]:
@@ -56,7 +66,7 @@ def producer_config(
         "linger.ms": settings.kafka_linger_ms if linger_ms is None else linger_ms,
         "compression.type": settings.kafka_compression,
         "message.timeout.ms": int((timeout or settings.produce_timeout_seconds) * 1000),
-        "message.max.bytes": 16 * 1024 * 1024,
+        "message.max.bytes": RECORD_MAX_BYTES,
     }
 
 
@@ -206,6 +216,12 @@ class AsyncProducer:
             )
         except BufferError as exc:
             raise KafkaUnavailable("the producer's local queue is full") from exc
+        except KafkaException as exc:
+            if exc.args[0].code() == KafkaError.MSG_SIZE_TOO_LARGE:
+                raise RecordTooLarge(
+                    f"a record for {topic} is larger than {RECORD_MAX_BYTES} bytes"
+                ) from exc
+            raise
 
     def flush(self, timeout: float = 10.0) -> int:
         remaining: int = self._producer.flush(timeout)
@@ -313,7 +329,9 @@ def ensure_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
-    wanted = [spec for spec in topics.specs(settings) if spec.name not in existing]
+    specs = topics.specs(settings)
+    _raise_message_limits(admin, [spec for spec in specs if spec.name in existing], timeout)
+    wanted = [spec for spec in specs if spec.name not in existing]
     if not wanted:
         return []
     futures = admin.create_topics(
@@ -337,6 +355,41 @@ def ensure_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
             if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise
     return created
+
+
+def _raise_message_limits(
+    admin: AdminClient, specs: list[topics.TopicSpec], timeout: float
+) -> None:
+    """Topics made by an older hookhouse take smaller records than this one sends
+    (``common/limits.py``): raise their ``max.message.bytes``, never lower it."""
+    if not specs:
+        return
+    limit = "max.message.bytes"
+    described = admin.describe_configs(
+        [ConfigResource(ResourceType.TOPIC, spec.name) for spec in specs],
+        request_timeout=timeout,
+    )
+    wanted = {spec.name: spec.config[limit] for spec in specs}
+    low = []
+    for resource, future in described.items():
+        entry = future.result(timeout).get(limit)
+        if entry is None or int(entry.value) < int(wanted[resource.name]):
+            low.append(
+                ConfigResource(
+                    ResourceType.TOPIC,
+                    resource.name,
+                    incremental_configs=[
+                        ConfigEntry(
+                            limit,
+                            wanted[resource.name],
+                            incremental_operation=AlterConfigOpType.SET,
+                        )
+                    ],
+                )
+            )
+    for resource, future in admin.incremental_alter_configs(low).items() if low else ():
+        future.result(timeout)
+        log.info("raised %s of %s to %s", limit, resource.name, wanted[resource.name])
 
 
 class KafkaProbe:

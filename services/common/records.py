@@ -19,6 +19,7 @@ from typing import Any, Self
 import orjson
 
 from hookhouse.common.clock import iso_ms, now_ms
+from hookhouse.common.limits import DEAD_LETTERED_MAX_BYTES
 
 REQUEST_SCHEMA_VERSION = 1
 DELIVERY_SCHEMA_VERSION = 1
@@ -307,22 +308,52 @@ class DeadLetter:
         value: bytes | None,
         details: dict[str, Any] | None = None,
     ) -> DeadLetter:
-        """The letter for the record at ``where`` (topic, partition, offset), now."""
+        """The letter for the record at ``where`` (topic, partition, offset), now.
+
+        Whatever it is given, it fits the ``dlq`` topic (``common/limits.py``): the key
+        and the details' texts are cut to bounded lengths, and a value too large to
+        carry is left out, the letter saying so and where the record stays."""
         topic, partition, offset = where
+        text = key.decode(errors="replace") if isinstance(key, bytes) else key
+        details = {name: _cut(item) for name, item in list((details or {}).items())[:_DETAILS_MAX]}
+        value = value or b""
+        if len(value) > DEAD_LETTERED_MAX_BYTES:
+            details["value_omitted"] = (
+                f"the record's {len(value)} bytes are more than a dead letter carries "
+                f"({DEAD_LETTERED_MAX_BYTES}); read it at {topic}/{partition}@{offset} "
+                "while the topic retains it"
+            )
+            value = b""
         return cls(
             stage=stage,
-            reason=reason,
-            topic=topic,
+            reason=_cut(reason)[:_NAME_MAX],
+            topic=topic[:_NAME_MAX],
             partition=partition,
             offset=offset,
-            key=key.decode(errors="replace") if isinstance(key, bytes) else key,
-            value=b64(value or b""),
+            key=None if text is None else _cut(text),
+            value=b64(value),
             failed_at=iso_ms(now_ms()),
-            details=details or {},
+            details=details,
         )
 
     def to_json(self) -> bytes:
         return orjson.dumps(self)
+
+
+# What bounds a dead letter's fields other than its value: DEAD_LETTER_OVERHEAD_BYTES
+# (64 KiB) holds 8 texts of 800 characters escaped at worst, the key, and the rest.
+_TEXT_MAX = 800
+_DETAILS_MAX = 8
+_NAME_MAX = 200
+
+
+def _cut(item: Any) -> Any:
+    """A detail as kept: texts cut to ``_TEXT_MAX`` characters, other values as text
+    when they are not plain numbers, booleans or null."""
+    if item is None or isinstance(item, bool | int | float):
+        return item
+    text = item if isinstance(item, str) else repr(item)
+    return text if len(text) <= _TEXT_MAX else text[:_TEXT_MAX] + "…"
 
 
 def as_dict(obj: Any) -> dict[str, Any]:

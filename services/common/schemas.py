@@ -14,13 +14,36 @@ from typing import Any
 
 import jsonschema_rs
 
+from hookhouse.common import limits
+
 SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
 
 @functools.cache
+def schema(topic: str, version: int = 1) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(
+        (SCHEMAS_DIR / topic / f"v{version}.schema.json").read_text()
+    )
+    return loaded
+
+
+@functools.cache
 def validator(topic: str, version: int = 1) -> Any:
-    schema = json.loads((SCHEMAS_DIR / topic / f"v{version}.schema.json").read_text())
-    return jsonschema_rs.Draft202012Validator(schema)
+    return jsonschema_rs.Draft202012Validator(schema(topic, version))
+
+
+@functools.cache
+def request_max_bytes() -> int:
+    """The largest request envelope ingest may store (see ``common/limits.py``): the
+    records the router derives from a request are a delivery, its request's row and an
+    event's payload row, each its payload and fields bounded by these schemas."""
+    deliveries, records = schema("deliveries"), schema("records")
+    derived = [
+        limits.fixed_bytes(deliveries, deliveries, limits.PAYLOAD),
+        limits.fixed_bytes(records["$defs"]["request"], records, limits.PAYLOAD),
+        limits.fixed_bytes(records["$defs"]["event_payload"], records, limits.PAYLOAD),
+    ]
+    return limits.request_max_bytes(derived)
 
 
 def first_error(topic: str, data: Any) -> str | None:

@@ -12,6 +12,9 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hookhouse.common.limits import payload_max_bytes
+from hookhouse.common.schemas import request_max_bytes
+
 DEFAULT_KAFKA_PORT = 7792
 DEFAULT_CLICKHOUSE_HTTP_PORT = 7723
 
@@ -94,6 +97,14 @@ class Settings(BaseSettings):
 
     # Ingest
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    # A request's headers: at most max_header_count of them, max_header_bytes of names
+    # and values together (else 431); its path and query together at most max_url_bytes
+    # (else 414).  With the body these bound the record ingest stores, which must leave
+    # room for every record made from it (services/common/limits.py): settings that do
+    # not are refused at start.
+    max_header_count: int = Field(default=100, ge=1)
+    max_header_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_url_bytes: int = Field(default=16 * 1024, ge=256)
     # Media types ingest accepts (comma-separated; `text/*` matches a family,
     # `application/*+json` a suffix); others are refused with UNSUPPORTED_CONTENT_TYPE.
     ingest_content_types: str = (
@@ -106,11 +117,6 @@ class Settings(BaseSettings):
     # transformation fails (TRANSFORMATION_FAILED), nothing else does.
     transformation_cpu_seconds: float = Field(default=1.0, gt=0)
     transformation_memory_mb: int = Field(default=64, ge=8)
-    # The router stops (exit code 4) when more than this share of the last
-    # `router_dead_letter_window` requests were dead-lettered: something upstream is
-    # writing garbage, and routing it all to the DLQ would hide that.
-    router_dead_letter_max_ratio: float = Field(default=0.5, gt=0, le=1)
-    router_dead_letter_window: int = Field(default=1000, ge=10)
 
     # Deliverer
     delivery_timeout_seconds: float = Field(default=30.0, gt=0)
@@ -150,6 +156,18 @@ class Settings(BaseSettings):
             port = data.get("clickhouse_http_port") or DEFAULT_CLICKHOUSE_HTTP_PORT
             data["clickhouse_url"] = f"http://default:@{host}:{port}"
         return data
+
+    @model_validator(mode="after")
+    def _requests_fit_a_record(self) -> Settings:
+        most = payload_max_bytes(self.max_body_bytes, self.max_header_bytes, self.max_url_bytes)
+        room = request_max_bytes()
+        if most > room:
+            raise ValueError(
+                f"max_body_bytes, max_header_bytes and max_url_bytes allow requests of up "
+                f"to {most} bytes as a record, and a record made from a request can only "
+                f"be {room}: lower them (the body takes 4/3 of its size in base64)"
+            )
+        return self
 
     @property
     def ingest_url(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hookhouse.common.limits import TOPIC_MAX_MESSAGE_BYTES
 from hookhouse.common.settings import Settings
 
 REQUESTS = "requests"
@@ -29,8 +30,6 @@ SINK_GROUP = "hookhouse-sink"
 RELEASER_GROUP = "hookhouse-releaser"
 GROUPS = (ROUTER_GROUP, DELIVERER_GROUP, SINK_GROUP, RELEASER_GROUP)
 
-_MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # above the 10 MiB body limit plus the envelope
-
 
 @dataclass(frozen=True)
 class TopicSpec:
@@ -52,7 +51,7 @@ def specs(settings: Settings) -> list[TopicSpec]:
     retention_ms = str(settings.retention_hours * 3600 * 1000)
     base = {
         "min.insync.replicas": str(settings.min_insync_replicas),
-        "max.message.bytes": str(_MAX_MESSAGE_BYTES),
+        "max.message.bytes": str(TOPIC_MAX_MESSAGE_BYTES),
     }
     delete = {**base, "cleanup.policy": "delete", "retention.ms": retention_ms}
     parts = settings.topic_partitions

@@ -37,7 +37,13 @@ from hookhouse.common.consumer import AsyncConsumer, position, send_dead_letter
 from hookhouse.common.destination_auth import Credentials, InvalidAuthConfig, credentials
 from hookhouse.common.health import Readiness
 from hookhouse.common.ids import new_id
-from hookhouse.common.kafka import AsyncProducer, KafkaProbe, SendGroup, ensure_topics
+from hookhouse.common.kafka import (
+    AsyncProducer,
+    KafkaProbe,
+    RecordTooLarge,
+    SendGroup,
+    ensure_topics,
+)
 from hookhouse.common.records import AttemptRow, Delivery
 from hookhouse.common.retry import (
     MAX_AGE_SECONDS,
@@ -369,7 +375,12 @@ class Deliverer:
             await self.dead_letter(msg, "invalid_delivery", f"not a delivery record: {exc}")
             self.consumer.done(msg)
             return
-        pending = await self.deliver(delivery, msg, body)
+        try:
+            pending = await self.deliver(delivery, msg, body)
+        except RecordTooLarge as exc:  # a delivery not made by the router, which bounds them
+            await self.dead_letter(msg, "record_too_large", str(exc))
+            self.consumer.done(msg)
+            return
         self.done_when_acked(msg)
         if pending:
             await asyncio.gather(*pending)

@@ -14,9 +14,10 @@ from typing import Any
 import orjson
 
 # What a source's ``allowed_http_methods`` may list (Hookdeck's enum; the API checks it
-# against this); a source without that list takes these and HEAD.
+# against this), and what a source without that list takes.  The ``requests`` schema's
+# method enum is the same list (a test holds them together), so whatever ingest stores
+# the router can route.  HEAD is answered without being stored (see ``app.py``).
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-WEBHOOK_METHODS = (*HTTP_METHODS, "HEAD")
 
 # What ingest answers instead of its JSON when a source has a custom response.
 CUSTOM_RESPONSE_MEDIA = {"json": "application/json", "text": "text/plain", "xml": "application/xml"}
@@ -25,8 +26,52 @@ CUSTOM_RESPONSE_MEDIA = {"json": "application/json", "text": "text/plain", "xml"
 @dataclass(frozen=True)
 class Refusal:
     status: int
-    code: str  # the request's rejection cause, as recorded
+    code: str  # what the answer says
     message: str
+    cause: str = ""  # the rejection cause recorded, when not ``code`` (Hookdeck's list)
+
+    @property
+    def recorded_cause(self) -> str:
+        return self.cause or self.code
+
+
+@dataclass(frozen=True)
+class HeadLimits:
+    """What ingest takes of a request before its body (settings ``max_header_*`` and
+    ``max_url_bytes``)."""
+
+    header_count: int
+    header_bytes: int
+    url_bytes: int
+
+
+def of_head(
+    headers: list[tuple[bytes, bytes]], path: bytes, query: bytes, limits: HeadLimits
+) -> Refusal | None:
+    """Headers past their count or bytes, or a path and query past theirs."""
+    if len(path) + len(query) > limits.url_bytes:
+        return Refusal(
+            414,
+            "URI_TOO_LONG",
+            f"The path and query are longer than the limit of {limits.url_bytes} bytes.",
+            "PAYLOAD_TOO_LARGE",
+        )
+    if len(headers) > limits.header_count:
+        return Refusal(
+            431,
+            "REQUEST_HEADER_FIELDS_TOO_LARGE",
+            f"The request has {len(headers)} headers; the limit is {limits.header_count}.",
+            "PAYLOAD_TOO_LARGE",
+        )
+    size = sum(len(name) + len(value) for name, value in headers)
+    if size > limits.header_bytes:
+        return Refusal(
+            431,
+            "REQUEST_HEADER_FIELDS_TOO_LARGE",
+            f"The headers take {size} bytes; the limit is {limits.header_bytes}.",
+            "PAYLOAD_TOO_LARGE",
+        )
+    return None
 
 
 def media_type(content_type: str | None) -> str:
@@ -66,7 +111,7 @@ def before_body(
 ) -> Refusal | None:
     if source.get("disabled_at"):
         return Refusal(403, "SOURCE_DISABLED", "This source is disabled; it accepts no requests.")
-    methods = source.get("allowed_http_methods") or WEBHOOK_METHODS
+    methods = source.get("allowed_http_methods") or HTTP_METHODS
     if method not in methods:
         return Refusal(
             405,

@@ -34,6 +34,7 @@ from hookhouse.common.ids import new_id
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, KafkaUnavailable, ensure_topics
 from hookhouse.common.records import InboundRequest, RequestRow, b64
 from hookhouse.common.runtime import serve_app, settle_heap, start
+from hookhouse.common.schemas import request_max_bytes
 from hookhouse.common.settings import Settings, load
 from hookhouse.common.verification import verify
 from hookhouse.ingest import admission
@@ -42,6 +43,10 @@ log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = "5"
 JSON = b"application/json"
+# A body refused as too large is still read, and thrown away, for up to this long before
+# the answer: a client that sends its whole body before reading (Python's urllib, curl
+# without Expect) then sees the 413 instead of a reset connection (nginx's lingering close).
+LINGER_SECONDS = 5.0
 
 
 class PayloadTooLarge(Exception):
@@ -82,6 +87,7 @@ async def read_body(receive: Receive, declared: str | None, limit: int) -> bytes
     """The body, refused as soon as it exceeds ``limit`` bytes (never buffered whole);
     ``declared`` is the request's Content-Length, if it sent one."""
     if declared is not None and declared.isdigit() and int(declared) > limit:
+        await discard_body(receive)
         raise PayloadTooLarge
     chunks = []
     size = 0
@@ -93,10 +99,22 @@ async def read_body(receive: Receive, declared: str | None, limit: int) -> bytes
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
+            if message.get("more_body", False):
+                await discard_body(receive)
             raise PayloadTooLarge
         chunks.append(chunk)
         more = message.get("more_body", False)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+async def discard_body(receive: Receive) -> None:
+    """Read the rest of a refused body and drop it, for at most ``LINGER_SECONDS``."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(LINGER_SECONDS):
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect" or not message.get("more_body"):
+                    return
 
 
 def custom_media_type(custom: dict[str, Any]) -> bytes:
@@ -111,6 +129,10 @@ def build_app(settings: Settings) -> ASGIApp:
     content_types = admission.allowed_types(settings.ingest_content_types)
     records_topic = topics.name(settings, topics.RECORDS)
     produce_latency = metrics.PRODUCE_LATENCY.labels("requests")
+    head_limits = admission.HeadLimits(
+        settings.max_header_count, settings.max_header_bytes, settings.max_url_bytes
+    )
+    record_limit = request_max_bytes()
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -142,6 +164,10 @@ def build_app(settings: Settings) -> ASGIApp:
         if source is None:
             metrics.INGEST_REQUESTS.labels("unknown", "SOURCE_NOT_FOUND").inc()
             return await error(send, 404, "SOURCE_NOT_FOUND", f"No source with id {source_id}.")
+        if scope["method"] == "HEAD" and not source.get("disabled_at"):
+            # A provider checking that the URL answers: there is nothing to store or route.
+            metrics.INGEST_REQUESTS.labels(source["id"], "HEAD").inc()
+            return await respond(send, 200, b"")
         await admit(scope, receive, send, source, slash + rest, header_dict(scope))
 
     async def publish(scope: Scope, receive: Receive, send: Send) -> None:
@@ -194,6 +220,16 @@ def build_app(settings: Settings) -> ASGIApp:
         request_id = new_id("req")
         method = scope["method"]
         content_type = headers.get("content-type")
+        query = scope["query_string"].decode("latin-1")
+        refusal = admission.of_head(
+            scope["headers"], scope.get("raw_path") or b"", scope["query_string"], head_limits
+        )
+        if refusal is not None:  # recorded without what made it too large
+            limit = settings.max_url_bytes
+            await record_rejection(
+                source, request_id, received_at, method, path[:limit], query[:limit], {}, refusal
+            )
+            return await error(send, refusal.status, refusal.code, refusal.message)
         refusal = admission.before_body(source, method, content_type, content_types)
         body = b""
         if refusal is None:
@@ -218,10 +254,9 @@ def build_app(settings: Settings) -> ASGIApp:
                     "verification; it was recorded and not accepted.",
                 )
             verified = True
-        query = scope["query_string"].decode("latin-1")
         if refusal is not None:
             await record_rejection(
-                source, request_id, received_at, method, path, query, headers, refusal.code
+                source, request_id, received_at, method, path, query, headers, refusal
             )
             return await error(send, refusal.status, refusal.code, refusal.message)
         inbound = InboundRequest(
@@ -236,11 +271,23 @@ def build_app(settings: Settings) -> ASGIApp:
             body=b64(body),
             verified=verified,
         )
+        value = inbound.to_json()
+        if len(value) > record_limit:  # within each limit, too large all together
+            refusal = admission.Refusal(
+                413,
+                "PAYLOAD_TOO_LARGE",
+                f"The request as a whole (body in base64, headers, path and query) takes "
+                f"{len(value)} bytes; the limit is {record_limit}.",
+            )
+            await record_rejection(
+                source, request_id, received_at, method, path, query, {}, refusal
+            )
+            return await error(send, refusal.status, refusal.code, refusal.message)
         produce_started = time.perf_counter()
         try:
             # No asyncio timer per request: the producer's message.timeout.ms is
             # produce_timeout_seconds, after which the send fails with KafkaUnavailable.
-            await state["producer"].send(requests_topic, inbound.to_json(), key=source["id"])
+            await state["producer"].send(requests_topic, value, key=source["id"])
         except KafkaUnavailable:
             metrics.INGEST_REQUESTS.labels(source["id"], "KAFKA_UNAVAILABLE").inc()
             return await error(
@@ -271,10 +318,11 @@ def build_app(settings: Settings) -> ASGIApp:
         path: str,
         query: str,
         headers: dict[str, str],
-        cause: str,
+        refusal: admission.Refusal,
     ) -> None:
         """Rejected requests are recorded (without their body) so the API can list them."""
-        metrics.INGEST_REQUESTS.labels(source["id"], cause).inc()
+        cause = refusal.recorded_cause
+        metrics.INGEST_REQUESTS.labels(source["id"], refusal.code).inc()
         row = RequestRow(
             id=request_id,
             project_id=source["project_id"],

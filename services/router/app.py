@@ -21,7 +21,6 @@ import asyncio
 import binascii
 import logging
 import time
-from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 import orjson
@@ -46,6 +45,7 @@ from hookhouse.router.routing import (
     as_received,
     first_transformations,
     outputs,
+    oversized,
     route,
     transformer,
 )
@@ -81,27 +81,6 @@ def decode(value: bytes | None) -> tuple[InboundRequest, Message]:
         raise InvalidMessage(f"not a request envelope: {exc}") from exc
 
 
-class DeadLetterRatio:
-    """The share of dead-lettered requests among the last ``size`` ones."""
-
-    def __init__(self, size: int, max_ratio: float) -> None:
-        self.size, self.max_ratio = size, max_ratio
-        self.window: deque[bool] = deque(maxlen=size)
-        self.dead = 0
-
-    def add(self, dead: bool) -> bool:
-        """Count one request; True when the window is full and over the ratio."""
-        if len(self.window) == self.size and self.window[0]:
-            self.dead -= 1
-        self.window.append(dead)
-        self.dead += dead
-        return len(self.window) == self.size and self.dead / self.size > self.max_ratio
-
-
-class TooManyDeadLetters(Exception):
-    pass
-
-
 class Router:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -111,9 +90,6 @@ class Router:
         self.dedup = DedupMemory(settings)
         self.runtime = Runtime(Limits.of(settings))
         self.javascript = ThreadPoolExecutor(max_workers=1, thread_name_prefix="javascript")
-        self.recent_dead = DeadLetterRatio(
-            settings.router_dead_letter_window, settings.router_dead_letter_max_ratio
-        )
         self.dlq = topics.name(settings, topics.DLQ)
         # The transformations that see a batch's requests as received run ahead, in one
         # call per batch (an eval costs about 0.3 ms whatever it runs): routing finds them.
@@ -165,14 +141,6 @@ class Router:
             if unacked is not None:
                 await unacked[1]
                 consumer.done_all(unacked[0])
-        except TooManyDeadLetters:
-            log.critical(
-                "%d of the last %d requests were dead-lettered; stopping the router so "
-                "whatever writes them is looked at (this batch is not committed)",
-                self.recent_dead.dead,
-                self.recent_dead.size,
-            )
-            self.exit_code = 4
         except Exception:
             log.exception("routing a batch failed; stopping without committing it")
             self.exit_code = 3
@@ -238,8 +206,10 @@ class Router:
         self.prepared.update(zip(keys, ran, strict=True))
 
     def dead_letter(self, sends: SendGroup, msg: Record, reason: str, detail: str) -> None:
-        if self.recent_dead.add(dead=True):
-            raise TooManyDeadLetters()
+        """``msg`` goes to the ``dlq`` topic and routing goes on: whatever a record holds,
+        it is that record's failure, never the router's (no ratio stops it: anyone who
+        can post a request could then stop it; the alert on dead letters tells).  A
+        broker that does not acknowledge is another matter: the batch is read again."""
         send_dead_letter(sends, self.dlq, "router", reason, msg, {"message": detail})
 
     def process(
@@ -250,6 +220,7 @@ class Router:
         seen_before = self.dedup.seen_in(sends, msg.partition() or 0, request.id)
         try:
             routed = route(request, connections, self.transform, seen_before, original=original)
+            made = outputs(routed)
         except Exception as exc:  # a bug or an unforeseen input: that record only
             log.exception(
                 "routing request %s failed; dead-lettering it",
@@ -258,8 +229,11 @@ class Router:
             )
             self.dead_letter(sends, msg, "routing_failed", repr(exc))
             return
-        self.recent_dead.add(dead=False)
-        for out in outputs(routed):
+        too_large = oversized(made)
+        if too_large is not None:  # a request not from ingest, which bounds them
+            self.dead_letter(sends, msg, "record_too_large", too_large)
+            return
+        for out in made:
             sends.send(topics.name(self.settings, out.topic), out.value, out.key, out.headers)
         for row in routed.events:
             metrics.ROUTER_EVENTS.labels(row.status).inc()

@@ -27,6 +27,7 @@ from hookhouse.common.clock import iso_ms, now_ms
 from hookhouse.common.config import ConfigState
 from hookhouse.common.filters import MISSING, compile_filter, resolve
 from hookhouse.common.ids import derived_id
+from hookhouse.common.limits import DEAD_LETTERED_MAX_BYTES, base64_bytes
 from hookhouse.common.message import Message, Transformed
 from hookhouse.common.records import (
     Delivery,
@@ -39,6 +40,7 @@ from hookhouse.common.records import (
     TransformationExecutionRow,
     b64,
 )
+from hookhouse.common.schemas import request_max_bytes
 
 Transform = Callable[[dict[str, Any], Message], Transformed]  # (rule, message)
 RunCode = Callable[[str, dict[str, str], Message], Transformed]  # (code, env, message)
@@ -124,6 +126,43 @@ def outputs(routed: Routed) -> list[Output]:
     ]
     sent += [row_output(row) for row in rows]
     return sent
+
+
+def oversized(made: list[Output]) -> str | None:
+    """What is wrong when one of ``made`` is too large to be dead-lettered later
+    (``common/limits.py``); ``None`` when all fit."""
+    for out in made:
+        size = len(out.value) + len(out.key)
+        if size > DEAD_LETTERED_MAX_BYTES:
+            return (
+                f"the request would make a {out.topic} record of {size} bytes; records "
+                f"made from a request can be {DEAD_LETTERED_MAX_BYTES} at most"
+            )
+    return None
+
+
+def payload_bytes(message: Message) -> int:
+    """How much JSON ``message`` takes in a delivery or a row (body in base64)."""
+    return (
+        base64_bytes(len(message.body))
+        + len(orjson.dumps(message.headers))
+        + len(orjson.dumps(message.path))
+        + len(orjson.dumps(message.query))
+    )
+
+
+def bounded(outcome: Transformed) -> Transformed:
+    """A transformation's outcome, failed when what it made would not fit a record."""
+    if outcome.message is None:
+        return outcome
+    size, room = payload_bytes(outcome.message), request_max_bytes()
+    if size <= room:
+        return outcome
+    return replace(
+        outcome,
+        message=None,
+        error=f"the transformed request takes {size} bytes as a record; the limit is {room}",
+    )
 
 
 def as_received(request: InboundRequest) -> Message:
@@ -233,7 +272,7 @@ def apply_rules(
     for rule in rules:
         kind = rule.get("type")
         if kind == "transform":
-            outcome = transform(rule, message)
+            outcome = bounded(transform(rule, message))
             runs.append((rule, outcome))
             if outcome.message is None:
                 raise _Ignore(

@@ -3,6 +3,7 @@ its ports, start and stop, and the helpers that drive it over HTTP."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from confluent_kafka import Consumer, TopicPartition
 
 from hookhouse.stack.supervisor import read_env
 from tests.receiver import Receiver
@@ -70,6 +72,42 @@ class Stack:
         self.process.send_signal(signal.SIGTERM)
         assert self.process.wait(120) == 0
         self.process = None
+
+
+def topic_values(bootstrap: str, topic: str) -> list[dict[str, Any]]:
+    """Every record of ``topic`` so far, as JSON, partition by partition."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "e2e-reader"})
+    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    values: list[dict[str, Any]] = []
+    for partition in partitions:
+        end = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1]
+        consumer.assign([TopicPartition(topic, partition, 0)])
+        read = 0
+        while read < end:
+            msg = consumer.poll(5)
+            assert msg is not None, f"{topic}[{partition}] stopped before offset {end}"
+            if msg.error() is None:
+                values.append(json.loads(msg.value() or b"{}"))
+                read = (msg.offset() or 0) + 1
+    consumer.close()
+    return values
+
+
+def service_pids(stack: Stack, name: str) -> set[int]:
+    """The running processes of this stack's service ``name`` (``hookhouse <name>``)."""
+    home = f"HOOKHOUSE_HOME={stack.home}".encode()
+    found = set()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            environ = (proc / "environ").read_bytes().split(b"\0")
+        except OSError:  # gone, or not ours to read
+            continue
+        if argv[-3:-1] == [b"hookhouse.cli", name.encode()] and home in environ:
+            found.add(int(proc.name))
+    return found
 
 
 def wait_for(check: Callable[[], T], timeout: float = 60, every: float = 0.25) -> T:

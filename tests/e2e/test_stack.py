@@ -17,11 +17,11 @@ import clickhouse_connect
 import httpx
 import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 
 from hookhouse.common.clock import iso_ms, now_ms
 from hookhouse.stack.supervisor import pid_alive, read_env
-from tests.e2e.running import PORTS, Stack, api, connect, stored, wait_for
+from tests.e2e.running import PORTS, Stack, api, connect, stored, topic_values, wait_for
 from tests.receiver import Answer, Received, Receiver
 from tests.stack import REPO
 
@@ -29,25 +29,6 @@ from tests.stack import REPO
 CREATED = iso_ms(now_ms())
 
 pytestmark = pytest.mark.e2e
-
-
-def topic_values(bootstrap: str, topic: str) -> list[dict[str, Any]]:
-    """Every record of ``topic`` so far, as JSON, partition by partition."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "e2e-reader"})
-    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-    values: list[dict[str, Any]] = []
-    for partition in partitions:
-        end = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1]
-        consumer.assign([TopicPartition(topic, partition, 0)])
-        read = 0
-        while read < end:
-            msg = consumer.poll(5)
-            assert msg is not None, f"{topic}[{partition}] stopped before offset {end}"
-            if msg.error() is None:
-                values.append(json.loads(msg.value() or b"{}"))
-                read = (msg.offset() or 0) + 1
-    consumer.close()
-    return values
 
 
 def test_stack_env_and_status(stack: Stack) -> None:
