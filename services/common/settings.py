@@ -92,6 +92,12 @@ class Settings(BaseSettings):
     # creation (a TTL, applied by `hookhouse migrate` and at start); 0 keeps them forever.
     clickhouse_retention_days: int = Field(default=30, ge=0, le=36500)
 
+    # What one query of the embedded server's analysts' user (hookhouse_reader) may take;
+    # the user cannot raise them.
+    clickhouse_reader_max_seconds: int = Field(default=30, ge=1)
+    clickhouse_reader_max_memory_mb: int = Field(default=2048, ge=64)
+    clickhouse_reader_max_rows: int = Field(default=1_000_000, ge=1)
+
     # How often the API looks for newly opened issues to notify (webhook notifications).
     issue_notify_interval_seconds: float = Field(default=10.0, gt=0)
 

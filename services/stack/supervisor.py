@@ -181,6 +181,9 @@ class Stack:
                 self.settings.host,
                 self.settings.clickhouse_database,
                 hashlib.sha256(self.reader_password().encode()).hexdigest(),
+                str(self.settings.clickhouse_reader_max_seconds),
+                str(self.settings.clickhouse_reader_max_memory_mb * 1024 * 1024),
+                str(self.settings.clickhouse_reader_max_rows),
             ],
         )
         url = f"http://{self.settings.host}:{self.settings.clickhouse_http_port}/ping"
