@@ -33,6 +33,7 @@ from confluent_kafka import (
 from hookhouse.common import topics
 from hookhouse.common.config import ConfigState, record_key
 from hookhouse.common.kafka import client_config, producer_config
+from hookhouse.common.sealing import MARK, Sealer
 from hookhouse.common.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class ConfigLog:
         self.topic = topics.name(settings, topics.CONFIG)
         self.state = ConfigState()
         self._settings = settings
+        self._sealer = Sealer(settings.config_keys.get_secret_value())
         self._applied = -1  # offset of the last record applied
         self._refused: set[int] = set()  # offsets of records the state refused
         self._caught_up = threading.Event()
@@ -104,7 +106,7 @@ class ConfigLog:
                     key = key.encode()
                 with self._changed:
                     try:
-                        if not self.state.apply(key, msg.value()):
+                        if not self.state.apply(key, self._opened(msg.value())):
                             self._refused.add(offset)
                     except (ValueError, KeyError) as exc:
                         log.error("config record %s at offset %d unusable: %s", key, offset, exc)
@@ -114,6 +116,12 @@ class ConfigLog:
                     self._caught_up.set()
         finally:
             consumer.close()
+
+    def _opened(self, value: bytes | None) -> bytes | None:
+        """A record's value with its sealed secrets opened (``common/sealing.py``)."""
+        if value is None or MARK not in value:
+            return value
+        return orjson.dumps(self._sealer.open(orjson.loads(value)))
 
     def _initial_end(self, consumer: Consumer) -> int:
         while not self._stopping.is_set():
@@ -185,7 +193,7 @@ class ConfigLog:
         def on_delivery(err: Any, msg: Any) -> None:
             done["err"], done["offset"] = err, msg.offset()
 
-        payload = None if value is None else orjson.dumps(value)
+        payload = None if value is None else orjson.dumps(self._sealer.seal(value))
         self._producer.produce(
             self.topic, key=record_key(kind, resource_id), value=payload, on_delivery=on_delivery
         )

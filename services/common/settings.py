@@ -98,6 +98,11 @@ class Settings(BaseSettings):
     clickhouse_reader_max_memory_mb: int = Field(default=2048, ge=64)
     clickhouse_reader_max_rows: int = Field(default=1_000_000, ge=1)
 
+    # Fernet keys, comma-separated, that seal the secrets of configuration records on the
+    # config topic (services/common/sealing.py); the first seals, any opens.  Empty:
+    # written as they are.  `hookhouse up` makes one per home.
+    config_keys: SecretStr = SecretStr("")
+
     # How often the API looks for newly opened issues to notify (webhook notifications).
     issue_notify_interval_seconds: float = Field(default=10.0, gt=0)
 
@@ -223,4 +228,11 @@ def mask_url_password(url: str) -> str:
 
 
 def load() -> Settings:
-    return Settings()
+    """The settings from the environment; the keys of the config topic's secrets, when
+    it gives none, from the home's ``config.key`` (made by ``hookhouse up`` or
+    ``init``), so every process of one home reads what the others sealed."""
+    settings = Settings()
+    key_file = settings.home / "config.key"
+    if settings.config_keys.get_secret_value() or not key_file.exists():
+        return settings
+    return settings.model_copy(update={"config_keys": SecretStr(key_file.read_text().strip())})

@@ -22,13 +22,17 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from pydantic import SecretStr
+
 from hookhouse.common.clickhouse import migrate
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.kafka import KafkaProbe, ensure_topics
+from hookhouse.common.sealing import new_key
 from hookhouse.common.settings import Settings
 from hookhouse.stack import clickhouse_server, kafka_broker, prometheus
 from hookhouse.stack.bootstrap import Bootstrapped, bootstrap, new_api_key, project
@@ -120,6 +124,7 @@ class Stack:
         # The local stack delivers to local receivers: allow loopback unless the user
         # chose the networks (the SSRF guard refuses private addresses otherwise).
         env.setdefault("HOOKHOUSE_DESTINATION_ALLOW_NETWORKS", "127.0.0.0/8,::1/128")
+        env["HOOKHOUSE_CONFIG_KEYS"] = self.settings.config_keys.get_secret_value()
         return env
 
     def ports(self) -> dict[str, int]:
@@ -203,12 +208,24 @@ class Stack:
         self.wait(lambda: http_ok(url), "prometheus", child, READY_TIMEOUT_SECONDS)
 
     def reader_password(self) -> str:
-        """The analysts' read-only ClickHouse password, made once per home (mode 0600)."""
-        path = self.home / "clickhouse" / "reader.password"
+        """The analysts' read-only ClickHouse password, made once per home."""
+        return self.home_secret("clickhouse/reader.password", lambda: secrets.token_urlsafe(24))
+
+    def with_home_key(self) -> Settings:
+        """The settings, sealing the config topic's secrets with the home's key (made
+        once, ``config.key``) unless ``HOOKHOUSE_CONFIG_KEYS`` gives keys."""
+        if self.settings.config_keys.get_secret_value():
+            return self.settings
+        key = SecretStr(self.home_secret("config.key", new_key))
+        return self.settings.model_copy(update={"config_keys": key})
+
+    def home_secret(self, name: str, make: Callable[[], str]) -> str:
+        """A secret kept in the home (mode 0600), made the first time it is asked for."""
+        path = self.home / name
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(24))
-            path.chmod(0o600)
+            path.touch(0o600)
+            path.write_text(make())
         return path.read_text().strip()
 
     def wait(self, check: object, what: str, child: Child | None, timeout: float) -> None:
@@ -241,6 +258,7 @@ class Stack:
             signal.signal(sig, self._on_signal)
         started = time.monotonic()
         print(f"hookhouse: starting the local stack in {self.home}", flush=True)
+        self.settings = self.with_home_key()
         try:
             if self.local_kafka:
                 self.start_kafka()
@@ -296,6 +314,7 @@ class Stack:
             "HOOKHOUSE_API_KEY": api_key,
             "HOOKHOUSE_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
             "HOOKHOUSE_CLICKHOUSE_URL": self.settings.clickhouse_url,
+            "HOOKHOUSE_CONFIG_KEYS": self.settings.config_keys.get_secret_value(),
         }
         if (self.home / "clickhouse" / "reader.password").exists():  # the embedded server's
             values["HOOKHOUSE_CLICKHOUSE_READER_URL"] = (
@@ -411,6 +430,7 @@ def initialize(settings: Settings) -> int:
     """What `up` does before starting services, for clusters `up` does not run."""
     stack = Stack(settings)
     stack.home.mkdir(parents=True, exist_ok=True)
+    stack.settings = settings = stack.with_home_key()
     for line in migrate(settings):
         print(f"clickhouse: {line}")
     print(f"kafka: created {len(ensure_topics(settings))} topics")
@@ -421,7 +441,7 @@ def initialize(settings: Settings) -> int:
 
 
 def add_project(settings: Settings, name: str) -> int:
-    log = ConfigLog(settings)
+    log = ConfigLog(Stack(settings).with_home_key())
     log.start()
     try:
         if not log.wait_ready(60):

@@ -1,0 +1,88 @@
+"""Secrets in configuration records, sealed on the ``config`` topic.
+
+Anyone who can read the topic (a Kafka consumer, a broker's disk, a backup) would
+otherwise read every signing secret, verification key and destination credential.  So
+every string under a secret's name (``SECRET_NAMES``), at any depth of a resource, is
+written as ``sealed:v1:`` and a Fernet token (AES-128-CBC with HMAC-SHA256, from the
+``cryptography`` package), and opened again when a service reads the log.
+
+Keys come from ``HOOKHOUSE_CONFIG_KEYS``: Fernet keys separated by commas; the first
+seals, any opens, so a key is rotated by putting the new one first and rewriting the
+resources.  Without a key records are written as they are (``hookhouse up`` makes one),
+and a value written before keys were set is read as it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+SECRET_NAMES = frozenset(
+    {"signing_secret", "webhook_secret_key", "password", "api_key", "token", "client_secret"}
+)
+PREFIX = "sealed:v1:"
+MARK = PREFIX.encode()
+
+
+class Unopenable(ValueError):
+    """A sealed value that none of the keys opens (a missing or wrong key)."""
+
+
+def new_key() -> str:
+    return Fernet.generate_key().decode()
+
+
+class Sealer:
+    def __init__(self, keys: str) -> None:
+        """``keys``: comma-separated Fernet keys (the first seals); empty for none."""
+        parts = [key.strip() for key in keys.split(",") if key.strip()]
+        try:
+            self._fernet = MultiFernet([Fernet(key) for key in parts]) if parts else None
+        except ValueError as exc:
+            raise ValueError(
+                "HOOKHOUSE_CONFIG_KEYS must be Fernet keys (32 url-safe base64 bytes), "
+                "separated by commas"
+            ) from exc
+
+    @property
+    def sealing(self) -> bool:
+        return self._fernet is not None
+
+    def seal(self, resource: Any) -> Any:
+        """``resource`` with every secret sealed (unchanged without keys)."""
+        if self._fernet is None:
+            return resource
+        return self._walk(resource, self._seal_one)
+
+    def open(self, resource: Any) -> Any:
+        """``resource`` with every sealed secret opened; raises :class:`Unopenable`."""
+        return self._walk(resource, self._open_one)
+
+    def _walk(self, item: Any, change: Any) -> Any:
+        if isinstance(item, dict):
+            return {
+                name: change(value)
+                if name in SECRET_NAMES and isinstance(value, str)
+                else self._walk(value, change)
+                for name, value in item.items()
+            }
+        if isinstance(item, list):
+            return [self._walk(value, change) for value in item]
+        return item
+
+    def _seal_one(self, value: str) -> str:
+        assert self._fernet is not None
+        if value.startswith(PREFIX) or not value:
+            return value
+        return PREFIX + self._fernet.encrypt(value.encode()).decode()
+
+    def _open_one(self, value: str) -> str:
+        if not value.startswith(PREFIX):
+            return value
+        if self._fernet is None:
+            raise Unopenable("a secret is sealed and HOOKHOUSE_CONFIG_KEYS is not set")
+        try:
+            return self._fernet.decrypt(value[len(PREFIX) :].encode()).decode()
+        except InvalidToken as exc:
+            raise Unopenable("a secret is sealed with a key not in HOOKHOUSE_CONFIG_KEYS") from exc
