@@ -40,7 +40,9 @@ def test_stack_env_and_status(stack: Stack) -> None:
         "HOOKHOUSE_KAFKA_BOOTSTRAP",
         "HOOKHOUSE_CLICKHOUSE_URL",
         "HOOKHOUSE_CLICKHOUSE_READER_URL",
+        "HOOKHOUSE_CONFIG_KEYS",
     }
+    assert env["HOOKHOUSE_CONFIG_KEYS"] == (stack.home / "config.key").read_text().strip()
     assert env["HOOKHOUSE_INGEST_URL"] == "http://127.0.0.1:27700"
     reader = clickhouse_connect.get_client(dsn=env["HOOKHOUSE_CLICKHOUSE_READER_URL"])
     assert int(str(reader.command("SELECT count() FROM hookhouse.events FINAL"))) >= 0
