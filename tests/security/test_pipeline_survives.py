@@ -17,6 +17,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from hookhouse.common.clock import iso_ms, now_ms
 from hookhouse.common.limits import TOPIC_MAX_MESSAGE_BYTES
+from hookhouse.common.sealing import PREFIX, SECRET_NAMES
 from hookhouse.stack.supervisor import read_env
 from tests.e2e.running import (
     PORTS,
@@ -157,3 +158,37 @@ def test_no_record_stops_the_router(stack: Stack, receiver: Receiver) -> None:
     assert len(letters) == 1, letters
     assert letters[0]["value"] == ""
     assert "topic retains it" in letters[0]["details"]["value_omitted"]
+
+
+def test_the_config_topic_holds_no_secret_in_clear(stack: Stack) -> None:
+    """`hookhouse up` seals secrets with its home's key; every service opens them (the
+    deliveries of the other tests were signed with the project's sealed secret)."""
+    token = "a-bearer-token-nobody-may-read"
+    with api(stack) as client:
+        made = client.post(
+            "/destinations",
+            json={
+                "name": "sealed-destination",
+                "url": "http://127.0.0.1:9/hooks",
+                "auth_method": {"type": "BEARER_TOKEN", "config": {"token": token}},
+            },
+        )
+        assert made.status_code == 200, made.text
+    bootstrap = read_env(stack.home / "stack.env")["HOOKHOUSE_KAFKA_BOOTSTRAP"]
+    secrets: list[str] = []
+
+    def collect(item: Any) -> None:
+        if isinstance(item, dict):
+            for name, value in item.items():
+                if name in SECRET_NAMES and isinstance(value, str) and value:
+                    secrets.append(value)
+                else:
+                    collect(value)
+        elif isinstance(item, list):
+            for value in item:
+                collect(value)
+
+    for record in topic_values(bootstrap, "hookhouse.config"):
+        collect(record)
+    assert len(secrets) >= 2  # the project's signing secret and the token at least
+    assert all(value.startswith(PREFIX) for value in secrets), secrets
