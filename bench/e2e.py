@@ -37,7 +37,14 @@ from hookhouse.common.settings import Settings
 from hookhouse.stack.supervisor import http_ok, read_env
 
 STACK_WARM_UP_SECONDS = 15  # per rate, before its measured run
-PORTS = {"INGEST": 29700, "API": 29701, "ROUTER": 29702, "DELIVERER": 29703, "SINK": 29704}
+PORTS = {
+    "INGEST": 29700,
+    "API": 29701,
+    "ROUTER": 29702,
+    "DELIVERER": 29703,
+    "SINK": 29704,
+    "INGEST_METRICS": 29705,
+}
 
 
 async def generate(url: str, rate: int, seconds: int, tag: str = "") -> dict[str, int]:

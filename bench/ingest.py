@@ -167,7 +167,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     args = parser.parse_args()
     with harness.infrastructure():
-        settings = harness.settings(ingest_port=INGEST_PORT)
+        settings = harness.settings(ingest_port=INGEST_PORT, ingest_metrics_port=INGEST_PORT + 2)
         source_id = signed_source(settings)
         env = harness.env_of(settings)
         ingest = serve([sys.executable, "-m", "hookhouse.cli", "ingest"], env, INGEST_PORT)

@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     issue_notify_interval_seconds: float = Field(default=10.0, gt=0)
 
     # Ingest
+    # Ingest's /metrics (and its probes too) for operators, apart from the port that
+    # providers post to: the metrics name every source.
+    ingest_metrics_port: int = 7705
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
     # A request's headers: at most max_header_count of them, max_header_bytes of names
     # and values together (else 431); its path and query together at most max_url_bytes

@@ -33,7 +33,7 @@ from hookhouse.common.health import Readiness, routes
 from hookhouse.common.ids import new_id
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, KafkaUnavailable, ensure_topics
 from hookhouse.common.records import InboundRequest, RequestRow, b64
-from hookhouse.common.runtime import serve_app, settle_heap, start
+from hookhouse.common.runtime import http_server, serve_app, settle_heap, start
 from hookhouse.common.schemas import request_max_bytes
 from hookhouse.common.settings import Settings, load
 from hookhouse.common.verification import verify
@@ -139,8 +139,16 @@ def build_app(settings: Settings) -> ASGIApp:
         await asyncio.to_thread(ensure_topics, settings)
         config.start()
         state["producer"] = AsyncProducer(settings)
+        # Metrics name every source, and a source's id is all it takes to post to it:
+        # they are served to operators on a port of their own, not to providers.
+        operators = http_server(
+            Starlette(routes=routes(readiness)), settings, settings.ingest_metrics_port
+        )
+        served = asyncio.create_task(operators.serve())
         settle_heap()
         yield
+        operators.should_exit = True
+        await served
         await asyncio.to_thread(state["producer"].close)
         config.stop()
 
@@ -358,7 +366,8 @@ def build_app(settings: Settings) -> ASGIApp:
             "config": lambda: config.ready,
         }
     )
-    rest_of_ingest = Starlette(routes=routes(readiness), lifespan=lifespan)
+    probes = [route for route in routes(readiness) if route.path != "/metrics"]
+    rest_of_ingest = Starlette(routes=probes, lifespan=lifespan)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

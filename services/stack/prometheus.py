@@ -33,12 +33,21 @@ def config(settings: Settings, services: tuple[str, ...]) -> dict[str, Any]:
     (job,) = made["scrape_configs"]
     job["static_configs"] = [
         {
-            "targets": [f"{settings.host}:{getattr(settings, f'{name}_port')}"],
+            "targets": [f"{settings.host}:{metrics_port(settings, name)}"],
             "labels": {"service": name},
         }
         for name in services
     ]
     return made
+
+
+def metrics_port(settings: Settings, service: str) -> int:
+    """Where ``service`` serves /metrics: its port, or ingest's metrics port (ingest's
+    own port faces providers)."""
+    port: int = getattr(settings, f"{service}_metrics_port", None) or getattr(
+        settings, f"{service}_port"
+    )
+    return port
 
 
 def command(settings: Settings, home: Path, services: tuple[str, ...]) -> list[str] | None:

@@ -135,6 +135,7 @@ class Stack:
                 f"HOOKHOUSE_{name.upper()}_PORT": getattr(self.settings, f"{name}_port")
                 for name in SERVICES
             }
+            | {"HOOKHOUSE_INGEST_METRICS_PORT": self.settings.ingest_metrics_port}
         )
         if self.settings.prometheus and not self.infra_only:
             ports["HOOKHOUSE_PROMETHEUS_PORT"] = self.settings.prometheus_port

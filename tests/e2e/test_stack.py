@@ -65,7 +65,7 @@ def test_stack_env_and_status(stack: Stack) -> None:
     # The demo connection's destination is the API's /mock itself, not a redirect to /mock/.
     mock = httpx.post(f"{env['HOOKHOUSE_API_URL']}/mock", json={}, follow_redirects=False)
     assert mock.status_code == 200 and mock.json()["received"] is True
-    for port in (27700, 27701, 27702, 27703, 27704):
+    for port in (27705, 27701, 27702, 27703, 27704):  # ingest's metrics port, then the others
         assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
         metrics = httpx.get(f"http://127.0.0.1:{port}/metrics")
         assert metrics.status_code == 200 and "hookhouse_" in metrics.text

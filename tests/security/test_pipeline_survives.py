@@ -105,6 +105,17 @@ def test_requests_past_each_limit_are_refused_clearly_and_recorded(
     assert all(len(json.dumps(row)) < 40_000 for row in rows), "recorded without the excess"
 
 
+def test_providers_do_not_see_the_metrics_that_name_every_source(
+    stack: Stack, receiver: Receiver
+) -> None:
+    source_id = connect(stack, receiver, "listed")["source"]["id"]
+    assert post(source_id).status_code == 200
+    assert httpx.get(f"{INGEST}/metrics").status_code == 404
+    assert httpx.get(f"{INGEST}/healthz").status_code == 200  # load balancers' probes stay
+    operators = f"http://127.0.0.1:{PORTS['HOOKHOUSE_INGEST_METRICS_PORT']}/metrics"
+    assert source_id in httpx.get(operators).text
+
+
 def test_head_is_answered_and_not_stored(stack: Stack, receiver: Receiver) -> None:
     source_id = connect(stack, receiver, "probe")["source"]["id"]
     bootstrap = read_env(stack.home / "stack.env")["HOOKHOUSE_KAFKA_BOOTSTRAP"]
