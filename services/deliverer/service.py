@@ -27,7 +27,6 @@ from urllib.parse import urlencode, urlsplit
 import aiohttp
 import orjson
 import uvloop
-from aiohttp.abc import AbstractResolver, ResolveResult
 from confluent_kafka import Message
 
 from hookhouse.common import metrics, topics
@@ -38,6 +37,7 @@ from hookhouse.common.destination_auth import Credentials, InvalidAuthConfig, cr
 from hookhouse.common.health import Readiness
 from hookhouse.common.ids import new_id
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, SendGroup, ensure_topics
+from hookhouse.common.outbound import guarded_connector
 from hookhouse.common.records import AttemptRow, Delivery
 from hookhouse.common.retry import (
     MAX_AGE_SECONDS,
@@ -49,17 +49,11 @@ from hookhouse.common.retry import (
 from hookhouse.common.runtime import serve_beside, settle_heap, start
 from hookhouse.common.settings import Settings, load
 from hookhouse.common.signing import InvalidSigningConfig
+from hookhouse.common.ssrf import SsrfBlocked, parse_networks
 from hookhouse.deliverer.oauth import OAuthError, TokenCache
-from hookhouse.deliverer.outcome import classify, host_of, outbound_headers, target_url
+from hookhouse.deliverer.outcome import classify, outbound_headers, target_url
 from hookhouse.deliverer.ratelimit import PERIODS, ConcurrencyLimit, RateLimiter
 from hookhouse.deliverer.schedule import NOW, TIMER, place, tier_delays
-from hookhouse.deliverer.ssrf import (
-    Network,
-    SsrfBlocked,
-    is_blocked,
-    is_ip_literal,
-    parse_networks,
-)
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +73,11 @@ ATTEMPT_KIND: list[tuple[str, str | bytes | None]] = [("kind", AttemptRow.kind.e
 def error_code_of(exc: BaseException) -> str:
     """Map a client exception to Hookdeck's attempt error codes."""
     cause = exc.os_error if isinstance(exc, aiohttp.ClientConnectorError) else exc
-    if isinstance(cause, SsrfBlocked):  # from the resolver, or the IP-literal check
+    if isinstance(exc, OAuthError) and exc.__cause__ is not None:  # its token request's
+        cause = exc.__cause__
+        if isinstance(cause, aiohttp.ClientConnectorError):
+            cause = cause.os_error
+    if isinstance(cause, SsrfBlocked):  # from the guarded connector (common.outbound)
         return "SSRF_BLOCKED"
     if isinstance(exc, TimeoutError | asyncio.TimeoutError):
         return "TIMEOUT"
@@ -126,24 +124,6 @@ def remaining(limit: aiohttp.ClientTimeout, started: float) -> aiohttp.ClientTim
     if limit.total is None or spent < 0.01:  # nothing worth a new timeout object
         return limit
     return aiohttp.ClientTimeout(total=max(limit.total - spent, 0.001))
-
-
-class GuardedResolver(AbstractResolver):
-    """DNS resolution that refuses addresses the SSRF guard blocks."""
-
-    def __init__(self, allowed: tuple[Network, ...]) -> None:
-        self._inner = aiohttp.ThreadedResolver()
-        self._allowed = allowed
-
-    async def resolve(self, host: str, port: int = 0, family: Any = 0) -> list[ResolveResult]:
-        results = await self._inner.resolve(host, port, family)
-        safe = [r for r in results if not is_blocked(r["host"], self._allowed)]
-        if not safe:
-            raise SsrfBlocked(f"{host} resolves only to addresses that are not allowed")
-        return safe
-
-    async def close(self) -> None:
-        await self._inner.close()
 
 
 @dataclass
@@ -213,11 +193,8 @@ class Deliverer:
         self.sends = self.producer.group()
         limit = self.settings.deliverer_max_in_flight
         self.session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(
-                limit=limit + 16,
-                ttl_dns_cache=60,
-                resolver=GuardedResolver(self.allowed),
-            ),
+            # Deliveries and OAuth2 token requests: every connection is SSRF-checked.
+            connector=guarded_connector(self.allowed, limit=limit + 16),
             timeout=aiohttp.ClientTimeout(total=self.settings.delivery_timeout_seconds),
             auto_decompress=False,
             # Stateless deliveries: a cookie one destination sets would otherwise go
@@ -502,9 +479,6 @@ class Deliverer:
             headers.update(extra.headers)
             if extra.query:
                 url += ("&" if urlsplit(url).query else "?") + urlencode(extra.query)
-            host = host_of(url)
-            if is_ip_literal(host) and is_blocked(host.strip("[]"), self.allowed):
-                raise SsrfBlocked(f"{host} is not an allowed destination address")
             async with self.session.request(
                 method,
                 url,
