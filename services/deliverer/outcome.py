@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 from hookhouse.common.records import Delivery
 
@@ -30,22 +28,6 @@ HOP_HEADERS = frozenset(
 class Outcome:
     status: str  # SUCCESSFUL or FAILED
     error_code: str  # "" when successful
-
-
-# Both are per delivery and mostly see the same few URLs; splitting and joining a URL
-# cost the deliverer ~3% of its main thread (py-spy, bench.deliverer).
-@functools.lru_cache(maxsize=4096)
-def target_url(destination_url: str, path: str, query: str, forward_path: bool = True) -> str:
-    """The destination URL with the request's path suffix and query appended."""
-    parts = urlsplit(destination_url)
-    full_path = parts.path.rstrip("/") + path if forward_path and path else parts.path
-    full_query = "&".join(q for q in (parts.query, query) if q)
-    return urlunsplit((parts.scheme, parts.netloc, full_path or "/", full_query, ""))
-
-
-@functools.lru_cache(maxsize=4096)
-def host_of(url: str) -> str:
-    return urlsplit(url).hostname or ""
 
 
 def outbound_headers(

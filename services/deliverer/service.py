@@ -16,18 +16,19 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import logging
 import ssl
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 import orjson
 import uvloop
 from confluent_kafka import Message
+from yarl import URL
 
 from hookhouse.common import metrics, topics
 from hookhouse.common.clock import iso_ms, now_ms, parse_iso
@@ -51,9 +52,10 @@ from hookhouse.common.settings import Settings, load
 from hookhouse.common.signing import InvalidSigningConfig
 from hookhouse.common.ssrf import SsrfBlocked, parse_networks
 from hookhouse.deliverer.oauth import OAuthError, TokenCache
-from hookhouse.deliverer.outcome import classify, outbound_headers, target_url
+from hookhouse.deliverer.outcome import classify, outbound_headers
 from hookhouse.deliverer.ratelimit import PERIODS, ConcurrencyLimit, RateLimiter
 from hookhouse.deliverer.schedule import NOW, TIMER, place, tier_delays
+from hookhouse.deliverer.target import Target, target
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +126,28 @@ def remaining(limit: aiohttp.ClientTimeout, started: float) -> aiohttp.ClientTim
     if limit.total is None or spent < 0.01:  # nothing worth a new timeout object
         return limit
     return aiohttp.ClientTimeout(total=max(limit.total - spent, 0.001))
+
+
+@functools.lru_cache(maxsize=4096)
+def normalised(destination_url: str) -> str:
+    """A destination's URL as the client would encode it (an IDN host, a space...)."""
+    return str(URL(destination_url))
+
+
+@functools.lru_cache(maxsize=4096)
+def request_url(url: str) -> URL:
+    """``url`` sent exactly as built: the client's own re-quoting would decode what
+    :func:`target` encoded on purpose (``%3B`` back to ``;``)."""
+    return URL(url, encoded=True)
+
+
+def masked(message: str, where: Target, secrets: tuple[str, ...]) -> str:
+    """An error's text without the credentials of the URL it may quote."""
+    message = message.replace(where.url, where.shown)
+    for secret in secrets:
+        if secret:
+            message = message.replace(secret, "***")
+    return message
 
 
 @dataclass
@@ -451,12 +475,6 @@ class Deliverer:
         self, delivery: Delivery, destination: dict[str, Any], policy: RetryPolicy, body: bytes
     ) -> Push:
         assert self.session is not None and self.tokens is not None
-        url = target_url(
-            destination["url"],
-            delivery.path,
-            delivery.query,
-            not destination.get("path_forwarding_disabled", False),
-        )
         method = destination.get("http_method") or delivery.method
         timeout = self.timeout(destination)
         started_ms = now_ms()
@@ -465,7 +483,19 @@ class Deliverer:
         error_code = ""
         response_headers: dict[str, str] = {}
         response_body = ""
+        # What the attempt records until the URL is built (a bad URL fails the attempt).
+        where = Target(destination["url"], destination["url"])
+        secrets: tuple[str, ...] = ()
         try:
+            extra, token = await self.credentials(delivery, destination, body, started_ms, timeout)
+            secrets = tuple(extra.query.values())
+            where = target(
+                normalised(destination["url"]),
+                delivery.path,
+                delivery.query,
+                not destination.get("path_forwarding_disabled", False),
+                tuple(extra.query.items()),
+            )
             headers = outbound_headers(
                 delivery,
                 self.settings.delivery_header_prefix,
@@ -475,13 +505,10 @@ class Deliverer:
                 else None,
                 self.dashboard_url,
             )
-            extra, token = await self.credentials(delivery, destination, body, started_ms, timeout)
             headers.update(extra.headers)
-            if extra.query:
-                url += ("&" if urlsplit(url).query else "?") + urlencode(extra.query)
             async with self.session.request(
                 method,
-                url,
+                request_url(where.url),
                 data=body,
                 headers=headers,
                 allow_redirects=False,
@@ -501,13 +528,14 @@ class Deliverer:
             if error_code == "TIMEOUT":  # aiohttp's timeout error has no message
                 response_body = f"no answer within {timeout.total:g} s"
             else:
-                response_body = str(exc)[: self.settings.response_body_limit]
+                response_body = masked(str(exc), where, secrets)
+                response_body = response_body[: self.settings.response_body_limit]
         return Push(
             status,
             error_code,
             response_headers,
             response_body,
-            url,
+            where.shown,
             method,
             started_ms,
             int((time.perf_counter() - started) * 1000),
