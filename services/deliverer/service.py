@@ -504,8 +504,8 @@ class Deliverer:
                 if policy.should_retry(delivery.attempt, None, "")
                 else None,
                 self.dashboard_url,
+                extra.headers,
             )
-            headers.update(extra.headers)
             async with self.session.request(
                 method,
                 request_url(where.url),
