@@ -43,6 +43,7 @@ _LENIENT = str.maketrans({".": "_", " ": "_"})
 _PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9._~!$&'()*+,=:@-]*")
 _PLAIN_PAIR = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@/?-]*")
 _PLAIN_NAME = re.compile(r"[a-z0-9_-]*")
+_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 AuthQuery = tuple[tuple[str, str], ...]
 
@@ -86,7 +87,8 @@ def _requote(pair: str) -> str:
         return pair
     # Ingest keeps the raw query's bytes as latin-1 text: back to those bytes.
     raw = pair.encode("latin-1") if pair.isascii() or max(pair) <= "\xff" else pair.encode()
-    return quote(raw, safe=QUERY_SAFE)
+    # A % that starts no escape is data: as %25, since the URL is sent exactly as built.
+    return _STRAY_PERCENT.sub("%25", quote(raw, safe=QUERY_SAFE))
 
 
 def _received_kept(own: str, received: str, auth: AuthQuery) -> list[str]:

@@ -84,9 +84,7 @@ def test_the_gateways_values_are_the_only_ones_sent() -> None:
 def test_a_providers_auth_header_is_replaced_whatever_its_case() -> None:
     delivery = replace(DELIVERY, headers={"X-Api-Key": "provider's", "Webhook-Id": "theirs"})
     sent = outbound_headers(delivery, PREFIX, credentials={"x-api-key": "destination's"})
-    assert {k.lower(): v for k, v in sent.items() if k.lower() == "x-api-key"} == {
-        "x-api-key": "destination's"
-    }
+    assert [v for k, v in sent.items() if k.lower() == "x-api-key"] == ["destination's"]
     assert sent["Webhook-Id"] == "theirs"  # not signed by hookhouse: the provider's passes
 
 
