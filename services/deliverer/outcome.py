@@ -31,9 +31,10 @@ HOP_HEADERS = frozenset(
 # request's header under one of them never reaches a destination, so none of
 # ``verified``, ``signature``, ``will-retry-after``... can be a provider's.
 RESERVED_PREFIXES = ("x-hookhouse-", "x-hookdeck-")
-# The one exception: ``<prefix>topic``, which hookhouse's own issue notices carry as
-# request headers (the API produces them as requests; the deliverer never sets it).
-PASSED_UNDER_PREFIX = "topic"
+# The one exception: the header hookhouse's own issue notices carry as a request header
+# (the API produces them as requests, under this literal name; the deliverer never
+# sets it).  Anyone posting to the notices' source can send it as well.
+PASSED_THROUGH = frozenset({"x-hookhouse-topic"})
 # Set on every delivery by the gateway.
 GATEWAY_HEADERS = frozenset({"idempotency-key"})
 
@@ -45,10 +46,9 @@ class Outcome:
 
 
 @functools.lru_cache(maxsize=64)
-def reserved_prefixes(prefix: str) -> tuple[tuple[str, ...], frozenset[str]]:
-    """The reserved prefixes with ``prefix`` (lower-cased), and the names passed under them."""
-    reserved = tuple(dict.fromkeys(p for p in (prefix.lower(), *RESERVED_PREFIXES) if p))
-    return reserved, frozenset(p + PASSED_UNDER_PREFIX for p in reserved)
+def reserved_prefixes(prefix: str) -> tuple[str, ...]:
+    """The reserved prefixes, ``prefix`` (lower-cased) among them."""
+    return tuple(dict.fromkeys(p for p in (prefix.lower(), *RESERVED_PREFIXES) if p))
 
 
 def forwarded_headers(
@@ -58,7 +58,7 @@ def forwarded_headers(
     its ``Connection`` header, under a reserved prefix, or one the gateway sets itself
     (``set_here``: lower-case names, beside the fixed ones).  Names compare
     case-insensitively: ``X-Hookhouse-Verified`` is ``x-hookhouse-verified``."""
-    reserved, passed = reserved_prefixes(prefix)
+    reserved = reserved_prefixes(prefix)
     named: set[str] = set()  # by Connection: hop-by-hop too (RFC 9110 §7.6.1)
     kept = {}
     for name, value in received.items():
@@ -67,7 +67,7 @@ def forwarded_headers(
             if key == "connection" or key == "proxy-connection":
                 named.update(token.strip().lower() for token in value.split(","))
             continue
-        if key.startswith(reserved) and key not in passed:
+        if key.startswith(reserved) and key not in PASSED_THROUGH:
             continue
         kept[name] = value
     if named:
