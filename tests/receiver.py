@@ -16,6 +16,8 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float = field(default_factory=time.monotonic)
+    # Every header line as sent, duplicates and case kept (``headers`` keeps the last).
+    header_lines: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,8 @@ Behaviour = Callable[[Received], Answer]
 
 
 class Receiver:
-    def __init__(self, behaviour: Behaviour | None = None) -> None:
+    def __init__(self, behaviour: Behaviour | None = None, host: str = "127.0.0.1") -> None:
+        self.host = host
         self.received: list[Received] = []
         self.behaviour: Behaviour = behaviour or (lambda _: Answer())
         self._lock = threading.Lock()
@@ -46,6 +49,7 @@ class Receiver:
                     self.path,
                     {k.lower(): v for k, v in self.headers.items()},
                     self.rfile.read(length),
+                    header_lines=tuple(self.headers.items()),
                 )
                 with receiver._lock:
                     receiver.received.append(got)
@@ -72,12 +76,12 @@ class Receiver:
             request_queue_size = 256  # the default backlog of 5 refuses bursts
             daemon_threads = True
 
-        self.server = Server(("127.0.0.1", 0), Handler)
+        self.server = Server((host, 0), Handler)  # a loopback address
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return f"http://{self.host}:{self.server.server_address[1]}"
 
     def __enter__(self) -> Receiver:
         self.thread.start()

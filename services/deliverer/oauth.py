@@ -1,4 +1,7 @@
-"""OAuth2 client-credentials tokens for destinations, cached until shortly before expiry."""
+"""OAuth2 client-credentials tokens for destinations, cached until shortly before expiry.
+
+Token requests go through the deliverer's session, so through its SSRF-guarded
+connector (:mod:`hookhouse.common.outbound`), like deliveries."""
 
 from __future__ import annotations
 
@@ -72,12 +75,21 @@ class TokenCache:
             form["client_id"] = str(config.get("client_id", ""))
             form["client_secret"] = str(config.get("client_secret", ""))
         try:
+            # Not followed: a redirect would resend the client's secret to wherever the
+            # auth server points (the connector's SSRF guard would check the address,
+            # not who gets the secret).
             async with self._session.post(
-                str(config["auth_server"]), data=form, headers=headers, timeout=limit
+                str(config["auth_server"]),
+                data=form,
+                headers=headers,
+                timeout=limit,
+                allow_redirects=False,
             ) as response:
-                data = await response.json(content_type=None)
-                if response.status != 200 or "access_token" not in data:
+                if response.status != 200:
                     raise OAuthError(f"token endpoint answered {response.status}")
+                data = await response.json(content_type=None)
+                if not isinstance(data, dict) or "access_token" not in data:
+                    raise OAuthError("token endpoint answered without an access_token")
         except (aiohttp.ClientError, TimeoutError, KeyError, ValueError) as exc:
             raise OAuthError(str(exc)) from exc
         return str(data["access_token"]), float(data.get("expires_in", 3600))

@@ -16,19 +16,19 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import logging
 import ssl
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 import orjson
 import uvloop
-from aiohttp.abc import AbstractResolver, ResolveResult
 from confluent_kafka import Message
+from yarl import URL
 
 from hookhouse.common import metrics, topics
 from hookhouse.common.clock import iso_ms, now_ms, parse_iso
@@ -44,6 +44,7 @@ from hookhouse.common.kafka import (
     SendGroup,
     ensure_topics,
 )
+from hookhouse.common.outbound import guarded_connector
 from hookhouse.common.records import AttemptRow, Delivery
 from hookhouse.common.retry import (
     MAX_AGE_SECONDS,
@@ -55,17 +56,12 @@ from hookhouse.common.retry import (
 from hookhouse.common.runtime import serve_beside, settle_heap, start
 from hookhouse.common.settings import Settings, load
 from hookhouse.common.signing import InvalidSigningConfig
+from hookhouse.common.ssrf import SsrfBlocked, parse_networks
 from hookhouse.deliverer.oauth import OAuthError, TokenCache
-from hookhouse.deliverer.outcome import classify, host_of, outbound_headers, target_url
+from hookhouse.deliverer.outcome import classify, outbound_headers
 from hookhouse.deliverer.ratelimit import PERIODS, ConcurrencyLimit, RateLimiter
 from hookhouse.deliverer.schedule import NOW, TIMER, place, tier_delays
-from hookhouse.deliverer.ssrf import (
-    Network,
-    SsrfBlocked,
-    is_blocked,
-    is_ip_literal,
-    parse_networks,
-)
+from hookhouse.deliverer.target import Target, target
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +81,11 @@ ATTEMPT_KIND: list[tuple[str, str | bytes | None]] = [("kind", AttemptRow.kind.e
 def error_code_of(exc: BaseException) -> str:
     """Map a client exception to Hookdeck's attempt error codes."""
     cause = exc.os_error if isinstance(exc, aiohttp.ClientConnectorError) else exc
-    if isinstance(cause, SsrfBlocked):  # from the resolver, or the IP-literal check
+    if isinstance(exc, OAuthError) and exc.__cause__ is not None:  # its token request's
+        cause = exc.__cause__
+        if isinstance(cause, aiohttp.ClientConnectorError):
+            cause = cause.os_error
+    if isinstance(cause, SsrfBlocked):  # from the guarded connector (common.outbound)
         return "SSRF_BLOCKED"
     if isinstance(exc, TimeoutError | asyncio.TimeoutError):
         return "TIMEOUT"
@@ -134,22 +134,26 @@ def remaining(limit: aiohttp.ClientTimeout, started: float) -> aiohttp.ClientTim
     return aiohttp.ClientTimeout(total=max(limit.total - spent, 0.001))
 
 
-class GuardedResolver(AbstractResolver):
-    """DNS resolution that refuses addresses the SSRF guard blocks."""
+@functools.lru_cache(maxsize=4096)
+def normalised(destination_url: str) -> str:
+    """A destination's URL as the client would encode it (an IDN host, a space...)."""
+    return str(URL(destination_url))
 
-    def __init__(self, allowed: tuple[Network, ...]) -> None:
-        self._inner = aiohttp.ThreadedResolver()
-        self._allowed = allowed
 
-    async def resolve(self, host: str, port: int = 0, family: Any = 0) -> list[ResolveResult]:
-        results = await self._inner.resolve(host, port, family)
-        safe = [r for r in results if not is_blocked(r["host"], self._allowed)]
-        if not safe:
-            raise SsrfBlocked(f"{host} resolves only to addresses that are not allowed")
-        return safe
+@functools.lru_cache(maxsize=4096)
+def request_url(url: str) -> URL:
+    """``url`` sent exactly as built: the client's own re-quoting would decode what
+    :func:`target` encoded on purpose (``%3B`` back to ``;``)."""
+    return URL(url, encoded=True)
 
-    async def close(self) -> None:
-        await self._inner.close()
+
+def masked(message: str, where: Target, secrets: tuple[str, ...]) -> str:
+    """An error's text without the credentials of the URL it may quote."""
+    message = message.replace(where.url, where.shown)
+    for secret in secrets:
+        if secret:
+            message = message.replace(secret, "***")
+    return message
 
 
 @dataclass
@@ -219,11 +223,8 @@ class Deliverer:
         self.sends = self.producer.group()
         limit = self.settings.deliverer_max_in_flight
         self.session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(
-                limit=limit + 16,
-                ttl_dns_cache=60,
-                resolver=GuardedResolver(self.allowed),
-            ),
+            # Deliveries and OAuth2 token requests: every connection is SSRF-checked.
+            connector=guarded_connector(self.allowed, limit=limit + 16),
             timeout=aiohttp.ClientTimeout(total=self.settings.delivery_timeout_seconds),
             auto_decompress=False,
             # Stateless deliveries: a cookie one destination sets would otherwise go
@@ -485,12 +486,6 @@ class Deliverer:
         self, delivery: Delivery, destination: dict[str, Any], policy: RetryPolicy, body: bytes
     ) -> Push:
         assert self.session is not None and self.tokens is not None
-        url = target_url(
-            destination["url"],
-            delivery.path,
-            delivery.query,
-            not destination.get("path_forwarding_disabled", False),
-        )
         method = destination.get("http_method") or delivery.method
         timeout = self.timeout(destination)
         started_ms = now_ms()
@@ -499,7 +494,19 @@ class Deliverer:
         error_code = ""
         response_headers: dict[str, str] = {}
         response_body = ""
+        # What the attempt records until the URL is built (a bad URL fails the attempt).
+        where = Target(destination["url"], destination["url"])
+        secrets: tuple[str, ...] = ()
         try:
+            extra, token = await self.credentials(delivery, destination, body, started_ms, timeout)
+            secrets = tuple(extra.query.values())
+            where = target(
+                normalised(destination["url"]),
+                delivery.path,
+                delivery.query,
+                not destination.get("path_forwarding_disabled", False),
+                tuple(extra.query.items()),
+            )
             headers = outbound_headers(
                 delivery,
                 self.settings.delivery_header_prefix,
@@ -508,17 +515,11 @@ class Deliverer:
                 if policy.should_retry(delivery.attempt, None, "")
                 else None,
                 self.dashboard_url,
+                extra.headers,
             )
-            extra, token = await self.credentials(delivery, destination, body, started_ms, timeout)
-            headers.update(extra.headers)
-            if extra.query:
-                url += ("&" if urlsplit(url).query else "?") + urlencode(extra.query)
-            host = host_of(url)
-            if is_ip_literal(host) and is_blocked(host.strip("[]"), self.allowed):
-                raise SsrfBlocked(f"{host} is not an allowed destination address")
             async with self.session.request(
                 method,
-                url,
+                request_url(where.url),
                 data=body,
                 headers=headers,
                 allow_redirects=False,
@@ -538,13 +539,14 @@ class Deliverer:
             if error_code == "TIMEOUT":  # aiohttp's timeout error has no message
                 response_body = f"no answer within {timeout.total:g} s"
             else:
-                response_body = str(exc)[: self.settings.response_body_limit]
+                response_body = masked(str(exc), where, secrets)
+                response_body = response_body[: self.settings.response_body_limit]
         return Push(
             status,
             error_code,
             response_headers,
             response_body,
-            url,
+            where.shown,
             method,
             started_ms,
             int((time.perf_counter() - started) * 1000),

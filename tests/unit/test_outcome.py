@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from hookhouse.common.records import Delivery
-from hookhouse.deliverer.outcome import classify, outbound_headers, target_url
+from hookhouse.deliverer.outcome import classify, outbound_headers
+from hookhouse.deliverer.target import target
 
 
 def delivery() -> Delivery:
@@ -29,15 +30,15 @@ def delivery() -> Delivery:
 
 def test_target_url_forwards_path_and_query() -> None:
     assert (
-        target_url("https://d.example/hooks", "/orders", "a=1")
+        target("https://d.example/hooks", "/orders", "a=1").url
         == "https://d.example/hooks/orders?a=1"
     )
     assert (
-        target_url("https://d.example/hooks/?k=v", "/o", "a=1")
+        target("https://d.example/hooks/?k=v", "/o", "a=1").url
         == "https://d.example/hooks/o?k=v&a=1"
     )
-    assert target_url("https://d.example", "", "") == "https://d.example/"
-    assert target_url("https://d.example/h", "/o", "", forward_path=False) == "https://d.example/h"
+    assert target("https://d.example", "", "").url == "https://d.example/"
+    assert target("https://d.example/h", "/o", "", forward_path=False).url == "https://d.example/h"
 
 
 def test_outbound_headers_keep_payload_headers_and_add_delivery_headers() -> None:

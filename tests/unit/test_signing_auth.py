@@ -20,8 +20,8 @@ from hookhouse.common.signing import (
     hookdeck_signature,
     standard_webhooks_headers,
 )
+from hookhouse.common.ssrf import is_blocked, parse_networks
 from hookhouse.deliverer.ratelimit import ConcurrencyLimit, RateLimiter
-from hookhouse.deliverer.ssrf import is_blocked, parse_networks
 
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 
