@@ -7,6 +7,7 @@ import pytest
 from hookhouse.common.clickhouse import migrate
 from hookhouse.common.kafka import ensure_topics
 from hookhouse.common.settings import Settings
+from tests.api_client import Tenants, running_api
 from tests.stack import Infra, isolated_settings
 
 
@@ -25,3 +26,10 @@ def settings(infra: None) -> Settings:
     ensure_topics(made)
     migrate(made)
     return made
+
+
+@pytest.fixture(scope="module")
+def tenants(settings: Settings) -> Iterator[Tenants]:
+    """The API in-process over the module's topics and database, two projects' callers."""
+    with running_api(settings) as made:
+        yield made
