@@ -53,12 +53,17 @@ def required_text(data: dict[str, Any], field: str) -> str:
 
 
 def transformation_fields(data: dict[str, Any]) -> dict[str, Any]:
-    code, env = data.get("code"), data.get("env") or {}
+    code = data.get("code")
     if not isinstance(code, str) or not code.strip():
         raise ApiError(422, "UNPROCESSABLE_ENTITY", "'code' must be the JavaScript source.")
+    return {"name": required_text(data, "name"), "code": code, "env": env_field(data)}
+
+
+def env_field(data: dict[str, Any]) -> dict[str, str]:
+    env = data.get("env") or {}
     if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
         raise ApiError(422, "UNPROCESSABLE_ENTITY", "'env' must be an object of strings.")
-    return {"name": required_text(data, "name"), "code": code, "env": env}
+    return env
 
 
 def sample_message(sample: Any) -> Message:
@@ -174,19 +179,42 @@ def destination_fields(data: dict[str, Any]) -> dict[str, Any]:
         "name": required_text(data, "name"),
         "description": optional_text(data, "description"),
         "url": url,
-        "http_method": data.get("http_method"),
-        "path_forwarding_disabled": bool(data.get("path_forwarding_disabled", False)),
+        "http_method": http_method_field(data.get("http_method")),
+        "path_forwarding_disabled": flag_field(data, "path_forwarding_disabled"),
         "http_timeout": http_timeout_field(data.get("http_timeout")),
         **rate_limit_fields(data),
         "auth_method": auth_method_field(data.get("auth_method")),
     }
 
 
+def http_method_field(value: Any) -> str | None:
+    """The method deliveries use; ``None``: the method the request came with."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or value.upper() not in HTTP_METHODS:
+        raise ApiError(
+            422,
+            "UNPROCESSABLE_ENTITY",
+            f"'http_method' must be null or one of {', '.join(HTTP_METHODS)}.",
+        )
+    return value.upper()
+
+
+def flag_field(data: dict[str, Any], field: str) -> bool:
+    """A true/false field, false when absent or null."""
+    value = data.get(field)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ApiError(422, "UNPROCESSABLE_ENTITY", f"'{field}' must be true or false.")
+    return value
+
+
 def rate_limit_fields(data: dict[str, Any]) -> dict[str, Any]:
     limit, period = data.get("rate_limit"), data.get("rate_limit_period")
     if limit is None:
         return {"rate_limit": None, "rate_limit_period": None}
-    if not isinstance(limit, int) or limit < 1:
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
         raise ApiError(422, "UNPROCESSABLE_ENTITY", "'rate_limit' must be a whole number >= 1.")
     if period not in RATE_LIMIT_PERIODS:
         raise ApiError(

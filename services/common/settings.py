@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     # creation (a TTL, applied by `hookhouse migrate` and at start); 0 keeps them forever.
     clickhouse_retention_days: int = Field(default=30, ge=0, le=36500)
 
+    # The largest request body the API reads (413 PAYLOAD_TOO_LARGE beyond it); at most
+    # 8 MiB, so that what a body writes fits a config record (16 MiB per record).
+    api_max_body_bytes: int = Field(default=1024 * 1024, ge=1, le=8 * 1024 * 1024)
+
     # How often the API looks for newly opened issues to notify (webhook notifications).
     issue_notify_interval_seconds: float = Field(default=10.0, gt=0)
 
