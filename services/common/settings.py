@@ -71,6 +71,17 @@ class Settings(BaseSettings):
     # Part of every SQL statement, so only a plain identifier is accepted.
     clickhouse_database: str = Field(default="hookhouse", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
+    # Every HTTP server (ingest, the API, the health servers): how long a client may
+    # take to send a request's head (from connecting, or from its first byte), and then
+    # its body, before the connection is closed; the largest head; how long an idle
+    # kept-alive connection stays open; and how many connections and requests are
+    # served at once (0: no bound; beyond it uvicorn answers 503).
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    http_body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    http_max_header_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
+    http_keep_alive_seconds: int = Field(default=5, ge=1, le=300)
+    http_max_concurrency: int = Field(default=0, ge=0)
+
     # Service ports (HTTP: the service's API and /healthz, /readyz, /metrics).
     ingest_port: int = 7700
     api_port: int = 7701
