@@ -768,7 +768,21 @@ def build_app(settings: Settings) -> Starlette:
         ],
         lifespan=lifespan,
         middleware=[Middleware(BoundedBodies, limit=settings.api_max_body_bytes)],
-        exception_handlers={404: no_route, 405: no_route, BodyTooLarge: body_too_large},
+        exception_handlers={
+            404: no_route,
+            405: no_route,
+            BodyTooLarge: body_too_large,
+            Exception: internal_error,
+        },
+    )
+
+
+async def internal_error(request: Request, exc: Exception) -> Response:
+    """A fault of the API's own, answered in its error shape rather than plain text
+    (Starlette then raises it on, and the server logs its traceback)."""
+    log.error("%s %s failed: %r", request.method, request.url.path, exc)
+    return error_response(
+        500, "INTERNAL_ERROR", "The API failed to answer this request; its log says why."
     )
 
 

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from hookhouse.common.destination_auth import InvalidAuthConfig, credentials
+from hookhouse.common.filters import depth
 from hookhouse.common.message import Message, body_bytes
 from hookhouse.common.signing import InvalidSigningConfig
 from hookhouse.common.verification import InvalidVerification
@@ -31,6 +32,11 @@ def error_response(status: int, code: str, message: str) -> Response:
     )
 
 
+# Objects and lists a body may nest.  No resource needs more (a filter, the deepest,
+# nests at most 32), and what is stored must stay writable: orjson writes at most 254.
+MAX_BODY_DEPTH = 64
+
+
 async def json_body(request: Request, required: bool = True) -> dict[str, Any]:
     """The body's JSON object; an empty body is ``{}`` when the body is optional."""
     raw = await request.body()
@@ -42,6 +48,12 @@ async def json_body(request: Request, required: bool = True) -> dict[str, Any]:
         raise ApiError(400, "INVALID_JSON", f"The body is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise ApiError(400, "INVALID_JSON", "The body must be a JSON object.")
+    if depth(data, MAX_BODY_DEPTH) > MAX_BODY_DEPTH:
+        raise ApiError(
+            422,
+            "UNPROCESSABLE_ENTITY",
+            f"The body nests objects and lists deeper than {MAX_BODY_DEPTH} levels.",
+        )
     return data
 
 

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from confluent_kafka import KafkaException
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -83,9 +84,18 @@ class Resources:
 
     # -- writes -----------------------------------------------------------------------
 
-    async def put(self, kind: str, resource: dict[str, Any]) -> None:
-        if not await asyncio.to_thread(self.config.put, kind, resource["id"], resource):
-            raise self.name_taken(kind, str(resource.get("name")))
+    async def put(self, kind: str, resource: dict[str, Any] | None, key: str = "") -> None:
+        """Write ``resource`` (``None`` deletes the one of id ``key``) to the config log."""
+        resource_id = resource["id"] if resource is not None else key
+        try:
+            written = await asyncio.to_thread(self.config.put, kind, resource_id, resource)
+        except (KafkaException, TimeoutError) as exc:
+            log.warning("the config write of %s %s failed: %s", kind, resource_id, exc)
+            raise ApiError(
+                503, "KAFKA_UNAVAILABLE", "The change was not written; retry shortly."
+            ) from exc
+        if not written:
+            raise self.name_taken(kind, str(resource and resource.get("name")))
 
     @staticmethod
     def name_taken(kind: str, name: str) -> ApiError:
@@ -235,7 +245,7 @@ class Resources:
                     f"This {kind.name} is used by {', '.join(users)}; "
                     "delete or change those first.",
                 )
-            await asyncio.to_thread(self.config.put, kind.name, resource["id"], None)
+            await self.put(kind.name, None, resource["id"])
             return JSONResponse({"id": resource["id"]})
 
         def toggle(stamp_field: str, on: bool) -> Handler:

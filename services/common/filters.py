@@ -72,12 +72,12 @@ def compile_filter(spec: Any) -> Callable[[Any], bool]:
     return lambda document: predicate(document, document)
 
 
-def depth(value: Any) -> int:
+def depth(value: Any, past: int = MAX_DEPTH) -> int:
     """How many objects and lists ``value`` nests (a literal: 0), counted without
-    recursion and only up to one past :data:`MAX_DEPTH`."""
+    recursion and only up to one more than ``past``."""
     deepest = 0
     stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack and deepest <= MAX_DEPTH:
+    while stack and deepest <= past:
         node, level = stack.pop()
         if isinstance(node, dict | list):
             deepest = max(deepest, level)

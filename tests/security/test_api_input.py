@@ -10,11 +10,14 @@ from typing import Any
 
 import httpx
 import pytest
+from confluent_kafka import KafkaError, KafkaException
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hookhouse.api import measures
 from hookhouse.api.pages import encode_cursor
+from hookhouse.api.resources import Resources
+from hookhouse.common.configlog import ConfigLog
 from tests.api_client import Tenants, ok, refused
 
 pytestmark = pytest.mark.integration
@@ -193,6 +196,17 @@ def test_bodies_not_objects_wrong_types_and_another_project_s_ids_are_refused(
             body = {**body, "transformation_id": transformation_id}
         response = tenants.a.request(method, path, json=body)
         assert field in refused(response, 422, "UNPROCESSABLE_ENTITY"), (path, body)
+    deep: Any = "x"
+    for _ in range(300):  # stored as given, it could not be written back (orjson: 254)
+        deep = {"a": [deep]}
+    for method, path, body in [
+        ("POST", "/issue-triggers", {"type": "delivery", "channels": {"email": deep}}),
+        ("POST", "/sources", {"name": "deep", "verification": {"type": "x", "configs": deep}}),
+        ("POST", "/sources", {"name": "deep", "description": "d", "extra": deep}),
+        ("PUT", "/transformations/run", {"code": "x", "request": {"body": deep}}),
+    ]:
+        response = tenants.a.request(method, path, json=body)
+        assert "deeper than 64" in refused(response, 422, "UNPROCESSABLE_ENTITY"), path
     another_project_s_ids_are_not_found(tenants, transformation_id)
 
 
@@ -344,3 +358,23 @@ def another_project_s_ids_are_not_found(tenants: Tenants, transformation_id: str
     ]:
         refused(b.request(method, path, json=body), 404, "NOT_FOUND")
     assert ok(a.get(f"/connections/{connection['id']}"))["description"] is None
+
+
+def test_faults_that_are_not_the_input_s_are_answered_in_the_error_shape_too(
+    tenants: Tenants, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broker_away(*_: Any) -> bool:
+        raise KafkaException(KafkaError(KafkaError._MSG_TIMED_OUT))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ConfigLog, "put", broker_away)
+        response = tenants.a.post("/sources", json={"name": "unwritten"})
+    refused(response, 503, "KAFKA_UNAVAILABLE")
+
+    def bug(*_: Any) -> list[dict[str, Any]]:
+        raise RuntimeError("a bug")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Resources, "matching", bug)
+        response = tenants.a.get("/sources")
+    refused(response, 500, "INTERNAL_ERROR")
