@@ -112,6 +112,41 @@ def test_an_accepted_filter_answers_every_document_and_never_raises(spec: Any, d
     assert predicate(data) in (True, False)
 
 
+WRAPPERS = ["$not", "$and", "$or", "field", "list"]
+
+
+def wrapped(spec: Any, wrapper: str) -> Any:
+    if wrapper == "$not":
+        return {"$not": spec}
+    if wrapper in ("$and", "$or"):
+        return {wrapper: [spec]}  # two levels: the object and its list
+    if wrapper == "field":
+        return {"a": spec}
+    return [spec]
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(
+    st.lists(st.sampled_from(WRAPPERS), min_size=1, max_size=MAX_DEPTH),
+    filters,
+    json_values | deep_documents(),
+)
+def test_the_deepest_filters_accepted_answer_any_document(
+    wrappers: list[str], core: Any, data: Any
+) -> None:
+    """Filters near the bound, of every operator that nests, each level a Python call
+    or three when matched: still far inside the interpreter's stack."""
+    spec = core
+    for wrapper in wrappers:
+        spec = wrapped(spec, wrapper)
+    try:
+        predicate = compile_filter(spec)
+    except InvalidFilter:
+        return
+    assert predicate(data) in (True, False)
+    assert predicate({"a": data}) in (True, False)
+
+
 @pytest.mark.parametrize("kind", ["list", "dict"])
 def test_a_deep_body_meets_every_kind_of_filter_without_raising(kind: str) -> None:
     body = nested(DEEP, {"x": 1}, kind)
