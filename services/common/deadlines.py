@@ -68,7 +68,8 @@ class DeadlinedHttp(HttpToolsProtocol):
         if self.transport.is_closing():
             return
         log.info("closed a connection from %s: its %s was too slow", self.client, expired)
-        if expired == "head":
+        answering = self.cycle is not None and not self.cycle.response_complete
+        if expired == "head" and not answering:  # not into a pipelined answer's bytes
             message = f"The request head did not arrive within {self.header_seconds:g} s."
             self.transport.write(refusal(408, "REQUEST_TIMEOUT", message))
         self.transport.close()
