@@ -378,3 +378,15 @@ def test_faults_that_are_not_the_input_s_are_answered_in_the_error_shape_too(
         patched.setattr(Resources, "matching", bug)
         response = tenants.a.get("/sources")
     refused(response, 500, "INTERNAL_ERROR")
+
+
+def test_the_document_declares_the_413_of_every_operation_with_a_body(tenants: Tenants) -> None:
+    document = tenants.a.client.get("/2024-03-01/openapi.json").json()
+    with_bodies = [
+        (path, method, operation["responses"])
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if isinstance(operation, dict) and "requestBody" in operation
+    ]
+    assert with_bodies
+    assert [(path, method) for path, method, answers in with_bodies if "413" not in answers] == []
