@@ -7,6 +7,7 @@ import pytest
 from hookhouse.common.clickhouse import migrate
 from hookhouse.common.kafka import ensure_topics
 from hookhouse.common.settings import Settings
+from tests.api_client import Tenants, running_api
 from tests.e2e.running import Stack
 from tests.receiver import Receiver
 from tests.stack import Infra, isolated_settings
@@ -44,3 +45,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def receiver() -> Iterator[Receiver]:
     with Receiver() as r:
         yield r
+
+
+@pytest.fixture(scope="module")
+def tenants(settings: Settings) -> Iterator[Tenants]:
+    """The API in-process over the module's topics and database, two projects' callers."""
+    with running_api(settings) as made:
+        yield made

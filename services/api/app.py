@@ -21,6 +21,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -36,6 +37,7 @@ from hookhouse.api import (
     shapes,
 )
 from hookhouse.api.auth import presented_key
+from hookhouse.api.bodies import BodyTooLarge, BoundedBodies, body_too_large
 from hookhouse.api.bulk import KIND as BULK
 from hookhouse.api.bulk import TYPES as bulk_types
 from hookhouse.api.bulk import BulkRetries
@@ -43,6 +45,7 @@ from hookhouse.api.bulk import shape as bulk_shape
 from hookhouse.api.bulk import type_of as bulk_type
 from hookhouse.api.fields import (
     ApiError,
+    env_field,
     error_response,
     json_body,
     sample_message,
@@ -124,6 +127,14 @@ def build_app(settings: Settings) -> Starlette:
             try:
                 return await handler(request, record["project_id"])
             except ApiError as exc:
+                log.info(
+                    "refused %s %s: %d %s %s",
+                    request.method,
+                    request.url.path,
+                    exc.status,
+                    exc.code,
+                    exc.message,
+                )
                 return error_response(exc.status, exc.code, exc.message)
 
         return wrapper
@@ -150,7 +161,7 @@ def build_app(settings: Settings) -> Starlette:
         data = await json_body(request)
         if data.get("transformation_id"):
             saved = resources.owned("transformation", project_id, str(data["transformation_id"]))
-            code, env = saved["code"], {**(saved.get("env") or {}), **(data.get("env") or {})}
+            code, env = saved["code"], {**(saved.get("env") or {}), **env_field(data)}
         else:
             fields = transformation_fields({"name": "run", **data})
             code, env = fields["code"], fields["env"]
@@ -184,7 +195,9 @@ def build_app(settings: Settings) -> Starlette:
 
         async def handler(request: Request, project_id: str) -> Response:
             params = request.query_params
-            query = invalid_as_422(lambda: pages.list_query(params, ("created_at",)))
+            query = invalid_as_422(
+                lambda: queries.seekable(pages.list_query(params, ("created_at",)))
+            )
             fixed = {name: request.path_params[p] for p, name in path.items()}
             where = invalid_as_422(lambda: queries.conditions(described, project_id, params, fixed))
             tries: list[str | None] = [None]
@@ -754,7 +767,22 @@ def build_app(settings: Settings) -> Starlette:
             ),
         ],
         lifespan=lifespan,
-        exception_handlers={404: no_route, 405: no_route},
+        middleware=[Middleware(BoundedBodies, limit=settings.api_max_body_bytes)],
+        exception_handlers={
+            404: no_route,
+            405: no_route,
+            BodyTooLarge: body_too_large,
+            Exception: internal_error,
+        },
+    )
+
+
+async def internal_error(request: Request, exc: Exception) -> Response:
+    """A fault of the API's own, answered in its error shape rather than plain text
+    (Starlette then raises it on, and the server logs its traceback)."""
+    log.error("%s %s failed: %r", request.method, request.url.path, exc)
+    return error_response(
+        500, "INTERNAL_ERROR", "The API failed to answer this request; its log says why."
     )
 
 

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from hookhouse.common.destination_auth import InvalidAuthConfig, credentials
+from hookhouse.common.filters import depth
 from hookhouse.common.message import Message, body_bytes
 from hookhouse.common.signing import InvalidSigningConfig
 from hookhouse.common.verification import InvalidVerification
@@ -31,6 +32,11 @@ def error_response(status: int, code: str, message: str) -> Response:
     )
 
 
+# Objects and lists a body may nest.  No resource needs more (a filter, the deepest,
+# nests at most 32), and what is stored must stay writable: orjson writes at most 254.
+MAX_BODY_DEPTH = 64
+
+
 async def json_body(request: Request, required: bool = True) -> dict[str, Any]:
     """The body's JSON object; an empty body is ``{}`` when the body is optional."""
     raw = await request.body()
@@ -42,6 +48,12 @@ async def json_body(request: Request, required: bool = True) -> dict[str, Any]:
         raise ApiError(400, "INVALID_JSON", f"The body is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise ApiError(400, "INVALID_JSON", "The body must be a JSON object.")
+    if depth(data, MAX_BODY_DEPTH) > MAX_BODY_DEPTH:
+        raise ApiError(
+            422,
+            "UNPROCESSABLE_ENTITY",
+            f"The body nests objects and lists deeper than {MAX_BODY_DEPTH} levels.",
+        )
     return data
 
 
@@ -53,12 +65,17 @@ def required_text(data: dict[str, Any], field: str) -> str:
 
 
 def transformation_fields(data: dict[str, Any]) -> dict[str, Any]:
-    code, env = data.get("code"), data.get("env") or {}
+    code = data.get("code")
     if not isinstance(code, str) or not code.strip():
         raise ApiError(422, "UNPROCESSABLE_ENTITY", "'code' must be the JavaScript source.")
+    return {"name": required_text(data, "name"), "code": code, "env": env_field(data)}
+
+
+def env_field(data: dict[str, Any]) -> dict[str, str]:
+    env = data.get("env") or {}
     if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
         raise ApiError(422, "UNPROCESSABLE_ENTITY", "'env' must be an object of strings.")
-    return {"name": required_text(data, "name"), "code": code, "env": env}
+    return env
 
 
 def sample_message(sample: Any) -> Message:
@@ -174,19 +191,42 @@ def destination_fields(data: dict[str, Any]) -> dict[str, Any]:
         "name": required_text(data, "name"),
         "description": optional_text(data, "description"),
         "url": url,
-        "http_method": data.get("http_method"),
-        "path_forwarding_disabled": bool(data.get("path_forwarding_disabled", False)),
+        "http_method": http_method_field(data.get("http_method")),
+        "path_forwarding_disabled": flag_field(data, "path_forwarding_disabled"),
         "http_timeout": http_timeout_field(data.get("http_timeout")),
         **rate_limit_fields(data),
         "auth_method": auth_method_field(data.get("auth_method")),
     }
 
 
+def http_method_field(value: Any) -> str | None:
+    """The method deliveries use; ``None``: the method the request came with."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or value.upper() not in HTTP_METHODS:
+        raise ApiError(
+            422,
+            "UNPROCESSABLE_ENTITY",
+            f"'http_method' must be null or one of {', '.join(HTTP_METHODS)}.",
+        )
+    return value.upper()
+
+
+def flag_field(data: dict[str, Any], field: str) -> bool:
+    """A true/false field, false when absent or null."""
+    value = data.get(field)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ApiError(422, "UNPROCESSABLE_ENTITY", f"'{field}' must be true or false.")
+    return value
+
+
 def rate_limit_fields(data: dict[str, Any]) -> dict[str, Any]:
     limit, period = data.get("rate_limit"), data.get("rate_limit_period")
     if limit is None:
         return {"rate_limit": None, "rate_limit_period": None}
-    if not isinstance(limit, int) or limit < 1:
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
         raise ApiError(422, "UNPROCESSABLE_ENTITY", "'rate_limit' must be a whole number >= 1.")
     if period not in RATE_LIMIT_PERIODS:
         raise ApiError(

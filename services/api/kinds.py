@@ -17,7 +17,7 @@ from hookhouse.api.fields import (
     source_fields,
     transformation_fields,
 )
-from hookhouse.api.resources import Kind, Resources, settable
+from hookhouse.api.resources import Kind, Resources, Staged, settable
 from hookhouse.common.rules import InvalidRule, check_rules
 
 # Runs transformation code once; refuses (ApiError) code that does not even load.
@@ -31,14 +31,18 @@ def catalog(
 ) -> dict[str, Kind]:
     state = resources.state
 
-    async def source(_: str, data: dict[str, Any], existing: dict[str, Any] | None) -> Any:
+    async def source(
+        _: str, data: dict[str, Any], existing: dict[str, Any] | None, __: Staged
+    ) -> Any:
         return source_fields({**settable(existing), **data})
 
-    async def destination(_: str, data: dict[str, Any], existing: dict[str, Any] | None) -> Any:
+    async def destination(
+        _: str, data: dict[str, Any], existing: dict[str, Any] | None, __: Staged
+    ) -> Any:
         return destination_fields({**settable(existing), **data})
 
     async def transformation(
-        _: str, data: dict[str, Any], existing: dict[str, Any] | None
+        _: str, data: dict[str, Any], existing: dict[str, Any] | None, __: Staged
     ) -> dict[str, Any]:
         fields = transformation_fields({**settable(existing), **data})
         await probe(fields["code"], fields["env"])
@@ -76,21 +80,25 @@ def catalog(
     )
 
     async def resolved(
-        kind: Kind, project_id: str, data: dict[str, Any], what: str
+        kind: Kind, project_id: str, data: dict[str, Any], what: str, staged: Staged
     ) -> dict[str, Any]:
         if data.get(f"{what}_id"):
             return resources.owned(kind.name, project_id, str(data[f"{what}_id"]))
-        return await resources.found_or_created(kind, project_id, data.get(what), what)
+        return await resources.found_or_staged(kind, project_id, data.get(what), what, staged)
 
-    async def rules(project_id: str, given: Any) -> list[dict[str, Any]]:
-        """The rules, checked; an inline transformation is found by name or created."""
+    async def rules(project_id: str, given: Any, staged: Staged) -> list[dict[str, Any]]:
+        """The rules, checked; an inline transformation is found by name or staged."""
         if isinstance(given, list):
             given = [
                 {
                     "type": "transform",
                     "transformation_id": (
-                        await resources.found_or_created(
-                            transformations, project_id, rule["transformation"], "transformation"
+                        await resources.found_or_staged(
+                            transformations,
+                            project_id,
+                            rule["transformation"],
+                            "transformation",
+                            staged,
                         )
                     )["id"],
                 }
@@ -102,6 +110,8 @@ def catalog(
             ]
 
         def exists(transformation_id: str) -> bool:
+            if staged.has("transformation", transformation_id):
+                return True
             found = state.get("transformation", transformation_id)
             return found is not None and found["project_id"] == project_id
 
@@ -111,10 +121,10 @@ def catalog(
             raise ApiError(422, "UNPROCESSABLE_ENTITY", str(exc)) from exc
 
     async def connection(
-        project_id: str, data: dict[str, Any], existing: dict[str, Any] | None
+        project_id: str, data: dict[str, Any], existing: dict[str, Any] | None, staged: Staged
     ) -> dict[str, Any]:
         if existing is None:
-            src = await resolved(sources, project_id, data, "source")
+            src = await resolved(sources, project_id, data, "source", staged)
         else:
             src = resources.owned("source", project_id, existing["source_id"])
             if data.get("source_id", src["id"]) != src["id"]:
@@ -124,7 +134,7 @@ def catalog(
                     "A connection's source cannot change; create another connection.",
                 )
         if existing is None or "destination_id" in data or "destination" in data:
-            dst = await resolved(destinations, project_id, data, "destination")
+            dst = await resolved(destinations, project_id, data, "destination", staged)
         else:
             dst = resources.owned("destination", project_id, existing["destination_id"])
         old = settable(existing)
@@ -135,7 +145,7 @@ def catalog(
             "description": optional_text({**old, **data}, "description"),
             "source_id": src["id"],
             "destination_id": dst["id"],
-            "rules": await rules(project_id, given_rules),
+            "rules": await rules(project_id, given_rules, staged),
             **{k: old[k] for k in ("disabled_at", "paused_at") if k in old},
         }
 
@@ -150,7 +160,7 @@ def catalog(
     )
 
     async def issue_trigger(
-        _: str, data: dict[str, Any], existing: dict[str, Any] | None
+        _: str, data: dict[str, Any], existing: dict[str, Any] | None, __: Staged
     ) -> dict[str, Any]:
         base = settable(existing)
         if data.get("type", base.get("type")) != base.get("type"):
@@ -163,7 +173,7 @@ def catalog(
     )
 
     async def bookmark(
-        project_id: str, data: dict[str, Any], existing: dict[str, Any] | None
+        project_id: str, data: dict[str, Any], existing: dict[str, Any] | None, _: Staged
     ) -> dict[str, Any]:
         old = settable(existing)
         fields = bookmark_fields({**old, **data})

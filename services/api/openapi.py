@@ -187,6 +187,7 @@ def errors(*statuses: int) -> dict[str, Any]:
         401: "No valid API key",
         404: "Not found in the caller's project",
         409: "The data is not stored yet",
+        413: "The body is larger than HOOKHOUSE_API_MAX_BODY_BYTES",
         422: "A field, parameter or name is refused; the message names it",
         503: "Kafka could not store the change, or ClickHouse could not answer",
     }
@@ -614,6 +615,10 @@ def document(kinds: list[Kind], version: str) -> Schema:
     for kind in kinds:
         paths.update(resource_paths(kind))
     paths.update(query_paths())
+    for operations in paths.values():  # any body may be too large
+        for operation in operations.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                operation["responses"].update(errors(413))
     return {
         "openapi": "3.1.0",
         "info": {

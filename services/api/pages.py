@@ -42,13 +42,15 @@ def encode_cursor(key: SortKey) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(list(key))).decode().rstrip("=")
 
 
-def decode_cursor(text: str) -> SortKey:
+def decode_cursor(text: str, name: str = "cursor") -> SortKey:
+    """The sort key in cursor ``text``, given as parameter ``name``."""
+    refusal = f"'{name}' is not a cursor this API gave out."
     try:
         value = orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
     except (binascii.Error, ValueError) as exc:
-        raise InvalidQuery("the cursor is not one this API gave out") from exc
+        raise InvalidQuery(refusal) from exc
     if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
-        raise InvalidQuery("the cursor is not one this API gave out")
+        raise InvalidQuery(refusal)
     return value[0], value[1]
 
 
@@ -60,7 +62,8 @@ def list_query(params: Mapping[str, str], order_fields: Sequence[str]) -> ListQu
     if direction not in ("asc", "desc"):
         raise InvalidQuery("'dir' must be asc or desc.")
     raw_limit = params.get("limit", str(DEFAULT_LIMIT))
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+    # ASCII digits only: "²".isdigit() holds, and int("²") raises.
+    if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= MAX_LIMIT:
         raise InvalidQuery(f"'limit' must be a whole number from 1 to {MAX_LIMIT}.")
     if params.get("next") and params.get("prev"):
         raise InvalidQuery("give 'next' or 'prev', not both.")
@@ -68,8 +71,8 @@ def list_query(params: Mapping[str, str], order_fields: Sequence[str]) -> ListQu
         order_by,
         direction == "desc",
         int(raw_limit),
-        decode_cursor(params["next"]) if params.get("next") else None,
-        decode_cursor(params["prev"]) if params.get("prev") else None,
+        decode_cursor(params["next"], "next") if params.get("next") else None,
+        decode_cursor(params["prev"], "prev") if params.get("prev") else None,
     )
 
 

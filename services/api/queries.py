@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hookhouse.api.pages import (
@@ -216,6 +216,23 @@ def windows(query: ListQuery, now_ms: int, oldest_ms: int) -> list[str | None]:
         anchor = int(parse_time("next", query.next[0]).timestamp() * 1000)
     starts = [anchor - seconds * 1000 for seconds in WINDOWS_SECONDS]
     return [*(iso_ms(start) for start in starts if start > oldest_ms), None]
+
+
+def seekable(query: ListQuery) -> ListQuery:
+    """``query`` with its cursor's time checked and written as the API writes times: a
+    cursor is only base64 JSON, and a forged one must be refused here (422), not by
+    ClickHouse parsing its time (which would answer 503)."""
+
+    def checked(name: str, cursor: SortKey | None) -> SortKey | None:
+        if cursor is None:
+            return None
+        try:
+            moment = parse_time(name, cursor[0])
+        except InvalidQuery as exc:
+            raise InvalidQuery(f"'{name}' is not a cursor this API gave out.") from exc
+        return iso_ms(int(moment.timestamp() * 1000)), cursor[1]
+
+    return replace(query, next=checked("next", query.next), prev=checked("prev", query.prev))
 
 
 def select(

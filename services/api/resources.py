@@ -11,10 +11,12 @@ every replica (``config.py``).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from confluent_kafka import KafkaException
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -26,12 +28,33 @@ from hookhouse.common.clock import iso_ms, now_ms
 from hookhouse.common.config import new_resource
 from hookhouse.common.configlog import ConfigLog
 
+log = logging.getLogger(__name__)
+
 Handler = Callable[[Request, str], Awaitable[Response]]
 Authenticate = Callable[[Handler], Callable[[Request], Awaitable[Response]]]
 Shape = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass
+class Staged:
+    """Resources a body creates inline (a connection's new source, destination or
+    transformation): checked with the rest of the body, written only once all of it is
+    valid, just before the resource itself, and deleted again if a later write fails, so
+    that a refused body leaves nothing behind."""
+
+    resources: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def named(self, kind: str, name: Any) -> dict[str, Any] | None:
+        return next((r for k, r in self.resources if k == kind and r.get("name") == name), None)
+
+    def has(self, kind: str, resource_id: str) -> bool:
+        return any(k == kind and r["id"] == resource_id for k, r in self.resources)
+
+
 # Checked stored fields from a request body; ``existing`` is the stored resource when
-# the body updates one (its fields fill what the body leaves out).
-Fields = Callable[[str, dict[str, Any], dict[str, Any] | None], Awaitable[dict[str, Any]]]
+# the body updates one (its fields fill what the body leaves out); what the body
+# creates inline goes to ``staged``.
+Fields = Callable[[str, dict[str, Any], dict[str, Any] | None, Staged], Awaitable[dict[str, Any]]]
 
 T = TypeVar("T")
 STORED_ONLY = ("id", "project_id", "created_at", "updated_at")
@@ -61,9 +84,18 @@ class Resources:
 
     # -- writes -----------------------------------------------------------------------
 
-    async def put(self, kind: str, resource: dict[str, Any]) -> None:
-        if not await asyncio.to_thread(self.config.put, kind, resource["id"], resource):
-            raise self.name_taken(kind, str(resource.get("name")))
+    async def put(self, kind: str, resource: dict[str, Any] | None, key: str = "") -> None:
+        """Write ``resource`` (``None`` deletes the one of id ``key``) to the config log."""
+        resource_id = resource["id"] if resource is not None else key
+        try:
+            written = await asyncio.to_thread(self.config.put, kind, resource_id, resource)
+        except (KafkaException, TimeoutError) as exc:
+            log.warning("the config write of %s %s failed: %s", kind, resource_id, exc)
+            raise ApiError(
+                503, "KAFKA_UNAVAILABLE", "The change was not written; retry shortly."
+            ) from exc
+        if not written:
+            raise self.name_taken(kind, str(resource and resource.get("name")))
 
     @staticmethod
     def name_taken(kind: str, name: str) -> ApiError:
@@ -77,21 +109,47 @@ class Resources:
             raise self.name_taken(kind, fields["name"])
 
     async def create(
-        self, kind: str, prefix: str, project_id: str, fields: dict[str, Any]
+        self,
+        kind: str,
+        prefix: str,
+        project_id: str,
+        fields: dict[str, Any],
+        staged: Staged | None = None,
     ) -> dict[str, Any]:
         self.check_free(kind, project_id, fields, "")
         resource = new_resource(prefix, project_id, fields)
-        await self.put(kind, resource)
+        await self.put_with(staged, kind, resource)
         return resource
 
     async def update(
-        self, kind: str, resource: dict[str, Any], changes: dict[str, Any]
+        self,
+        kind: str,
+        resource: dict[str, Any],
+        changes: dict[str, Any],
+        staged: Staged | None = None,
     ) -> dict[str, Any]:
         changed = {**resource, **changes, "updated_at": iso_ms(now_ms())}
         if "name" in changed:
             self.check_free(kind, resource["project_id"], changed, resource["id"])
-        await self.put(kind, changed)
+        await self.put_with(staged, kind, changed)
         return changed
+
+    async def put_with(self, staged: Staged | None, kind: str, resource: dict[str, Any]) -> None:
+        """Write the staged resources, then ``resource``; if a write fails, delete the
+        staged ones already written (the config log has no transactions)."""
+        written: list[tuple[str, dict[str, Any]]] = []
+        try:
+            for staged_kind, made in staged.resources if staged else []:
+                await self.put(staged_kind, made)
+                written.append((staged_kind, made))
+            await self.put(kind, resource)
+        except BaseException:
+            for staged_kind, made in reversed(written):
+                try:
+                    await asyncio.to_thread(self.config.put, staged_kind, made["id"], None)
+                except Exception:  # the first failure is the one to answer
+                    log.exception("could not undo the inline %s %s", staged_kind, made["id"])
+            raise
 
     def owned(self, kind: str, project_id: str, resource_id: str) -> dict[str, Any]:
         """The project's resource, or 404: another project's ids do not exist for it."""
@@ -140,9 +198,10 @@ class Resources:
             return JSONResponse({"count": len(rows)})
 
         async def create(request: Request, project_id: str) -> Response:
-            fields = await kind.fields(project_id, await json_body(request), None)
+            staged = Staged()
+            fields = await kind.fields(project_id, await json_body(request), None, staged)
             return JSONResponse(
-                kind.shape(await self.create(kind.name, kind.prefix, project_id, fields))
+                kind.shape(await self.create(kind.name, kind.prefix, project_id, fields, staged))
             )
 
         async def upsert(request: Request, project_id: str) -> Response:
@@ -150,27 +209,31 @@ class Resources:
             data = await json_body(request)
             name = required_text(data, "name")
             fields: dict[str, Any] | None = None
+            staged = Staged()
             within = ""
             if kind.name == "connection":  # a connection's name is unique per source
-                fields = await kind.fields(project_id, data, None)
+                fields = await kind.fields(project_id, data, None, staged)
                 within = fields["source_id"]
             existing = self.state.find(kind.name, project_id, name, within)
             if existing is None:
-                fields = fields or await kind.fields(project_id, data, None)
-                made = await self.create(kind.name, kind.prefix, project_id, fields)
+                fields = fields or await kind.fields(project_id, data, None, staged)
+                made = await self.create(kind.name, kind.prefix, project_id, fields, staged)
                 return JSONResponse(kind.shape(made))
-            fields = await kind.fields(project_id, data, existing)
+            staged = Staged()  # what the first reading staged is not written
+            fields = await kind.fields(project_id, data, existing, staged)
             if all(existing.get(k) == v for k, v in fields.items()):
                 return JSONResponse(kind.shape(existing))  # nothing changes: no write
-            return JSONResponse(kind.shape(await self.update(kind.name, existing, fields)))
+            changed = await self.update(kind.name, existing, fields, staged)
+            return JSONResponse(kind.shape(changed))
 
         async def retrieve(request: Request, project_id: str) -> Response:
             return JSONResponse(kind.shape(one(request, project_id)))
 
         async def update(request: Request, project_id: str) -> Response:
             resource = one(request, project_id)
-            fields = await kind.fields(project_id, await json_body(request), resource)
-            return JSONResponse(kind.shape(await self.update(kind.name, resource, fields)))
+            staged = Staged()
+            fields = await kind.fields(project_id, await json_body(request), resource, staged)
+            return JSONResponse(kind.shape(await self.update(kind.name, resource, fields, staged)))
 
         async def delete(request: Request, project_id: str) -> Response:
             resource = one(request, project_id)
@@ -182,7 +245,7 @@ class Resources:
                     f"This {kind.name} is used by {', '.join(users)}; "
                     "delete or change those first.",
                 )
-            await asyncio.to_thread(self.config.put, kind.name, resource["id"], None)
+            await self.put(kind.name, None, resource["id"])
             return JSONResponse({"id": resource["id"]})
 
         def toggle(stamp_field: str, on: bool) -> Handler:
@@ -220,17 +283,22 @@ class Resources:
                         made.append(Route(f"{item}/{name}", handler, methods=["PUT"]))
         return made
 
-    async def found_or_created(
-        self, kind: Kind, project_id: str, given: Any, what: str
+    async def found_or_staged(
+        self, kind: Kind, project_id: str, given: Any, what: str, staged: Staged
     ) -> dict[str, Any]:
-        """An inline ``what`` object of a connection: the one of that name, or a new one."""
+        """An inline ``what`` object of a connection: the one of that name, or a new one,
+        staged (written with the connection, see :class:`Staged`)."""
         if not isinstance(given, dict):
             raise ApiError(422, "UNPROCESSABLE_ENTITY", f"Give '{what}_id' or a '{what}' object.")
         existing = self.state.find(kind.name, project_id, str(given.get("name")))
+        existing = existing or staged.named(kind.name, given.get("name"))
         if existing is not None:
             return existing
-        fields = await kind.fields(project_id, given, None)
-        return await self.create(kind.name, kind.prefix, project_id, fields)
+        fields = await kind.fields(project_id, given, None, staged)
+        self.check_free(kind.name, project_id, fields, "")
+        resource = new_resource(kind.prefix, project_id, fields)
+        staged.resources.append((kind.name, resource))
+        return resource
 
 
 def invalid_as_422(step: Callable[[], T]) -> T:

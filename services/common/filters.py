@@ -20,6 +20,12 @@ any element matches ("array contains").  Keys starting with ``$`` are operators:
 
 An absent key matches nothing but ``$exist: false`` and the negations (``$neq``,
 ``$nin``, ``$not``), so ``{"$not": {"$in": x}}`` and ``{"$nin": x}`` always agree.
+
+Matching is total: it answers true or false for any JSON document, never raises.  A
+filter nests at most :data:`MAX_DEPTH` objects and lists (deeper ones are refused when
+compiled), so a predicate recurses at most that deep; the document's side (arrays in
+arrays, deep equality) is walked with explicit stacks, so a body of any depth is only
+data, not Python stack frames.
 """
 
 from __future__ import annotations
@@ -49,6 +55,9 @@ OPERATORS = frozenset(
     }
 )
 _INDEX = re.compile(r"\[(\d+)\]")
+# Objects and lists a filter may nest.  Not a setting: evaluation recurses a few Python
+# frames per level, and this keeps a predicate far inside the interpreter's 1,000.
+MAX_DEPTH = 32
 
 
 class InvalidFilter(ValueError):
@@ -57,8 +66,24 @@ class InvalidFilter(ValueError):
 
 def compile_filter(spec: Any) -> Callable[[Any], bool]:
     """A predicate over one document (a parsed body, the headers, the query, the path)."""
+    if depth(spec) > MAX_DEPTH:
+        raise InvalidFilter(f"filter: nests objects and lists deeper than {MAX_DEPTH} levels")
     predicate = _compile(spec, "filter")
     return lambda document: predicate(document, document)
+
+
+def depth(value: Any, past: int = MAX_DEPTH) -> int:
+    """How many objects and lists ``value`` nests (a literal: 0), counted without
+    recursion and only up to one more than ``past``."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack and deepest <= past:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level)
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def resolve(document: Any, path: str) -> Any:
@@ -69,11 +94,18 @@ def resolve(document: Any, path: str) -> Any:
             continue
         if isinstance(value, dict) and part in value:
             value = value[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+        elif (
+            isinstance(value, list) and part.isascii() and part.isdigit() and int(part) < len(value)
+        ):
             value = value[int(part)]
         else:
             return MISSING
     return value
+
+
+def _is_index(part: str) -> bool:
+    """ASCII digits only: ``"²".isdigit()`` holds, and ``int("²")`` raises."""
+    return part.isascii() and part.isdigit()
 
 
 def _operand(spec: Any, where: str) -> Callable[[Any], Any]:
@@ -98,11 +130,17 @@ def _compile(spec: Any, where: str) -> Predicate:
         fields = [(key, _compile(sub, f"{where}.{key}")) for key, sub in spec.items()]
 
         def match_object(value: Any, document: Any) -> bool:
-            if isinstance(value, list):
-                return any(match_object(item, document) for item in value)
-            if not isinstance(value, dict):
-                return False
-            return all(predicate(value.get(key, MISSING), document) for key, predicate in fields)
+            """The object, or any object in its arrays (arrays of arrays too)."""
+            pending = [value]
+            while pending:
+                item = pending.pop()
+                if isinstance(item, list):
+                    pending.extend(reversed(item))
+                elif isinstance(item, dict) and all(
+                    predicate(item.get(key, MISSING), document) for key, predicate in fields
+                ):
+                    return True
+            return False
 
         return match_object
     if isinstance(spec, list):
@@ -204,16 +242,26 @@ def _is_number(value: Any) -> bool:
 
 
 def _same(a: Any, b: Any) -> bool:
-    """JSON equality, deep: ``true`` is not ``1``."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, dict | list) or isinstance(b, dict | list):
-        return False
-    return bool(a == b)
+    """JSON equality, deep (at any depth: pairs wait on a stack): ``true`` is not ``1``."""
+    pairs = [(a, b)]
+    while pairs:
+        x, y = pairs.pop()
+        if x is y:
+            continue
+        if isinstance(x, dict) and isinstance(y, dict):
+            if x.keys() != y.keys():
+                return False
+            pairs.extend((x[k], y[k]) for k in x)
+        elif isinstance(x, list) and isinstance(y, list):
+            if len(x) != len(y):
+                return False
+            pairs.extend(zip(x, y, strict=True))
+        elif isinstance(x, bool) or isinstance(y, bool):
+            if type(x) is not type(y) or x != y:
+                return False
+        elif isinstance(x, dict | list) or isinstance(y, dict | list) or x != y:
+            return False
+    return True
 
 
 def _contains_equal(value: Any, literal: Any) -> bool:

@@ -16,6 +16,7 @@ from pythonjsonlogger.json import JsonFormatter
 from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
+from hookhouse.common.deadlines import deadlined
 from hookhouse.common.health import Readiness, routes
 from hookhouse.common.settings import Settings
 
@@ -66,6 +67,20 @@ class _EmbeddedServer(uvicorn.Server):
         yield
 
 
+def client_bounds(settings: Settings) -> dict[str, Any]:
+    """uvicorn's arguments that keep slow or idle clients from holding a server's
+    connections (``deadlines.py``), for every hookhouse HTTP server."""
+    return {
+        "http": deadlined(
+            settings.http_header_timeout_seconds,
+            settings.http_body_timeout_seconds,
+            settings.http_max_header_bytes,
+        ),
+        "timeout_keep_alive": settings.http_keep_alive_seconds,
+        "limit_concurrency": settings.http_max_concurrency or None,
+    }
+
+
 def http_server(app: ASGIApp, settings: Settings, port: int) -> uvicorn.Server:
     """The health and metrics server of a service that is not itself an HTTP service."""
     config = uvicorn.Config(
@@ -76,6 +91,7 @@ def http_server(app: ASGIApp, settings: Settings, port: int) -> uvicorn.Server:
         log_level="warning",
         lifespan="on",
         timeout_graceful_shutdown=5,
+        **client_bounds(settings),
     )
     return _EmbeddedServer(config)
 
@@ -89,6 +105,7 @@ def serve_app(app: ASGIApp, settings: Settings, port: int) -> None:
         access_log=False,
         log_level="warning",
         timeout_graceful_shutdown=5,
+        **client_bounds(settings),
     )
 
 

@@ -74,6 +74,17 @@ class Settings(BaseSettings):
     # Part of every SQL statement, so only a plain identifier is accepted.
     clickhouse_database: str = Field(default="hookhouse", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
+    # Every HTTP server (ingest, the API, the health servers): how long a client may
+    # take to send a request's head (from connecting, or from its first byte), and then
+    # its body, before the connection is closed; the largest head; how long an idle
+    # kept-alive connection stays open; and how many connections and requests are
+    # served at once (0: no bound; beyond it uvicorn answers 503).
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    http_body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    http_max_header_bytes: int = Field(default=128 * 1024, ge=1024, le=1024 * 1024)
+    http_keep_alive_seconds: int = Field(default=5, ge=1, le=300)
+    http_max_concurrency: int = Field(default=0, ge=0)
+
     # Service ports (HTTP: the service's API and /healthz, /readyz, /metrics).
     ingest_port: int = 7700
     api_port: int = 7701
@@ -102,6 +113,10 @@ class Settings(BaseSettings):
     # config topic (services/common/sealing.py); the first seals, any opens.  Empty:
     # written as they are.  `hookhouse up` makes one per home.
     config_keys: SecretStr = SecretStr("")
+
+    # The largest request body the API reads (413 PAYLOAD_TOO_LARGE beyond it); at most
+    # 8 MiB, so that what a body writes fits a config record (16 MiB per record).
+    api_max_body_bytes: int = Field(default=1024 * 1024, ge=1, le=8 * 1024 * 1024)
 
     # How often the API looks for newly opened issues to notify (webhook notifications).
     issue_notify_interval_seconds: float = Field(default=10.0, gt=0)
@@ -170,6 +185,19 @@ class Settings(BaseSettings):
             port = data.get("clickhouse_http_port") or DEFAULT_CLICKHOUSE_HTTP_PORT
             data["clickhouse_url"] = f"http://default:@{host}:{port}"
         return data
+
+    @model_validator(mode="after")
+    def _ingest_answers_its_own_head_limits(self) -> Settings:
+        """Ingest's header and URL limits are answered (and recorded) by ingest, so the
+        server's cut-off on a whole head must lie above them."""
+        head = self.max_header_bytes + self.max_url_bytes + 4 * self.max_header_count + 1024
+        if self.http_max_header_bytes < head:
+            raise ValueError(
+                f"http_max_header_bytes ({self.http_max_header_bytes}) must be at least "
+                f"{head}: ingest's max_header_bytes and max_url_bytes, with the request "
+                "line's and each header's punctuation"
+            )
+        return self
 
     @model_validator(mode="after")
     def _requests_fit_a_record(self) -> Settings:

@@ -25,7 +25,7 @@ import orjson
 from hookhouse.common import topics
 from hookhouse.common.clock import iso_ms, now_ms
 from hookhouse.common.config import ConfigState
-from hookhouse.common.filters import MISSING, compile_filter, resolve
+from hookhouse.common.filters import MISSING, InvalidFilter, compile_filter, resolve
 from hookhouse.common.ids import derived_id
 from hookhouse.common.limits import DEAD_LETTERED_MAX_BYTES, base64_bytes
 from hookhouse.common.message import Message, Transformed
@@ -196,13 +196,25 @@ _FILTERS: dict[tuple[int, str], tuple[dict[str, Any], Callable[[Any], bool]]] = 
 
 def _compiled(rule: dict[str, Any], part: str) -> Callable[[Any], bool]:
     """A filter compiles once per rule object: the config state replaces a connection's
-    dict when it changes, so a changed rule is a new object (and a new entry)."""
+    dict when it changes, so a changed rule is a new object (and a new entry).
+
+    A stored filter that no longer compiles (written before a limit the API now
+    enforces, such as the filter depth) matches nothing: its events are FILTERED, and
+    no request is dead-lettered for a connection's fault."""
     entry = _FILTERS.get((id(rule), part))
     if entry is None or entry[0] is not rule:
         if len(_FILTERS) > 10_000:
             _FILTERS.clear()
-        entry = _FILTERS[(id(rule), part)] = (rule, compile_filter(rule[part]))
+        try:
+            predicate = compile_filter(rule[part])
+        except InvalidFilter:
+            predicate = _matches_nothing
+        entry = _FILTERS[(id(rule), part)] = (rule, predicate)
     return entry[1]
+
+
+def _matches_nothing(_document: Any) -> bool:
+    return False
 
 
 def passes(rule: dict[str, Any], message: Message) -> bool:
@@ -238,12 +250,17 @@ def dedup_key(rule: dict[str, Any], message: Message) -> str:
         "query": message.parsed_query(),
         "path": message.path,
     }
-    if include:
-        chosen = {path: resolve(document, path) for path in include}
-        picked = {k: v for k, v in chosen.items() if v is not MISSING}
-    else:
-        picked = _without(document, list(exclude or []))
-    encoded = orjson.dumps(picked, option=orjson.OPT_SORT_KEYS)
+    try:
+        if include:
+            chosen = {path: resolve(document, path) for path in include}
+            picked = {k: v for k, v in chosen.items() if v is not MISSING}
+        else:
+            picked = _without(document, list(exclude or []))
+        encoded = orjson.dumps(picked, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        # orjson writes at most 254 levels of nesting, and a body may hold 1,024: such
+        # a request is keyed by all of it, as without fields, rather than dead-lettered.
+        encoded = message.body
     return hashlib.blake2b(encoded, digest_size=16).hexdigest()
 
 

@@ -7,8 +7,6 @@ import base64
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,81 +14,16 @@ import httpx
 import orjson
 import pytest
 from confluent_kafka import Consumer, TopicPartition
-from starlette.testclient import TestClient
 
 from hookhouse.api import shapes
-from hookhouse.api.app import API_VERSION, build_app
 from hookhouse.common import clickhouse, topics
 from hookhouse.common.config import new_resource
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.kafka import client_config
 from hookhouse.common.settings import Settings
-from hookhouse.stack.bootstrap import new_api_key, project
+from tests.api_client import Caller, Tenants, ok, refused
 
 pytestmark = pytest.mark.integration
-
-
-class Caller:
-    """One project's client: the app's single test client, with that project's key."""
-
-    def __init__(self, client: TestClient, key: str) -> None:
-        self.client, self.key = client, key
-
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.key}", **kwargs.pop("headers", {})}
-        response: httpx.Response = self.client.request(
-            method, f"/{API_VERSION}{path}", headers=headers, **kwargs
-        )
-        return response
-
-    def get(self, path: str, **kwargs: Any) -> httpx.Response:
-        return self.request("GET", path, **kwargs)
-
-    def post(self, path: str, **kwargs: Any) -> httpx.Response:
-        return self.request("POST", path, **kwargs)
-
-    def put(self, path: str, **kwargs: Any) -> httpx.Response:
-        return self.request("PUT", path, **kwargs)
-
-    def delete(self, path: str, **kwargs: Any) -> httpx.Response:
-        return self.request("DELETE", path, **kwargs)
-
-
-@dataclass
-class Tenants:
-    log: ConfigLog
-    a: Caller
-    b: Caller
-
-
-@pytest.fixture(scope="module")
-def tenants(settings: Settings) -> Iterator[Tenants]:
-    log = ConfigLog(settings)
-    log.start()
-    assert log.wait_ready(30)
-    key_a = new_api_key(log, project(log, "project-a")["id"])
-    key_b = new_api_key(log, project(log, "project-b")["id"])
-    with TestClient(build_app(settings), base_url="http://api") as client:
-        a, b = Caller(client, key_a), Caller(client, key_b)
-        deadline = time.monotonic() + 30
-        while a.get("/sources").status_code == 401:  # the API's reader catches up
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
-        yield Tenants(log, a, b)
-    log.stop()
-
-
-def ok(response: httpx.Response) -> Any:
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def refused(response: httpx.Response, status: int, code: str) -> str:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["code"] == code and body["status"] == status, body
-    assert body["message"]
-    return str(body["message"])
 
 
 def test_a_source_lives_and_dies_like_hookdeck_s(tenants: Tenants) -> None:

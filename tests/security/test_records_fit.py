@@ -151,7 +151,13 @@ def test_settings_refuse_limits_whose_requests_would_not_fit() -> None:
     with pytest.raises(ValidationError, match="lower them"):
         Settings(max_body_bytes=14 * 1024 * 1024)
     with pytest.raises(ValidationError, match="lower them"):
-        Settings(max_header_bytes=2 * 1024 * 1024)
+        Settings(
+            max_body_bytes=12 * 1024 * 1024,
+            max_header_bytes=600 * 1024,
+            http_max_header_bytes=1024 * 1024,
+        )
+    with pytest.raises(ValidationError, match="http_max_header_bytes"):
+        Settings(max_header_bytes=600 * 1024)
 
 
 def test_the_requests_schema_takes_exactly_the_methods_ingest_stores() -> None:
