@@ -182,6 +182,9 @@ class Router:
             await consumer.close()
             await asyncio.to_thread(producer.close)
             self.config.stop()
+            # Its V8 contexts close on the thread they run on; their threads end with them.
+            await asyncio.wrap_future(self.javascript.submit(self.runtime.close))
+            self.javascript.shutdown()
 
     def releaser_ended(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
