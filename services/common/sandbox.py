@@ -443,6 +443,8 @@ class Sandbox:
         self.cpu_seconds = cpu_seconds
         self.memory_bytes = memory_bytes
         self._resident_mark = resident_bytes()  # the process's size at the last look
+        self.heap_bytes = 0  # the heap's size when last measured (when it had grown)
+        self.held_bytes = 0  # what the ledger held after the last call
         self._loop = callbacks.loop
         self._made: AbstractContextManager[MiniRacer] | None = mini_racer(self._loop)
         self._racer = self._made.__enter__()
@@ -503,10 +505,12 @@ class Sandbox:
             self._resident_mark = min(self._resident_mark, resident)
             return
         racer = self._racer
-        if racer.heap_stats()["used_heap_size"] > self.memory_bytes:
+        self.heap_bytes = int(racer.heap_stats()["used_heap_size"])
+        if self.heap_bytes > self.memory_bytes:
             racer.low_memory_notification()
             if racer.was_hard_memory_limit_reached():
                 raise LimitHit(self.memory_error())
+            self.heap_bytes = int(racer.heap_stats()["used_heap_size"])
         self._resident_mark = resident_bytes()
 
     def memory_error(self) -> str:

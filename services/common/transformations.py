@@ -47,6 +47,9 @@ class Limits:
     memory_bytes: int = 64 * 1024 * 1024
     output_bytes: int = 5 * 1024 * 1024
     contexts: int = 64
+    # All contexts together: each may hold up to memory_bytes, and one project can make
+    # as many as it has codes.  Eight contexts at their limit, by default.
+    total_memory_bytes: int = 8 * 64 * 1024 * 1024
 
     @classmethod
     def of(cls, settings: Settings) -> Limits:
@@ -54,6 +57,7 @@ class Limits:
             cpu_seconds=settings.transformation_cpu_seconds,
             memory_bytes=settings.transformation_memory_mb * 1024 * 1024,
             output_bytes=2 * settings.max_body_bytes,
+            total_memory_bytes=8 * settings.transformation_memory_mb * 1024 * 1024,
         )
 
 
@@ -129,6 +133,8 @@ class Runtime:
         if overran is not False or len(results) != len(messages):
             self._drop(key)  # the code bent __run's output (a toJSON, say): not its own
             return [Transformed(None, "the transformation returned no result") for _ in messages]
+        context.held_bytes = int(status.get("held") or 0)
+        self._fit(key)
         if not all(isinstance(result, dict) for result in results):
             return [Transformed(None, "the transformation returned no result") for _ in messages]
         return [_outcome(r, m) for r, m in zip(results, messages, strict=True)]
@@ -163,6 +169,19 @@ class Runtime:
             _, oldest = self._contexts.popitem(last=False)
             oldest.close()
         return context
+
+    def _fit(self, key: Key) -> None:
+        """Close the least recently used contexts while all of them hold more than the
+        total limit: each may hold up to the per-context limit, and one project can make
+        as many contexts as it has codes."""
+        total = sum(c.heap_bytes + c.held_bytes for c in self._contexts.values())
+        while total > self.limits.total_memory_bytes and len(self._contexts) > 1:
+            oldest, context = next(iter(self._contexts.items()))
+            if oldest == key:  # the one that just ran is the most recent: never reached
+                break
+            del self._contexts[oldest]
+            total -= context.heap_bytes + context.held_bytes
+            context.close()
 
     def close(self) -> None:
         while self._contexts:

@@ -303,3 +303,24 @@ def test_the_router_runs_a_transformation_in_its_own_project_s_context(runtime: 
     second = transform({"transformation_id": "trs_2"}, MESSAGE)
     assert ran == ["tm_1", "tm_2"]
     assert second.message is not None and orjson.loads(second.message.body) == {"seen": None}
+
+
+def test_all_contexts_together_stay_under_the_total_limit() -> None:
+    # One project, many codes: each context may keep up to its own limit, and there
+    # may be many contexts.  Together they may not keep more than the total.
+    runtime = Runtime(Limits(cpu_seconds=5.0, memory_bytes=64 * MIB, total_memory_bytes=128 * MIB))
+    try:
+        before = resident_bytes()
+        for n in range(10):
+            code = f"var kept{n} = new Uint8Array(40 * 1024 * 1024).fill(1);" + handler(
+                "return request;"
+            )
+            assert runtime.run("tm_1", code, {}, MESSAGE).message is not None
+        assert resident_bytes() - before < 250 * MIB  # 10 contexts kept 400 MiB
+        heavy = "var calls = 0, kept = new Uint8Array(40 * 1024 * 1024).fill(1);" + handler(
+            "calls++; return {body: calls};"
+        )
+        assert runtime.run("tm_1", heavy, {}, MESSAGE).message.body == b"1"  # type: ignore[union-attr]
+        assert runtime.run("tm_1", heavy, {}, MESSAGE).message.body == b"2"  # type: ignore[union-attr]
+    finally:
+        runtime.close()
