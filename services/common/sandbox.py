@@ -292,6 +292,121 @@ var setTimeout = undefined, clearTimeout = undefined, __timer_manager = undefine
     });
   });
 
+  // V8 runs the array methods over an array's length in C++, where the limits cannot
+  // stop it: over a sparse array of length 2 ** 32 - 1 for minutes, and a length past
+  // what the heap could hold grows a table past V8's maximum, which aborts the whole
+  // process.  A real array of at most SHORT elements is taken as it is (its length is
+  // its own and cannot lie, and such loops are short).  Anything else is seen by V8
+  // through a proxy whose traps are JavaScript, where the limits do stop it, with its
+  // length read once and refused past a 64th of the limit in elements: through a proxy
+  // each index becomes a string, and more would not fit.
+  var Proxy_ = Proxy, Object_ = Object, ArrayProto = Array.prototype, arrayFrom = Array.from;
+  var isArray = Array.isArray, WeakSet_ = WeakSet, weakAdd = WeakSet.prototype.add;
+  var weakHas = WeakSet.prototype.has, proxies = new WeakSet_();
+  var elements = limit / 64, SHORT = 65536;
+  // The code's proxies are known, so that a proxy cannot pass for a real array.
+  var ProxyWrapped = named(function (target, handler) {
+    if (new.target === undefined) throw new TypeError_("Constructor Proxy requires 'new'");
+    var made = new Proxy_(target, handler);
+    apply(weakAdd, proxies, [made]);
+    return made;
+  }, 'Proxy', 2);
+  var revocable = Proxy_.revocable;
+  method(ProxyWrapped, 'revocable', function (target, handler) {
+    var made = apply(revocable, Proxy_, [target, handler]);
+    apply(weakAdd, proxies, [made.proxy]);
+    return made;
+  });
+  defineProperty(global, 'Proxy', {__proto__: null, value: ProxyWrapped, writable: true,
+                                   enumerable: false, configurable: true});
+  function lengthOf(object) {
+    var n = +object.length;
+    return n > 0 ? floor(n) : 0;
+  }
+  function refuse() {
+    overran = true;
+    throw new RangeError_(refused);
+  }
+  function bounded(object) {
+    var n = lengthOf(object);
+    if (n > elements) refuse();
+    return new Proxy_(object, {
+      __proto__: null,
+      get: function (target, key) { return key === 'length' ? n : target[key]; },
+      set: function (target, key, value) { target[key] = value; return true; }
+    });
+  }
+  function viewOf(object) {
+    if (isArray(object) && !apply(weakHas, proxies, [object]) && object.length <= SHORT) {
+      return object;
+    }
+    return bounded(object);
+  }
+  ['at', 'concat', 'copyWithin', 'fill', 'find', 'findIndex', 'findLast', 'findLastIndex',
+   'lastIndexOf', 'pop', 'push', 'reverse', 'shift', 'unshift', 'slice', 'sort', 'splice',
+   'includes', 'indexOf', 'join', 'forEach', 'filter', 'map', 'every', 'some', 'reduce',
+   'reduceRight', 'toReversed', 'toSorted', 'toSpliced', 'with',
+   'toLocaleString'].forEach(function (name) {
+    var original = ArrayProto[name];
+    if (typeof original !== 'function') return;
+    method(ArrayProto, name, function () {
+      if (this === null || this === undefined) {
+        throw new TypeError_('Array.prototype.' + name + ' called on null or undefined');
+      }
+      var object = Object_(this), view = viewOf(object);
+      var made = apply(original, view, arguments);
+      return made === view ? object : made;  // fill, copyWithin, reverse, sort: this
+    });
+  });
+  // flat and flatMap walk nested arrays too, whatever their length: here, in JavaScript.
+  function flatten(into, count, source, depth, mapper, thisArg) {
+    var n = lengthOf(source);
+    if (n > elements) refuse();
+    for (var i = 0; i < n; i++) {
+      if (!(i in source)) continue;
+      var element = source[i];
+      if (mapper !== undefined) element = apply(mapper, thisArg, [element, i, source]);
+      if (depth > 0 && isArray(element)) {
+        count = flatten(into, count, element, depth - 1, undefined, undefined);
+      } else {
+        put(into, count++, element);
+      }
+    }
+    return count;
+  }
+  method(ArrayProto, 'flat', function (depth) {
+    if (this === null || this === undefined) {
+      throw new TypeError_('Array.prototype.flat called on null or undefined');
+    }
+    var d = depth === undefined ? 1 : +depth, into = [];
+    flatten(into, 0, Object_(this), d !== d ? 0 : d, undefined, undefined);
+    return into;
+  });
+  method(ArrayProto, 'flatMap', function (mapper, thisArg) {
+    if (this === null || this === undefined) {
+      throw new TypeError_('Array.prototype.flatMap called on null or undefined');
+    }
+    if (typeof mapper !== 'function') throw new TypeError_('flatMap mapper is not a function');
+    var into = [];
+    flatten(into, 0, Object_(this), 1, mapper, thisArg);
+    return into;
+  });
+  method(Array, 'from', function (items) {
+    var args = [items, arguments[1], arguments[2]];
+    if (items !== null && items !== undefined) {
+      var object = Object_(items), iterate = object[iteratorSymbol];
+      if (iterate === undefined || iterate === null) {
+        args[0] = bounded(object);
+      } else {  // V8 must use the iterator read here, not read another
+        args[0] = {__proto__: null};
+        defineProperty(args[0], iteratorSymbol, {__proto__: null, value: function () {
+          return apply(iterate, object, []);
+        }});
+      }
+    }
+    return apply(arrayFrom, this, args);
+  });
+
   // Intl objects hold ICU data outside the heap, up to 26 KB for a DateTimeFormat under
   // a 90-byte wrapper: each is charged a flat INTL bytes, a segmentation 4 KiB.
   var Intl_ = global.Intl, INTL = 32768, SEGMENTS = 4096;

@@ -9,6 +9,8 @@ process's CPU time over a second after the call and compare it with "not a full 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -322,5 +324,98 @@ def test_all_contexts_together_stay_under_the_total_limit() -> None:
         )
         assert runtime.run("tm_1", heavy, {}, MESSAGE).message.body == b"1"  # type: ignore[union-attr]
         assert runtime.run("tm_1", heavy, {}, MESSAGE).message.body == b"2"  # type: ignore[union-attr]
+    finally:
+        runtime.close()
+
+
+ABORTED_V8 = {
+    # Each of these made V8 abort the whole process ("Fatal JavaScript out of memory:
+    # invalid table size") or loop in C++ for minutes past the CPU limit.
+    "fill": "new Array(2 ** 29).fill(0);",
+    "from": "Array.from({length: 2 ** 29});",
+    "toReversed": "var a = []; a.length = 2 ** 29; a.toReversed();",
+    "toSorted": "var a = []; a.length = 2 ** 29; a.toSorted();",
+    "with": "var a = []; a.length = 2 ** 29; a.with(0, 1);",
+    "toSpliced": "var a = []; a.length = 2 ** 29; a.toSpliced(0, 0, 1);",
+    "unshift": "var a = []; a.length = 2 ** 32 - 2; a[5] = 1; a.unshift(1, 2, 3);",
+    "flat": "var a = []; a.length = 2 ** 29; [a].flat();",
+    "forEach": "var a = []; a.length = 2 ** 32 - 1; a.forEach(function () {});",
+    "lying proxy": (
+        "var n = 0, p = new Proxy([1, 2, 3], {get: function (t, k) {"
+        " return k === 'length' ? (n++ ? 2 ** 29 : 3) : t[k]; }}); p.toReversed();"
+    ),
+    "lying iterator": (
+        "var n = 0, o = {length: 2 ** 29}; Object.defineProperty(o, Symbol.iterator,"
+        " {get: function () { return n++ ? undefined : [].values; }}); Array.from(o);"
+    ),
+}
+
+_CHILD = """
+import sys
+import orjson
+from hookhouse.common.message import Message
+from hookhouse.common.transformations import Limits, Runtime
+runtime = Runtime(Limits(cpu_seconds=3.0))
+errors = {}
+for name, body in orjson.loads(sys.argv[1]).items():
+    code = "addHandler('transform', function (request) { " + body + " return request; });"
+    errors[name] = runtime.run("tm_1", code, {}, Message({}, b"{}", "/", "")).error
+runtime.close()
+print(orjson.dumps(errors).decode())
+"""
+
+
+def test_code_that_aborted_v8_fails_for_its_event_and_the_process_lives() -> None:
+    # In a child process: should V8 abort again, this test fails instead of the run.
+    ended = subprocess.run(
+        [sys.executable, "-c", _CHILD, orjson.dumps(ABORTED_V8).decode()],
+        capture_output=True,
+        text=True,
+        timeout=100,
+    )
+    assert ended.returncode == 0, ended.stderr[-2000:]
+    errors = orjson.loads(ended.stdout)
+    assert set(errors) == set(ABORTED_V8)
+    # The lying proxy's length is read once (3): it runs on three elements, and passes.
+    assert errors.pop("lying proxy") == ""
+    for name, error in errors.items():
+        assert "used more than 64 MiB" in error, (name, error)
+
+
+def test_array_methods_keep_their_meaning() -> None:
+    runtime = Runtime(Limits(cpu_seconds=5.0))
+    try:
+        code = handler(
+            "var a = [5, 1, 4], b = [1, 2]; b.push(3, 4);"
+            "var proxy = new Proxy([1, 2, 3], {});"
+            "return {body: [a.sort().join(), [1, [2, [3]]].flat(2).length,"
+            " [1, 2].flatMap(function (x) { return [x, x]; }).join(),"
+            " [1, 2, 3].map(function (x) { return x * 2; }).join('-'), b.pop(), b.shift(),"
+            " b.length, Array.from({length: 3}, function (_, i) { return i * 2; }).join(),"
+            " Array.from(new Set([1, 2, 2])).length, Array.from('héllo').length,"
+            " new Array(3).fill(7).join(), [1, 2].toReversed().join(), proxy.indexOf(3),"
+            " new Array(100000).fill(1).lastIndexOf(1), Array.prototype.map.call('ab',"
+            " function (c) { return c + c; }).join(), Proxy.revocable([9], {}).proxy.at(0)]};"
+        )
+        outcome = runtime.run("tm_1", code, {}, MESSAGE)
+        assert outcome.message is not None, outcome.error
+        assert orjson.loads(outcome.message.body) == [
+            "1,4,5",
+            3,
+            "1,1,2,2",
+            "2-4-6",
+            4,
+            1,
+            2,
+            "0,2,4",
+            2,
+            5,
+            "7,7,7",
+            "2,1",
+            2,
+            99999,
+            "aa,bb",
+            9,
+        ]
     finally:
         runtime.close()
