@@ -391,6 +391,26 @@ var setTimeout = undefined, clearTimeout = undefined, __timer_manager = undefine
     flatten(into, 0, Object_(this), 1, mapper, thisArg);
     return into;
   });
+  // split makes its array in C++ too, and aborted the process past V8's maximum
+  // ('ab'.repeat(2 ** 27).split('')): it may make one element more than an eighth of
+  // the limit (a pointer each), and one more is refused.
+  var pieces = limit / 8;
+  function splitter(original) {
+    return function (input, limit) {
+      var wanted = limit === undefined ? 4294967295 : limit >>> 0;
+      var made = apply(original, this, [input, wanted > pieces ? pieces + 1 : wanted]);
+      if (wanted > pieces && made.length > pieces) refuse();
+      return made;
+    };
+  }
+  method(String.prototype, 'split', (function (original) {
+    var split = splitter(original);
+    return function split_(separator, limit) { return apply(split, this, [separator, limit]); };
+  })(String.prototype.split));
+  var regexpSplit = RegExp.prototype[Symbol.split];
+  defineProperty(RegExp.prototype, Symbol.split, {__proto__: null, writable: true,
+    enumerable: false, configurable: true,
+    value: named(splitter(regexpSplit), '[Symbol.split]', 2)});
   method(Array, 'from', function (items) {
     var args = [items, arguments[1], arguments[2]];
     if (items !== null && items !== undefined) {

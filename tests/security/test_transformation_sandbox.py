@@ -340,6 +340,8 @@ ABORTED_V8 = {
     "unshift": "var a = []; a.length = 2 ** 32 - 2; a[5] = 1; a.unshift(1, 2, 3);",
     "flat": "var a = []; a.length = 2 ** 29; [a].flat();",
     "forEach": "var a = []; a.length = 2 ** 32 - 1; a.forEach(function () {});",
+    "split": "'ab'.repeat(2 ** 27).split('');",
+    "regexp split": "/(?:)/[Symbol.split]('a,'.repeat(2 ** 27));",
     "lying proxy": (
         "var n = 0, p = new Proxy([1, 2, 3], {get: function (t, k) {"
         " return k === 'length' ? (n++ ? 2 ** 29 : 3) : t[k]; }}); p.toReversed();"
@@ -395,7 +397,9 @@ def test_array_methods_keep_their_meaning() -> None:
             " Array.from(new Set([1, 2, 2])).length, Array.from('héllo').length,"
             " new Array(3).fill(7).join(), [1, 2].toReversed().join(), proxy.indexOf(3),"
             " new Array(100000).fill(1).lastIndexOf(1), Array.prototype.map.call('ab',"
-            " function (c) { return c + c; }).join(), Proxy.revocable([9], {}).proxy.at(0)]};"
+            " function (c) { return c + c; }).join(), Proxy.revocable([9], {}).proxy.at(0),"
+            " 'a,b,c'.split(',', 2).join(), 'a1b2c'.split(/[0-9]/).join(), 'abc'.split().length,"
+            " 'x'.repeat(2000000).split('').length]};"
         )
         outcome = runtime.run("tm_1", code, {}, MESSAGE)
         assert outcome.message is not None, outcome.error
@@ -416,6 +420,10 @@ def test_array_methods_keep_their_meaning() -> None:
             99999,
             "aa,bb",
             9,
+            "a,b",
+            "a,b,c",
+            1,
+            2000000,
         ]
     finally:
         runtime.close()
