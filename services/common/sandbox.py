@@ -69,7 +69,6 @@ var setTimeout = undefined, clearTimeout = undefined, __timer_manager = undefine
   var apply = Reflect.apply, construct = Reflect.construct;
   var defineProperty = Object.defineProperty, describe = Object.getOwnPropertyDescriptor;
   var getPrototypeOf = Object.getPrototypeOf, setPrototypeOf = Object.setPrototypeOf;
-  var join = Array.prototype.join;
   var WeakRef_ = WeakRef, deref = WeakRef.prototype.deref;
   var RangeError_ = RangeError, TypeError_ = TypeError, Error_ = Error, String_ = String;
   var parse = JSON.parse, stringify = JSON.stringify, now = Date.now;
@@ -480,7 +479,7 @@ var setTimeout = undefined, clearTimeout = undefined, __timer_manager = undefine
     running = true;
     try {
       if (count > 0) sweep();  // what earlier calls still hold counts against this one
-      var requests = parse(requestsJson), out = [];
+      var requests = parse(requestsJson), out = '';
       var handler = __handlers.transform, env = process.env;
       for (var i = 0; i < requests.length; i++) {
         __logs = [];
@@ -512,10 +511,10 @@ var setTimeout = undefined, clearTimeout = undefined, __timer_manager = undefine
           text = stringify({ok: false, logs: __logs, ms: item.ms,
                             error: 'the result is larger than ' + maxOutput + ' bytes'});
         }
-        put(out, i, text);
+        out += (i > 0 ? ',' : '') + text;
       }
       var status = '{"overran":' + (overran ? 'true' : 'false') + ',"held":' + used + '}';
-      return '[' + status + (i > 0 ? ',' : '') + apply(join, out, [',']) + ']';
+      return '[' + status + (i > 0 ? ',' + out : '') + ']';
     } finally {
       running = false;
     }
