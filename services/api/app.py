@@ -139,13 +139,15 @@ def build_app(settings: Settings) -> Starlette:
 
         return wrapper
 
-    async def run_js(code: str, env: dict[str, str], message: Message) -> Transformed:
+    async def run_js(
+        project_id: str, code: str, env: dict[str, str], message: Message
+    ) -> Transformed:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(javascript, runtime.run, code, env, message)
+        return await loop.run_in_executor(javascript, runtime.run, project_id, code, env, message)
 
-    async def probe(code: str, env: dict[str, str]) -> None:
+    async def probe(project_id: str, code: str, env: dict[str, str]) -> None:
         """Code that does not even load is refused now rather than failing every event."""
-        outcome = await run_js(code, env, Message({}, b"{}", "/", ""))
+        outcome = await run_js(project_id, code, env, Message({}, b"{}", "/", ""))
         if outcome.message is None and outcome.error.startswith("the code does not load"):
             raise ApiError(422, "UNPROCESSABLE_ENTITY", outcome.error)
 
@@ -165,7 +167,7 @@ def build_app(settings: Settings) -> Starlette:
         else:
             fields = transformation_fields({"name": "run", **data})
             code, env = fields["code"], fields["env"]
-        outcome = await run_js(code, env, sample_message(data.get("request")))
+        outcome = await run_js(project_id, code, env, sample_message(data.get("request")))
         return JSONResponse(
             {
                 "request": outcome.message.as_request() if outcome.message else None,
@@ -379,8 +381,10 @@ def build_app(settings: Settings) -> Starlette:
         await requeue(project_id, event, "MANUAL")
         return JSONResponse({"event": {**shapes.event(event), "status": "QUEUED"}})
 
-    def transform_code(code: str, env: dict[str, str], message: Message) -> Transformed:
-        return runtime.run(code, env, message)  # on the javascript thread, as route() is
+    def transform_code(
+        project_id: str, code: str, env: dict[str, str], message: Message
+    ) -> Transformed:
+        return runtime.run(project_id, code, env, message)  # on the javascript thread
 
     async def on_javascript_thread(work: Callable[[], Routed]) -> Routed:
         return await asyncio.get_running_loop().run_in_executor(javascript, work)

@@ -20,8 +20,9 @@ from hookhouse.api.fields import (
 from hookhouse.api.resources import Kind, Resources, Staged, settable
 from hookhouse.common.rules import InvalidRule, check_rules
 
-# Runs transformation code once; refuses (ApiError) code that does not even load.
-Probe = Callable[[str, dict[str, str]], Awaitable[None]]
+# Runs transformation code once in its project's context (project id, code, env);
+# refuses (ApiError) code that does not even load.
+Probe = Callable[[str, str, dict[str, str]], Awaitable[None]]
 # Is there a stored request of this id in this project? (project id, request id)
 RequestExists = Callable[[str, str], Awaitable[bool]]
 
@@ -42,10 +43,10 @@ def catalog(
         return destination_fields({**settable(existing), **data})
 
     async def transformation(
-        _: str, data: dict[str, Any], existing: dict[str, Any] | None, __: Staged
+        project_id: str, data: dict[str, Any], existing: dict[str, Any] | None, _: Staged
     ) -> dict[str, Any]:
         fields = transformation_fields({**settable(existing), **data})
-        await probe(fields["code"], fields["env"])
+        await probe(project_id, fields["code"], fields["env"])
         return fields
 
     def connections_where(test: Callable[[dict[str, Any]], bool]) -> list[str]:

@@ -150,6 +150,9 @@ class Router:
             await consumer.close()
             await asyncio.to_thread(producer.close)
             self.config.stop()
+            # Its V8 contexts close on the thread they run on; their threads end with them.
+            await asyncio.wrap_future(self.javascript.submit(self.runtime.close))
+            self.javascript.shutdown()
 
     def releaser_ended(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
@@ -181,11 +184,13 @@ class Router:
         self.prepared.clear()
         return sends.acked()
 
-    def run_code(self, code: str, env: dict[str, str], message: Message) -> Transformed:
+    def run_code(
+        self, project_id: str, code: str, env: dict[str, str], message: Message
+    ) -> Transformed:
         # mini-racer binds a context to the event loop running where it is made, and then
         # cannot time it out: contexts live on a thread of their own.  The loop waits
         # (its batch is sequential anyway).
-        return self.javascript.submit(self.runtime.run, code, env, message).result()
+        return self.javascript.submit(self.runtime.run, project_id, code, env, message).result()
 
     async def prepare(self, received: list[tuple[InboundRequest, Message]]) -> None:
         keys, jobs = [], []
@@ -195,7 +200,8 @@ class Router:
                 saved = state.get("transformation", wanted)
                 if saved is not None:
                     keys.append((id(original), wanted))
-                    jobs.append((saved["code"], saved.get("env") or {}, original))
+                    project_id = str(saved.get("project_id") or "")
+                    jobs.append((project_id, saved["code"], saved.get("env") or {}, original))
         if not jobs:
             return
         try:

@@ -43,7 +43,8 @@ from hookhouse.common.records import (
 from hookhouse.common.schemas import request_max_bytes
 
 Transform = Callable[[dict[str, Any], Message], Transformed]  # (rule, message)
-RunCode = Callable[[str, dict[str, str], Message], Transformed]  # (code, env, message)
+# (project id, code, env, message): the project's own V8 context runs the code
+RunCode = Callable[[str, str, dict[str, str], Message], Transformed]
 SeenBefore = Callable[[str, str, int], bool]  # (connection id, key, window ms)
 
 
@@ -76,7 +77,7 @@ def transformer(
     prepared: Prepared | None = None,
 ) -> Transform:
     """The ``transform`` for :func:`route`: a rule's saved transformation, run by ``run``
-    (code, environment, message), timed; ``observe`` sees each outcome and its seconds.
+    (its project, code, environment, message), timed; ``observe`` sees each outcome and its seconds.
     An outcome in ``prepared`` for the same message and transformation is used as is."""
 
     def transform(rule: dict[str, Any], message: Message) -> Transformed:
@@ -89,7 +90,12 @@ def transformer(
             observe(ready, ready.duration_ms / 1000)
             return ready
         started = time.perf_counter()
-        outcome = run(transformation["code"], transformation.get("env") or {}, message)
+        outcome = run(
+            str(transformation.get("project_id") or ""),
+            transformation["code"],
+            transformation.get("env") or {},
+            message,
+        )
         took = time.perf_counter() - started
         observe(outcome, took)
         return replace(outcome, duration_ms=int(took * 1000))

@@ -214,7 +214,7 @@ def test_transformations_run_ahead_are_used_for_the_request_as_received_only() -
         state.apply(record_key("transformation", tid), orjson.dumps(saved))
     ran: list[tuple[str, bytes]] = []
 
-    def run(code: str, env: dict[str, str], message: Message) -> Transformed:
+    def run(project_id: str, code: str, env: dict[str, str], message: Message) -> Transformed:
         ran.append((code, message.body))
         return Transformed(replace(message, body=message.body + b" again"))
 

@@ -35,7 +35,7 @@ def test_the_handler_sees_the_request_and_its_result_is_delivered(runtime: Runti
       return request;
     });
     """
-    outcome = runtime.run(code, {"TENANT": "acme"}, MESSAGE)
+    outcome = runtime.run("tm_1", code, {"TENANT": "acme"}, MESSAGE)
     assert outcome.message is not None, outcome.error
     assert orjson.loads(outcome.message.body) == {"cents": 10000, "tenant": "acme"}
     assert outcome.message.headers == {"content-type": "application/json", "x-tenant": "acme"}
@@ -45,7 +45,7 @@ def test_the_handler_sees_the_request_and_its_result_is_delivered(runtime: Runti
 
 def test_a_text_body_stays_text(runtime: Runtime) -> None:
     code = "addHandler('transform', (r) => { r.body = r.body.toUpperCase(); return r; })"
-    outcome = runtime.run(code, {}, Message({}, b"plain text", "/", ""))
+    outcome = runtime.run("tm_1", code, {}, Message({}, b"plain text", "/", ""))
     assert outcome.message is not None and outcome.message.body == b"PLAIN TEXT"
 
 
@@ -74,19 +74,19 @@ def test_a_text_body_stays_text(runtime: Runtime) -> None:
 def test_failures_fail_the_event_with_a_readable_error(
     runtime: Runtime, code: str, error: str
 ) -> None:
-    outcome = runtime.run(code, {}, MESSAGE)
+    outcome = runtime.run("tm_1", code, {}, MESSAGE)
     assert outcome.message is None
     assert error in outcome.error
 
 
 def test_console_lines_survive_a_failure_and_the_runtime_keeps_working(runtime: Runtime) -> None:
     failing = "addHandler('transform', (r) => { console.warn('about to fail'); null.x })"
-    outcome = runtime.run(failing, {}, MESSAGE)
+    outcome = runtime.run("tm_1", failing, {}, MESSAGE)
     assert outcome.message is None and outcome.logs == ["warn: about to fail"]
     looping = "addHandler('transform', () => { while (true) {} })"
-    assert runtime.run(looping, {}, MESSAGE).message is None
+    assert runtime.run("tm_1", looping, {}, MESSAGE).message is None
     identity = "addHandler('transform', (r) => r)"
-    assert runtime.run(identity, {}, MESSAGE).message is not None
+    assert runtime.run("tm_1", identity, {}, MESSAGE).message is not None
 
 
 def test_memory_is_bounded() -> None:
@@ -97,7 +97,7 @@ def test_memory_is_bounded() -> None:
         hog = (
             "addHandler('transform', () => { const a = []; while (true) a.push('x'.repeat(1e4)) })"
         )
-        outcome = runtime.run(hog, {}, MESSAGE)
+        outcome = runtime.run("tm_1", hog, {}, MESSAGE)
         assert outcome.message is None and "used more than 32 MiB" in outcome.error
     finally:
         runtime.close()
@@ -114,9 +114,11 @@ def test_a_batch_gives_each_request_its_own_outcome_console_and_limit(runtime: R
       return r;
     });
     """
-    jobs: list[Job] = [(picky, {}, Message({}, orjson.dumps({"n": n}), "/", "")) for n in range(7)]
+    jobs: list[Job] = [
+        ("tm_1", picky, {}, Message({}, orjson.dumps({"n": n}), "/", "")) for n in range(7)
+    ]
     identity = "addHandler('transform', (r) => r)"
-    jobs.insert(3, (identity, {}, MESSAGE))  # another code in the same call
+    jobs.insert(3, ("tm_1", identity, {}, MESSAGE))  # another code in the same call
     outcomes = runtime.run_many(jobs)
     bodies = [orjson.loads(o.message.body) if o.message else o.error for o in outcomes]
     assert bodies[0:2] == [{"n": 0}, {"n": 10}]
