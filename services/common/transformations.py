@@ -108,7 +108,11 @@ class Runtime:
         """One call over ``messages``: an outcome for each, or, when the batch hit the CPU
         or memory limit, one failure saying which (a failure for each when the code is
         unusable)."""
-        requests = orjson.dumps([m.as_request() for m in messages]).decode()
+        try:
+            requests = orjson.dumps([m.as_request() for m in messages]).decode()
+        except orjson.JSONEncodeError as exc:  # JSON that orjson reads (1,024 levels) but
+            # cannot write (254): that request's failure (run_many tries each alone)
+            return Transformed(None, f"the request cannot be given to a transformation: {exc}")
         try:
             context = self._context(key)
             raw = context.call(f"__run({json.dumps(requests)})")

@@ -427,3 +427,20 @@ def test_array_methods_keep_their_meaning() -> None:
         ]
     finally:
         runtime.close()
+
+
+def test_a_body_too_deep_to_hand_over_fails_that_event_only() -> None:
+    """Ingest takes JSON nested 1,024 levels deep (orjson reads it), which orjson cannot
+    write again past 254 levels: that request's transformation fails, its batch's others
+    run."""
+    runtime = Runtime()
+    code = "addHandler('transform', (request, context) => request)"
+    deep = Message({}, b"[" * 500 + b"]" * 500, "/", "")
+    plain = Message({}, b'{"ok": true}', "/", "")
+    try:
+        outcomes = runtime.run_many([("tm_1", code, {}, deep), ("tm_1", code, {}, plain)])
+    finally:
+        runtime.close()
+    assert outcomes[0].message is None
+    assert "cannot be given to a transformation" in outcomes[0].error
+    assert outcomes[1].message is not None and outcomes[1].message.body == b'{"ok":true}'
