@@ -42,7 +42,12 @@ def refusal(status: int, code: str, message: str) -> bytes:
 
 
 class DeadlinedHttp(HttpToolsProtocol):
-    """Set the three bounds on a subclass (see :func:`deadlined`)."""
+    """Set the three bounds on a subclass (see :func:`deadlined`).
+
+    A request only notes when its current phase (head, then body) must end: one timer per
+    connection looks every quarter of the shorter bound, so a deadline is kept give or
+    take that quarter.  A timer armed and cancelled per phase cost about 7 µs a request,
+    5% of ingest's whole work on one."""
 
     header_seconds: float = 10.0
     body_seconds: float = 30.0
@@ -50,23 +55,25 @@ class DeadlinedHttp(HttpToolsProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._deadline: asyncio.TimerHandle | None = None
+        self._watch: asyncio.TimerHandle | None = None
+        self._ends_at: float | None = None  # when the current phase must be over
+        self._phase = "head"
         self._in_head = True  # between a request's first byte (or the connection) and its head
         self._head_bytes = 0
 
-    def _arm(self, seconds: float, expired: str) -> None:
-        self._disarm()
-        self._deadline = self.loop.call_later(seconds, self._expire, expired)
+    def _due(self, phase: str, seconds: float) -> None:
+        self._phase, self._ends_at = phase, self.loop.time() + seconds
 
-    def _disarm(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
-
-    def _expire(self, expired: str) -> None:
-        self._deadline = None
+    def _look(self) -> None:
+        self._watch = None
         if self.transport.is_closing():
             return
+        if self._ends_at is not None and self.loop.time() >= self._ends_at:
+            return self._expire(self._phase)
+        every = min(self.header_seconds, self.body_seconds) / 4
+        self._watch = self.loop.call_later(every, self._look)
+
+    def _expire(self, expired: str) -> None:
         log.info("closed a connection from %s: its %s was too slow", self.client, expired)
         answering = self.cycle is not None and not self.cycle.response_complete
         if expired == "head" and not answering:  # not into a pipelined answer's bytes
@@ -76,10 +83,13 @@ class DeadlinedHttp(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._arm(self.header_seconds, "head")
+        self._due("head", self.header_seconds)
+        self._look()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -90,7 +100,7 @@ class DeadlinedHttp(HttpToolsProtocol):
         # header until it is whole, so counting its callbacks would come too late).
         self._head_bytes += len(data)
         if self._head_bytes > self.max_header_bytes:
-            self._disarm()
+            self._ends_at = None
             log.info("closed a connection from %s: its request head was too large", self.client)
             message = f"The request head is larger than {self.max_header_bytes} bytes."
             self.transport.write(refusal(431, "HEADERS_TOO_LARGE", message))
@@ -100,16 +110,16 @@ class DeadlinedHttp(HttpToolsProtocol):
         super().on_message_begin()
         if not self._in_head:  # a later request on a kept-alive connection
             self._in_head, self._head_bytes = True, 0
-        if self._deadline is None:  # else: armed when the connection opened
-            self._arm(self.header_seconds, "head")
+        if self._ends_at is None:  # else: due since the connection opened
+            self._due("head", self.header_seconds)
 
     def on_headers_complete(self) -> None:
         self._in_head, self._head_bytes = False, 0
-        self._arm(self.body_seconds, "body")
+        self._due("body", self.body_seconds)
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
-        self._disarm()
+        self._ends_at = None
         super().on_message_complete()
 
 
