@@ -47,6 +47,8 @@ def masked_auth(auth_method: dict[str, Any] | None) -> dict[str, Any] | None:
     for name in SECRET_FIELDS:
         if isinstance(config.get(name), str):
             config[name] = "****" + config[name][-4:]
+        elif config.get(name) is not None:  # a number or a list: shown as nothing of it
+            config[name] = "****"
     return {**auth_method, "config": config}
 
 

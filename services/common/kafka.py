@@ -36,6 +36,16 @@ class KafkaUnavailable(Exception):
     """The broker did not acknowledge in time, or the local queue is full."""
 
 
+class LocalQueueFull(KafkaUnavailable):
+    """The producer's local queue (``QUEUE_MESSAGES``, or its bytes) is full: wait for
+    acknowledgements to make room (:meth:`AsyncProducer.drained`), or give up."""
+
+
+# librdkafka's bound on records waiting in a producer (its default, said explicitly: the
+# router waits for room below it, see AsyncProducer.room).
+QUEUE_MESSAGES = 100_000
+
+
 class RecordTooLarge(ValueError):
     """The record is larger than ``RECORD_MAX_BYTES``: refused before it was queued.
     Not the broker's fault but the record's; the caller dead-letters what caused it."""
@@ -67,6 +77,7 @@ def producer_config(
         "compression.type": settings.kafka_compression,
         "message.timeout.ms": int((timeout or settings.produce_timeout_seconds) * 1000),
         "message.max.bytes": RECORD_MAX_BYTES,
+        "queue.buffering.max.messages": QUEUE_MESSAGES,
     }
 
 
@@ -215,13 +226,33 @@ class AsyncProducer:
                 on_delivery=on_delivery,
             )
         except BufferError as exc:
-            raise KafkaUnavailable("the producer's local queue is full") from exc
+            raise LocalQueueFull("the producer's local queue is full") from exc
         except KafkaException as exc:
             if exc.args[0].code() == KafkaError.MSG_SIZE_TOO_LARGE:
                 raise RecordTooLarge(
                     f"a record for {topic} is larger than {RECORD_MAX_BYTES} bytes"
                 ) from exc
             raise
+
+    async def room(self, records: int) -> None:
+        """Wait until the local queue can take ``records`` more (acknowledgements make
+        room); :class:`KafkaUnavailable` when it does not drain within the timeout."""
+        most = max(0, QUEUE_MESSAGES - records)
+        await self._wait_until(lambda: len(self._producer) <= most)
+
+    async def drained(self) -> None:
+        """Wait until some queued records were acknowledged (after LocalQueueFull)."""
+        queued = len(self._producer)
+        await self._wait_until(lambda: len(self._producer) < queued or not queued)
+
+    async def _wait_until(self, done: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + self._timeout
+        while not done():
+            if time.monotonic() > deadline:
+                raise KafkaUnavailable(
+                    f"the producer's local queue did not drain within {self._timeout:g} s"
+                )
+            await asyncio.sleep(0.002)
 
     def flush(self, timeout: float = 10.0) -> int:
         remaining: int = self._producer.flush(timeout)

@@ -1,10 +1,12 @@
 """Secrets in configuration records, sealed on the ``config`` topic.
 
 Anyone who can read the topic (a Kafka consumer, a broker's disk, a backup) would
-otherwise read every signing secret, verification key and destination credential.  So
-every string under a secret's name (``SECRET_NAMES``), at any depth of a resource, is
-written as ``sealed:v1:`` and a Fernet token (AES-128-CBC with HMAC-SHA256, from the
-``cryptography`` package), and opened again when a service reads the log.
+otherwise read every signing secret, verification key, destination credential and
+transformation environment.  So every value under a secret's name (``SECRET_NAMES``), at
+any depth of a resource and of any JSON type, is written as ``sealed:v1:`` and a Fernet
+token (AES-128-CBC with HMAC-SHA256, from the ``cryptography`` package) of its JSON, and
+opened again when a service reads the log.  A value is sealed whatever it holds, so a
+sealed token copied into a resource is opened back to that text, never to the secret.
 
 Keys come from ``HOOKHOUSE_CONFIG_KEYS``: Fernet keys separated by commas; the first
 seals, any opens, so a key is rotated by putting the new one first and rewriting the
@@ -16,10 +18,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 SECRET_NAMES = frozenset(
-    {"signing_secret", "webhook_secret_key", "password", "api_key", "token", "client_secret"}
+    {
+        "signing_secret",
+        "webhook_secret_key",
+        "password",
+        "api_key",
+        "token",
+        "client_secret",
+        "env",  # a transformation's environment: where its code keeps secrets
+    }
 )
 PREFIX = "sealed:v1:"
 MARK = PREFIX.encode()
@@ -63,7 +74,7 @@ class Sealer:
         if isinstance(item, dict):
             return {
                 name: change(value)
-                if name in SECRET_NAMES and isinstance(value, str)
+                if name in SECRET_NAMES and value is not None
                 else self._walk(value, change)
                 for name, value in item.items()
             }
@@ -71,18 +82,16 @@ class Sealer:
             return [self._walk(value, change) for value in item]
         return item
 
-    def _seal_one(self, value: str) -> str:
+    def _seal_one(self, value: Any) -> str:
         assert self._fernet is not None
-        if value.startswith(PREFIX) or not value:
-            return value
-        return PREFIX + self._fernet.encrypt(value.encode()).decode()
+        return PREFIX + self._fernet.encrypt(orjson.dumps(value)).decode()
 
-    def _open_one(self, value: str) -> str:
-        if not value.startswith(PREFIX):
-            return value
+    def _open_one(self, value: Any) -> Any:
+        if not isinstance(value, str) or not value.startswith(PREFIX):
+            return value  # written before keys were set
         if self._fernet is None:
             raise Unopenable("a secret is sealed and HOOKHOUSE_CONFIG_KEYS is not set")
         try:
-            return self._fernet.decrypt(value[len(PREFIX) :].encode()).decode()
+            return orjson.loads(self._fernet.decrypt(value[len(PREFIX) :].encode()))
         except InvalidToken as exc:
             raise Unopenable("a secret is sealed with a key not in HOOKHOUSE_CONFIG_KEYS") from exc

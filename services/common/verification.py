@@ -137,4 +137,6 @@ def masked(verification: dict[str, Any] | None) -> dict[str, Any] | None:
     for name in SECRETS:
         if isinstance(configs.get(name), str):
             configs[name] = "****" + configs[name][-4:]
+        elif configs.get(name) is not None:  # a number or a list: shown as nothing of it
+            configs[name] = "****"
     return {"type": verification["type"], "configs": configs}

@@ -61,7 +61,7 @@ from hookhouse.deliverer.oauth import OAuthError, TokenCache
 from hookhouse.deliverer.outcome import classify, outbound_headers
 from hookhouse.deliverer.ratelimit import PERIODS, ConcurrencyLimit, RateLimiter
 from hookhouse.deliverer.schedule import NOW, TIMER, place, tier_delays
-from hookhouse.deliverer.target import Target, target
+from hookhouse.deliverer.target import CACHED_BELOW, Target, target
 
 log = logging.getLogger(__name__)
 
@@ -140,11 +140,14 @@ def normalised(destination_url: str) -> str:
     return str(URL(destination_url))
 
 
-@functools.lru_cache(maxsize=4096)
 def request_url(url: str) -> URL:
     """``url`` sent exactly as built: the client's own re-quoting would decode what
-    :func:`target` encoded on purpose (``%3B`` back to ``;``)."""
-    return URL(url, encoded=True)
+    :func:`target` encoded on purpose (``%3B`` back to ``;``).  Kept for short URLs only
+    (see ``target.CACHED_BELOW``)."""
+    return _request_url(url) if len(url) < 4 * CACHED_BELOW else URL(url, encoded=True)
+
+
+_request_url = functools.lru_cache(maxsize=4096)(lambda url: URL(url, encoded=True))
 
 
 def masked(message: str, where: Target, secrets: tuple[str, ...]) -> str:

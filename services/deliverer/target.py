@@ -122,7 +122,11 @@ def _masked_netloc(netloc: str) -> str:
     return f"{userinfo.partition(':')[0]}:{MASK}@{host}"
 
 
-@functools.lru_cache(maxsize=4096)
+# Targets of requests whose path and query are longer are built each time: a provider
+# that sent 4,096 distinct 16 KB paths (48 KB once encoded) held 440 MiB in the cache.
+CACHED_BELOW = 2_048
+
+
 def target(
     destination_url: str,
     path: str,
@@ -132,6 +136,14 @@ def target(
 ) -> Target:
     """Where a delivery goes: the destination's URL with the request's path below its
     path and the merged query; ``auth_query`` is its API-key parameter, if any."""
+    if len(path) + len(query) < CACHED_BELOW:
+        return _cached(destination_url, path, query, forward_path, auth_query)
+    return _build(destination_url, path, query, forward_path, auth_query)
+
+
+def _build(
+    destination_url: str, path: str, query: str, forward_path: bool, auth_query: AuthQuery
+) -> Target:
     parts = urlsplit(destination_url)
     full_path = parts.path
     tail = forwarded_path(path) if forward_path else ""
@@ -147,3 +159,6 @@ def target(
         return Target(url, url)
     shown_query = _query(parts.query, kept, auth_query, True)
     return Target(url, urlunsplit((parts.scheme, netloc, full_path, shown_query, "")))
+
+
+_cached = functools.lru_cache(maxsize=4096)(_build)

@@ -31,7 +31,13 @@ from hookhouse.common import metrics, topics
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.consumer import AsyncConsumer, send_dead_letter
 from hookhouse.common.health import Readiness
-from hookhouse.common.kafka import AsyncProducer, KafkaProbe, SendGroup, ensure_topics
+from hookhouse.common.kafka import (
+    AsyncProducer,
+    KafkaProbe,
+    LocalQueueFull,
+    SendGroup,
+    ensure_topics,
+)
 from hookhouse.common.message import Message, Transformed
 from hookhouse.common.records import InboundRequest
 from hookhouse.common.runtime import serve_beside, settle_heap, start
@@ -71,7 +77,10 @@ def decode(value: bytes | None) -> tuple[InboundRequest, Message]:
         data = orjson.loads(value)
     except orjson.JSONDecodeError as exc:
         raise InvalidMessage(f"not JSON: {exc}") from exc
-    problem = first_error(topics.REQUESTS, data)  # schemas/requests/v1.schema.json
+    try:
+        problem = first_error(topics.REQUESTS, data)  # schemas/requests/v1.schema.json
+    except (ValueError, RecursionError) as exc:  # nested past the validator's recursion
+        raise InvalidMessage(f"not a request envelope: {exc}") from exc
     if problem is not None:
         raise InvalidMessage(f"not a request envelope: {problem}")
     try:
@@ -180,7 +189,17 @@ class Router:
             await asyncio.to_thread(self.config.catch_up, 5.0)
         await self.prepare([(request, original) for _, request, original in received])
         for msg, request, original in received:
-            self.process(sends, msg, request, original)
+            # However many connections a source has, a request waits for room in the
+            # producer's queue rather than overflowing it; if its records' bytes overflow
+            # it all the same, it is routed again once acknowledgements made room (the
+            # same request makes the same records, and dedup knows it for itself).
+            await producer.room(2 * len(state.connections_of(request.source_id)) + 8)
+            while True:
+                try:
+                    self.process(sends, msg, request, original)
+                    break
+                except LocalQueueFull:
+                    await producer.drained()
         self.prepared.clear()
         return sends.acked()
 
@@ -227,6 +246,8 @@ class Router:
         try:
             routed = route(request, connections, self.transform, seen_before, original=original)
             made = outputs(routed)
+        except LocalQueueFull:  # not this request's fault: route_batch waits and retries
+            raise
         except Exception as exc:  # a bug or an unforeseen input: that record only
             log.exception(
                 "routing request %s failed; dead-lettering it",

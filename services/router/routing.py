@@ -157,8 +157,16 @@ def payload_bytes(message: Message) -> int:
     )
 
 
+# A transformation's error as kept (in its execution row and its ignored event's meta,
+# escaped twice): code can throw a string as large as its output limit.
+ERROR_MAX = 8_000
+
+
 def bounded(outcome: Transformed) -> Transformed:
-    """A transformation's outcome, failed when what it made would not fit a record."""
+    """A transformation's outcome, failed when what it made would not fit a record, and
+    its error cut to ``ERROR_MAX`` characters."""
+    if len(outcome.error) > ERROR_MAX:
+        outcome = replace(outcome, error=outcome.error[:ERROR_MAX] + "…")
     if outcome.message is None:
         return outcome
     size, room = payload_bytes(outcome.message), request_max_bytes()

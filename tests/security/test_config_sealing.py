@@ -39,7 +39,30 @@ def test_secrets_are_sealed_at_any_depth_and_opened_back() -> None:
     assert sealed["headers"][0]["password"].startswith(PREFIX)
     assert sealed["auth_method"]["config"]["client_id"] == "id"  # not a secret
     assert sealer.open(sealed) == DESTINATION
-    assert sealer.seal(sealed) == sealed  # sealed once
+
+
+def test_a_sealed_value_copied_into_another_resource_opens_to_its_text_only() -> None:
+    """Someone who reads the topic and has a tenant's key pastes another project's
+    sealed secret into their own destination: it is sealed again, and opens to the
+    pasted text, never to the victim's secret."""
+    sealer = Sealer(new_key())
+    stolen = sealer.seal(DESTINATION)["auth_method"]["config"]["client_secret"]
+    mine = {"auth_method": {"type": "API_KEY", "config": {"key": "x", "api_key": stolen}}}
+    opened = sealer.open(sealer.seal(mine))
+    assert opened["auth_method"]["config"]["api_key"] == stolen
+    assert SECRET not in repr(opened)
+
+
+def test_secrets_of_any_type_and_transformation_environments_are_sealed() -> None:
+    sealer = Sealer(new_key())
+    odd = {
+        "auth_method": {"config": {"password": 12345678, "client_secret": ["s3cret"]}},
+        "env": {"STRIPE_KEY": "sk_live_abc"},
+    }
+    sealed = sealer.seal(odd)
+    assert "12345678" not in repr(sealed) and "s3cret" not in repr(sealed)
+    assert "sk_live_abc" not in repr(sealed)
+    assert sealer.open(sealed) == odd
 
 
 def test_a_wrong_or_missing_key_opens_nothing_and_a_rotated_one_still_opens() -> None:

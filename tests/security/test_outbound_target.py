@@ -141,3 +141,16 @@ def test_a_path_is_forwarded_with_its_dot_segments_resolved_below_the_destinatio
             kept.append(segment)
     forwarded = urlsplit(target("https://d.example/h", "/" + path, "").url).path
     assert forwarded.removeprefix("/h").strip("/").split("/") == (kept or [""])
+
+
+def test_long_paths_are_not_kept_in_the_target_cache() -> None:
+    """A provider sending thousands of distinct long paths must not fill the deliverer's
+    memory through its cache of built URLs."""
+    from hookhouse.deliverer import target as targets
+
+    before = targets._cached.cache_info().currsize
+    for n in range(50):
+        targets.target("https://example.test/hooks", f"/{n}" + ";" * 16_000, "")
+    assert targets._cached.cache_info().currsize == before
+    targets.target("https://example.test/hooks", f"/short-{before}-{id(targets)}", "")
+    assert targets._cached.cache_info().currsize == before + 1

@@ -17,7 +17,7 @@ from hookhouse.common.message import Message, Transformed
 from hookhouse.common.records import DeadLetter, InboundRequest, b64
 from hookhouse.common.settings import Settings
 from hookhouse.ingest.admission import HTTP_METHODS
-from hookhouse.router.app import decode
+from hookhouse.router.app import InvalidMessage, decode
 from hookhouse.router.routing import Output, outputs, oversized, route
 
 BODY_MAX = Settings().max_body_bytes
@@ -144,6 +144,25 @@ def test_a_transformation_that_makes_too_large_a_request_fails_for_that_event() 
     assert "the transformed request takes" in routed.ignored[0].meta
     assert [row.status for row in routed.executions] == ["FAILED"]
     assert oversized(outputs(routed)) is None
+
+
+def test_a_transformation_that_throws_a_huge_error_fails_for_that_event_only() -> None:
+    inbound, original = decode(request(b"{}", {"content-type": "application/json"}))
+
+    def throws(rule: dict[str, Any], message: Message) -> Transformed:
+        return Transformed(None, '"' * 9_400_000, logs=['"' * 2_000] * 100)
+
+    rules = [{"type": "transform", "transformation_id": "trs_1"}]
+    routed = route(inbound, [connection(1, rules=rules)], throws, original=original)
+    assert [row.cause for row in routed.ignored] == ["TRANSFORMATION_FAILED"]
+    assert oversized(outputs(routed)) is None
+
+
+def test_a_record_nested_past_the_validators_recursion_is_invalid_not_a_crash() -> None:
+    deep = b"[" * 300 + b"]" * 300
+    for value in (deep, b'{"id": ' + deep + b"}", b'{"headers": {"a": ' + deep + b"}}"):
+        with pytest.raises(InvalidMessage):
+            decode(value)
 
 
 def test_settings_refuse_limits_whose_requests_would_not_fit() -> None:
