@@ -115,7 +115,7 @@ class Settings(BaseSettings):
     config_keys: SecretStr = SecretStr("")
 
     # The largest request body the API reads (413 PAYLOAD_TOO_LARGE beyond it); at most
-    # 8 MiB, so that what a body writes fits a config record (16 MiB per record).
+    # 8 MiB, so that what a body writes fits a config record (RECORD_MAX_BYTES, limits.py).
     api_max_body_bytes: int = Field(default=1024 * 1024, ge=1, le=8 * 1024 * 1024)
 
     # How often the API looks for newly opened issues to notify (webhook notifications).

@@ -229,15 +229,21 @@ def build_app(settings: Settings) -> ASGIApp:
         method = scope["method"]
         content_type = headers.get("content-type")
         query = scope["query_string"].decode("latin-1")
+
+        async def refuse(refusal: admission.Refusal, kept: dict[str, str]) -> None:
+            """Record the rejection (with the ``kept`` headers, the path and query cut to
+            their limit, no body) and answer it."""
+            cut = settings.max_url_bytes
+            await record_rejection(
+                source, request_id, received_at, method, path[:cut], query[:cut], kept, refusal
+            )
+            await error(send, refusal.status, refusal.code, refusal.message)
+
         refusal = admission.of_head(
             scope["headers"], scope.get("raw_path") or b"", scope["query_string"], head_limits
         )
         if refusal is not None:  # recorded without what made it too large
-            limit = settings.max_url_bytes
-            await record_rejection(
-                source, request_id, received_at, method, path[:limit], query[:limit], {}, refusal
-            )
-            return await error(send, refusal.status, refusal.code, refusal.message)
+            return await refuse(refusal, {})
         refusal = admission.before_body(source, method, content_type, content_types)
         body = b""
         if refusal is None:
@@ -263,10 +269,7 @@ def build_app(settings: Settings) -> ASGIApp:
                 )
             verified = True
         if refusal is not None:
-            await record_rejection(
-                source, request_id, received_at, method, path, query, headers, refusal
-            )
-            return await error(send, refusal.status, refusal.code, refusal.message)
+            return await refuse(refusal, headers)
         inbound = InboundRequest(
             id=request_id,
             project_id=source["project_id"],
@@ -287,10 +290,7 @@ def build_app(settings: Settings) -> ASGIApp:
                 f"The request as a whole (body in base64, headers, path and query) takes "
                 f"{len(value)} bytes; the limit is {record_limit}.",
             )
-            await record_rejection(
-                source, request_id, received_at, method, path, query, {}, refusal
-            )
-            return await error(send, refusal.status, refusal.code, refusal.message)
+            return await refuse(refusal, {})
         produce_started = time.perf_counter()
         try:
             # No asyncio timer per request: the producer's message.timeout.ms is

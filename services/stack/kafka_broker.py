@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from hookhouse.common.limits import TOPIC_MAX_MESSAGE_BYTES
 from hookhouse.common.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -92,7 +93,7 @@ def server_properties(settings: Settings, data_dir: Path) -> str:
             "transaction.state.log.min.isr=1",
             "group.initial.rebalance.delay.ms=0",
             "auto.create.topics.enable=false",
-            "message.max.bytes=16777216",
+            f"message.max.bytes={TOPIC_MAX_MESSAGE_BYTES}",  # hookhouse's topics set it too
             "",
         ]
     )

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from hookhouse.cli import parser
+from hookhouse.common.limits import TOPIC_MAX_MESSAGE_BYTES
 from hookhouse.common.settings import Settings
 from hookhouse.stack import kafka_broker
 
@@ -44,3 +45,8 @@ def test_clickhouse_image_matches_the_embedded_server() -> None:
     pyproject = (ROOT / "pyproject.toml").read_text()
     chdb = re.search(r'"chdb-core==(\d+\.\d+)', pyproject)
     assert chdb is not None and image == f"clickhouse/clickhouse-server:{chdb.group(1)}"
+
+
+def test_the_broker_takes_the_records_hookhouse_sends() -> None:
+    kafka = compose()["services"]["kafka"]["environment"]
+    assert kafka["KAFKA_MESSAGE_MAX_BYTES"] == TOPIC_MAX_MESSAGE_BYTES
