@@ -315,7 +315,10 @@ class DeadLetter:
         carry is left out, the letter saying so and where the record stays."""
         topic, partition, offset = where
         text = key.decode(errors="replace") if isinstance(key, bytes) else key
-        details = {name: _cut(item) for name, item in list((details or {}).items())[:_DETAILS_MAX]}
+        details = {
+            str(name)[:_NAME_MAX]: _cut(item)
+            for name, item in list((details or {}).items())[:_DETAILS_MAX]
+        }
         value = value or b""
         if len(value) > DEAD_LETTERED_MAX_BYTES:
             details["value_omitted"] = (
@@ -350,7 +353,13 @@ _NAME_MAX = 200
 def _cut(item: Any) -> Any:
     """A detail as kept: texts cut to ``_TEXT_MAX`` characters, other values as text
     when they are not plain numbers, booleans or null."""
-    if item is None or isinstance(item, bool | int | float):
+    if (
+        item is None
+        or isinstance(item, bool | float)
+        or (
+            isinstance(item, int) and -(2**63) <= item < 2**64  # what orjson can write
+        )
+    ):
         return item
     text = item if isinstance(item, str) else repr(item)
     return text if len(text) <= _TEXT_MAX else text[:_TEXT_MAX] + "…"

@@ -129,6 +129,9 @@ def test_a_dead_letter_fits_whatever_its_record_key_and_details() -> None:
     assert "topic retains it" in letter.details["value_omitted"]
     assert letter.key is not None
     assert len(letter.to_json()) + len(letter.key) <= limits.DEAD_LETTER_OVERHEAD_BYTES
+    odd: dict[Any, Any] = {7: 2**70, "n" * 100_000: {"nested": ["x" * 100_000]}}
+    letter = DeadLetter.of("sink", "r", ("t", 0, 0), None, b"v", odd)
+    assert len(letter.to_json()) <= limits.DEAD_LETTER_OVERHEAD_BYTES
 
 
 def test_a_transformation_that_makes_too_large_a_request_fails_for_that_event() -> None:
