@@ -22,7 +22,7 @@ from hookhouse.common.config import ConfigState
 from hookhouse.common.ids import new_id
 from hookhouse.common.kafka import KafkaUnavailable
 from hookhouse.common.records import InboundRequest
-from hookhouse.router.routing import Output, Routed, Transform, outputs, route
+from hookhouse.router.routing import Output, Routed, Transform, outputs, oversized, route
 
 OffLoop = Callable[[Callable[[], Routed]], Awaitable[Routed]]
 Send = Callable[[Output], Awaitable[Any]]
@@ -89,8 +89,12 @@ class Replays:
             events_count=row["events_count"] + len(routed.events),
             ignored_count=row.get("ignored_count", 0) + len(routed.ignored),
         )
+        made = outputs(routed)
+        problem = oversized(made)
+        if problem is not None:
+            raise ApiError(422, "RECORD_TOO_LARGE", f"The retry was not queued: {problem}.")
         try:
-            await asyncio.gather(*(self.send(out) for out in outputs(routed)))
+            await asyncio.gather(*(self.send(out) for out in made))
         except KafkaUnavailable as exc:
             raise ApiError(503, "KAFKA_UNAVAILABLE", f"The retry was not queued: {exc}") from exc
         return routed

@@ -4,21 +4,28 @@ router can route.  Pure: records are built and measured, nothing is produced."""
 
 from __future__ import annotations
 
+import asyncio
 import string
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from hookhouse.api.fields import ApiError
+from hookhouse.api.replay import Replays
 from hookhouse.common import limits, schemas
+from hookhouse.common.config import ConfigState, record_key
 from hookhouse.common.message import Message, Transformed
 from hookhouse.common.records import DeadLetter, InboundRequest, b64
 from hookhouse.common.settings import Settings
 from hookhouse.ingest.admission import HTTP_METHODS
 from hookhouse.router.app import InvalidMessage, decode
-from hookhouse.router.routing import Output, outputs, oversized, route
+from hookhouse.router.routing import Output, Routed, outputs, oversized, route
 
 BODY_MAX = Settings().max_body_bytes
 ROOM = schemas.request_max_bytes()
@@ -220,3 +227,39 @@ def test_whatever_ingest_stores_the_router_can_route(
     inbound, original = decode(value)
     assert original.body == body
     assert oversized(outputs(route(inbound, [connection(1)], original=original))) is None
+
+
+def test_a_replay_that_would_make_too_large_a_record_is_refused_before_anything_is_sent() -> None:
+    """A retry by hand routes again in the API; what it would produce is measured as the
+    router measures it, and a record too large is a 422, not a producer error."""
+    state = ConfigState()
+    state.apply(
+        record_key("connection", "web_1"),
+        orjson.dumps({**connection(1), "project_id": "tm_1", "source_id": "src_1"}),
+    )
+    sent: list[Output] = []
+
+    async def send(out: Output) -> None:
+        sent.append(out)
+
+    async def here(work: Callable[[], Routed]) -> Routed:
+        return work()
+
+    row = {
+        "id": "req_1",
+        "project_id": "tm_1",
+        "source_id": "src_1",
+        "created_at": datetime(2026, 12, 6, 5, tzinfo=UTC),
+        "method": "POST",
+        "path": "",
+        "query": "",
+        "headers": {},
+        "body": b64(b"x" * limits.DEAD_LETTERED_MAX_BYTES),
+        "verified": None,
+        "events_count": 1,
+    }
+    replays = Replays(state, lambda *_: pytest.fail("nothing to transform"), here, send)
+    with pytest.raises(ApiError) as refused:
+        asyncio.run(replays.replay(row, None, "MANUAL"))
+    assert (refused.value.status, refused.value.code) == (422, "RECORD_TOO_LARGE")
+    assert sent == []
