@@ -22,6 +22,7 @@ check: lint typecheck pytest
 lint: $(STAMP)
 	$(BIN)/ruff check services tests bench
 	$(BIN)/ruff format --check services tests bench
+	PYTHONPATH=typings $(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

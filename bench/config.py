@@ -19,7 +19,7 @@ from collections.abc import Callable
 import orjson
 
 from bench import harness
-from hookhouse.common.config import ConfigState, record_key
+from hookhouse.common.domain.config import ConfigState, record_key
 
 SOURCES, DESTINATIONS = 1_000, 500
 

@@ -25,12 +25,13 @@ import uvloop
 
 from bench import harness
 from hookhouse.common import topics
-from hookhouse.common.clock import iso_ms, now_ms
-from hookhouse.common.config import new_resource
+from hookhouse.common.clock import now_ms
 from hookhouse.common.configlog import ConfigLog
-from hookhouse.common.records import Delivery, b64
+from hookhouse.common.domain.attempt import outbound_headers
+from hookhouse.common.domain.config import new_resource
+from hookhouse.common.domain.records import Delivery, b64
+from hookhouse.common.domain.times import iso_ms
 from hookhouse.common.settings import Settings
-from hookhouse.deliverer.outcome import outbound_headers
 
 BODY = orjson.dumps({"id": "evt", "type": "order.created", "data": {"pad": "x" * 950}})
 CONCURRENCY = 64
@@ -144,14 +145,15 @@ def main() -> None:
         log = ConfigLog(settings)
         log.start()
         log.wait_ready(30)
-        project = new_resource("tm", "", {"name": "bench", "signing_secret": "s"})
+        project = new_resource("tm", "", {"name": "bench", "signing_secret": "s"}, now_ms())
         log.append("project", project["id"], project)
-        dest = new_resource("des", project["id"], {"name": "receiver", "url": url})
+        dest = new_resource("des", project["id"], {"name": "receiver", "url": url}, now_ms())
         log.append("destination", dest["id"], dest)
         conn = new_resource(
             "web",
             project["id"],
             {"name": "bench", "source_id": "src_b", "destination_id": dest["id"]},
+            now_ms(),
         )
         log.append("connection", conn["id"], conn)
         log.stop()

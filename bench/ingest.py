@@ -35,8 +35,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bench import harness, loadgen
-from hookhouse.common.config import new_resource
+from hookhouse.common.clock import now_ms
 from hookhouse.common.configlog import ConfigLog
+from hookhouse.common.domain.config import new_resource
 from hookhouse.common.settings import Settings
 from hookhouse.stack.bootstrap import project
 from hookhouse.stack.ports import is_listening
@@ -147,6 +148,7 @@ def signed_source(settings: Settings) -> str:
                     },
                 },
             },
+            now_ms(),
         )
         log.append("source", source["id"], source)
         return str(source["id"])

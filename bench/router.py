@@ -29,11 +29,12 @@ from confluent_kafka.cimpl import NewTopic
 
 from bench import harness
 from hookhouse.common import topics
-from hookhouse.common.clock import iso_ms, now_ms
-from hookhouse.common.config import new_resource
+from hookhouse.common.clock import now_ms
 from hookhouse.common.configlog import ConfigLog
+from hookhouse.common.domain.config import new_resource
+from hookhouse.common.domain.records import InboundRequest, b64
+from hookhouse.common.domain.times import iso_ms
 from hookhouse.common.kafka import client_config
-from hookhouse.common.records import InboundRequest, b64
 from hookhouse.common.settings import Settings
 
 BODY = orjson.dumps({"id": "evt", "type": "order.created", "data": {"pad": "x" * 950}})
@@ -52,20 +53,21 @@ def configure(settings: Settings, rules: list[dict[str, Any]], with_code: bool) 
     log = ConfigLog(settings)
     log.start()
     log.wait_ready(30)
-    project = new_resource("tm", "", {"name": "bench", "signing_secret": "s"})
+    project = new_resource("tm", "", {"name": "bench", "signing_secret": "s"}, now_ms())
     log.append("project", project["id"], project)
     if with_code:
         code = new_resource(
-            "trs", project["id"], {"name": "t", "code": CODE, "env": {"TENANT": "a"}}
+            "trs", project["id"], {"name": "t", "code": CODE, "env": {"TENANT": "a"}}, now_ms()
         )
         log.append("transformation", code["id"], code)
         rules = [{"type": "transform", "transformation_id": code["id"]}, *rules]
-    dest = new_resource("des", project["id"], {"name": "d", "url": "http://127.0.0.1:9/"})
+    dest = new_resource("des", project["id"], {"name": "d", "url": "http://127.0.0.1:9/"}, now_ms())
     log.append("destination", dest["id"], dest)
     conn = new_resource(
         "web",
         project["id"],
         {"name": "c", "source_id": SOURCE, "destination_id": dest["id"], "rules": rules},
+        now_ms(),
     )
     log.append("connection", conn["id"], conn)
     log.stop()

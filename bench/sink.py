@@ -30,9 +30,10 @@ from confluent_kafka import Consumer, TopicPartition
 
 from bench import harness
 from hookhouse.common import clickhouse, topics
-from hookhouse.common.clock import iso_ms, now_ms
+from hookhouse.common.clock import now_ms
+from hookhouse.common.domain.records import AttemptRow, EventRow, RequestRow, Row, b64
+from hookhouse.common.domain.times import iso_ms
 from hookhouse.common.kafka import client_config
-from hookhouse.common.records import AttemptRow, EventRow, RequestRow, Row, b64
 from hookhouse.common.settings import Settings
 from hookhouse.sink.batch import TABLES
 

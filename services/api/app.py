@@ -36,7 +36,6 @@ from hookhouse.api import (
     queries,
     shapes,
 )
-from hookhouse.api.auth import presented_key
 from hookhouse.api.bodies import BodyTooLarge, BoundedBodies, body_too_large
 from hookhouse.api.bulk import KIND as BULK
 from hookhouse.api.bulk import TYPES as bulk_types
@@ -55,17 +54,19 @@ from hookhouse.api.kinds import catalog
 from hookhouse.api.replay import Replays
 from hookhouse.api.resources import Resources, invalid_as_422
 from hookhouse.common import clickhouse, topics
-from hookhouse.common.clock import iso_ms, now_ms
+from hookhouse.common.clock import now_ms
 from hookhouse.common.configlog import ConfigLog
+from hookhouse.common.domain.keys import presented_key
+from hookhouse.common.domain.message import Message, Transformed
+from hookhouse.common.domain.records import Delivery, EventRow, Row, unb64
+from hookhouse.common.domain.routing import Output, Routed, row_output, transformer
+from hookhouse.common.domain.times import iso_ms
 from hookhouse.common.health import Readiness, routes
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, KafkaUnavailable, ensure_topics
 from hookhouse.common.lag import KafkaLag
-from hookhouse.common.message import Message, Transformed
-from hookhouse.common.records import Delivery, EventRow, Row, unb64
 from hookhouse.common.runtime import serve_app, start
 from hookhouse.common.settings import Settings, load
-from hookhouse.common.transformations import Limits, Runtime
-from hookhouse.router.routing import Output, Routed, row_output, transformer
+from hookhouse.common.transformations import Limits, Runtime, timed
 
 log = logging.getLogger(__name__)
 
@@ -393,7 +394,7 @@ def build_app(settings: Settings) -> Starlette:
         return outputs[0].send(topics.name(settings, out.topic), out.value, out.key, out.headers)
 
     replays = Replays(
-        config.state, transformer(config.state, transform_code), on_javascript_thread, send
+        config.state, transformer(config.state, timed(transform_code)), on_javascript_thread, send
     )
 
     async def retry_request(request: Request, project_id: str) -> Response:

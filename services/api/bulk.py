@@ -28,7 +28,8 @@ from typing import Any
 from hookhouse.api import pages, queries
 from hookhouse.api.fields import ApiError
 from hookhouse.api.resources import Resources, invalid_as_422
-from hookhouse.common.clock import iso_ms, now_ms
+from hookhouse.common.clock import now_ms
+from hookhouse.common.domain.times import iso_ms
 
 log = logging.getLogger(__name__)
 

@@ -11,13 +11,13 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from hookhouse.common.destination_auth import InvalidAuthConfig, credentials
-from hookhouse.common.filters import depth
-from hookhouse.common.message import Message, body_bytes
-from hookhouse.common.signing import InvalidSigningConfig
-from hookhouse.common.verification import InvalidVerification
-from hookhouse.common.verification import check as check_verification
-from hookhouse.ingest.admission import CUSTOM_RESPONSE_MEDIA, HTTP_METHODS
+from hookhouse.common.domain.admission import CUSTOM_RESPONSE_MEDIA, HTTP_METHODS
+from hookhouse.common.domain.destination_auth import InvalidAuthConfig, credentials
+from hookhouse.common.domain.filters import depth
+from hookhouse.common.domain.message import Message, body_bytes
+from hookhouse.common.domain.signing import InvalidSigningConfig
+from hookhouse.common.domain.verification import InvalidVerification
+from hookhouse.common.domain.verification import check as check_verification
 
 
 class ApiError(Exception):

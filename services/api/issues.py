@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hookhouse.api import shapes
-from hookhouse.common.ids import derived_id
+from hookhouse.common.domain.ids import derived_id
 
 STATE = "issue_state"
 STATUSES = ("OPENED", "ACKNOWLEDGED", "RESOLVED", "IGNORED")

@@ -18,7 +18,7 @@ from hookhouse.api.fields import (
     transformation_fields,
 )
 from hookhouse.api.resources import Kind, Resources, Staged, settable
-from hookhouse.common.rules import InvalidRule, check_rules
+from hookhouse.common.domain.rules import InvalidRule, check_rules
 
 # Runs transformation code once in its project's context (project id, code, env);
 # refuses (ApiError) code that does not even load.

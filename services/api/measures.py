@@ -15,7 +15,7 @@ from typing import Any
 
 from hookhouse.api import queries, shapes
 from hookhouse.api.pages import InvalidQuery, parse_time
-from hookhouse.common.clock import iso_ms
+from hookhouse.common.domain.times import iso_ms
 
 OK, FAILED = "status = 'SUCCESSFUL'", "status = 'FAILED'"
 

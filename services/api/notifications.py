@@ -28,9 +28,10 @@ import orjson
 
 from hookhouse.api import issues
 from hookhouse.api.fields import LOG_LEVELS, ApiError
-from hookhouse.common.clock import iso_ms, now_ms
-from hookhouse.common.ids import derived_id
-from hookhouse.common.records import InboundRequest, b64
+from hookhouse.common.clock import now_ms
+from hookhouse.common.domain.ids import derived_id
+from hookhouse.common.domain.records import InboundRequest, b64
+from hookhouse.common.domain.times import iso_ms
 
 KIND = "notification_setting"
 SENT = "issue_notice"  # per issue: {"notified_for": the opening last notified}

@@ -15,9 +15,9 @@ from hookhouse.api.measures import DIMENSIONS, MEASURES
 from hookhouse.api.pages import MAX_LIMIT
 from hookhouse.api.queries import TABLES, Table
 from hookhouse.api.resources import Kind
-from hookhouse.common.rules import RULE_TYPES
-from hookhouse.common.verification import REQUIRED as VERIFICATION_TYPES
-from hookhouse.ingest.admission import HTTP_METHODS
+from hookhouse.common.domain.admission import HTTP_METHODS
+from hookhouse.common.domain.rules import RULE_TYPES
+from hookhouse.common.domain.verification import REQUIRED as VERIFICATION_TYPES
 
 Schema = dict[str, Any]
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from hookhouse.common.clock import iso_ms
+from hookhouse.common.domain.times import iso_ms
 
 MAX_LIMIT = 250
 DEFAULT_LIMIT = 100

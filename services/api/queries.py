@@ -22,7 +22,7 @@ from hookhouse.api.pages import (
     parse_time,
     time_bounds,
 )
-from hookhouse.common.clock import iso_ms
+from hookhouse.common.domain.times import iso_ms
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,12 @@ from typing import Any
 
 from hookhouse.api import shapes
 from hookhouse.api.fields import ApiError
-from hookhouse.common.config import ConfigState
-from hookhouse.common.ids import new_id
+from hookhouse.common.clock import now_ms
+from hookhouse.common.domain.config import ConfigState
+from hookhouse.common.domain.ids import new_id
+from hookhouse.common.domain.records import InboundRequest
+from hookhouse.common.domain.routing import Output, Routed, Transform, outputs, oversized, route
 from hookhouse.common.kafka import KafkaUnavailable
-from hookhouse.common.records import InboundRequest
-from hookhouse.router.routing import Output, Routed, Transform, outputs, oversized, route
 
 OffLoop = Callable[[Callable[[], Routed]], Awaitable[Routed]]
 Send = Callable[[Output], Awaitable[Any]]
@@ -80,9 +81,12 @@ class Replays:
     ) -> Routed:
         """Route ``row`` again, produce what that causes, and return it once acked."""
         connections = self.connections(row, connection_ids)
-        request, tag = inbound(row), new_id("rpl")
+        now = now_ms()
+        request, tag = inbound(row), new_id("rpl", now)
         routed = await self.off_loop(
-            lambda: route(request, connections, self.transform, replay=tag, trigger=trigger)
+            lambda: route(
+                request, connections, self.transform, replay=tag, trigger=trigger, now_ms=now
+            )
         )
         routed.request = replace(
             routed.request,

@@ -24,9 +24,10 @@ from starlette.routing import Route
 
 from hookhouse.api import pages
 from hookhouse.api.fields import ApiError, json_body, required_text
-from hookhouse.common.clock import iso_ms, now_ms
-from hookhouse.common.config import new_resource
+from hookhouse.common.clock import now_ms
 from hookhouse.common.configlog import ConfigLog
+from hookhouse.common.domain.config import new_resource
+from hookhouse.common.domain.times import iso_ms
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ class Resources:
         staged: Staged | None = None,
     ) -> dict[str, Any]:
         self.check_free(kind, project_id, fields, "")
-        resource = new_resource(prefix, project_id, fields)
+        resource = new_resource(prefix, project_id, fields, now_ms())
         await self.put_with(staged, kind, resource)
         return resource
 
@@ -296,7 +297,7 @@ class Resources:
             return existing
         fields = await kind.fields(project_id, given, None, staged)
         self.check_free(kind.name, project_id, fields, "")
-        resource = new_resource(kind.prefix, project_id, fields)
+        resource = new_resource(kind.prefix, project_id, fields, now_ms())
         staged.resources.append((kind.name, resource))
         return resource
 

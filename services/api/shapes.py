@@ -7,11 +7,11 @@ from typing import Any
 
 import orjson
 
-from hookhouse.common.clock import parse_iso
-from hookhouse.common.config import ConfigState
-from hookhouse.common.message import Message
-from hookhouse.common.records import EventRow, unb64
-from hookhouse.common.verification import masked as masked_verification
+from hookhouse.common.domain.config import ConfigState
+from hookhouse.common.domain.message import Message
+from hookhouse.common.domain.records import EventRow, unb64
+from hookhouse.common.domain.times import parse_iso
+from hookhouse.common.domain.verification import masked as masked_verification
 
 
 def iso(value: datetime | None) -> str | None:

@@ -31,7 +31,7 @@ from confluent_kafka import (
 )
 
 from hookhouse.common import topics
-from hookhouse.common.config import ConfigState, record_key
+from hookhouse.common.domain.config import ConfigState, record_key
 from hookhouse.common.kafka import client_config, producer_config
 from hookhouse.common.sealing import MARK, Sealer
 from hookhouse.common.settings import Settings

@@ -21,9 +21,10 @@ from typing import Any, TypeVar
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from hookhouse.common import metrics
+from hookhouse.common.clock import now_ms
+from hookhouse.common.domain.records import DeadLetter
 from hookhouse.common.kafka import Sender, consumer_config
 from hookhouse.common.offsets import OffsetTracker
-from hookhouse.common.records import DeadLetter
 from hookhouse.common.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,9 @@ def dead_letter(
     stage: str, reason: str, msg: Message, details: dict[str, Any] | None = None
 ) -> DeadLetter:
     """The ``dlq`` record for a consumed record that ``stage`` gives up on."""
-    return DeadLetter.of(stage, reason, position(msg), msg.key(), msg.value(), details)
+    return DeadLetter.of(
+        stage, reason, position(msg), msg.key(), msg.value(), details, now_ms=now_ms()
+    )
 
 
 def send_dead_letter(

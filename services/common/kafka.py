@@ -26,7 +26,7 @@ from confluent_kafka.admin._resource import ResourceType
 from confluent_kafka.cimpl import NewTopic
 
 from hookhouse.common import topics
-from hookhouse.common.limits import RECORD_MAX_BYTES
+from hookhouse.common.domain.limits import RECORD_MAX_BYTES
 from hookhouse.common.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -392,7 +392,7 @@ def _raise_message_limits(
     admin: AdminClient, specs: list[topics.TopicSpec], timeout: float
 ) -> None:
     """Topics made by an older hookhouse take smaller records than this one sends
-    (``common/limits.py``): raise their ``max.message.bytes``, never lower it."""
+    (``common/domain/limits.py``): raise their ``max.message.bytes``, never lower it."""
     if not specs:
         return
     limit = "max.message.bytes"

@@ -2,7 +2,7 @@
 
 Deliveries, OAuth2 token requests and anything else a service sends to an address a
 tenant chose use :func:`guarded_connector` (DESIGN §9).  The SSRF guard
-(:mod:`hookhouse.common.ssrf`) is applied twice, at the two places aiohttp lets one
+(:mod:`hookhouse.common.domain.ssrf`) is applied twice, at the two places aiohttp lets one
 see an address:
 
 - the resolver drops blocked addresses from a name's answers (and fails with
@@ -24,7 +24,7 @@ from typing import Any
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from hookhouse.common.ssrf import Network, SsrfBlocked, is_blocked
+from hookhouse.common.domain.ssrf import Network, SsrfBlocked, is_blocked
 
 
 class GuardedResolver(AbstractResolver):

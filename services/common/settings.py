@@ -12,8 +12,8 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from hookhouse.common.limits import payload_max_bytes
-from hookhouse.common.schemas import request_max_bytes
+from hookhouse.common.domain.limits import payload_max_bytes
+from hookhouse.common.domain.schemas import request_max_bytes
 
 DEFAULT_KAFKA_PORT = 7792
 DEFAULT_CLICKHOUSE_HTTP_PORT = 7723
@@ -129,7 +129,7 @@ class Settings(BaseSettings):
     # A request's headers: at most max_header_count of them, max_header_bytes of names
     # and values together (else 431); its path and query together at most max_url_bytes
     # (else 414).  With the body these bound the record ingest stores, which must leave
-    # room for every record made from it (services/common/limits.py): settings that do
+    # room for every record made from it (services/common/domain/limits.py): settings that do
     # not are refused at start.
     max_header_count: int = Field(default=100, ge=1)
     max_header_bytes: int = Field(default=64 * 1024, ge=1024)

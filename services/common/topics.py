@@ -1,34 +1,48 @@
-"""Topic names and their creation settings (DESIGN section 2), and consumer groups."""
+"""Topics as they are on a broker: their prefixed names and creation settings (DESIGN
+section 2).  The logical names, tiers and groups are the domain's (``domain/topics.py``)
+and are named here too, so that services need one module."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hookhouse.common.limits import TOPIC_MAX_MESSAGE_BYTES
+from hookhouse.common.domain.limits import TOPIC_MAX_MESSAGE_BYTES
+from hookhouse.common.domain.topics import (
+    CONFIG,
+    DEDUP,
+    DELIVERER_GROUP,
+    DELIVERIES,
+    DLQ,
+    GROUPS,
+    HELD,
+    RECORDS,
+    RELEASER_GROUP,
+    REQUESTS,
+    RETRY_TIERS,
+    ROUTER_GROUP,
+    SINK_GROUP,
+)
 from hookhouse.common.settings import Settings
 
-REQUESTS = "requests"
-CONFIG = "config"
-DELIVERIES = "deliveries"
-DLQ = "dlq"
-RECORDS = "records"
-HELD = "held"  # deliveries of paused connections, until unpause (key: connection id)
-DEDUP = "dedup"  # the router's deduplication memory (router/dedup.py), compacted
-# Retry tiers, shortest first: (name suffix, delay in seconds).  Used by the deliverer.
-RETRY_TIERS: tuple[tuple[str, int], ...] = (
-    ("5s", 5),
-    ("1m", 60),
-    ("10m", 600),
-    ("1h", 3600),
-    ("6h", 21600),
-)
-
-# Consumer groups.
-ROUTER_GROUP = "hookhouse-router"
-DELIVERER_GROUP = "hookhouse-deliverer"
-SINK_GROUP = "hookhouse-sink"
-RELEASER_GROUP = "hookhouse-releaser"
-GROUPS = (ROUTER_GROUP, DELIVERER_GROUP, SINK_GROUP, RELEASER_GROUP)
+__all__ = [
+    "CONFIG",
+    "DEDUP",
+    "DELIVERER_GROUP",
+    "DELIVERIES",
+    "DLQ",
+    "GROUPS",
+    "HELD",
+    "RECORDS",
+    "RELEASER_GROUP",
+    "REQUESTS",
+    "RETRY_TIERS",
+    "ROUTER_GROUP",
+    "SINK_GROUP",
+    "TopicSpec",
+    "name",
+    "retry_topic",
+    "specs",
+]
 
 
 @dataclass(frozen=True)

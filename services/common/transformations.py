@@ -19,13 +19,16 @@ error and the console lines, never a failed router.
 from __future__ import annotations
 
 import json
+import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
 
-from hookhouse.common.message import Message, Transformed, body_bytes
+from hookhouse.common.domain.message import Message, Transformed, body_bytes
+from hookhouse.common.domain.routing import RunCode
 from hookhouse.common.sandbox import CallbackLoop, CodeFailed, LimitHit, Sandbox
 from hookhouse.common.settings import Settings
 
@@ -35,6 +38,23 @@ BATCH_BYTES = 1024 * 1024
 
 Job = tuple[str, str, dict[str, str], Message]  # (project id, code, env, message)
 Key = tuple[str, str, str]  # (project id, code, env as JSON)
+
+
+def timed(
+    run: RunCode,
+    observe: Callable[[Transformed, float], None] = lambda outcome, seconds: None,
+) -> RunCode:
+    """``run``, timed: each outcome carries its milliseconds, and ``observe`` sees it
+    with its seconds (the domain reads no clock)."""
+
+    def timed_run(project_id: str, code: str, env: dict[str, str], message: Message) -> Transformed:
+        started = time.perf_counter()
+        outcome = run(project_id, code, env, message)
+        took = time.perf_counter() - started
+        observe(outcome, took)
+        return replace(outcome, duration_ms=int(took * 1000))
+
+    return timed_run
 
 
 class TransformationError(Exception):

@@ -31,12 +31,27 @@ from confluent_kafka import Message
 from yarl import URL
 
 from hookhouse.common import metrics, topics
-from hookhouse.common.clock import iso_ms, now_ms, parse_iso
+from hookhouse.common.clock import now_ms
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.consumer import AsyncConsumer, position, send_dead_letter
-from hookhouse.common.destination_auth import Credentials, InvalidAuthConfig, credentials
+from hookhouse.common.domain.attempt import classify, outbound_headers
+from hookhouse.common.domain.destination_auth import Credentials, InvalidAuthConfig, credentials
+from hookhouse.common.domain.ids import new_id
+from hookhouse.common.domain.ratelimit import PERIODS, ConcurrencyLimit, RateLimiter
+from hookhouse.common.domain.records import AttemptRow, Delivery
+from hookhouse.common.domain.retry import (
+    MAX_AGE_SECONDS,
+    InvalidRetryRule,
+    RetryPolicy,
+    policy_from_rules,
+    retry_after_seconds,
+)
+from hookhouse.common.domain.schedule import NOW, TIMER, place, tier_delays
+from hookhouse.common.domain.signing import InvalidSigningConfig
+from hookhouse.common.domain.ssrf import SsrfBlocked, parse_networks
+from hookhouse.common.domain.target import CACHED_BELOW, Target, target
+from hookhouse.common.domain.times import iso_ms, parse_iso
 from hookhouse.common.health import Readiness
-from hookhouse.common.ids import new_id
 from hookhouse.common.kafka import (
     AsyncProducer,
     KafkaProbe,
@@ -45,23 +60,9 @@ from hookhouse.common.kafka import (
     ensure_topics,
 )
 from hookhouse.common.outbound import guarded_connector
-from hookhouse.common.records import AttemptRow, Delivery
-from hookhouse.common.retry import (
-    MAX_AGE_SECONDS,
-    InvalidRetryRule,
-    RetryPolicy,
-    policy_from_rules,
-    retry_after_seconds,
-)
 from hookhouse.common.runtime import serve_beside, settle_heap, start
 from hookhouse.common.settings import Settings, load
-from hookhouse.common.signing import InvalidSigningConfig
-from hookhouse.common.ssrf import SsrfBlocked, parse_networks
 from hookhouse.deliverer.oauth import OAuthError, TokenCache
-from hookhouse.deliverer.outcome import classify, outbound_headers
-from hookhouse.deliverer.ratelimit import PERIODS, ConcurrencyLimit, RateLimiter
-from hookhouse.deliverer.schedule import NOW, TIMER, place, tier_delays
-from hookhouse.deliverer.target import CACHED_BELOW, Target, target
 
 log = logging.getLogger(__name__)
 
@@ -638,7 +639,7 @@ class Deliverer:
         if outcome.status == "FAILED" and not muted:
             retry = self.next_retry(delivery, pushed, outcome.error_code, policy)
         attempt = AttemptRow(
-            id=new_id("atm"),
+            id=new_id("atm", now_ms()),
             project_id=delivery.project_id,
             event_id=delivery.event_id,
             request_id=delivery.request_id,

@@ -25,19 +25,20 @@ import orjson
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hookhouse.api.auth import presented_key
 from hookhouse.common import metrics, topics
-from hookhouse.common.clock import iso_ms, now_ms
+from hookhouse.common.clock import now_ms
 from hookhouse.common.configlog import ConfigLog
+from hookhouse.common.domain import admission
+from hookhouse.common.domain.ids import new_id
+from hookhouse.common.domain.keys import presented_key
+from hookhouse.common.domain.records import InboundRequest, RequestRow, b64
+from hookhouse.common.domain.schemas import request_max_bytes
+from hookhouse.common.domain.times import iso_ms
+from hookhouse.common.domain.verification import verify
 from hookhouse.common.health import Readiness, routes
-from hookhouse.common.ids import new_id
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, KafkaUnavailable, ensure_topics
-from hookhouse.common.records import InboundRequest, RequestRow, b64
 from hookhouse.common.runtime import http_server, serve_app, settle_heap, start
-from hookhouse.common.schemas import request_max_bytes
 from hookhouse.common.settings import Settings, load
-from hookhouse.common.verification import verify
-from hookhouse.ingest import admission
 
 log = logging.getLogger(__name__)
 
@@ -224,8 +225,9 @@ def build_app(settings: Settings) -> ASGIApp:
     ) -> None:
         """Check, store and acknowledge one request for ``source``."""
         started = time.perf_counter()
-        received_at = iso_ms(now_ms())
-        request_id = new_id("req")
+        now = now_ms()
+        received_at = iso_ms(now)
+        request_id = new_id("req", now)
         method = scope["method"]
         content_type = headers.get("content-type")
         query = scope["query_string"].decode("latin-1")

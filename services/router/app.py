@@ -28,25 +28,12 @@ import uvloop
 from confluent_kafka import Message as Record
 
 from hookhouse.common import metrics, topics
+from hookhouse.common.clock import now_ms
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.consumer import AsyncConsumer, send_dead_letter
-from hookhouse.common.health import Readiness
-from hookhouse.common.kafka import (
-    AsyncProducer,
-    KafkaProbe,
-    LocalQueueFull,
-    SendGroup,
-    ensure_topics,
-)
-from hookhouse.common.message import Message, Transformed
-from hookhouse.common.records import InboundRequest
-from hookhouse.common.runtime import serve_beside, settle_heap, start
-from hookhouse.common.schemas import first_error
-from hookhouse.common.settings import Settings, load
-from hookhouse.common.transformations import Limits, Runtime
-from hookhouse.router.dedup import DedupMemory, match_partitions
-from hookhouse.router.release import Releaser
-from hookhouse.router.routing import (
+from hookhouse.common.domain.message import Message, Transformed
+from hookhouse.common.domain.records import InboundRequest
+from hookhouse.common.domain.routing import (
     Prepared,
     as_received,
     first_transformations,
@@ -55,6 +42,20 @@ from hookhouse.router.routing import (
     route,
     transformer,
 )
+from hookhouse.common.domain.schemas import first_error
+from hookhouse.common.health import Readiness
+from hookhouse.common.kafka import (
+    AsyncProducer,
+    KafkaProbe,
+    LocalQueueFull,
+    SendGroup,
+    ensure_topics,
+)
+from hookhouse.common.runtime import serve_beside, settle_heap, start
+from hookhouse.common.settings import Settings, load
+from hookhouse.common.transformations import Limits, Runtime, timed
+from hookhouse.router.dedup import DedupMemory, match_partitions
+from hookhouse.router.release import Releaser
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,8 @@ class Router:
         # The transformations that see a batch's requests as received run ahead, in one
         # call per batch (an eval costs about 0.3 ms whatever it runs): routing finds them.
         self.prepared: Prepared = {}
-        self.transform = transformer(self.config.state, self.run_code, observe, self.prepared)
+        run = timed(self.run_code, observe)
+        self.transform = transformer(self.config.state, run, observe, self.prepared)
 
     async def run(self) -> None:
         await asyncio.to_thread(ensure_topics, self.settings)
@@ -244,7 +246,14 @@ class Router:
         connections = self.config.state.connections_of(request.source_id)
         seen_before = self.dedup.seen_in(sends, msg.partition() or 0, request.id)
         try:
-            routed = route(request, connections, self.transform, seen_before, original=original)
+            routed = route(
+                request,
+                connections,
+                self.transform,
+                seen_before,
+                original=original,
+                now_ms=now_ms(),
+            )
             made = outputs(routed)
         except LocalQueueFull:  # not this request's fault: route_batch waits and retries
             raise

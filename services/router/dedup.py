@@ -23,9 +23,9 @@ from confluent_kafka.cimpl import NewPartitions
 
 from hookhouse.common import topics
 from hookhouse.common.clock import now_ms
+from hookhouse.common.domain.routing import SeenBefore
 from hookhouse.common.kafka import AsyncProducer, SendGroup, client_config
 from hookhouse.common.settings import Settings
-from hookhouse.router.routing import SeenBefore
 
 log = logging.getLogger(__name__)
 

@@ -35,8 +35,8 @@ from hookhouse.common import topics
 from hookhouse.common.clock import now_ms
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.consumer import AsyncConsumer, position, send_dead_letter
+from hookhouse.common.domain.records import Delivery, EventRow
 from hookhouse.common.kafka import AsyncProducer
-from hookhouse.common.records import Delivery, EventRow
 from hookhouse.common.settings import Settings
 
 log = logging.getLogger(__name__)

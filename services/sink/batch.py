@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from hookhouse.common.records import ROW_KINDS
+from hookhouse.common.domain.records import ROW_KINDS
 
 TABLES = {kind: f"{kind}s" for kind in ROW_KINDS}  # request -> requests, ...
 

@@ -11,8 +11,9 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from hookhouse.common.config import hash_api_key, new_resource
+from hookhouse.common.clock import now_ms
 from hookhouse.common.configlog import ConfigLog
+from hookhouse.common.domain.config import hash_api_key, new_resource
 
 PROJECT_NAME = "local"
 DEMO_SOURCE = "demo"
@@ -32,7 +33,7 @@ def _ensure(
     existing = log.state.find(kind, project_id, name, fields.get("source_id", ""))
     if existing is not None:
         return existing
-    resource = new_resource(prefix, project_id, {"name": name, **fields})
+    resource = new_resource(prefix, project_id, {"name": name, **fields}, now_ms())
     log.append(kind, resource["id"], resource)
     return resource
 
@@ -41,7 +42,7 @@ def project(log: ConfigLog, name: str) -> dict[str, Any]:
     """The project named ``name``, created (with its signing secret) if missing."""
     found = log.state.find("project", "", name)
     if found is None:
-        found = new_resource("tm", "", {"name": name})
+        found = new_resource("tm", "", {"name": name}, now_ms())
     if not found.get("signing_secret"):  # signs deliveries with HOOKDECK_SIGNATURE
         found = {**found, "signing_secret": secrets.token_urlsafe(32)}
         if not log.put("project", found["id"], found):
@@ -52,7 +53,9 @@ def project(log: ConfigLog, name: str) -> dict[str, Any]:
 def new_api_key(log: ConfigLog, project_id: str, name: str = "admin") -> str:
     """A new API key of the project; only its hash is stored, so this is its one showing."""
     key = f"hh_{secrets.token_urlsafe(32)}"
-    record = new_resource("key", project_id, {"name": name, "key_hash": hash_api_key(key)})
+    record = new_resource(
+        "key", project_id, {"name": name, "key_hash": hash_api_key(key)}, now_ms()
+    )
     log.append("api_key", record["id"], record)
     return key
 

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from hookhouse.common.limits import TOPIC_MAX_MESSAGE_BYTES
+from hookhouse.common.domain.limits import TOPIC_MAX_MESSAGE_BYTES
 from hookhouse.common.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]

@@ -19,7 +19,8 @@ import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError
 from confluent_kafka import Producer
 
-from hookhouse.common.clock import iso_ms, now_ms
+from hookhouse.common.clock import now_ms
+from hookhouse.common.domain.times import iso_ms
 from hookhouse.stack.supervisor import pid_alive, read_env
 from tests.e2e.running import PORTS, Stack, api, connect, stored, topic_values, wait_for
 from tests.receiver import Answer, Received, Receiver

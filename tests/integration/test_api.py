@@ -17,8 +17,9 @@ from confluent_kafka import Consumer, TopicPartition
 
 from hookhouse.api import shapes
 from hookhouse.common import clickhouse, topics
-from hookhouse.common.config import new_resource
+from hookhouse.common.clock import now_ms
 from hookhouse.common.configlog import ConfigLog
+from hookhouse.common.domain.config import new_resource
 from hookhouse.common.kafka import client_config
 from hookhouse.common.settings import Settings
 from tests.api_client import Caller, Tenants, ok, refused
@@ -238,7 +239,7 @@ def test_two_replicas_creating_one_name_agree_on_one_winner(
         w.start()
         assert w.wait_ready(30)
     resources = [
-        new_resource("des", project_id, {"name": "raced", "url": "https://r.example"})
+        new_resource("des", project_id, {"name": "raced", "url": "https://r.example"}, now_ms())
         for _ in writers
     ]
     outcomes: list[bool] = [False, False]

@@ -19,11 +19,12 @@ from standardwebhooks import Webhook
 
 from hookhouse.common import topics
 from hookhouse.common.clickhouse import migrate
-from hookhouse.common.clock import iso_ms, now_ms
-from hookhouse.common.config import new_resource
+from hookhouse.common.clock import now_ms
 from hookhouse.common.configlog import ConfigLog
+from hookhouse.common.domain.config import new_resource
+from hookhouse.common.domain.records import Delivery, b64
+from hookhouse.common.domain.times import iso_ms
 from hookhouse.common.kafka import client_config, ensure_topics
-from hookhouse.common.records import Delivery, b64
 from hookhouse.common.settings import Settings
 from hookhouse.deliverer.service import Deliverer
 from tests.receiver import Answer, Received, Receiver
@@ -50,7 +51,7 @@ def config_log(settings: Settings) -> Iterator[ConfigLog]:
     log = ConfigLog(settings)
     log.start()
     assert log.wait_ready(30)
-    project = new_resource("tm", "", {"name": "p", "signing_secret": "project-secret"})
+    project = new_resource("tm", "", {"name": "p", "signing_secret": "project-secret"}, now_ms())
     log.append("project", project["id"], project)
     try:
         yield log
@@ -98,7 +99,7 @@ def connect(
     config: ConfigLog, url: str, rules: list[dict[str, Any]] | None = None, **destination: Any
 ) -> tuple[str, str]:
     pid = project_id(config)
-    dest = new_resource("des", pid, {"name": uuid.uuid4().hex, "url": url, **destination})
+    dest = new_resource("des", pid, {"name": uuid.uuid4().hex, "url": url, **destination}, now_ms())
     config.append("destination", dest["id"], dest)
     conn = new_resource(
         "web",
@@ -109,6 +110,7 @@ def connect(
             "destination_id": dest["id"],
             "rules": rules or [],
         },
+        now_ms(),
     )
     config.append("connection", conn["id"], conn)
     return conn["id"], dest["id"]

@@ -15,8 +15,9 @@ import pytest
 from confluent_kafka import Producer
 
 from hookhouse.common import clickhouse, topics
-from hookhouse.common.clock import iso_ms, now_ms
-from hookhouse.common.config import new_resource
+from hookhouse.common.clock import now_ms
+from hookhouse.common.domain.config import new_resource
+from hookhouse.common.domain.times import iso_ms
 from hookhouse.common.kafka import client_config
 from hookhouse.common.settings import Settings
 from hookhouse.stack.ports import is_listening
@@ -168,7 +169,7 @@ def test_broker_unresponsive_ingest_answers_503_in_bounded_time_then_recovers(
     it answers again, ingest accepts again without a restart."""
     settings, _ = own_broker
     with config_log(settings) as config:
-        source = new_resource("src", project_id(config), {"name": "outage"})
+        source = new_resource("src", project_id(config), {"name": "outage"}, now_ms())
         config.append("source", source["id"], source)
         ingest = start_service(
             "ingest", settings, 17852, tmp_path / "ingest.log", produce_timeout_seconds="2"

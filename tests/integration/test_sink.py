@@ -13,9 +13,10 @@ import pytest
 
 from hookhouse.common import clickhouse, topics
 from hookhouse.common.clickhouse import RETAINED, migrate
-from hookhouse.common.clock import iso_ms, now_ms
+from hookhouse.common.clock import now_ms
+from hookhouse.common.domain.records import AttemptRow, EventRow
+from hookhouse.common.domain.times import iso_ms
 from hookhouse.common.kafka import AsyncProducer
-from hookhouse.common.records import AttemptRow, EventRow
 from hookhouse.common.settings import Settings
 from hookhouse.sink.service import Sink
 

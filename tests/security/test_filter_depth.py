@@ -12,10 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hookhouse.common.filters import MAX_DEPTH, InvalidFilter, compile_filter
-from hookhouse.common.records import InboundRequest, b64
-from hookhouse.common.rules import InvalidRule, check_rules
-from hookhouse.router.routing import route
+from hookhouse.common.domain.filters import MAX_DEPTH, InvalidFilter, compile_filter
+from hookhouse.common.domain.records import InboundRequest, b64
+from hookhouse.common.domain.routing import route
+from hookhouse.common.domain.rules import InvalidRule, check_rules
+
+NOW = 1_796_515_200_000  # the time routing is given: 2026-12-06T00:00:00Z
 
 # Past the interpreter's recursion limit (1,000), and past orjson's reading limit (1,024).
 DEEP = 3000
@@ -208,7 +210,7 @@ def test_the_router_filters_and_deduplicates_the_deepest_body_json_allows() -> N
             [{"type": "deduplicate", "window": 60_000, "include_fields": ["body.a"]}],
         ),
     ]
-    routed = route(request(deepest), connections)
+    routed = route(request(deepest), connections, now_ms=NOW)
     assert sorted(e.connection_id for e in routed.events) == ["dedup", "dedup-include", "equal"]
     assert [(i.connection_id, i.cause) for i in routed.ignored] == [("contains", "FILTERED")]
 
@@ -216,5 +218,5 @@ def test_the_router_filters_and_deduplicates_the_deepest_body_json_allows() -> N
 def test_a_stored_filter_past_the_bound_filters_instead_of_failing_the_request() -> None:
     # Written before the API refused such filters: it matches nothing, raises nothing.
     stored = connection("old", [{"type": "filter", "body": nested_nots(300)}])
-    routed = route(request(b'{"a":1}'), [stored])
+    routed = route(request(b'{"a":1}'), [stored], now_ms=NOW)
     assert [(i.connection_id, i.cause) for i in routed.ignored] == [("old", "FILTERED")]

@@ -9,8 +9,8 @@ import asyncio
 import aiohttp
 import pytest
 
+from hookhouse.common.domain.ssrf import SsrfBlocked, parse_networks
 from hookhouse.common.outbound import guarded_connector
-from hookhouse.common.ssrf import SsrfBlocked, parse_networks
 from tests.receiver import Answer, Receiver
 
 ALLOWED = parse_networks("127.0.0.1/32")

@@ -16,12 +16,13 @@ import pytest
 from confluent_kafka import Producer
 
 from hookhouse.common import topics
-from hookhouse.common.clock import iso_ms, now_ms
+from hookhouse.common.clock import now_ms
 from hookhouse.common.configlog import ConfigLog
+from hookhouse.common.domain.records import Delivery, b64
+from hookhouse.common.domain.signing import hookdeck_signature
+from hookhouse.common.domain.times import iso_ms
 from hookhouse.common.kafka import client_config
-from hookhouse.common.records import Delivery, b64
 from hookhouse.common.settings import Settings
-from hookhouse.common.signing import hookdeck_signature
 from hookhouse.deliverer.service import Deliverer
 from tests.integration.test_deliverer import (
     config_log,

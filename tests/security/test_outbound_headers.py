@@ -9,8 +9,8 @@ from dataclasses import replace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hookhouse.common.records import Delivery
-from hookhouse.deliverer.outcome import forwarded_headers, outbound_headers
+from hookhouse.common.domain.attempt import forwarded_headers, outbound_headers
+from hookhouse.common.domain.records import Delivery
 
 PREFIX = "x-hookhouse-"
 DELIVERY = Delivery(

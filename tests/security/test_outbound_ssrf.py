@@ -8,7 +8,7 @@ import ipaddress
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hookhouse.common.ssrf import IPV4_SPECIAL, IPV6_SPECIAL, is_blocked, parse_networks
+from hookhouse.common.domain.ssrf import IPV4_SPECIAL, IPV6_SPECIAL, is_blocked, parse_networks
 
 NONE = parse_networks("")
 LOOPBACK = parse_networks("127.0.0.0/8, ::1/128")

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from yarl import URL
 
-from hookhouse.deliverer.target import parameter_name, target
+from hookhouse.common.domain.target import parameter_name, target
 
 DEST = "https://d.example/hooks/p1?key=own"
 KEY = (("api_key", "SECRET"),)
@@ -146,7 +146,7 @@ def test_a_path_is_forwarded_with_its_dot_segments_resolved_below_the_destinatio
 def test_long_paths_are_not_kept_in_the_target_cache() -> None:
     """A provider sending thousands of distinct long paths must not fill the deliverer's
     memory through its cache of built URLs."""
-    from hookhouse.deliverer import target as targets
+    from hookhouse.common.domain import target as targets
 
     before = targets._cached.cache_info().currsize
     for n in range(50):

@@ -15,8 +15,9 @@ import httpx
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from hookhouse.common.clock import iso_ms, now_ms
-from hookhouse.common.limits import TOPIC_MAX_MESSAGE_BYTES
+from hookhouse.common.clock import now_ms
+from hookhouse.common.domain.limits import TOPIC_MAX_MESSAGE_BYTES
+from hookhouse.common.domain.times import iso_ms
 from hookhouse.common.sealing import PREFIX, SECRET_NAMES
 from hookhouse.stack.supervisor import read_env
 from tests.e2e.running import (

@@ -1,5 +1,5 @@
 """Whatever ingest stores, every record made from it fits the broker, and so does the
-dead letter of each (``services/common/limits.py``); and whatever ingest stores, the
+dead letter of each (``services/common/domain/limits.py``); and whatever ingest stores, the
 router can route.  Pure: records are built and measured, nothing is produced."""
 
 from __future__ import annotations
@@ -18,14 +18,16 @@ from pydantic import ValidationError
 
 from hookhouse.api.fields import ApiError
 from hookhouse.api.replay import Replays
-from hookhouse.common import limits, schemas
-from hookhouse.common.config import ConfigState, record_key
-from hookhouse.common.message import Message, Transformed
-from hookhouse.common.records import DeadLetter, InboundRequest, b64
+from hookhouse.common.domain import limits, schemas
+from hookhouse.common.domain.admission import HTTP_METHODS
+from hookhouse.common.domain.config import ConfigState, record_key
+from hookhouse.common.domain.message import Message, Transformed
+from hookhouse.common.domain.records import DeadLetter, InboundRequest, b64
+from hookhouse.common.domain.routing import Output, Routed, outputs, oversized, route
 from hookhouse.common.settings import Settings
-from hookhouse.ingest.admission import HTTP_METHODS
 from hookhouse.router.app import InvalidMessage, decode
-from hookhouse.router.routing import Output, Routed, outputs, oversized, route
+
+NOW = 1_796_515_200_000  # the time routing is given: 2026-12-06T00:00:00Z
 
 BODY_MAX = Settings().max_body_bytes
 ROOM = schemas.request_max_bytes()
@@ -72,11 +74,13 @@ def every_record_fits(value: bytes) -> list[Output]:
         connection(1, worst=True),
         connection(2, rules=[{"type": "transform", "transformation_id": "trs_1"}]),
     ]
-    made = outputs(route(inbound, connections, same_but_marked, original=original))
+    made = outputs(route(inbound, connections, same_but_marked, original=original, now_ms=NOW))
     assert oversized(made) is None
     for out in [*made, Output("requests", value, WORST_ID)]:
         assert len(out.value) + len(out.key) <= limits.DEAD_LETTERED_MAX_BYTES
-        letter = DeadLetter.of("router", "record_too_large", ("t", 0, 0), out.key, out.value)
+        letter = DeadLetter.of(
+            "router", "record_too_large", ("t", 0, 0), out.key, out.value, now_ms=NOW
+        )
         assert letter.value, "a record within the limit is carried whole"
         assert len(letter.to_json()) + len(out.key) <= limits.RECORD_MAX_BYTES
     return made
@@ -119,10 +123,10 @@ def test_a_request_too_large_for_its_records_is_dead_lettered_by_reference() -> 
     value = request(b"\xff" * BODY_MAX, {"x-pad": "a" * (ROOM - 13 * 1024 * 1024)})
     assert limits.DEAD_LETTERED_MAX_BYTES < len(value) < limits.RECORD_MAX_BYTES
     inbound, original = decode(value)
-    made = outputs(route(inbound, [connection(1, worst=True)], original=original))
+    made = outputs(route(inbound, [connection(1, worst=True)], original=original, now_ms=NOW))
     problem = oversized(made)
     assert problem is not None and "records made from a request can be" in problem
-    letter = DeadLetter.of("router", "record_too_large", ("t", 0, 7), "k", value)
+    letter = DeadLetter.of("router", "record_too_large", ("t", 0, 7), "k", value, now_ms=NOW)
     assert letter.value == "" and "t/0@7" in letter.details["value_omitted"]
 
 
@@ -130,14 +134,14 @@ def test_a_dead_letter_fits_whatever_its_record_key_and_details() -> None:
     huge = b"x" * (limits.DEAD_LETTERED_MAX_BYTES + 1)
     details = {f"d{n}": "\x01" * 100_000 for n in range(40)}
     letter = DeadLetter.of(
-        "deliverer", "r" * 10_000, ("t" * 300, 1, 2), b"k" * 10**6, huge, details
+        "deliverer", "r" * 10_000, ("t" * 300, 1, 2), b"k" * 10**6, huge, details, now_ms=NOW
     )
     assert letter.value == ""
     assert "topic retains it" in letter.details["value_omitted"]
     assert letter.key is not None
     assert len(letter.to_json()) + len(letter.key) <= limits.DEAD_LETTER_OVERHEAD_BYTES
     odd: dict[Any, Any] = {7: 2**70, "n" * 100_000: {"nested": ["x" * 100_000]}}
-    letter = DeadLetter.of("sink", "r", ("t", 0, 0), None, b"v", odd)
+    letter = DeadLetter.of("sink", "r", ("t", 0, 0), None, b"v", odd, now_ms=NOW)
     assert len(letter.to_json()) <= limits.DEAD_LETTER_OVERHEAD_BYTES
 
 
@@ -148,7 +152,7 @@ def test_a_transformation_that_makes_too_large_a_request_fails_for_that_event() 
         return Transformed(Message(message.headers, b"x" * ROOM, message.path, ""), logs=["hi"])
 
     rules = [{"type": "transform", "transformation_id": "trs_1"}]
-    routed = route(inbound, [connection(1, rules=rules)], grows, original=original)
+    routed = route(inbound, [connection(1, rules=rules)], grows, original=original, now_ms=NOW)
     assert routed.deliveries == []
     assert [row.cause for row in routed.ignored] == ["TRANSFORMATION_FAILED"]
     assert "the transformed request takes" in routed.ignored[0].meta
@@ -163,7 +167,7 @@ def test_a_transformation_that_throws_a_huge_error_fails_for_that_event_only() -
         return Transformed(None, '"' * 9_400_000, logs=['"' * 2_000] * 100)
 
     rules = [{"type": "transform", "transformation_id": "trs_1"}]
-    routed = route(inbound, [connection(1, rules=rules)], throws, original=original)
+    routed = route(inbound, [connection(1, rules=rules)], throws, original=original, now_ms=NOW)
     assert [row.cause for row in routed.ignored] == ["TRANSFORMATION_FAILED"]
     assert oversized(outputs(routed)) is None
 
@@ -226,7 +230,9 @@ def test_whatever_ingest_stores_the_router_can_route(
     ).to_json()
     inbound, original = decode(value)
     assert original.body == body
-    assert oversized(outputs(route(inbound, [connection(1)], original=original))) is None
+    assert (
+        oversized(outputs(route(inbound, [connection(1)], original=original, now_ms=NOW))) is None
+    )
 
 
 def test_a_replay_that_would_make_too_large_a_record_is_refused_before_anything_is_sent() -> None:

@@ -18,11 +18,11 @@ from collections.abc import Iterator
 import orjson
 import pytest
 
-from hookhouse.common.config import ConfigState, record_key
-from hookhouse.common.message import Message, Transformed
+from hookhouse.common.domain.config import ConfigState, record_key
+from hookhouse.common.domain.message import Message, Transformed
+from hookhouse.common.domain.routing import transformer
 from hookhouse.common.sandbox import resident_bytes
 from hookhouse.common.transformations import Job, Limits, Runtime
-from hookhouse.router.routing import transformer
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -355,7 +355,7 @@ ABORTED_V8 = {
 _CHILD = """
 import sys
 import orjson
-from hookhouse.common.message import Message
+from hookhouse.common.domain.message import Message
 from hookhouse.common.transformations import Limits, Runtime
 runtime = Runtime(Limits(cpu_seconds=3.0))
 errors = {}

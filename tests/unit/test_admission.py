@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from hookhouse.common.domain.admission import allowed_types, before_body, of_body, type_allowed
 from hookhouse.common.settings import Settings
-from hookhouse.ingest.admission import allowed_types, before_body, of_body, type_allowed
 
 DEFAULT = allowed_types(Settings().ingest_content_types)
 

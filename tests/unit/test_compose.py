@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from hookhouse.cli import parser
-from hookhouse.common.limits import TOPIC_MAX_MESSAGE_BYTES
+from hookhouse.common.domain.limits import TOPIC_MAX_MESSAGE_BYTES
 from hookhouse.common.settings import Settings
 from hookhouse.stack import kafka_broker
 

@@ -9,7 +9,7 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hookhouse.common.config import ConfigState, hash_api_key, record_key
+from hookhouse.common.domain.config import ConfigState, hash_api_key, record_key
 
 IDS = st.sampled_from(["1", "2", "3", "4"])
 

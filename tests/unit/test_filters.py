@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hookhouse.common.filters import InvalidFilter, compile_filter
+from hookhouse.common.domain.filters import InvalidFilter, compile_filter
 
 
 def matches(spec: Any, data: Any) -> bool:

@@ -9,18 +9,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hookhouse.common.config import record_key
-from hookhouse.common.retry import (
+from hookhouse.common.domain.config import record_key
+from hookhouse.common.domain.retry import (
     MAX_ATTEMPTS,
     InvalidRetryRule,
     policy_from_rules,
     retry_after_seconds,
     status_predicate,
 )
+from hookhouse.common.domain.schedule import NOW, TIMER, place, tier_delays
 from hookhouse.common.settings import Settings
-from hookhouse.deliverer.schedule import NOW, TIMER, place, tier_delays
 from hookhouse.deliverer.service import Deliverer
-from tests.unit.test_outcome import delivery as sample_delivery
+from tests.unit.test_attempt import delivery as sample_delivery
 
 TIERS = (("5s", 5), ("1m", 60), ("10m", 600), ("1h", 3600), ("6h", 21600))
 statuses = st.integers(min_value=100, max_value=599)

@@ -6,10 +6,10 @@ from typing import Any
 
 import orjson
 
-from hookhouse.common.config import ConfigState, record_key
-from hookhouse.common.message import Message, Transformed
-from hookhouse.common.records import InboundRequest, b64
-from hookhouse.router.routing import (
+from hookhouse.common.domain.config import ConfigState, record_key
+from hookhouse.common.domain.message import Message, Transformed
+from hookhouse.common.domain.records import InboundRequest, b64
+from hookhouse.common.domain.routing import (
     Prepared,
     as_received,
     dedup_key,
@@ -18,6 +18,8 @@ from hookhouse.router.routing import (
     route,
     transformer,
 )
+
+NOW = 1_796_515_200_000  # the time routing is given: 2026-12-06T00:00:00Z
 
 
 def request(body: bytes = b'{"a":1}') -> InboundRequest:
@@ -39,7 +41,7 @@ def connection(cid: str, **extra: Any) -> dict[str, Any]:
 
 
 def test_one_delivery_per_enabled_connection() -> None:
-    routed = route(request(), [connection("a"), connection("b")])
+    routed = route(request(), [connection("a"), connection("b")], now_ms=NOW)
     assert [d.destination_id for d in routed.deliveries] == ["des_a", "des_b"]
     assert [e.status for e in routed.events] == ["QUEUED", "QUEUED"]
     assert routed.request.events_count == 2
@@ -48,7 +50,7 @@ def test_one_delivery_per_enabled_connection() -> None:
 
 def test_delivery_carries_the_exact_request() -> None:
     body = b'\x00\xffnot utf-8 {"a":1}'
-    delivery = route(request(body), [connection("a")]).deliveries[0]
+    delivery = route(request(body), [connection("a")], now_ms=NOW).deliveries[0]
     assert delivery.body_bytes == body
     assert (delivery.path, delivery.query, delivery.method) == ("/x", "q=1", "POST")
     assert delivery.headers == {"content-type": "application/json"}
@@ -56,16 +58,16 @@ def test_delivery_carries_the_exact_request() -> None:
 
 
 def test_event_ids_are_stable_across_replays() -> None:
-    first = route(request(), [connection("a")]).deliveries[0].event_id
-    again = route(request(), [connection("a")]).deliveries[0].event_id
-    other = route(request(), [connection("b")]).deliveries[0].event_id
+    first = route(request(), [connection("a")], now_ms=NOW).deliveries[0].event_id
+    again = route(request(), [connection("a")], now_ms=NOW).deliveries[0].event_id
+    other = route(request(), [connection("b")], now_ms=NOW).deliveries[0].event_id
     assert first == again != other
 
 
 def test_a_retried_request_makes_new_events_created_now() -> None:
-    first = route(request(), [connection("a")])
+    first = route(request(), [connection("a")], now_ms=NOW)
     replays = [
-        route(request(), [connection("a")], replay=tag, trigger="MANUAL")
+        route(request(), [connection("a")], replay=tag, trigger="MANUAL", now_ms=NOW)
         for tag in ("rpl_1", "rpl_2")
     ]
     ids = {r.deliveries[0].event_id for r in [first, *replays]}
@@ -77,7 +79,7 @@ def test_a_retried_request_makes_new_events_created_now() -> None:
 
 
 def test_outputs_send_deliveries_held_ones_and_rows_with_the_request_last() -> None:
-    routed = route(request(), [connection("a"), connection("b", paused_at="x")])
+    routed = route(request(), [connection("a"), connection("b", paused_at="x")], now_ms=NOW)
     sent = outputs(routed)
     assert [(o.topic, o.key) for o in sent[:2]] == [("deliveries", "des_a"), ("held", "b")]
     assert sent[-1].topic == "records" and sent[-1].key == "req_1"
@@ -85,7 +87,7 @@ def test_outputs_send_deliveries_held_ones_and_rows_with_the_request_last() -> N
 
 
 def test_no_connection_is_recorded_not_dropped() -> None:
-    routed = route(request(), [])
+    routed = route(request(), [], now_ms=NOW)
     assert routed.deliveries == [] and routed.events == []
     assert routed.request.rejection_cause == "NO_CONNECTION"
 
@@ -97,6 +99,7 @@ def test_disabled_connections_are_ignored_and_paused_ones_hold() -> None:
             connection("a", disabled_at="2026-01-01T00:00:00Z"),
             connection("b", paused_at="2026-01-01T00:00:00Z"),
         ],
+        now_ms=NOW,
     )
     assert routed.deliveries == []
     assert [(e.connection_id, e.status) for e in routed.events] == [("b", "HOLD")]
@@ -115,7 +118,7 @@ def test_filters_route_by_body_headers_query_and_path() -> None:
         "query": [{"type": "filter", "query": {"q": "1"}}],
         "path": [{"type": "filter", "path": {"$endsWith": "/y"}}],
     }
-    routed = route(request(), [connection(name, rules=r) for name, r in rules.items()])
+    routed = route(request(), [connection(name, rules=r) for name, r in rules.items()], now_ms=NOW)
     assert [d.connection_id for d in routed.deliveries] == ["body", "headers", "query"]
     assert {(i.connection_id, i.cause) for i in routed.ignored} == {
         ("body_miss", "FILTERED"),
@@ -140,6 +143,7 @@ def test_a_transformation_feeds_the_filter_after_it_and_the_delivery() -> None:
             connection("ft", rules=filter_then_transform),
         ],
         transform=upper,
+        now_ms=NOW,
     )
     assert [d.connection_id for d in routed.deliveries] == ["tf"]
     assert routed.deliveries[0].body_bytes == b'{"a":2}'
@@ -155,6 +159,7 @@ def test_a_failed_transformation_is_an_ignored_event_with_its_error_and_logs() -
         request(),
         [connection("a", rules=[{"type": "transform", "transformation_id": "t"}])],
         transform=broken,
+        now_ms=NOW,
     )
     [ignored] = routed.ignored
     assert ignored.cause == "TRANSFORMATION_FAILED"
@@ -176,9 +181,9 @@ def test_deduplication_asks_the_memory_with_the_rule_window() -> None:
         return False
 
     conns = [connection("a", rules=[{"type": "deduplicate", "window": 60_000}])]
-    first = route(request(), conns, seen_before=seen_before)
-    again = route(request(), conns, seen_before=seen_before)
-    other = route(request(b'{"a":2}'), conns, seen_before=seen_before)
+    first = route(request(), conns, seen_before=seen_before, now_ms=NOW)
+    again = route(request(), conns, seen_before=seen_before, now_ms=NOW)
+    other = route(request(b'{"a":2}'), conns, seen_before=seen_before, now_ms=NOW)
     assert len(first.deliveries) == 1 and len(other.deliveries) == 1
     assert again.deliveries == [] and again.ignored[0].cause == "DUPLICATE"
     assert asked == [60_000] * 3
@@ -197,13 +202,13 @@ def test_dedup_keys_on_included_or_all_but_excluded_fields() -> None:
 
 def test_delay_sets_when_the_delivery_is_due() -> None:
     conns = [connection("a", rules=[{"type": "delay", "delay": 90_000}])]
-    delivery = route(request(), conns).deliveries[0]
+    delivery = route(request(), conns, now_ms=NOW).deliveries[0]
     assert delivery.not_before == "2026-11-23T13:01:30.000Z"
 
 
 def test_body_size_is_the_decoded_length() -> None:
     for size in range(0, 7):
-        routed = route(request(b"x" * size), [])
+        routed = route(request(b"x" * size), [], now_ms=NOW)
         assert routed.request.body_size == size
 
 
@@ -233,7 +238,11 @@ def test_transformations_run_ahead_are_used_for_the_request_as_received_only() -
     ahead = Transformed(replace(original, body=b"ahead"), "", ["ran ahead"], 3)
     prepared: Prepared = {(id(original), "trs_1"): ahead}
     routed = route(
-        request(), connections, transformer(state, run, prepared=prepared), original=original
+        request(),
+        connections,
+        transformer(state, run, prepared=prepared),
+        original=original,
+        now_ms=NOW,
     )
     # trs_1 ran ahead on the request as received (both connections use it); only trs_2,
     # which sees trs_1's output, runs now.

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from hookhouse.common.rules import InvalidRule, check_rules
+from hookhouse.common.domain.rules import InvalidRule, check_rules
 
 
 def check(rules: Any) -> list[dict[str, Any]]:

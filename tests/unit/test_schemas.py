@@ -10,8 +10,8 @@ import orjson
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-from hookhouse.common.records import ROW_KINDS, Delivery, InboundRequest
-from hookhouse.common.schemas import first_error
+from hookhouse.common.domain.records import ROW_KINDS, Delivery, InboundRequest
+from hookhouse.common.domain.schemas import first_error
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 EXAMPLES = sorted(SCHEMAS.glob("*/examples/*.json"))

@@ -13,15 +13,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from standardwebhooks import Webhook
 
-from hookhouse.common.destination_auth import InvalidAuthConfig, credentials
-from hookhouse.common.signing import (
+from hookhouse.common.domain.destination_auth import InvalidAuthConfig, credentials
+from hookhouse.common.domain.ratelimit import ConcurrencyLimit, RateLimiter
+from hookhouse.common.domain.signing import (
     InvalidSigningConfig,
     custom_signature,
     hookdeck_signature,
     standard_webhooks_headers,
 )
-from hookhouse.common.ssrf import is_blocked, parse_networks
-from hookhouse.deliverer.ratelimit import ConcurrencyLimit, RateLimiter
+from hookhouse.common.domain.ssrf import is_blocked, parse_networks
 
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 

@@ -15,11 +15,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from hookhouse.api.auth import presented_key
 from hookhouse.common import metrics
 from hookhouse.common.clickhouse import migrations, statements
-from hookhouse.common.clock import iso_ms, parse_iso
-from hookhouse.common.config import ConfigState, hash_api_key, record_key
+from hookhouse.common.domain.config import ConfigState, hash_api_key, record_key
+from hookhouse.common.domain.keys import presented_key
+from hookhouse.common.domain.times import iso_ms, parse_iso
 from hookhouse.common.kafka import consumer_config
 from hookhouse.common.runtime import YOUNG_COLLECTION_THRESHOLD, settle_heap
 from hookhouse.common.settings import Settings, mask_url_password

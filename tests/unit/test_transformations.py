@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import orjson
 import pytest
 
-from hookhouse.common.message import Message
+from hookhouse.common.domain.message import Message
 from hookhouse.common.transformations import BATCH_BYTES, Job, Limits, Runtime, _chunks
 
 MESSAGE = Message(

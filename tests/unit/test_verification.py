@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from standardwebhooks import Webhook
 
-from hookhouse.common.verification import InvalidVerification, _same, check, masked, verify
+from hookhouse.common.domain.verification import InvalidVerification, _same, check, masked, verify
 
 BODY = b'{"id": "evt_1", "type": "order.created"}'
 SECRET = "s3cr3t"

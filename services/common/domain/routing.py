@@ -14,7 +14,6 @@ happens here.
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -22,14 +21,13 @@ from typing import Any
 
 import orjson
 
-from hookhouse.common import topics
-from hookhouse.common.clock import iso_ms, now_ms
-from hookhouse.common.config import ConfigState
-from hookhouse.common.filters import MISSING, InvalidFilter, compile_filter, resolve
-from hookhouse.common.ids import derived_id
-from hookhouse.common.limits import DEAD_LETTERED_MAX_BYTES, base64_bytes
-from hookhouse.common.message import Message, Transformed
-from hookhouse.common.records import (
+from hookhouse.common.domain import topics
+from hookhouse.common.domain.config import ConfigState
+from hookhouse.common.domain.filters import MISSING, InvalidFilter, compile_filter, resolve
+from hookhouse.common.domain.ids import derived_id
+from hookhouse.common.domain.limits import DEAD_LETTERED_MAX_BYTES, base64_bytes
+from hookhouse.common.domain.message import Message, Transformed
+from hookhouse.common.domain.records import (
     Delivery,
     EventPayloadRow,
     EventRow,
@@ -40,7 +38,8 @@ from hookhouse.common.records import (
     TransformationExecutionRow,
     b64,
 )
-from hookhouse.common.schemas import request_max_bytes
+from hookhouse.common.domain.schemas import request_max_bytes
+from hookhouse.common.domain.times import iso_ms
 
 Transform = Callable[[dict[str, Any], Message], Transformed]  # (rule, message)
 # (project id, code, env, message): the project's own V8 context runs the code
@@ -77,8 +76,9 @@ def transformer(
     prepared: Prepared | None = None,
 ) -> Transform:
     """The ``transform`` for :func:`route`: a rule's saved transformation, run by ``run``
-    (its project, code, environment, message), timed; ``observe`` sees each outcome and its seconds.
-    An outcome in ``prepared`` for the same message and transformation is used as is."""
+    (its project, code, environment, message; the caller times it, see
+    ``common/transformations.py``'s ``timed``).  An outcome in ``prepared`` for the same
+    message and transformation is used as is, and ``observe`` sees it with its seconds."""
 
     def transform(rule: dict[str, Any], message: Message) -> Transformed:
         wanted = rule.get("transformation_id")
@@ -89,16 +89,12 @@ def transformer(
         if ready is not None:
             observe(ready, ready.duration_ms / 1000)
             return ready
-        started = time.perf_counter()
-        outcome = run(
+        return run(
             str(transformation.get("project_id") or ""),
             transformation["code"],
             transformation.get("env") or {},
             message,
         )
-        took = time.perf_counter() - started
-        observe(outcome, took)
-        return replace(outcome, duration_ms=int(took * 1000))
 
     return transform
 
@@ -136,7 +132,7 @@ def outputs(routed: Routed) -> list[Output]:
 
 def oversized(made: list[Output]) -> str | None:
     """What is wrong when one of ``made`` is too large to be dead-lettered later
-    (``common/limits.py``); ``None`` when all fit."""
+    (``common/domain/limits.py``); ``None`` when all fit."""
     for out in made:
         size = len(out.value) + len(out.key)
         if size > DEAD_LETTERED_MAX_BYTES:
@@ -332,9 +328,11 @@ def route(
     replay: str = "",
     trigger: str = "INITIAL",
     original: Message | None = None,
+    *,
+    now_ms: int,
 ) -> Routed:
-    """What ``request`` causes on ``connections``; ``original`` is the request as
-    received when the caller already made it (see :data:`Prepared`).
+    """What ``request`` causes on ``connections`` at ``now_ms``; ``original`` is the
+    request as received when the caller already made it (see :data:`Prepared`).
 
     A replay (a request retried by hand or in bulk: ``replay`` is its unique tag) makes
     new events, created now, with their own ids; the router's first pass, and its
@@ -346,7 +344,7 @@ def route(
     ignored: list[IgnoredEventRow] = []
     executions: list[TransformationExecutionRow] = []
     payloads: list[EventPayloadRow] = []
-    version = now_ms()
+    version = now_ms
     created_at = iso_ms(version) if replay else request.received_at
     tag = (replay,) if replay else ()
     original = original or as_received(request)

@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeGuard
 
-from hookhouse.common.filters import InvalidFilter, compile_filter
-from hookhouse.common.retry import InvalidRetryRule, policy_from_rules
+from hookhouse.common.domain.filters import InvalidFilter, compile_filter
+from hookhouse.common.domain.retry import InvalidRetryRule, policy_from_rules
 
 RULE_TYPES = ("retry", "filter", "transform", "delay", "deduplicate")
 FILTER_PARTS = ("body", "headers", "query", "path")

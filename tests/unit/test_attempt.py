@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from hookhouse.common.records import Delivery
-from hookhouse.deliverer.outcome import classify, outbound_headers
-from hookhouse.deliverer.target import target
+from hookhouse.common.domain.attempt import classify, outbound_headers
+from hookhouse.common.domain.records import Delivery
+from hookhouse.common.domain.target import target
 
 
 def delivery() -> Delivery:

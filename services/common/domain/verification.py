@@ -26,7 +26,7 @@ from typing import Any
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import EmptyWebhookSecretError, WebhookVerificationError
 
-from hookhouse.common.signing import ALGORITHMS, ENCODINGS, digest, encode
+from hookhouse.common.domain.signing import ALGORITHMS, ENCODINGS, digest, encode
 
 TOLERANCE_SECONDS = 300
 REQUIRED: dict[str, tuple[str, ...]] = {

@@ -5,18 +5,18 @@ from __future__ import annotations
 import hashlib
 import random
 import secrets
-import time
 
 _random = random.Random(secrets.randbits(128))
 
 
-def new_id(prefix: str) -> str:
-    """``req_0193f1c2a4b8d1e2f3a4b5c6``: sortable by creation time, 96 random bits.
+def new_id(prefix: str, at_ms: int) -> str:
+    """``req_0193f1c2a4b8d1e2f3a4b5c6``: sortable by creation time (``at_ms``, epoch
+    milliseconds), 96 random bits.
 
     Ids must be unique, not secret, so a seeded PRNG stands in for the OS's random
     source, which costs a system call per id on the delivery hot path.
     """
-    return f"{prefix}_{time.time_ns() // 1_000_000:012x}{_random.getrandbits(96):024x}"
+    return f"{prefix}_{at_ms:012x}{_random.getrandbits(96):024x}"
 
 
 def derived_id(prefix: str, *parts: str) -> str:

@@ -17,8 +17,8 @@ from typing import Any
 
 import orjson
 
-from hookhouse.common.clock import iso_ms, now_ms
-from hookhouse.common.ids import new_id
+from hookhouse.common.domain.ids import new_id
+from hookhouse.common.domain.times import iso_ms
 
 NAMED = (
     "project",
@@ -56,10 +56,13 @@ def record_key(kind: str, resource_id: str) -> bytes:
     return f"{kind}:{resource_id}".encode()
 
 
-def new_resource(prefix: str, project_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-    """A resource as stored in the config log: the fields plus id, project and times."""
-    stamp = iso_ms(now_ms())
-    resource_id = new_id(prefix)
+def new_resource(
+    prefix: str, project_id: str, fields: dict[str, Any], now_ms: int
+) -> dict[str, Any]:
+    """A resource as stored in the config log: the fields plus id, project and times
+    (created ``now_ms``)."""
+    stamp = iso_ms(now_ms)
+    resource_id = new_id(prefix, now_ms)
     return {
         **fields,
         "id": resource_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from hookhouse.common.records import Delivery
+from hookhouse.common.domain.records import Delivery
 
 # Headers that describe the inbound hop, not the payload; never forwarded.  RFC 9110
 # §7.6.1's hop-by-hop fields (and any the request's ``Connection`` names), RFC 2616's

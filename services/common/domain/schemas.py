@@ -14,9 +14,9 @@ from typing import Any
 
 import jsonschema_rs
 
-from hookhouse.common import limits
+from hookhouse.common.domain import limits
 
-SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
+SCHEMAS_DIR = Path(__file__).resolve().parents[3] / "schemas"
 
 
 @functools.cache
@@ -34,7 +34,7 @@ def validator(topic: str, version: int = 1) -> Any:
 
 @functools.cache
 def request_max_bytes() -> int:
-    """The largest request envelope ingest may store (see ``common/limits.py``): the
+    """The largest request envelope ingest may store (see ``common/domain/limits.py``): the
     records the router derives from a request are a delivery, its request's row and an
     event's payload row, each its payload and fields bounded by these schemas."""
     deliveries, records = schema("deliveries"), schema("records")

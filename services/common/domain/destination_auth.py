@@ -13,7 +13,7 @@ import base64
 from dataclasses import dataclass, field
 from typing import Any
 
-from hookhouse.common import signing
+from hookhouse.common.domain import signing
 
 TYPES = (
     "HOOKDECK_SIGNATURE",

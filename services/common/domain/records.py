@@ -18,8 +18,8 @@ from typing import Any, Self
 
 import orjson
 
-from hookhouse.common.clock import iso_ms, now_ms
-from hookhouse.common.limits import DEAD_LETTERED_MAX_BYTES
+from hookhouse.common.domain.limits import DEAD_LETTERED_MAX_BYTES
+from hookhouse.common.domain.times import iso_ms
 
 REQUEST_SCHEMA_VERSION = 1
 DELIVERY_SCHEMA_VERSION = 1
@@ -307,10 +307,13 @@ class DeadLetter:
         key: bytes | str | None,
         value: bytes | None,
         details: dict[str, Any] | None = None,
+        *,
+        now_ms: int,
     ) -> DeadLetter:
-        """The letter for the record at ``where`` (topic, partition, offset), now.
+        """The letter for the record at ``where`` (topic, partition, offset), failed at
+        ``now_ms``.
 
-        Whatever it is given, it fits the ``dlq`` topic (``common/limits.py``): the key
+        Whatever it is given, it fits the ``dlq`` topic (``common/domain/limits.py``): the key
         and the details' texts are cut to bounded lengths, and a value too large to
         carry is left out, the letter saying so and where the record stays."""
         topic, partition, offset = where
@@ -335,7 +338,7 @@ class DeadLetter:
             offset=offset,
             key=None if text is None else _cut(text),
             value=b64(value),
-            failed_at=iso_ms(now_ms()),
+            failed_at=iso_ms(now_ms),
             details=details,
         )
 
