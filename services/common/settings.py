@@ -1,7 +1,7 @@
 """Typed settings, read once from ``HOOKHOUSE_*`` environment variables.
 
 Every service builds one :class:`Settings` at start and logs :meth:`Settings.describe`
-(secrets masked).  The README's settings table is the user-facing copy of this file.
+(secrets masked).  docs/settings.md's table is the user-facing copy of this file.
 """
 
 from __future__ import annotations
@@ -168,7 +168,7 @@ class Settings(BaseSettings):
     destination_allow_networks: str = ""
 
     # Sink.  Every insert makes a part per table for ClickHouse to merge; it advises
-    # about one insert per second (README: what 0.5, 1 and 2 s cost it).
+    # about one insert per second (docs/settings.md: what 0.5, 1 and 2 s cost it).
     sink_batch_rows: int = Field(default=5000, ge=1)
     sink_batch_seconds: float = Field(default=1.0, gt=0)
 
