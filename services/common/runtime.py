@@ -24,8 +24,8 @@ log = logging.getLogger("hookhouse")
 
 # Net allocations of young objects between two collections (Python's default: 700).
 # At the default a busy service collected every few requests, each pass promoting what
-# was in flight, and the older generations' passes grew with it: the deliverer spent
-# 2.3 s of 15 s of its main thread collecting.  Non-cyclic garbage is freed at once
+# was in flight, and the older generations' passes grew with it: the deliverer spent a
+# large share of its main thread collecting.  Non-cyclic garbage is freed at once
 # whatever this is, so a larger value only lets cyclic garbage wait a little longer.
 YOUNG_COLLECTION_THRESHOLD = 20_000
 
@@ -34,8 +34,8 @@ def settle_heap() -> None:
     """Call once start-up is done, before serving.
 
     What exists now lives as long as the process: it leaves the collector's passes
-    (full passes over it took 16-30 ms each, every few seconds under load, and stalled
-    everything in flight); and young objects are collected far less often.
+    (full passes over it came every few seconds under load, and each stalled everything
+    in flight); and young objects are collected far less often.
     """
     gc.freeze()
     gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, 10, 10)

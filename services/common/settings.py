@@ -1,7 +1,7 @@
 """Typed settings, read once from ``HOOKHOUSE_*`` environment variables.
 
 Every service builds one :class:`Settings` at start and logs :meth:`Settings.describe`
-(secrets masked).  The README's settings table is the user-facing copy of this file.
+(secrets masked).  docs/settings.md's table is the user-facing copy of this file.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     # How long a producer gathers records into one batch before sending: longer means
     # fewer, larger requests (less broker CPU per record), each record waiting longer.
     kafka_linger_ms: float = Field(default=2.0, ge=0, le=1000)
-    # Codec of every producer's batches: lz4 stores similar webhooks in a third of the
+    # Codec of every producer's batches: lz4 stores similar webhooks in far fewer
     # bytes; none spares the producers, the broker and the consumers its CPU.
     kafka_compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "lz4"
     # How long the broker may hold a router's or deliverer's fetch to gather records:
@@ -152,9 +152,8 @@ class Settings(BaseSettings):
     deliverer_max_in_flight: int = Field(default=256, ge=1)
     # How long the deliverer's producer gathers its outcome records (attempt rows,
     # retries, dead letters) into one batch.  They are not on a webhook's way to its
-    # destination, and a trickle of small batches costs the broker dearly: two records
-    # per delivery at 2,500/s cost it 204 µs per delivery at 2 ms, 72 at 20 ms, 19 at
-    # 100 ms (measured when an attempt was two records, its row and its event's).
+    # destination, and a trickle of small batches costs the broker dearly: its CPU per
+    # delivery falls steeply as the batches grow.
     deliverer_linger_ms: float = Field(default=100.0, ge=0, le=1000)
     delivery_header_prefix: str = "x-hookhouse-"
     response_body_limit: int = Field(default=10_000, ge=0)
@@ -168,7 +167,7 @@ class Settings(BaseSettings):
     destination_allow_networks: str = ""
 
     # Sink.  Every insert makes a part per table for ClickHouse to merge; it advises
-    # about one insert per second (README: what 0.5, 1 and 2 s cost it).
+    # about one insert per second (docs/settings.md: what 0.5, 1 and 2 s cost it).
     sink_batch_rows: int = Field(default=5000, ge=1)
     sink_batch_seconds: float = Field(default=1.0, gt=0)
 

@@ -271,7 +271,7 @@ class Deliverer:
                 self.seal()
                 if time.monotonic() - last_commit > 0.5:
                     # Handed to librdkafka: waiting for the broker's answer here stopped
-                    # reading now and then for 200-300 ms (the end-to-end p99's stalls).
+                    # reading now and then, long enough to set the end-to-end p99.
                     await self.consumer.commit(wait=False)
                     last_commit = time.monotonic()
             dispatcher.cancel()

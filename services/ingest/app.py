@@ -6,10 +6,9 @@ answer is 503 with ``Retry-After`` (DESIGN section 5).
 
 The webhook routes (``/e/...`` and ``/v1/publish``) are plain ASGI handlers in front of
 the Starlette app, which serves the rest (health, readiness, metrics, the lifespan).
-Starlette's request and response objects, its middleware and its router took about a
-third of ingest's main thread (103-114 µs per signed 1 KiB request before, 64-78 after;
-BENCHMARKS.md, "Reading the figures"); here a request is read from the ASGI scope and
-answered with two ASGI messages.
+Starlette's request and response objects, its middleware and its router were a large
+share of ingest's own work per request (BENCHMARKS.md, "Reading the figures"); here a
+request is read from the ASGI scope and answered with two ASGI messages.
 """
 
 from __future__ import annotations

@@ -9,10 +9,9 @@ by the next owner of its partitions.  Deduplication memory lives in
 ``router/dedup.py``; paused connections' deliveries in ``router/release.py``.
 
 Not Faust, which DESIGN names: a Faust agent that takes the same batches and does
-nothing cost 101-136 µs of CPU per record here, more than all of the routing (bench
-"no-op Faust agent" in BENCHMARKS.md history), and kept the router under a third of a
-raw consume-and-produce passthrough.  Its one service the router used, a table with a
-changelog, is ``dedup.py``.
+nothing cost more CPU per record than all of the routing, so a router on Faust stayed
+far behind a raw consume-and-produce passthrough.  Its one service the router used, a
+table with a changelog, is ``dedup.py``.
 """
 
 from __future__ import annotations
@@ -102,7 +101,7 @@ class Router:
         self.javascript = ThreadPoolExecutor(max_workers=1, thread_name_prefix="javascript")
         self.dlq = topics.name(settings, topics.DLQ)
         # The transformations that see a batch's requests as received run ahead, in one
-        # call per batch (an eval costs about 0.3 ms whatever it runs): routing finds them.
+        # call per batch (an eval has a fixed cost, whatever it runs): routing finds them.
         self.prepared: Prepared = {}
         run = timed(self.run_code, observe)
         self.transform = transformer(self.config.state, run, observe, self.prepared)

@@ -60,9 +60,9 @@ def resolve_jars(settings: Settings) -> Path:
 
 
 # What Kafka's own start scripts pass (KAFKA_JVM_PERFORMANCE_OPTS in
-# kafka-run-class.sh).  G1's default pause target is 200 ms; with 20 ms its longest
-# young pause under ingest's load fell from 35 to 18 ms (-Xlog:gc, one run each), and
-# each pause holds every produce acknowledgement waiting behind it.
+# kafka-run-class.sh).  G1's default pause target is 200 ms; a 20 ms target shortens
+# its longest young pauses under ingest's load, and each pause holds every produce
+# acknowledgement waiting behind it.
 JVM_PERFORMANCE_OPTIONS = (
     "-server",
     "-XX:+UseG1GC",

@@ -200,12 +200,13 @@ def test_a_kept_metric_counts_into_the_registry_through_one_child() -> None:
     assert (before, after) == (0.0, 1.0)
 
 
-def test_every_setting_has_a_row_in_the_readme() -> None:
-    """A row names ``HOOKHOUSE_<NAME>``, or ``_<END>`` after a name that starts alike
-    (``HOOKHOUSE_KAFKA_SASL_MECHANISM``, ``_SASL_USERNAME``)."""
+def test_every_setting_has_a_row_in_the_settings_page() -> None:
+    """docs/settings.md, the users' list of settings: a row names ``HOOKHOUSE_<NAME>``, or
+    ``_<END>`` after a name that starts alike (``HOOKHOUSE_KAFKA_SASL_MECHANISM``,
+    ``_SASL_USERNAME``)."""
     rows = [
         line
-        for line in (Path(__file__).parents[2] / "README.md").read_text().splitlines()
+        for line in (Path(__file__).parents[2] / "docs" / "settings.md").read_text().splitlines()
         if line.startswith("| `HOOKHOUSE_")
     ]
 
