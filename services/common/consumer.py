@@ -8,17 +8,25 @@ paused consumer returns nothing but keeps the group membership alive.
 Two kinds of pause: ``pause()``/``resume()`` of every partition (in-flight work is at
 its bound), and ``hold(msg, until)`` of one partition whose head record is not due
 yet — paused, sought back to that record, and resumed by ``release_due()``.
+
+Commits are the consumer's alone.  A service says when a record's outcome is durable
+(``done``); the consumer commits the contiguous prefix of what is done (``offsets.py``)
+every ``commit_every_seconds`` without waiting for the answer, whatever the service is
+doing meanwhile, and counts a position committed only once the broker confirms it.  A
+refused commit is logged and its position asked again at the next one; a revoke and the
+close commit whatever is not confirmed yet, and wait.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from hookhouse.common import metrics
 from hookhouse.common.clock import now_ms
@@ -29,6 +37,8 @@ from hookhouse.common.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+COMMIT_EVERY_SECONDS = 0.5
 
 
 def position(msg: Message) -> tuple[str, int, int]:
@@ -72,14 +82,19 @@ class AsyncConsumer:
         fetch_wait_ms: int | None = None,
         bulk: bool = False,
         on_assign: Callable[[list[TopicPartition]], None] | None = None,
+        commit_every_seconds: float = COMMIT_EVERY_SECONDS,
     ) -> None:
         """``on_assign`` runs on the consumer's thread when partitions are assigned,
         before any of their records is returned (the router restores state there)."""
         self.tracker = OffsetTracker()
+        self.commit_every_seconds = commit_every_seconds
+        self._committer: asyncio.Task[None] | None = None  # started by the first consume
         self._on_assign_hook = on_assign
         self.paused = False
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"kafka-{group}")
-        self._consumer = Consumer(consumer_config(settings, group, fetch_wait_ms, bulk))
+        self._consumer = Consumer(
+            {**consumer_config(settings, group, fetch_wait_ms, bulk), "on_commit": self._answered}
+        )
         self._assigned: set[tuple[str, int]] = set()
         self._held: dict[tuple[str, int], float] = {}  # partition -> resume at (time.time)
         self._consumer.subscribe(
@@ -110,19 +125,49 @@ class AsyncConsumer:
             self._held.pop((tp.topic, tp.partition), None)
             self.tracker.forget(tp.topic, tp.partition)
 
-    def _commit_now(self, consumer: Consumer, wait: bool = True) -> None:
-        positions = self.tracker.committable()
+    def _commit_now(self, consumer: Consumer) -> None:
+        """Commit what is done and not confirmed yet, and wait for the broker (a revoke,
+        the close)."""
+        positions = self.tracker.committable(unconfirmed=True)
         if not positions:
             return
         offsets = [TopicPartition(t, p, o) for (t, p), o in positions.items()]
         try:
-            if wait:
-                consumer.commit(offsets=offsets, asynchronous=False)
-            else:
-                consumer.commit(offsets=offsets, asynchronous=True)
-            self.tracker.mark_committed(positions)
+            answered = consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as exc:
-            log.warning("offset commit failed (will retry): %s", exc)
+            log.warning("offset commit failed (asked again at the next): %s", exc)
+            return
+        for tp in answered or []:
+            self.tracker.answer(tp.topic, tp.partition, tp.offset, tp.error is None)
+
+    def _commit_soon(self, positions: dict[tuple[str, int], int]) -> None:
+        """Send a commit of ``positions``; the broker's answer comes to ``_answered``."""
+        offsets = [TopicPartition(t, p, o) for (t, p), o in positions.items()]
+        try:
+            self._consumer.commit(offsets=offsets, asynchronous=True)
+        except KafkaException as exc:
+            log.warning("offset commit failed (asked again at the next): %s", exc)
+            for (topic, partition), offset in positions.items():
+                self.tracker.answer(topic, partition, offset, ok=False)
+
+    def _answered(self, error: KafkaError | None, partitions: list[TopicPartition]) -> None:
+        """librdkafka's answer to a commit that did not wait (on the consumer's thread,
+        inside a poll)."""
+        if error is not None:
+            log.warning("offset commit failed (asked again at the next): %s", error)
+        for tp in partitions:
+            ok = error is None and tp.error is None
+            if tp.error is not None:
+                log.warning("offset commit of %s[%d] failed: %s", tp.topic, tp.partition, tp.error)
+            self.tracker.answer(tp.topic, tp.partition, tp.offset, ok)
+
+    async def _commit_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self.commit_every_seconds)
+            positions = self.tracker.committable()
+            if positions:
+                self.tracker.ask(positions)
+                await self._call(self._commit_soon, positions)
 
     async def _call(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
@@ -142,6 +187,8 @@ class AsyncConsumer:
 
         Each record returned is registered as in flight.
         """
+        if self._committer is None:
+            self._committer = asyncio.create_task(self._commit_periodically())
         messages: list[Message] = await self._call(self._ready, max_messages, wait_seconds)
         out = []
         take = self.tracker.take
@@ -223,11 +270,6 @@ class AsyncConsumer:
         for msg in messages:
             done(msg.topic(), msg.partition(), msg.offset())  # type: ignore[arg-type]
 
-    async def commit(self, wait: bool = True) -> None:
-        """Commit what is done; ``wait=False`` hands the commit to librdkafka and returns
-        (commits still reach the broker in order; the close commits and waits)."""
-        await self._call(self._commit_now, self._consumer, wait)
-
     async def pause(self) -> None:
         if not self.paused:
             self.paused = True
@@ -248,6 +290,10 @@ class AsyncConsumer:
             self._consumer.resume(partitions)
 
     async def close(self) -> None:
+        if self._committer is not None:
+            self._committer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._committer
         await self._call(self._commit_now, self._consumer)
         await self._call(self._consumer.close)
         self._executor.shutdown(wait=True)

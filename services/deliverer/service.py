@@ -240,7 +240,6 @@ class Deliverer:
         names += [topics.retry_topic(self.settings, tier) for tier, _ in topics.RETRY_TIERS]
         self.consumer = AsyncConsumer(self.settings, GROUP, names)
         settle_heap()
-        last_commit = time.monotonic()
         try:
             dispatcher = asyncio.create_task(self.dispatch_loop(limit))
             most = BACKLOG_PER_SLOT * limit
@@ -269,11 +268,6 @@ class Deliverer:
                         await asyncio.sleep(0.005)
                 await self.consumer.release_due(time.time())
                 self.seal()
-                if time.monotonic() - last_commit > 0.5:
-                    # Handed to librdkafka: waiting for the broker's answer here stopped
-                    # reading now and then, long enough to set the end-to-end p99.
-                    await self.consumer.commit(wait=False)
-                    last_commit = time.monotonic()
             dispatcher.cancel()
         finally:
             await self.shutdown()

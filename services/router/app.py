@@ -61,7 +61,6 @@ log = logging.getLogger(__name__)
 GROUP = topics.ROUTER_GROUP
 BATCH_SIZE = 500
 POLL_SECONDS = 0.1  # how long an idle loop waits for a record
-COMMIT_EVERY_SECONDS = 0.5
 EXPIRE_EVERY_SECONDS = 60.0
 
 
@@ -128,7 +127,7 @@ class Router:
         )
         releaser.add_done_callback(self.releaser_ended)
         settle_heap()
-        committed_at = expired_at = time.monotonic()
+        expired_at = time.monotonic()
         # One batch's acknowledgements are awaited after the next batch was routed
         # (its records sent): the loop routes while the broker writes.
         unacked: tuple[list[Record], asyncio.Future[None]] | None = None
@@ -142,9 +141,6 @@ class Router:
                     consumer.done_all(unacked[0])
                 unacked = routed
                 now = time.monotonic()
-                if now - committed_at > COMMIT_EVERY_SECONDS:
-                    await consumer.commit(wait=False)
-                    committed_at = now
                 if now - expired_at > EXPIRE_EVERY_SECONDS:
                     self.dedup.expire(producer)
                     expired_at = now

@@ -104,8 +104,7 @@ class Releaser:
                     consumer.done(msg)
                     released.add(position(msg))
                 if pending or batch:
-                    await consumer.commit()
-                    committed = {
+                    committed = {  # as the broker confirmed them (the consumer commits)
                         tp: tracked.committed or 0
                         for tp, tracked in consumer.tracker.partitions.items()
                     }

@@ -110,9 +110,9 @@ class Sink:
             await asyncio.to_thread(self.producer.close)
 
     async def flush(self, batch: Batch, stop: asyncio.Event) -> None:
-        """Insert every block, then mark the batch done and commit.  The commit does not
-        wait for the broker: the rows are durable already, and a commit lost in a crash
-        only means the batch is inserted again (idempotent on ids)."""
+        """Insert every block, then mark the batch done (the consumer commits it soon
+        after: a commit lost in a crash only means the batch is inserted again,
+        idempotent on ids)."""
         assert self.consumer is not None
         blocks = list(batch.blocks.values())
         # Every table's block at once (ClickHouse takes them in parallel); a block that
@@ -129,7 +129,6 @@ class Sink:
                 metrics.SINK_BATCH_ROWS.observe(len(block.values))
                 metrics.SINK_INSERT_LATENCY.observe(time.perf_counter() - started)
         self.consumer.done_all(batch.messages)
-        await self.consumer.commit(wait=False)
 
     async def insert(self, block: Block, batch: list[Message], stop: asyncio.Event) -> None:
         """Insert ``block``, waiting out ClickHouse outages; dead-letter refused rows."""

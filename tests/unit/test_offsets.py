@@ -56,3 +56,37 @@ def test_untaken_records_hold_the_commit_at_their_offset() -> None:
     assert p.committable() == 4
     p.done(4)
     assert p.committable() == 5
+
+
+def test_a_position_asked_is_not_asked_again_until_the_broker_answers() -> None:
+    tracker = OffsetTracker()
+    tracker.take("t", 0, 5)
+    tracker.done("t", 0, 5)
+    asked = tracker.committable()
+    tracker.ask(asked)
+    assert tracker.committable() == {}  # on its way: not sent twice
+    assert tracker.partitions[("t", 0)].committed is None  # nor counted before the answer
+    assert tracker.committable(unconfirmed=True) == {("t", 0): 6}  # a commit that waits
+    tracker.answer("t", 0, 6, ok=True)
+    assert tracker.partitions[("t", 0)].committed == 6
+    assert tracker.committable(unconfirmed=True) == {}
+
+
+def test_a_refused_commit_is_asked_again() -> None:
+    tracker = OffsetTracker()
+    for offset in (0, 1):
+        tracker.take("t", 0, offset)
+        tracker.done("t", 0, offset)
+    tracker.ask(tracker.committable())
+    tracker.answer("t", 0, 2, ok=False)
+    assert tracker.partitions[("t", 0)].committed is None
+    assert tracker.committable() == {("t", 0): 2}
+
+
+def test_a_late_answer_never_moves_the_committed_position_back() -> None:
+    p = PartitionOffsets()
+    p.take(9)
+    p.done(9)
+    p.confirm(10)
+    p.confirm(4)  # an older commit answered last
+    assert p.committed == 10 and p.committable() is None

@@ -1,0 +1,82 @@
+"""The consumer owns the commit cadence (``common/consumer.py``): a service only says
+what is done, and the group's committed offsets follow, as the broker confirms them."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+
+from hookhouse.common import topics
+from hookhouse.common.consumer import AsyncConsumer
+from hookhouse.common.kafka import AsyncProducer, consumer_config
+from hookhouse.common.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+def committed(settings: Settings, group: str, topic: str) -> int | None:
+    """The group's committed offset of ``topic``'s partition 0, read by another client."""
+    reader = Consumer(consumer_config(settings, group))
+    try:
+        [tp] = reader.committed([TopicPartition(topic, 0)], timeout=10)
+        return None if tp.offset < 0 else int(tp.offset)
+    finally:
+        reader.close()
+
+
+def test_what_is_done_is_committed_without_the_service_asking(settings: Settings) -> None:
+    topic = topics.name(settings, topics.REQUESTS)
+    group = f"commits-{uuid.uuid4().hex}"
+
+    async def scenario() -> tuple[int | None, int | None, int | None]:
+        producer = AsyncProducer(settings)
+        sent = [await producer.send(topic, b"x", key="k", partition=0) for _ in range(5)]
+        producer.close()
+        end = (sent[-1].offset() or 0) + 1
+        consumer = AsyncConsumer(settings, group, [topic], commit_every_seconds=0.1)
+        taken: list[Message] = []
+        async with asyncio.timeout(30):
+            while len([m for m in taken if m.partition() == 0]) < end:
+                taken += await consumer.consume(100, 0.2)
+        mine = [m for m in taken if m.partition() == 0]
+        consumer.done_all(mine[:3])  # the first three only: the commit stops before 4th
+        async with asyncio.timeout(30):
+            while consumer.tracker.partitions[(topic, 0)].committed != mine[3].offset():
+                await consumer.consume(1, 0.1)  # polls serve the broker's answers
+        first = committed(settings, group, topic)
+        consumer.done_all(mine[3:])
+        async with asyncio.timeout(30):
+            while consumer.tracker.partitions[(topic, 0)].committed != end:
+                await consumer.consume(1, 0.1)
+        second = committed(settings, group, topic)
+        await consumer.close()
+        return first, second, mine[3].offset()
+
+    first, second, fourth = asyncio.run(scenario())
+    assert first == fourth  # never past a record not done
+    assert second is not None and second > (first or 0)
+
+
+def test_a_refused_commit_is_logged_and_asked_again(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The broker's refusal arrives through librdkafka's commit callback: the position
+    is not counted committed, and the next commit asks for it again."""
+    topic = topics.name(settings, topics.REQUESTS)
+
+    async def scenario() -> dict[tuple[str, int], int]:
+        consumer = AsyncConsumer(settings, f"refused-{uuid.uuid4().hex}", [topic])
+        consumer.tracker.take(topic, 0, 41)
+        consumer.tracker.done(topic, 0, 41)
+        consumer.tracker.ask(consumer.tracker.committable())
+        refused = TopicPartition(topic, 0, 42)
+        consumer._answered(KafkaError(KafkaError.REBALANCE_IN_PROGRESS), [refused])
+        again = consumer.tracker.committable()
+        await consumer.close()
+        return again
+
+    assert asyncio.run(scenario()) == {(topic, 0): 42}
+    assert "offset commit failed" in caplog.text
