@@ -26,7 +26,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Message as Record
 
 from hookhouse.common import metrics
 from hookhouse.common.clock import now_ms
@@ -41,7 +42,7 @@ T = TypeVar("T")
 COMMIT_EVERY_SECONDS = 0.5
 
 
-def position(msg: Message) -> tuple[str, int, int]:
+def position(msg: Record) -> tuple[str, int, int]:
     """Topic, partition and offset of a consumed record (never missing for those)."""
     topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
     if topic is None or partition is None or offset is None:
@@ -50,7 +51,7 @@ def position(msg: Message) -> tuple[str, int, int]:
 
 
 def dead_letter(
-    stage: str, reason: str, msg: Message, details: dict[str, Any] | None = None
+    stage: str, reason: str, msg: Record, details: dict[str, Any] | None = None
 ) -> DeadLetter:
     """The ``dlq`` record for a consumed record that ``stage`` gives up on."""
     return DeadLetter.of(
@@ -63,7 +64,7 @@ def send_dead_letter(
     topic: str,
     stage: str,
     reason: str,
-    msg: Message,
+    msg: Record,
     details: dict[str, Any] | None = None,
 ) -> T:
     """Count and produce the ``dlq`` record for ``msg``; returns what ``sender.send``
@@ -172,7 +173,7 @@ class AsyncConsumer:
     async def _call(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
-    def _ready(self, max_messages: int, wait_seconds: float) -> list[Message]:
+    def _ready(self, max_messages: int, wait_seconds: float) -> list[Record]:
         # consume(n, t) waits until it has n records or t passed; instead wait only
         # for the first record, then take whatever else is already fetched.
         first = self._consumer.poll(wait_seconds)
@@ -182,14 +183,14 @@ class AsyncConsumer:
             return [first]
         return [first, *self._consumer.consume(max_messages - 1, 0)]
 
-    async def consume(self, max_messages: int, wait_seconds: float) -> list[Message]:
+    async def consume(self, max_messages: int, wait_seconds: float) -> list[Record]:
         """Up to ``max_messages`` records, as soon as there is one (or ``wait_seconds``).
 
         Each record returned is registered as in flight.
         """
         if self._committer is None:
             self._committer = asyncio.create_task(self._commit_periodically())
-        messages: list[Message] = await self._call(self._ready, max_messages, wait_seconds)
+        messages: list[Record] = await self._call(self._ready, max_messages, wait_seconds)
         out = []
         take = self.tracker.take
         for msg in messages:
@@ -204,7 +205,7 @@ class AsyncConsumer:
             out.append(msg)
         return out
 
-    async def hold(self, msg: Message, until: float) -> None:
+    async def hold(self, msg: Record, until: float) -> None:
         """Stop reading ``msg``'s partition until ``until`` and read again from ``msg``."""
         topic, partition, offset = position(msg)
         self._held[(topic, partition)] = until
@@ -260,11 +261,11 @@ class AsyncConsumer:
             out[(topic, partition)] = int(high)
         return out
 
-    def done(self, msg: Message) -> None:
+    def done(self, msg: Record) -> None:
         """The outcome of ``msg`` is durable; its offset may now be committed."""
         self.tracker.done(*position(msg))
 
-    def done_all(self, messages: list[Message]) -> None:
+    def done_all(self, messages: list[Record]) -> None:
         """:meth:`done` for a whole batch of consumed records."""
         done = self.tracker.done
         for msg in messages:

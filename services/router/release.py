@@ -29,7 +29,7 @@ from dataclasses import replace
 from typing import Any
 
 import orjson
-from confluent_kafka import Message
+from confluent_kafka import Message as Record
 
 from hookhouse.common import topics
 from hookhouse.common.clock import now_ms
@@ -82,7 +82,7 @@ class Releaser:
                     ends = await consumer.ends()
                     await consumer.rewind()
                 batch = await consumer.consume(500, 0.2)
-                pending: list[tuple[Message, list[asyncio.Future[Any]]]] = []
+                pending: list[tuple[Record, list[asyncio.Future[Any]]]] = []
                 stopped: set[tuple[str, int]] = set()
                 for msg in batch:
                     topic, partition, offset = position(msg)
@@ -113,7 +113,7 @@ class Releaser:
             watcher.cancel()
             await consumer.close()
 
-    def handle(self, msg: Message) -> list[asyncio.Future[Any]] | None:
+    def handle(self, msg: Record) -> list[asyncio.Future[Any]] | None:
         """Send what one held record causes now (the futures resolve on the acks), or
         ``None`` while its connection is still paused."""
         dlq = topics.name(self.settings, topics.DLQ)

@@ -17,7 +17,7 @@ import time
 import uvloop
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
-from confluent_kafka import Message
+from confluent_kafka import Message as Record
 
 from hookhouse.common import clickhouse, metrics, topics
 from hookhouse.common.consumer import AsyncConsumer, position, send_dead_letter
@@ -37,7 +37,7 @@ INSERT_SETTINGS = {
 MAX_BACKOFF_SECONDS = 10.0
 
 
-def header(msg: Message, name: str) -> bytes | None:
+def header(msg: Record, name: str) -> bytes | None:
     headers = msg.headers() or []
     pairs = headers.items() if isinstance(headers, dict) else headers
     for key, value in pairs:
@@ -130,7 +130,7 @@ class Sink:
                 metrics.SINK_INSERT_LATENCY.observe(time.perf_counter() - started)
         self.consumer.done_all(batch.messages)
 
-    async def insert(self, block: Block, batch: list[Message], stop: asyncio.Event) -> None:
+    async def insert(self, block: Block, batch: list[Record], stop: asyncio.Event) -> None:
         """Insert ``block``, waiting out ClickHouse outages; dead-letter refused rows."""
         assert self.consumer is not None
         backoff = 0.2
@@ -189,7 +189,7 @@ class Sink:
             settings=INSERT_SETTINGS,
         )
 
-    async def dead_letter(self, msg: Message, reason: str, message: str) -> None:
+    async def dead_letter(self, msg: Record, reason: str, message: str) -> None:
         assert self.producer is not None
         log.warning("dead-lettering %s: %s", position(msg), message)
         await send_dead_letter(
