@@ -122,37 +122,46 @@ def custom_media_type(custom: dict[str, Any]) -> bytes:
     return f"{media}; charset=utf-8".encode() if media.startswith("text/") else media.encode()
 
 
-def build_app(settings: Settings) -> ASGIApp:
-    config = ConfigLog(settings)
-    state: dict[str, AsyncProducer] = {}
-    requests_topic = topics.name(settings, topics.REQUESTS)
-    content_types = admission.allowed_types(settings.ingest_content_types)
-    records_topic = topics.name(settings, topics.RECORDS)
-    produce_latency = metrics.PRODUCE_LATENCY.labels("requests")
-    head_limits = admission.HeadLimits(
-        settings.max_header_count, settings.max_header_bytes, settings.max_url_bytes
-    )
-    record_limit = request_max_bytes()
+class Ingest:
+    """The webhook routes, as one ASGI app: ``/e/{source_id}[/path]`` for providers and
+    ``/v1/publish`` for a project's own services; everything else goes to ``rest`` (health,
+    readiness, the lifespan).  Each route is a named method, testable with a hand-built
+    ``config`` (its state) and a producer set by the lifespan."""
 
-    @contextlib.asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        await asyncio.to_thread(ensure_topics, settings)
-        config.start()
-        state["producer"] = AsyncProducer(settings)
-        # Metrics name every source, and a source's id is all it takes to post to it:
-        # they are served to operators on a port of their own, not to providers.
-        operators = http_server(
-            Starlette(routes=routes(readiness)), settings, settings.ingest_metrics_port
+    def __init__(self, settings: Settings, config: ConfigLog, rest: ASGIApp) -> None:
+        self.settings = settings
+        self.config = config
+        self.rest = rest
+        self.producer: AsyncProducer | None = None  # set while the lifespan runs
+        self.requests_topic = topics.name(settings, topics.REQUESTS)
+        self.records_topic = topics.name(settings, topics.RECORDS)
+        self.content_types = admission.allowed_types(settings.ingest_content_types)
+        self.produce_latency = metrics.PRODUCE_LATENCY.labels("requests")
+        self.head_limits = admission.HeadLimits(
+            settings.max_header_count, settings.max_header_bytes, settings.max_url_bytes
         )
-        served = asyncio.create_task(operators.serve())
-        settle_heap()
-        yield
-        operators.should_exit = True
-        await served
-        await asyncio.to_thread(state["producer"].close)
-        config.stop()
+        self.record_limit = request_max_bytes()
 
-    async def not_ready(send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.rest(scope, receive, send)
+        path = scope["path"]
+        if path.startswith("/e/"):
+            handler = self.receive_webhook
+        elif path == "/v1/publish":
+            handler = self.publish
+        else:
+            return await self.rest(scope, receive, send)
+        try:
+            await handler(scope, receive, send)
+        except ClientGone:
+            pass
+        except Exception:
+            log.exception("ingest failed on %s %s", scope["method"], path)
+            with contextlib.suppress(Exception):  # the answer may have begun already
+                await error(send, 500, "INTERNAL_ERROR", "Ingest failed on this request.")
+
+    async def not_ready(self, send: Send) -> None:
         # A half-read configuration would 404 real sources.
         metrics.INGEST_REQUESTS.labels("unknown", "NOT_READY").inc()
         await error(
@@ -163,12 +172,12 @@ def build_app(settings: Settings) -> ASGIApp:
             retry_after="1",
         )
 
-    async def receive_webhook(scope: Scope, receive: Receive, send: Send) -> None:
+    async def receive_webhook(self, scope: Scope, receive: Receive, send: Send) -> None:
         """``/e/{source_id}[/path]``: what providers post to."""
         source_id, slash, rest = scope["path"][3:].partition("/")
-        source = config.state.get("source", source_id)
-        if not config.ready:
-            return await not_ready(send)
+        source = self.config.state.get("source", source_id)
+        if not self.config.ready:
+            return await self.not_ready(send)
         if source is None:
             metrics.INGEST_REQUESTS.labels("unknown", "SOURCE_NOT_FOUND").inc()
             return await error(send, 404, "SOURCE_NOT_FOUND", f"No source with id {source_id}.")
@@ -176,13 +185,13 @@ def build_app(settings: Settings) -> ASGIApp:
             # A provider checking that the URL answers: there is nothing to store or route.
             metrics.INGEST_REQUESTS.labels(source["id"], "HEAD").inc()
             return await respond(send, 200, b"")
-        await admit(scope, receive, send, source, slash + rest, header_dict(scope))
+        await self.admit(scope, receive, send, source, slash + rest, header_dict(scope))
 
-    async def publish(scope: Scope, receive: Receive, send: Send) -> None:
+    async def publish(self, scope: Scope, receive: Receive, send: Send) -> None:
         """``POST /v1/publish``: a project's own services post with an API key and name
         the source in ``X-Hookdeck-Source-Name`` (or ``X-Hookhouse-Source-Name``)."""
-        if not config.ready:
-            return await not_ready(send)
+        if not self.config.ready:
+            return await self.not_ready(send)
         if scope["method"] != "POST":
             metrics.INGEST_REQUESTS.labels("unknown", "UNSUPPORTED_HTTP_METHOD").inc()
             return await error(
@@ -191,7 +200,7 @@ def build_app(settings: Settings) -> ASGIApp:
         headers = header_dict(scope)
         # The project's key is never stored with the request.
         key = presented_key(headers.pop("authorization", None))
-        record = config.state.api_key(key) if key else None
+        record = self.config.state.api_key(key) if key else None
         if record is None:
             metrics.INGEST_REQUESTS.labels("unknown", "UNAUTHORIZED").inc()
             return await error(
@@ -206,15 +215,16 @@ def build_app(settings: Settings) -> ASGIApp:
                 "SOURCE_NAME_REQUIRED",
                 "Name the source in the X-Hookdeck-Source-Name header.",
             )
-        source = config.state.find("source", record["project_id"], name)
+        source = self.config.state.find("source", record["project_id"], name)
         if source is None:
             metrics.INGEST_REQUESTS.labels("unknown", "SOURCE_NOT_FOUND").inc()
             return await error(
                 send, 404, "SOURCE_NOT_FOUND", f"No source named '{name}' in this project."
             )
-        await admit(scope, receive, send, source, "", headers)
+        await self.admit(scope, receive, send, source, "", headers)
 
     async def admit(
+        self,
         scope: Scope,
         receive: Receive,
         send: Send,
@@ -224,6 +234,7 @@ def build_app(settings: Settings) -> ASGIApp:
     ) -> None:
         """Check, store and acknowledge one request for ``source``."""
         started = time.perf_counter()
+        settings = self.settings
         now = now_ms()
         received_at = iso_ms(now)
         request_id = new_id("req", now)
@@ -235,17 +246,32 @@ def build_app(settings: Settings) -> ASGIApp:
             """Record the rejection (with the ``kept`` headers, the path and query cut to
             their limit, no body) and answer it."""
             cut = settings.max_url_bytes
-            await record_rejection(
-                source, request_id, received_at, method, path[:cut], query[:cut], kept, refusal
+            rejected = RequestRow(
+                id=request_id,
+                project_id=source["project_id"],
+                source_id=source["id"],
+                created_at=received_at,
+                method=method,
+                path=path[:cut],
+                query=query[:cut],
+                headers=kept,
+                body="",
+                body_size=0,
+                verified=None,
+                rejection_cause=refusal.recorded_cause,
+                events_count=0,
+                version=now_ms(),
             )
+            metrics.INGEST_REQUESTS.labels(source["id"], refusal.code).inc()
+            await self.record_rejection(rejected)
             await error(send, refusal.status, refusal.code, refusal.message)
 
         refusal = admission.of_head(
-            scope["headers"], scope.get("raw_path") or b"", scope["query_string"], head_limits
+            scope["headers"], scope.get("raw_path") or b"", scope["query_string"], self.head_limits
         )
         if refusal is not None:  # recorded without what made it too large
             return await refuse(refusal, {})
-        refusal = admission.before_body(source, method, content_type, content_types)
+        refusal = admission.before_body(source, method, content_type, self.content_types)
         body = b""
         if refusal is None:
             try:
@@ -284,19 +310,20 @@ def build_app(settings: Settings) -> ASGIApp:
             verified=verified,
         )
         value = inbound.to_json()
-        if len(value) > record_limit:  # within each limit, too large all together
+        if len(value) > self.record_limit:  # within each limit, too large all together
             refusal = admission.Refusal(
                 413,
                 "PAYLOAD_TOO_LARGE",
                 f"The request as a whole (body in base64, headers, path and query) takes "
-                f"{len(value)} bytes; the limit is {record_limit}.",
+                f"{len(value)} bytes; the limit is {self.record_limit}.",
             )
             return await refuse(refusal, {})
+        assert self.producer is not None
         produce_started = time.perf_counter()
         try:
             # No asyncio timer per request: the producer's message.timeout.ms is
             # produce_timeout_seconds, after which the send fails with KafkaUnavailable.
-            await state["producer"].send(requests_topic, value, key=source["id"])
+            await self.producer.send(self.requests_topic, value, key=source["id"])
         except KafkaUnavailable:
             metrics.INGEST_REQUESTS.labels(source["id"], "KAFKA_UNAVAILABLE").inc()
             return await error(
@@ -306,7 +333,7 @@ def build_app(settings: Settings) -> ASGIApp:
                 "The request could not be stored right now; it was not accepted. Retry later.",
                 retry_after=RETRY_AFTER_SECONDS,
             )
-        produce_latency.observe(time.perf_counter() - produce_started)
+        self.produce_latency.observe(time.perf_counter() - produce_started)
         metrics.INGEST_REQUESTS.labels(source["id"], "ACCEPTED").inc()
         metrics.INGEST_LATENCY.observe(time.perf_counter() - started)
         custom = source.get("custom_response")
@@ -319,77 +346,50 @@ def build_app(settings: Settings) -> ASGIApp:
             % request_id.encode(),
         )
 
-    async def record_rejection(
-        source: dict[str, Any],
-        request_id: str,
-        received_at: str,
-        method: str,
-        path: str,
-        query: str,
-        headers: dict[str, str],
-        refusal: admission.Refusal,
-    ) -> None:
+    async def record_rejection(self, row: RequestRow) -> None:
         """Rejected requests are recorded (without their body) so the API can list them."""
-        cause = refusal.recorded_cause
-        metrics.INGEST_REQUESTS.labels(source["id"], refusal.code).inc()
-        row = RequestRow(
-            id=request_id,
-            project_id=source["project_id"],
-            source_id=source["id"],
-            created_at=received_at,
-            method=method,
-            path=path,
-            query=query,
-            headers=headers,
-            body="",
-            body_size=0,
-            verified=None,
-            rejection_cause=cause,
-            events_count=0,
-            version=now_ms(),
-        )
+        assert self.producer is not None
         try:
-            await state["producer"].send(
-                records_topic, orjson.dumps(row), key=request_id, headers=[("kind", b"request")]
+            await self.producer.send(
+                self.records_topic, orjson.dumps(row), key=row.id, headers=[("kind", b"request")]
             )
         except KafkaUnavailable as exc:  # the caller still gets its 4xx; say what is missing
             log.warning(
                 "rejected request %s (%s) not recorded: %s",
-                request_id,
-                cause,
+                row.id,
+                row.rejection_cause,
                 exc,
-                extra={"request_id": request_id},
+                extra={"request_id": row.id},
             )
 
-    readiness = Readiness(
-        {
-            "kafka": KafkaProbe(settings),
-            "config": lambda: config.ready,
-        }
-    )
+
+def build_app(settings: Settings) -> ASGIApp:
+    """The ingest service: :class:`Ingest` in front of a Starlette app for the probes,
+    whose lifespan starts the configuration log, the producer and the operators' port."""
+    config = ConfigLog(settings)
+    readiness = Readiness({"kafka": KafkaProbe(settings), "config": lambda: config.ready})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await asyncio.to_thread(ensure_topics, settings)
+        config.start()
+        ingest.producer = producer = AsyncProducer(settings)
+        # Metrics name every source, and a source's id is all it takes to post to it:
+        # they are served to operators on a port of their own, not to providers.
+        operators = http_server(
+            Starlette(routes=routes(readiness)), settings, settings.ingest_metrics_port
+        )
+        served = asyncio.create_task(operators.serve())
+        settle_heap()
+        yield
+        operators.should_exit = True
+        await served
+        await asyncio.to_thread(producer.close)
+        config.stop()
+
     probes = [route for route in routes(readiness) if route.path != "/metrics"]
-    rest_of_ingest = Starlette(routes=probes, lifespan=lifespan)
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await rest_of_ingest(scope, receive, send)
-        path = scope["path"]
-        if path.startswith("/e/"):
-            handler = receive_webhook
-        elif path == "/v1/publish":
-            handler = publish
-        else:
-            return await rest_of_ingest(scope, receive, send)
-        try:
-            await handler(scope, receive, send)
-        except ClientGone:
-            pass
-        except Exception:
-            log.exception("ingest failed on %s %s", scope["method"], path)
-            with contextlib.suppress(Exception):  # the answer may have begun already
-                await error(send, 500, "INTERNAL_ERROR", "Ingest failed on this request.")
-
-    return app
+    ingest = Ingest(settings, config, Starlette(routes=probes, lifespan=lifespan))
+    return ingest
 
 
 def main() -> None:
