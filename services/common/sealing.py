@@ -1,12 +1,13 @@
 """Secrets in configuration records, sealed on the ``config`` topic.
 
 Anyone who can read the topic (a Kafka consumer, a broker's disk, a backup) would
-otherwise read every signing secret, verification key, destination credential and
-transformation environment.  So every value under a secret's name (``SECRET_NAMES``), at
-any depth of a resource and of any JSON type, is written as ``sealed:v1:`` and a Fernet
-token (AES-128-CBC with HMAC-SHA256, from the ``cryptography`` package) of its JSON, and
-opened again when a service reads the log.  A value is sealed whatever it holds, so a
-sealed token copied into a resource is opened back to that text, never to the secret.
+otherwise read every signing secret, verification key, destination credential (a
+destination's URL too: it can carry a password or a key) and transformation environment.
+So every value under a secret's name (``SECRET_NAMES``), at any depth of a resource and
+of any JSON type, is written as ``sealed:v1:`` and a Fernet token (AES-128-CBC with
+HMAC-SHA256, from the ``cryptography`` package) of its JSON, and opened again when a
+service reads the log. A value is sealed whatever it holds, so a sealed token copied
+into a resource is opened back to that text, never to the secret.
 
 Keys come from ``HOOKHOUSE_CONFIG_KEYS``: Fernet keys separated by commas; the first
 seals, any opens, so a key is rotated by putting the new one first and rewriting the
@@ -30,6 +31,7 @@ SECRET_NAMES = frozenset(
         "token",
         "client_secret",
         "env",  # a transformation's environment: where its code keeps secrets
+        "url",  # a destination's: a user:password@ part or a key in its query
     }
 )
 PREFIX = "sealed:v1:"

@@ -22,7 +22,7 @@ DESTINATION: dict[str, Any] = {
     "id": "des_sealed",
     "team_id": "tm_1",
     "name": "sealed",
-    "url": "https://example.test/hooks",
+    "url": f"https://user:{SECRET}@example.test/hooks?api_key={SECRET}",
     "auth_method": {
         "type": "OAUTH2_CLIENT_CREDENTIALS",
         "config": {"client_id": "id", "client_secret": SECRET, "auth_server": "https://a.test"},
@@ -37,6 +37,7 @@ def test_secrets_are_sealed_at_any_depth_and_opened_back() -> None:
     assert SECRET not in repr(sealed)
     assert sealed["auth_method"]["config"]["client_secret"].startswith(PREFIX)
     assert sealed["headers"][0]["password"].startswith(PREFIX)
+    assert sealed["url"].startswith(PREFIX)  # a password or a key can be in it
     assert sealed["auth_method"]["config"]["client_id"] == "id"  # not a secret
     assert sealer.open(sealed) == DESTINATION
 
