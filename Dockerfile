@@ -17,9 +17,9 @@ COPY pyproject.toml README.md ./
 COPY services ./services
 COPY --from=dashboard /dashboard/node_modules ./services/api/dashboard/node_modules
 COPY schemas ./schemas
-COPY deploy ./deploy
-# Editable, so schemas/ (migrations) is found beside the code, as in a checkout.
-RUN pip install --no-cache-dir -e . && mkdir -p /var/lib/hookhouse
+# A wheel's install: the migrations, the topics' schemas and the dashboard (with the npm
+# packages copied in above) are package data.
+RUN pip install --no-cache-dir . && mkdir -p /var/lib/hookhouse
 
 ENTRYPOINT ["hookhouse"]
 CMD ["--help"]

@@ -18,6 +18,8 @@ from starlette.staticfiles import StaticFiles
 
 from hookhouse.api.fields import error_response
 
+# Package data (pyproject.toml): a wheel installs the folder beside this module, where
+# StaticFiles serves it from, as from a checkout.
 HERE = Path(__file__).parent / "dashboard"
 PACKAGES = ("preact", "htm", "uplot")
 
@@ -35,7 +37,7 @@ def routes(modules: Path = HERE / "node_modules") -> list[BaseRoute]:
             503,
             "DASHBOARD_NOT_INSTALLED",
             f"The dashboard's npm packages are missing from {modules}: run `make` "
-            "(or `npm ci` in services/api/dashboard).",
+            "(or `npm ci` in services/api/dashboard), before building a wheel too.",
         )
 
     if not installed(modules):

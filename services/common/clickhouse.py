@@ -2,14 +2,16 @@
 
 Migrations are ``NNNN_name.up.sql`` / ``NNNN_name.down.sql`` files whose statements
 are separated by ``;`` at the end of a line, with ``{db}`` standing for the database.
-Applied versions are kept in ``<db>.schema_migrations``.
+Applied versions are kept in ``<db>.schema_migrations``.  The files are package data
+(``hookhouse.schemas``, see ``common/schemas.py``), so an installed wheel migrates too.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from importlib import resources
+from importlib.resources.abc import Traversable
 from urllib.parse import unquote, urlsplit
 
 import clickhouse_connect
@@ -17,7 +19,7 @@ from clickhouse_connect.driver.client import Client
 
 from hookhouse.common.settings import Settings
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "schemas" / "clickhouse"
+MIGRATIONS: Traversable = resources.files("hookhouse.schemas") / "clickhouse"
 _MIGRATION_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.(up|down)\.sql$")
 
 
@@ -45,7 +47,7 @@ class Migration:
     down: str
 
 
-def migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+def migrations(directory: Traversable = MIGRATIONS) -> list[Migration]:
     found: dict[int, dict[str, str]] = {}
     for path in directory.iterdir():
         match = _MIGRATION_FILE.match(path.name)

@@ -32,7 +32,7 @@ from confluent_kafka import (
 
 from hookhouse.common import topics
 from hookhouse.common.domain.config import ConfigState, record_key
-from hookhouse.common.kafka import client_config, producer_config
+from hookhouse.common.kafka import client_config, producer_config, serve_logs
 from hookhouse.common.sealing import MARK, Sealer
 from hookhouse.common.settings import Settings
 
@@ -152,6 +152,8 @@ class ConfigLog:
                 )
             except KafkaException:
                 return False
+            finally:
+                serve_logs(self._probe)  # it is never assigned partitions
         return self.wait_applied(int(high) - 1, timeout)
 
     def wait_applied(self, offset: int, timeout: float) -> bool:

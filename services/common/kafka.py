@@ -4,6 +4,13 @@ The producer follows the classic confluent-kafka pattern (KAFKA-NOTES A): one
 ``Producer``, a thread that serves delivery reports with ``poll``, and delivery
 callbacks that resolve asyncio futures through ``call_soon_threadsafe``.  A future
 resolves only when the broker acknowledged the record (``acks=all``, idempotent).
+
+librdkafka's own log lines (a refused connection, an idempotent producer waiting for
+its PID) are records of the ``hookhouse.librdkafka`` logger, at the syslog level's
+Python level (error → ERROR, warning → WARNING, notice and info → INFO), so a service
+formats them as its other logs.  confluent-kafka queues them for the client's
+``poll``, ``consume`` or ``flush``, whichever thread calls it; a client that is never
+polled hands them over with :func:`serve_logs` after each use.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient
 
 # Not re-exported by confluent_kafka.admin for type checkers; these are its own modules.
@@ -30,6 +37,7 @@ from hookhouse.common.domain.limits import RECORD_MAX_BYTES
 from hookhouse.common.settings import Settings
 
 log = logging.getLogger(__name__)
+LIBRDKAFKA_LOG = logging.getLogger("hookhouse.librdkafka")
 
 
 class KafkaUnavailable(Exception):
@@ -57,12 +65,20 @@ def client_config(settings: Settings) -> dict[str, Any]:
         "bootstrap.servers": settings.kafka_bootstrap,
         "security.protocol": settings.kafka_security_protocol,
         "client.id": "hookhouse",
+        "logger": LIBRDKAFKA_LOG,
     }
     if settings.kafka_sasl_mechanism:
         conf["sasl.mechanism"] = settings.kafka_sasl_mechanism
         conf["sasl.username"] = settings.kafka_sasl_username
         conf["sasl.password"] = settings.kafka_sasl_password.get_secret_value()
     return conf
+
+
+def serve_logs(client: AdminClient | Consumer) -> None:
+    """Log what librdkafka queued for ``client``, an admin client or a consumer with no
+    partitions (nothing else serves their queue; a consumer with partitions would hand
+    over a record here)."""
+    client.poll(0)
 
 
 def producer_config(
@@ -350,12 +366,20 @@ def _settle(future: asyncio.Future[Message], err: KafkaError | None, msg: Messag
 def ensure_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
     """Create every missing hookhouse topic; return the names created."""
     admin = AdminClient(client_config(settings))
+    try:
+        return _create_missing(admin, settings, timeout)
+    finally:
+        serve_logs(admin)
+
+
+def _create_missing(admin: AdminClient, settings: Settings, timeout: float) -> list[str]:
     deadline = time.monotonic() + timeout
     while True:
         try:
             existing = set(admin.list_topics(timeout=5).topics)
             break
         except KafkaException:
+            serve_logs(admin)  # why the broker does not answer, as it happens
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
@@ -433,4 +457,6 @@ class KafkaProbe:
             self._admin.list_topics(timeout=timeout)
         except KafkaException:
             return False
+        finally:
+            serve_logs(self._admin)
         return True

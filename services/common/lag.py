@@ -25,7 +25,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from hookhouse.common import metrics, topics
-from hookhouse.common.kafka import client_config
+from hookhouse.common.kafka import client_config, serve_logs
 from hookhouse.common.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,8 @@ class KafkaLag(Collector):
                 except Exception as exc:  # the broker away: no figures rather than old ones
                     log.warning("kafka lag not read: %s", exc)
                     self._reading = None
+                if self._admin is not None:
+                    serve_logs(self._admin)
                 self._read_at = time.monotonic()
             reading = self._reading
         if reading is not None:

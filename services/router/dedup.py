@@ -24,7 +24,7 @@ from confluent_kafka.cimpl import NewPartitions
 from hookhouse.common import topics
 from hookhouse.common.clock import now_ms
 from hookhouse.common.domain.routing import SeenBefore
-from hookhouse.common.kafka import AsyncProducer, SendGroup, client_config
+from hookhouse.common.kafka import AsyncProducer, SendGroup, client_config, serve_logs
 from hookhouse.common.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -156,10 +156,13 @@ def match_partitions(settings: Settings) -> None:
     ``dedup`` was created): every request partition needs its own to write to."""
     admin = AdminClient(client_config(settings))
     requests, dedup = topics.name(settings, topics.REQUESTS), topics.name(settings, topics.DEDUP)
-    found = admin.list_topics(timeout=10).topics
-    wanted, have = len(found[requests].partitions), len(found[dedup].partitions)
-    if have < wanted:
-        log.warning(
-            "%s has %d partitions and %s %d: adding to %s", requests, wanted, dedup, have, dedup
-        )
-        admin.create_partitions([NewPartitions(dedup, wanted)])[dedup].result(timeout=30)
+    try:
+        found = admin.list_topics(timeout=10).topics
+        wanted, have = len(found[requests].partitions), len(found[dedup].partitions)
+        if have < wanted:
+            log.warning(
+                "%s has %d partitions and %s %d: adding to %s", requests, wanted, dedup, have, dedup
+            )
+            admin.create_partitions([NewPartitions(dedup, wanted)])[dedup].result(timeout=30)
+    finally:
+        serve_logs(admin)

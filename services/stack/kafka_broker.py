@@ -15,12 +15,18 @@ from pathlib import Path
 from hookhouse.common.domain.limits import TOPIC_MAX_MESSAGE_BYTES
 from hookhouse.common.settings import Settings
 
+# The local stack runs from a checkout: the broker's pom and log config (and
+# Prometheus's files, stack/prometheus.py) are the checkout's, not package data.  An
+# installed wheel's services use a Kafka and ClickHouse deployed apart (as in
+# docker-compose.yml) and need none of them.
 REPO = Path(__file__).resolve().parents[2]
 POM = REPO / "deploy" / "kafka" / "pom.xml"
 LOG4J = REPO / "deploy" / "kafka" / "log4j2.yaml"
 
 
 def kafka_version() -> str:
+    if not POM.is_file():
+        raise RuntimeError(f"the local Kafka broker runs from a checkout of hookhouse: no {POM}")
     match = re.search(r"<kafka.version>([^<]+)</kafka.version>", POM.read_text())
     if match is None:
         raise RuntimeError(f"no <kafka.version> in {POM}")

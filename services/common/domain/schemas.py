@@ -1,5 +1,9 @@
 """The JSON Schemas of the topics' messages (``schemas/<topic>/v<N>.schema.json``).
 
+They are the package data ``hookhouse.schemas`` (``services/schemas`` is a link to the
+checkout's ``schemas/``), read through ``importlib.resources`` so that an installed
+wheel finds them as a checkout does.
+
 Checked with jsonschema-rs (Draft 2020-12, compiled in Rust): the router checks every
 record on ``requests`` against its schema, and the pure-Python ``jsonschema`` made that
 check a large share of the router's own work per request.
@@ -9,21 +13,20 @@ from __future__ import annotations
 
 import functools
 import json
-from pathlib import Path
+from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any
 
 import jsonschema_rs
 
 from hookhouse.common.domain import limits
 
-SCHEMAS_DIR = Path(__file__).resolve().parents[3] / "schemas"
+SCHEMAS: Traversable = resources.files("hookhouse.schemas")
 
 
 @functools.cache
 def schema(topic: str, version: int = 1) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(
-        (SCHEMAS_DIR / topic / f"v{version}.schema.json").read_text()
-    )
+    loaded: dict[str, Any] = json.loads((SCHEMAS / topic / f"v{version}.schema.json").read_text())
     return loaded
 
 
