@@ -28,7 +28,7 @@ INSPECT = """
 import json
 import hookhouse
 from hookhouse.api import dashboard
-from hookhouse.common import schemas
+from hookhouse.common.domain import schemas
 print(json.dumps({
     "package": hookhouse.__file__,
     "schema": schemas.schema("requests"),
