@@ -3,8 +3,9 @@
 The chain for one record, top to bottom in :meth:`Deliverer.handle`:
 decode → wait until due (retry tier or timer) → take the destination's rate-limit
 slot (or set the delivery aside in a retry tier when that wait is long) → push with
-auth and signature → classify → produce the attempt row (with the event's new
-status), plus the next retry or a dead letter → await every ack → mark the offset done.
+auth and signature → decide what follows (the domain's ``after_attempt``) → produce
+the attempt row (with the event's new status), plus the next retry or a dead letter →
+await every ack → mark the offset done.
 
 Offsets are committed contiguously by the tracker, so a slow delivery never lets a
 later offset be committed past it.  In-flight work is bounded: at the bound the
@@ -20,8 +21,7 @@ import functools
 import logging
 import ssl
 import time
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -34,23 +34,25 @@ from hookhouse.common import metrics, topics
 from hookhouse.common.clock import now_ms
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.consumer import AsyncConsumer, position, send_dead_letter
-from hookhouse.common.domain.attempt import classify, outbound_headers
+from hookhouse.common.domain.attempt import outbound_headers
 from hookhouse.common.domain.destination_auth import Credentials, InvalidAuthConfig, credentials
 from hookhouse.common.domain.ids import new_id
+from hookhouse.common.domain.outcome import (
+    DeadLetter,
+    Muted,
+    Pushed,
+    Retry,
+    after_attempt,
+    mute_stops,
+)
 from hookhouse.common.domain.ratelimit import PERIODS, ConcurrencyLimit, RateLimiter
 from hookhouse.common.domain.records import AttemptRow, Delivery
-from hookhouse.common.domain.retry import (
-    MAX_AGE_SECONDS,
-    InvalidRetryRule,
-    RetryPolicy,
-    policy_from_rules,
-    retry_after_seconds,
-)
+from hookhouse.common.domain.retry import InvalidRetryRule, RetryPolicy, policy_from_rules
 from hookhouse.common.domain.schedule import NOW, TIMER, place, tier_delays
 from hookhouse.common.domain.signing import InvalidSigningConfig
 from hookhouse.common.domain.ssrf import SsrfBlocked, parse_networks
 from hookhouse.common.domain.target import CACHED_BELOW, Target, target
-from hookhouse.common.domain.times import iso_ms, parse_iso
+from hookhouse.common.domain.times import parse_iso
 from hookhouse.common.health import Readiness
 from hookhouse.common.kafka import (
     AsyncProducer,
@@ -67,7 +69,6 @@ from hookhouse.deliverer.oauth import OAuthError, TokenCache
 log = logging.getLogger(__name__)
 
 GROUP = topics.DELIVERER_GROUP
-BY_HAND = ("MANUAL", "BULK_RETRY")  # triggers of deliveries a user asked for
 # A rate-limit wait longer than this sets the delivery aside in a retry tier instead of
 # holding a slot of the in-flight budget.
 SET_ASIDE_AFTER_SECONDS = 2.0
@@ -168,18 +169,6 @@ class Gate:
     rate: RateLimiter | None = None
     concurrency: ConcurrencyLimit | None = None
     waiting: int = 0
-
-
-@dataclass
-class Push:
-    status: int | None
-    error_code: str
-    headers: dict[str, str]
-    body: str
-    url: str
-    method: str
-    started_ms: int
-    duration_ms: int
 
 
 class Deliverer:
@@ -392,10 +381,8 @@ class Deliverer:
 
     def muted(self, delivery: Delivery) -> bool:
         """Was the event muted through the API?  Deliveries asked for by hand still go."""
-        return (
-            delivery.trigger not in BY_HAND
-            and self.config.state.get("muted_event", delivery.event_id) is not None
-        )
+        marked = self.config.state.get("muted_event", delivery.event_id) is not None
+        return mute_stops(delivery, marked)
 
     async def deliver(
         self, delivery: Delivery, msg: Message, body: bytes
@@ -488,7 +475,7 @@ class Deliverer:
 
     async def push(
         self, delivery: Delivery, destination: dict[str, Any], policy: RetryPolicy, body: bytes
-    ) -> Push:
+    ) -> Pushed:
         assert self.session is not None and self.tokens is not None
         method = destination.get("http_method") or delivery.method
         timeout = self.timeout(destination)
@@ -545,7 +532,7 @@ class Deliverer:
             else:
                 response_body = masked(str(exc), where, secrets)
                 response_body = response_body[: self.settings.response_body_limit]
-        return Push(
+        return Pushed(
             status,
             error_code,
             response_headers,
@@ -624,72 +611,38 @@ class Deliverer:
         return policy
 
     def record(
-        self, delivery: Delivery, pushed: Push, msg: Message, policy: RetryPolicy
+        self, delivery: Delivery, pushed: Pushed, msg: Message, policy: RetryPolicy
     ) -> list[asyncio.Future[Any]]:
         """Produce the attempt row (which carries the event's new status too), and the
-        retry or dead letter; return what else to await."""
+        retry or dead letter the domain decided on; return what else to await."""
         assert self.sends is not None
-        outcome = classify(pushed.status, pushed.error_code)
-        metrics.ATTEMPTS.labels(delivery.destination_id, outcome.status, outcome.error_code).inc()
+        now = now_ms()  # the attempt's end: the one time the decision is given
+        decided = after_attempt(
+            delivery,
+            pushed,
+            policy,
+            now,
+            muted=self.muted(delivery),  # while this attempt was on its way
+            attempt_id=new_id("atm", now),
+            retry_after_cap=self.settings.retry_after_max_seconds,
+        )
+        row = decided.row
+        metrics.ATTEMPTS.labels(delivery.destination_id, row.status, row.error_code).inc()
         metrics.DELIVERY_LATENCY.observe(
-            max(0.0, time.time() - parse_iso(delivery.received_at).timestamp())
+            max(0.0, now / 1000 - parse_iso(delivery.received_at).timestamp())
         )
-        retry: Delivery | None = None
-        muted = self.muted(delivery)  # while this attempt was on its way
-        if outcome.status == "FAILED" and not muted:
-            retry = self.next_retry(delivery, pushed, outcome.error_code, policy)
-        attempt = AttemptRow(
-            id=new_id("atm", now_ms()),
-            project_id=delivery.project_id,
-            event_id=delivery.event_id,
-            request_id=delivery.request_id,
-            connection_id=delivery.connection_id,
-            destination_id=delivery.destination_id,
-            created_at=iso_ms(pushed.started_ms),
-            attempt_number=delivery.attempt,
-            trigger=delivery.trigger,
-            status=outcome.status,
-            response_status=pushed.status,
-            error_code=outcome.error_code,
-            response_headers=pushed.headers,
-            response_body=pushed.body,
-            duration_ms=pushed.duration_ms,
-            requested_url=pushed.url,
-            http_method=pushed.method,
-            source_id=delivery.source_id,
-            event_created_at=delivery.created_at,
-            event_status=outcome.status if retry is None else "QUEUED",
-            next_attempt_at=retry.not_before if retry is not None else None,
-            version=now_ms(),
-        )
-        self.sends.send(self.records_topic, orjson.dumps(attempt), attempt.id, ATTEMPT_KIND)
-        if retry is not None:
-            self.wait_in_tier(retry, place(self.remaining(retry), topics.RETRY_TIERS).where)
-        elif outcome.status == "FAILED" and not muted:
-            self.dead_letter_outcome(msg, outcome.error_code, delivery)
-        # Muted: done with, the mark can go (not needed for the offset: a mark left
-        # behind by a crash only mutes automatic attempts of an event that has ended).
-        return [self.forget_mute(delivery)] if muted else []
-
-    def next_retry(
-        self, delivery: Delivery, pushed: Push, error_code: str, policy: RetryPolicy
-    ) -> Delivery | None:
-        if not policy.should_retry(delivery.attempt, pushed.status, error_code):
-            return None
-        delay = policy.delay(delivery.attempt)
-        honoured = retry_after_seconds(
-            pushed.headers.get("retry-after"),
-            datetime.now(UTC),
-            self.settings.retry_after_max_seconds,
-        )
-        if honoured is not None:
-            delay = max(delay, honoured)
-        due_ms = now_ms() + int(delay * 1000)
-        if due_ms > parse_iso(delivery.created_at).timestamp() * 1000 + MAX_AGE_SECONDS * 1000:
-            return None
-        return replace(
-            delivery, attempt=delivery.attempt + 1, trigger="AUTOMATIC", not_before=iso_ms(due_ms)
-        )
+        self.sends.send(self.records_topic, orjson.dumps(row), row.id, ATTEMPT_KIND)
+        match decided.then:
+            case Retry(delivery=retry, due_ms=due_ms):
+                self.wait_in_tier(retry, place((due_ms - now) / 1000, topics.RETRY_TIERS).where)
+            case DeadLetter(reason=reason):
+                self.dead_letter_outcome(msg, reason, delivery)
+            case Muted():
+                # Done with, the mark can go (not needed for the offset: a mark left
+                # behind by a crash only mutes automatic attempts of an event that has
+                # ended).
+                return [self.forget_mute(delivery)]
+        return []
 
     def forget_mute(self, delivery: Delivery) -> asyncio.Future[Any]:
         return asyncio.ensure_future(
