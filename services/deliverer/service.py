@@ -1,10 +1,12 @@
-"""The deliverer process: consume ``deliveries`` and the retry tiers, push over HTTP.
+"""The deliverer process's pump: consume ``deliveries`` and the retry tiers, push each
+delivery (``push.py``), produce what the domain decides follows (``after_attempt``).
 
 The chain for one record, top to bottom in :meth:`Deliverer.handle`:
 decode → wait until due (retry tier or timer) → take the destination's rate-limit
 slot (or set the delivery aside in a retry tier when that wait is long) → push with
-auth and signature → classify → produce the attempt row (with the event's new
-status), plus the next retry or a dead letter → await every ack → mark the offset done.
+auth and signature → read the clock, decide what follows → produce the attempt row
+(with the event's new status), plus the next retry or a dead letter → await every
+ack → mark the offset done.
 
 Offsets are committed contiguously by the tracker, so a slow delivery never lets a
 later offset be committed past it.  In-flight work is bounded: at the bound the
@@ -16,41 +18,34 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import functools
 import logging
-import ssl
 import time
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 import orjson
 import uvloop
-from confluent_kafka import Message
-from yarl import URL
+from confluent_kafka import Message as Record
 
 from hookhouse.common import metrics, topics
 from hookhouse.common.clock import now_ms
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.consumer import AsyncConsumer, position, send_dead_letter
-from hookhouse.common.domain.attempt import classify, outbound_headers
-from hookhouse.common.domain.destination_auth import Credentials, InvalidAuthConfig, credentials
 from hookhouse.common.domain.ids import new_id
+from hookhouse.common.domain.outcome import (
+    DeadLetter,
+    Muted,
+    Pushed,
+    Retry,
+    after_attempt,
+    mute_stops,
+)
 from hookhouse.common.domain.ratelimit import PERIODS, ConcurrencyLimit, RateLimiter
 from hookhouse.common.domain.records import AttemptRow, Delivery
-from hookhouse.common.domain.retry import (
-    MAX_AGE_SECONDS,
-    InvalidRetryRule,
-    RetryPolicy,
-    policy_from_rules,
-    retry_after_seconds,
-)
+from hookhouse.common.domain.retry import InvalidRetryRule, RetryPolicy, policy_from_rules
 from hookhouse.common.domain.schedule import NOW, TIMER, place, tier_delays
-from hookhouse.common.domain.signing import InvalidSigningConfig
-from hookhouse.common.domain.ssrf import SsrfBlocked, parse_networks
-from hookhouse.common.domain.target import CACHED_BELOW, Target, target
-from hookhouse.common.domain.times import iso_ms, parse_iso
+from hookhouse.common.domain.ssrf import parse_networks
+from hookhouse.common.domain.times import parse_iso
 from hookhouse.common.health import Readiness
 from hookhouse.common.kafka import (
     AsyncProducer,
@@ -59,15 +54,13 @@ from hookhouse.common.kafka import (
     SendGroup,
     ensure_topics,
 )
-from hookhouse.common.outbound import guarded_connector
 from hookhouse.common.runtime import serve_beside, settle_heap, start
 from hookhouse.common.settings import Settings, load
-from hookhouse.deliverer.oauth import OAuthError, TokenCache
+from hookhouse.deliverer.push import Pusher
 
 log = logging.getLogger(__name__)
 
 GROUP = topics.DELIVERER_GROUP
-BY_HAND = ("MANUAL", "BULK_RETRY")  # triggers of deliveries a user asked for
 # A rate-limit wait longer than this sets the delivery aside in a retry tier instead of
 # holding a slot of the in-flight budget.
 SET_ASIDE_AFTER_SECONDS = 2.0
@@ -77,87 +70,6 @@ BACKLOG_PER_SLOT = 4
 PAUSE_AFTER_FULL_SECONDS = 5.0
 # The ``kind`` header of the row every attempt produces (the sink's table).
 ATTEMPT_KIND: list[tuple[str, str | bytes | None]] = [("kind", AttemptRow.kind.encode())]
-
-
-def error_code_of(exc: BaseException) -> str:
-    """Map a client exception to Hookdeck's attempt error codes."""
-    cause = exc.os_error if isinstance(exc, aiohttp.ClientConnectorError) else exc
-    if isinstance(exc, OAuthError) and exc.__cause__ is not None:  # its token request's
-        cause = exc.__cause__
-        if isinstance(cause, aiohttp.ClientConnectorError):
-            cause = cause.os_error
-    if isinstance(cause, SsrfBlocked):  # from the guarded connector (common.outbound)
-        return "SSRF_BLOCKED"
-    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
-        return "TIMEOUT"
-    if isinstance(exc, aiohttp.ClientConnectorDNSError):
-        return "DNS_LOOKUP_FAILED"
-    if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
-        return "SSL_ERROR"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return "CONNECTION_REFUSED"
-    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError):
-        return "CONNECTION_RESET"
-    if isinstance(exc, InvalidAuthConfig | InvalidSigningConfig):
-        return "AUTH_CONFIG_INVALID"
-    if isinstance(exc, OAuthError):
-        return "OAUTH2_HANDSHAKE_FAILED"
-    return "UNKNOWN"
-
-
-# Read a response to its end (so its connection goes back to the pool) up to this many
-# bytes; past it, stop reading and let the connection close.
-DRAIN_LIMIT_BYTES = 1024 * 1024
-
-
-async def read_capped(response: aiohttp.ClientResponse, keep: int) -> bytes:
-    """The first ``keep`` bytes of the body; the rest is read and dropped (up to a cap)."""
-    size = response.content_length
-    if size is not None and size <= keep:  # the usual short answer, read in one call
-        return await response.read()
-    kept = bytearray()
-    seen = 0
-    async for chunk in response.content.iter_any():
-        if len(kept) < keep:
-            kept += chunk[: keep - len(kept)]
-        seen += len(chunk)
-        if seen > DRAIN_LIMIT_BYTES:
-            break
-    return bytes(kept)
-
-
-def remaining(limit: aiohttp.ClientTimeout, started: float) -> aiohttp.ClientTimeout:
-    """What is left of an attempt's ``limit`` after what it spent before the request
-    (an OAuth2 token request, say): the whole attempt stays within the timeout."""
-    spent = time.perf_counter() - started
-    if limit.total is None or spent < 0.01:  # nothing worth a new timeout object
-        return limit
-    return aiohttp.ClientTimeout(total=max(limit.total - spent, 0.001))
-
-
-@functools.lru_cache(maxsize=4096)
-def normalised(destination_url: str) -> str:
-    """A destination's URL as the client would encode it (an IDN host, a space...)."""
-    return str(URL(destination_url))
-
-
-def request_url(url: str) -> URL:
-    """``url`` sent exactly as built: the client's own re-quoting would decode what
-    :func:`target` encoded on purpose (``%3B`` back to ``;``).  Kept for short URLs only
-    (see ``target.CACHED_BELOW``)."""
-    return _request_url(url) if len(url) < 4 * CACHED_BELOW else URL(url, encoded=True)
-
-
-_request_url = functools.lru_cache(maxsize=4096)(lambda url: URL(url, encoded=True))
-
-
-def masked(message: str, where: Target, secrets: tuple[str, ...]) -> str:
-    """An error's text without the credentials of the URL it may quote."""
-    message = message.replace(where.url, where.shown)
-    for secret in secrets:
-        if secret:
-            message = message.replace(secret, "***")
-    return message
 
 
 @dataclass
@@ -170,18 +82,6 @@ class Gate:
     waiting: int = 0
 
 
-@dataclass
-class Push:
-    status: int | None
-    error_code: str
-    headers: dict[str, str]
-    body: str
-    url: str
-    method: str
-    started_ms: int
-    duration_ms: int
-
-
 class Deliverer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -190,24 +90,21 @@ class Deliverer:
         self.dlq_topic = topics.name(settings, topics.DLQ)
         self.tier_delays = tier_delays(settings.topic_prefix, topics.RETRY_TIERS)
         self.allowed = parse_networks(settings.destination_allow_networks)
-        self.dashboard_url = settings.dashboard_url  # a property, made anew on each read
         self.consumer: AsyncConsumer | None = None
         self.producer: AsyncProducer | None = None
-        self.session: aiohttp.ClientSession | None = None
-        self.tokens: TokenCache | None = None
-        self.timeouts: dict[float, aiohttp.ClientTimeout] = {}  # seconds -> its timeout
+        self.pusher: Pusher | None = None
         self.gates: dict[str, Gate] = {}
         self.policies: dict[str, tuple[Any, RetryPolicy]] = {}  # connection id -> (rules, policy)
         self.tasks: set[asyncio.Task[None]] = set()
         # The records of finished deliveries go through one SendGroup at a time; the
         # loop seals it each turn, and its records' deliveries are done once it is acked.
         self.sends: SendGroup | None = None
-        self.sending: list[Message] = []
+        self.sending: list[Record] = []
         self.unsettled: set[asyncio.Future[None]] = set()
         # Records read but not started yet: they let the partitions stay unpaused while
         # deliveries run, since every pause makes the client drop and re-fetch what it
         # had prefetched (KAFKA-NOTES C).  Bounded: at its limit the partitions pause.
-        self.backlog: collections.deque[Message] = collections.deque()
+        self.backlog: collections.deque[Record] = collections.deque()
         self.wakeup = asyncio.Event()
         self.stop = asyncio.Event()
         self.failed = False
@@ -226,16 +123,7 @@ class Deliverer:
         )
         self.sends = self.producer.group()
         limit = self.settings.deliverer_max_in_flight
-        self.session = aiohttp.ClientSession(
-            # Deliveries and OAuth2 token requests: every connection is SSRF-checked.
-            connector=guarded_connector(self.allowed, limit=limit + 16),
-            timeout=aiohttp.ClientTimeout(total=self.settings.delivery_timeout_seconds),
-            auto_decompress=False,
-            # Stateless deliveries: a cookie one destination sets would otherwise go
-            # with every later request to its host, another tenant's destinations too.
-            cookie_jar=aiohttp.DummyCookieJar(),
-        )
-        self.tokens = TokenCache(self.session)
+        self.pusher = Pusher(self.settings, self.allowed, connections=limit + 16)
         names = [topics.name(self.settings, topics.DELIVERIES)]
         names += [topics.retry_topic(self.settings, tier) for tier, _ in topics.RETRY_TIERS]
         self.consumer = AsyncConsumer(self.settings, GROUP, names)
@@ -280,7 +168,7 @@ class Deliverer:
                 await self.dispatch(self.backlog.popleft())
             await self.wakeup.wait()
 
-    async def dispatch(self, msg: Message) -> None:
+    async def dispatch(self, msg: Record) -> None:
         """Start handling ``msg`` unless its retry-tier partition is not ready yet."""
         assert self.consumer is not None
         delay = self.tier_delays.get(msg.topic() or "")
@@ -300,7 +188,7 @@ class Deliverer:
         self.tasks.add(task)
         task.add_done_callback(self._finished)
 
-    def done_when_acked(self, msg: Message) -> None:
+    def done_when_acked(self, msg: Record) -> None:
         """``msg`` is done once the current group (holding its records) is acked.
 
         Call it right after they were sent, with no ``await`` in between."""
@@ -358,14 +246,14 @@ class Deliverer:
             await asyncio.wait(set(self.unsettled), timeout=10)
         if self.consumer is not None:
             await self.consumer.close()
-        if self.session is not None:
-            await self.session.close()
+        if self.pusher is not None:
+            await self.pusher.close()
         if self.producer is not None:
             await asyncio.to_thread(self.producer.close)
         self.config.stop()
 
     # -- one record ------------------------------------------------------------------
-    async def handle(self, msg: Message) -> None:
+    async def handle(self, msg: Record) -> None:
         assert self.consumer is not None
         try:
             delivery = Delivery.from_dict(orjson.loads(msg.value() or b""))
@@ -386,16 +274,15 @@ class Deliverer:
 
     def muted(self, delivery: Delivery) -> bool:
         """Was the event muted through the API?  Deliveries asked for by hand still go."""
-        return (
-            delivery.trigger not in BY_HAND
-            and self.config.state.get("muted_event", delivery.event_id) is not None
-        )
+        marked = self.config.state.get("muted_event", delivery.event_id) is not None
+        return mute_stops(delivery, marked)
 
     async def deliver(
-        self, delivery: Delivery, msg: Message, body: bytes
+        self, delivery: Delivery, msg: Record, body: bytes
     ) -> list[asyncio.Future[Any]]:
         """Send everything one delivery record causes (through the current
         :meth:`done_when_acked` group, at its very end); return what else to await."""
+        assert self.pusher is not None
         if self.muted(delivery):  # the API has recorded the event as cancelled
             log.info(
                 "dropping delivery %s of muted event %s",
@@ -432,7 +319,14 @@ class Deliverer:
                     continue  # a concurrency slot is not reserved ahead: try again
             policy = self.policy(delivery)
             try:
-                pushed = await self.push(delivery, destination, policy, body)
+                pushed = await self.pusher.push(
+                    delivery,
+                    destination,
+                    body,
+                    policy,
+                    self.names(delivery, destination),
+                    self.project_secret(delivery),
+                )
             finally:
                 if gate.concurrency is not None:
                     gate.concurrency.release()
@@ -480,110 +374,10 @@ class Deliverer:
             return gate.rate.reserve(time.monotonic(), SET_ASIDE_AFTER_SECONDS)
         return 0.0
 
-    async def push(
-        self, delivery: Delivery, destination: dict[str, Any], policy: RetryPolicy, body: bytes
-    ) -> Push:
-        assert self.session is not None and self.tokens is not None
-        method = destination.get("http_method") or delivery.method
-        timeout = self.timeout(destination)
-        started_ms = now_ms()
-        started = time.perf_counter()
-        status: int | None = None
-        error_code = ""
-        response_headers: dict[str, str] = {}
-        response_body = ""
-        # What the attempt records until the URL is built (a bad URL fails the attempt).
-        where = Target(destination["url"], destination["url"])
-        secrets: tuple[str, ...] = ()
-        try:
-            extra, token = await self.credentials(delivery, destination, body, started_ms, timeout)
-            secrets = tuple(extra.query.values())
-            where = target(
-                normalised(destination["url"]),
-                delivery.path,
-                delivery.query,
-                not destination.get("path_forwarding_disabled", False),
-                tuple(extra.query.items()),
-            )
-            headers = outbound_headers(
-                delivery,
-                self.settings.delivery_header_prefix,
-                self.names(delivery, destination),
-                policy.delay(delivery.attempt)
-                if policy.should_retry(delivery.attempt, None, "")
-                else None,
-                self.dashboard_url,
-                extra.headers,
-            )
-            async with self.session.request(
-                method,
-                request_url(where.url),
-                data=body,
-                headers=headers,
-                allow_redirects=False,
-                timeout=remaining(timeout, started),
-            ) as response:
-                status = response.status
-                if status == 401 and token is not None:
-                    self.tokens.refused(destination["id"], token)
-                for name, value in response.headers.items():
-                    key = str(name).lower()
-                    seen = response_headers.get(key)
-                    response_headers[key] = f"{seen}, {value}" if seen else value
-                raw = await read_capped(response, self.settings.response_body_limit)
-                response_body = raw.decode("utf-8", errors="replace")
-        except Exception as exc:  # every client failure becomes an attempt error code
-            error_code = error_code_of(exc)
-            if error_code == "TIMEOUT":  # aiohttp's timeout error has no message
-                response_body = f"no answer within {timeout.total:g} s"
-            else:
-                response_body = masked(str(exc), where, secrets)
-                response_body = response_body[: self.settings.response_body_limit]
-        return Push(
-            status,
-            error_code,
-            response_headers,
-            response_body,
-            where.shown,
-            method,
-            started_ms,
-            int((time.perf_counter() - started) * 1000),
-        )
-
-    def timeout(self, destination: dict[str, Any]) -> aiohttp.ClientTimeout:
-        """The whole attempt's limit: the destination's ``http_timeout``, or the default."""
-        seconds = destination.get("http_timeout") or self.settings.delivery_timeout_seconds
-        found = self.timeouts.get(seconds)
-        if found is None:
-            found = self.timeouts[seconds] = aiohttp.ClientTimeout(total=seconds)
-        return found
-
-    async def credentials(
-        self,
-        delivery: Delivery,
-        destination: dict[str, Any],
-        body: bytes,
-        started_ms: int,
-        limit: aiohttp.ClientTimeout,
-    ) -> tuple[Credentials, str | None]:
-        """What authenticates and signs this attempt, and the OAuth2 token in it if any."""
-        assert self.tokens is not None
-        auth_method = destination.get("auth_method")
-        token = None
-        if auth_method and auth_method.get("type") == "OAUTH2_CLIENT_CREDENTIALS":
-            token = await self.tokens.token(
-                destination["id"], auth_method.get("config") or {}, limit
-            )
+    def project_secret(self, delivery: Delivery) -> str:
+        """What signs the deliveries of the delivery's project (Hookdeck's signature)."""
         project = self.config.state.get("project", delivery.project_id) or {}
-        return credentials(
-            auth_method,
-            body,
-            event_id=delivery.event_id,
-            timestamp=started_ms // 1000,
-            project_secret=str(project.get("signing_secret", "")),
-            header_prefix=self.settings.delivery_header_prefix,
-            oauth_token=token,
-        ), token
+        return str(project.get("signing_secret", ""))
 
     def names(self, delivery: Delivery, destination: dict[str, Any]) -> dict[str, str]:
         state = self.config.state
@@ -618,72 +412,38 @@ class Deliverer:
         return policy
 
     def record(
-        self, delivery: Delivery, pushed: Push, msg: Message, policy: RetryPolicy
+        self, delivery: Delivery, pushed: Pushed, msg: Record, policy: RetryPolicy
     ) -> list[asyncio.Future[Any]]:
         """Produce the attempt row (which carries the event's new status too), and the
-        retry or dead letter; return what else to await."""
+        retry or dead letter the domain decided on; return what else to await."""
         assert self.sends is not None
-        outcome = classify(pushed.status, pushed.error_code)
-        metrics.ATTEMPTS.labels(delivery.destination_id, outcome.status, outcome.error_code).inc()
+        now = now_ms()  # the attempt's end: the one time the decision is given
+        decided = after_attempt(
+            delivery,
+            pushed,
+            policy,
+            now,
+            muted=self.muted(delivery),  # while this attempt was on its way
+            attempt_id=new_id("atm", now),
+            retry_after_cap=self.settings.retry_after_max_seconds,
+        )
+        row = decided.row
+        metrics.ATTEMPTS.labels(delivery.destination_id, row.status, row.error_code).inc()
         metrics.DELIVERY_LATENCY.observe(
-            max(0.0, time.time() - parse_iso(delivery.received_at).timestamp())
+            max(0.0, now / 1000 - parse_iso(delivery.received_at).timestamp())
         )
-        retry: Delivery | None = None
-        muted = self.muted(delivery)  # while this attempt was on its way
-        if outcome.status == "FAILED" and not muted:
-            retry = self.next_retry(delivery, pushed, outcome.error_code, policy)
-        attempt = AttemptRow(
-            id=new_id("atm", now_ms()),
-            project_id=delivery.project_id,
-            event_id=delivery.event_id,
-            request_id=delivery.request_id,
-            connection_id=delivery.connection_id,
-            destination_id=delivery.destination_id,
-            created_at=iso_ms(pushed.started_ms),
-            attempt_number=delivery.attempt,
-            trigger=delivery.trigger,
-            status=outcome.status,
-            response_status=pushed.status,
-            error_code=outcome.error_code,
-            response_headers=pushed.headers,
-            response_body=pushed.body,
-            duration_ms=pushed.duration_ms,
-            requested_url=pushed.url,
-            http_method=pushed.method,
-            source_id=delivery.source_id,
-            event_created_at=delivery.created_at,
-            event_status=outcome.status if retry is None else "QUEUED",
-            next_attempt_at=retry.not_before if retry is not None else None,
-            version=now_ms(),
-        )
-        self.sends.send(self.records_topic, orjson.dumps(attempt), attempt.id, ATTEMPT_KIND)
-        if retry is not None:
-            self.wait_in_tier(retry, place(self.remaining(retry), topics.RETRY_TIERS).where)
-        elif outcome.status == "FAILED" and not muted:
-            self.dead_letter_outcome(msg, outcome.error_code, delivery)
-        # Muted: done with, the mark can go (not needed for the offset: a mark left
-        # behind by a crash only mutes automatic attempts of an event that has ended).
-        return [self.forget_mute(delivery)] if muted else []
-
-    def next_retry(
-        self, delivery: Delivery, pushed: Push, error_code: str, policy: RetryPolicy
-    ) -> Delivery | None:
-        if not policy.should_retry(delivery.attempt, pushed.status, error_code):
-            return None
-        delay = policy.delay(delivery.attempt)
-        honoured = retry_after_seconds(
-            pushed.headers.get("retry-after"),
-            datetime.now(UTC),
-            self.settings.retry_after_max_seconds,
-        )
-        if honoured is not None:
-            delay = max(delay, honoured)
-        due_ms = now_ms() + int(delay * 1000)
-        if due_ms > parse_iso(delivery.created_at).timestamp() * 1000 + MAX_AGE_SECONDS * 1000:
-            return None
-        return replace(
-            delivery, attempt=delivery.attempt + 1, trigger="AUTOMATIC", not_before=iso_ms(due_ms)
-        )
+        self.sends.send(self.records_topic, orjson.dumps(row), row.id, ATTEMPT_KIND)
+        match decided.then:
+            case Retry(delivery=retry, due_ms=due_ms):
+                self.wait_in_tier(retry, place((due_ms - now) / 1000, topics.RETRY_TIERS).where)
+            case DeadLetter(reason=reason):
+                self.dead_letter_outcome(msg, reason, delivery)
+            case Muted():
+                # Done with, the mark can go (not needed for the offset: a mark left
+                # behind by a crash only mutes automatic attempts of an event that has
+                # ended).
+                return [self.forget_mute(delivery)]
+        return []
 
     def forget_mute(self, delivery: Delivery) -> asyncio.Future[Any]:
         return asyncio.ensure_future(
@@ -697,12 +457,12 @@ class Deliverer:
         topic = topics.retry_topic(self.settings, tier if tier in names else names[0])
         self.sends.send(topic, delivery.to_json(), key=delivery.destination_id)
 
-    def dead_letter_outcome(self, msg: Message, reason: str, delivery: Delivery) -> None:
+    def dead_letter_outcome(self, msg: Record, reason: str, delivery: Delivery) -> None:
         assert self.sends is not None
         details = {"event_id": delivery.event_id}
         send_dead_letter(self.sends, self.dlq_topic, "deliverer", reason, msg, details)
 
-    async def dead_letter(self, msg: Message, reason: str, message: str) -> None:
+    async def dead_letter(self, msg: Record, reason: str, message: str) -> None:
         assert self.producer is not None
         log.warning("dead-lettering %s: %s", position(msg), message)
         details = {"message": message}

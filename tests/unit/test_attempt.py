@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from hookhouse.common.domain.attempt import classify, outbound_headers
+from hookhouse.common.domain.attempt import outbound_headers
 from hookhouse.common.domain.records import Delivery
 from hookhouse.common.domain.target import target
 
@@ -59,11 +59,3 @@ def test_the_event_url_links_to_the_events_page_in_the_dashboard() -> None:
     headers = outbound_headers(delivery(), "x-hookdeck-", dashboard_url="http://h:1/dashboard")
     assert headers["x-hookdeck-event-url"] == "http://h:1/dashboard/#/events/evt_1"
     assert "x-hookhouse-event-url" not in outbound_headers(delivery(), "x-hookhouse-")
-
-
-def test_classify() -> None:
-    assert classify(200, "").status == "SUCCESSFUL"
-    assert classify(299, "").status == "SUCCESSFUL"
-    assert classify(302, "") == classify(500, "")
-    assert classify(500, "").error_code == "BAD_RESPONSE"
-    assert classify(None, "TIMEOUT").error_code == "TIMEOUT"

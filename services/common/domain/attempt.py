@@ -1,9 +1,11 @@
-"""What a destination receives and what an attempt's result means; pure functions."""
+"""What a destination receives: the headers of an attempt; pure functions.
+
+What the attempt's result means, and what follows it, is in ``outcome.py``.
+"""
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 
 from hookhouse.common.domain.records import Delivery
 
@@ -37,12 +39,6 @@ RESERVED_PREFIXES = ("x-hookhouse-", "x-hookdeck-")
 PASSED_THROUGH = frozenset({"x-hookhouse-topic"})
 # Set on every delivery by the gateway.
 GATEWAY_HEADERS = frozenset({"idempotency-key"})
-
-
-@dataclass(frozen=True)
-class Outcome:
-    status: str  # SUCCESSFUL or FAILED
-    error_code: str  # "" when successful
 
 
 @functools.lru_cache(maxsize=64)
@@ -117,12 +113,3 @@ def outbound_headers(
         headers[f"{prefix}event-url"] = f"{dashboard_url}/#/events/{delivery.event_id}"
     headers.update(extra)
     return headers
-
-
-def classify(response_status: int | None, error_code: str) -> Outcome:
-    """2xx is success; anything else (an error code, or a non-2xx answer) is a failure."""
-    if error_code:
-        return Outcome("FAILED", error_code)
-    if response_status is not None and 200 <= response_status < 300:
-        return Outcome("SUCCESSFUL", "")
-    return Outcome("FAILED", "BAD_RESPONSE")
