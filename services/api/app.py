@@ -30,6 +30,7 @@ from hookhouse.api import (
     dashboard,
     issues,
     measures,
+    mock,
     notifications,
     openapi,
     pages,
@@ -685,11 +686,6 @@ def build_app(settings: Settings) -> Starlette:
             Route(f"{base}/{{id}}/cancel", authenticated(cancel), methods=["POST"]),
         ]
 
-    async def mock_destination(request: Request) -> Response:
-        """A destination that accepts everything, like Hookdeck's mock destination."""
-        await request.body()
-        return JSONResponse({"status": "ok", "received": True})
-
     readiness = Readiness(
         {"kafka": KafkaProbe(settings), "clickhouse": clickhouse_ok, "config": lambda: config.ready}
     )
@@ -766,9 +762,7 @@ def build_app(settings: Settings) -> Starlette:
             Mount(f"/{API_VERSION}", routes=versioned),
             *dashboard.routes(),
             Route(  # "/mock" and anything under it ("/mock/{path}" would redirect "/mock")
-                "/mock{path:path}",
-                mock_destination,
-                methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                "/mock{path:path}", mock.MockDestination(), methods=mock.METHODS
             ),
         ],
         lifespan=lifespan,
