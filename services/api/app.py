@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
@@ -40,9 +37,9 @@ from hookhouse.api import (
 from hookhouse.api.bodies import BodyTooLarge, BoundedBodies, body_too_large
 from hookhouse.api.bulk import KIND as BULK
 from hookhouse.api.bulk import TYPES as bulk_types
-from hookhouse.api.bulk import BulkRetries
 from hookhouse.api.bulk import shape as bulk_shape
 from hookhouse.api.bulk import type_of as bulk_type
+from hookhouse.api.context import Context
 from hookhouse.api.fields import (
     ApiError,
     env_field,
@@ -51,23 +48,18 @@ from hookhouse.api.fields import (
     sample_message,
     transformation_fields,
 )
-from hookhouse.api.kinds import catalog
-from hookhouse.api.replay import Replays
-from hookhouse.api.resources import Resources, invalid_as_422
-from hookhouse.common import clickhouse, topics
+from hookhouse.api.resources import invalid_as_422
+from hookhouse.common import topics
 from hookhouse.common.clock import now_ms
-from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.domain.keys import presented_key
-from hookhouse.common.domain.message import Message, Transformed
-from hookhouse.common.domain.records import Delivery, EventRow, Row, unb64
-from hookhouse.common.domain.routing import Output, Routed, row_output, transformer
+from hookhouse.common.domain.records import EventRow, unb64
+from hookhouse.common.domain.routing import row_output
 from hookhouse.common.domain.times import iso_ms
 from hookhouse.common.health import Readiness, routes
-from hookhouse.common.kafka import AsyncProducer, KafkaProbe, KafkaUnavailable, ensure_topics
+from hookhouse.common.kafka import KafkaProbe, KafkaUnavailable, ensure_topics
 from hookhouse.common.lag import KafkaLag
 from hookhouse.common.runtime import serve_app, start
 from hookhouse.common.settings import Settings, load
-from hookhouse.common.transformations import Limits, Runtime, timed
 
 log = logging.getLogger(__name__)
 
@@ -78,43 +70,30 @@ Handler = Callable[[Request, str], Awaitable[Response]]
 PENDING = ("QUEUED", "SCHEDULED", "HOLD")  # event statuses with a delivery to come
 
 
-def row_key(row: dict[str, Any]) -> tuple[str, str]:
-    """A ClickHouse row's place in a list, as a cursor holds it."""
-    return shapes.iso(row["created_at"]) or "", str(row["id"])
-
-
 def build_app(settings: Settings) -> Starlette:
-    config = ConfigLog(settings)
-    database = settings.clickhouse_database
-    ingest_url = settings.ingest_url
-    holder: dict[str, Client] = {}
-    # Transformation test runs: one V8 runtime, used from one thread, off the loop.
-    runtime = Runtime(Limits.of(settings))
-    javascript = ThreadPoolExecutor(max_workers=1, thread_name_prefix="javascript")
-    outputs: list[AsyncProducer] = []  # made in the lifespan, on the server's loop
-
-    def ch() -> Client:
-        if "client" not in holder:
-            holder["client"] = clickhouse.client(settings, database)
-        return holder["client"]
-
-    def clickhouse_ok() -> bool:
-        return bool(ch().command("SELECT 1") == 1)
+    ctx = Context.of(settings)
+    config, resources, kinds, replays, bulk = (
+        ctx.config,
+        ctx.resources,
+        ctx.kinds,
+        ctx.replays,
+        ctx.bulk,
+    )
+    run, found = ctx.store.run, ctx.store.found
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await asyncio.to_thread(ensure_topics, settings)
         config.start()
-        outputs.append(AsyncProducer(settings))
-        bulk.tasks.add(asyncio.create_task(resume_bulk_retries()))
+        ctx.producer.start()  # on the server's loop, which its sends resolve on
+        bulk.tasks.add(asyncio.create_task(bulk.resume_when_ready()))
         bulk.tasks.add(asyncio.create_task(keep_notifying()))
         yield
         for task in list(bulk.tasks):
             task.cancel()
-        await asyncio.to_thread(outputs[0].close)
+        await asyncio.to_thread(ctx.producer.close)
         config.stop()
-        javascript.submit(runtime.close).result()
-        javascript.shutdown()
+        ctx.javascript.close()
 
     def authenticated(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def wrapper(request: Request) -> Response:
@@ -141,25 +120,6 @@ def build_app(settings: Settings) -> Starlette:
 
         return wrapper
 
-    async def run_js(
-        project_id: str, code: str, env: dict[str, str], message: Message
-    ) -> Transformed:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(javascript, runtime.run, project_id, code, env, message)
-
-    async def probe(project_id: str, code: str, env: dict[str, str]) -> None:
-        """Code that does not even load is refused now rather than failing every event."""
-        outcome = await run_js(project_id, code, env, Message({}, b"{}", "/", ""))
-        if outcome.message is None and outcome.error.startswith("the code does not load"):
-            raise ApiError(422, "UNPROCESSABLE_ENTITY", outcome.error)
-
-    resources = Resources(config)
-
-    async def request_exists(project_id: str, request_id: str) -> bool:
-        return await one_row("requests", project_id, request_id) is not None
-
-    kinds = catalog(resources, ingest_url, probe, request_exists)
-
     async def run_transformation(request: Request, project_id: str) -> Response:
         """Test code (given, or a saved transformation's) on a sample request."""
         data = await json_body(request)
@@ -169,7 +129,8 @@ def build_app(settings: Settings) -> Starlette:
         else:
             fields = transformation_fields({"name": "run", **data})
             code, env = fields["code"], fields["env"]
-        outcome = await run_js(project_id, code, env, sample_message(data.get("request")))
+        message = sample_message(data.get("request"))
+        outcome = await ctx.javascript.run(project_id, code, env, message)
         return JSONResponse(
             {
                 "request": outcome.message.as_request() if outcome.message else None,
@@ -177,18 +138,6 @@ def build_app(settings: Settings) -> Starlette:
                 "console": outcome.logs,
             }
         )
-
-    def run(sql: str, parameters: dict[str, Any]) -> list[dict[str, Any]]:
-        try:
-            result = ch().query(sql, parameters=parameters)
-        except ClickHouseError as exc:
-            log.warning("query failed: %s", exc)
-            raise ApiError(
-                503,
-                "CLICKHOUSE_UNAVAILABLE",
-                "The query could not be answered by ClickHouse right now; retry shortly.",
-            ) from exc
-        return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
 
     def listing(
         table: str, shape: Callable[[dict[str, Any]], dict[str, Any]], **path: str
@@ -215,57 +164,15 @@ def build_app(settings: Settings) -> Starlette:
                 rows = await asyncio.to_thread(run, *sql)
                 if len(rows) > query.limit:  # a whole page and more: the window held it
                     break
-            return JSONResponse(pages.seek_page(rows, query, row_key, shape))
+            return JSONResponse(pages.seek_page(rows, query, queries.row_key, shape))
 
         return handler
-
-    async def rows_by_id(table: str, project_id: str, ids: list[str]) -> dict[str, dict[str, Any]]:
-        sql = (
-            f"SELECT * FROM {table} FINAL "  # noqa: S608 - table names are the code's own
-            "WHERE project_id = {project:String} AND id IN {ids:Array(String)}"
-        )
-        rows = await asyncio.to_thread(run, sql, {"project": project_id, "ids": sorted(set(ids))})
-        return {row["id"]: row for row in rows}
-
-    async def one_row(table: str, project_id: str, row_id: str) -> dict[str, Any] | None:
-        return (await rows_by_id(table, project_id, [row_id])).get(row_id)
-
-    async def found(table: str, project_id: str, row_id: str) -> dict[str, Any]:
-        """The row, or 404 naming what was not found."""
-        row = await one_row(table, project_id, row_id)
-        if row is None:
-            raise ApiError(404, "NOT_FOUND", f"No {table[:-1]} with id {row_id}.")
-        return row
 
     def retrieve(table: str, shape: Callable[[dict[str, Any]], dict[str, Any]]) -> Handler:
         async def handler(request: Request, project_id: str) -> Response:
             return JSONResponse(shape(await found(table, project_id, request.path_params["id"])))
 
         return handler
-
-    async def stored_for(
-        project_id: str, events: list[dict[str, Any]]
-    ) -> dict[str, tuple[dict[str, Any] | None, dict[str, Any] | None]]:
-        """Per event: its request as received and its transformed payload (either may not
-        be stored yet), read with one query per table for the whole list."""
-        origins, payloads = await asyncio.gather(
-            rows_by_id("requests", project_id, [e["request_id"] for e in events]),
-            rows_by_id("event_payloads", project_id, [e["id"] for e in events]),
-        )
-        return {e["id"]: (origins.get(e["request_id"]), payloads.get(e["id"])) for e in events}
-
-    def payload_of(stored: tuple[dict[str, Any] | None, dict[str, Any] | None]) -> dict[str, Any]:
-        """What the event delivers: its transformed payload, else its request."""
-        origin, transformed = stored
-        payload = transformed or origin
-        if payload is None:
-            raise ApiError(
-                409, "EVENT_DATA_UNAVAILABLE", "This event's data is not stored yet; try again."
-            )
-        return payload
-
-    async def delivered_payload(project_id: str, event: dict[str, Any]) -> dict[str, Any]:
-        return payload_of((await stored_for(project_id, [event]))[event["id"]])
 
     def body_text(row: dict[str, Any]) -> Response:
         """A stored body (base64) as Hookdeck's RawBody: ``{"body": text}``."""
@@ -277,76 +184,15 @@ def build_app(settings: Settings) -> Starlette:
         async def handler(request: Request, project_id: str) -> Response:
             row = await found(table, project_id, request.path_params["id"])
             if table == "events":
-                row = await delivered_payload(project_id, row)
+                row = await ctx.store.delivered_payload(project_id, row)
             return body_text(row)
 
         return handler
 
     async def get_event(request: Request, project_id: str) -> Response:
         event = await found("events", project_id, request.path_params["id"])
-        payload = await delivered_payload(project_id, event)
+        payload = await ctx.store.delivered_payload(project_id, event)
         return JSONResponse({**shapes.event(event), "data": shapes.event_data(payload)})
-
-    async def requeue(
-        project_id: str,
-        event: dict[str, Any],
-        trigger: str,
-        stored: tuple[dict[str, Any] | None, dict[str, Any] | None] | None = None,
-    ) -> None:
-        """Deliver the event again now, whatever its status; ``stored`` is what
-        :func:`stored_for` read for it, when the caller read a whole batch at once."""
-        connection = config.state.get("connection", event["connection_id"])
-        if connection is None:
-            raise ApiError(422, "CONNECTION_DELETED", "This event's connection was deleted.")
-        if stored is None:
-            stored = (await stored_for(project_id, [event]))[event["id"]]
-        origin = stored[0]
-        payload = payload_of(stored)
-        received_at = shapes.iso(origin["created_at"]) if origin else None
-        delivery = Delivery(
-            event_id=event["id"],
-            project_id=project_id,
-            request_id=event["request_id"],
-            source_id=event["source_id"],
-            connection_id=event["connection_id"],
-            destination_id=event["destination_id"],
-            created_at=shapes.iso(event["created_at"]) or iso_ms(now_ms()),
-            received_at=received_at or iso_ms(now_ms()),
-            method=payload["method"],
-            path=payload["path"],
-            query=payload["query"],
-            headers=dict(payload["headers"]),
-            body=payload["body"],
-            attempt=event["attempts"] + 1,
-            trigger=trigger,
-            verified=origin["verified"] if origin else None,
-        )
-        queued = EventRow.of(
-            delivery,
-            "QUEUED",
-            now_ms(),
-            attempts=event["attempts"],
-            last_attempt_at=shapes.iso(event["last_attempt_at"]),
-            response_status=event["response_status"],
-            error_code=event["error_code"],
-        )
-        producer = outputs[0]
-        try:
-            await asyncio.gather(
-                producer.send(
-                    topics.name(settings, topics.DELIVERIES),
-                    delivery.to_json(),
-                    key=delivery.destination_id,
-                ),
-                send_row(queued),
-            )
-        except KafkaUnavailable as exc:
-            raise ApiError(503, "KAFKA_UNAVAILABLE", f"The retry was not queued: {exc}") from exc
-        if config.state.get("muted_event", event["id"]) is not None:  # retried by hand: lift
-            await asyncio.to_thread(config.put, "muted_event", event["id"], None)
-
-    def send_row(row: Row) -> Awaitable[Any]:
-        return send(row_output(row))
 
     async def mute_event(request: Request, project_id: str) -> Response:
         """Cancel the event's pending deliveries: it ends FAILED with error CANCELLED.
@@ -372,7 +218,7 @@ def build_app(settings: Settings) -> Starlette:
         }
         row = EventRow(**fields)
         try:
-            await send_row(row)
+            await ctx.producer.send(row_output(row))
         except KafkaUnavailable as exc:
             raise ApiError(503, "KAFKA_UNAVAILABLE", f"The event is muted: {exc}") from exc
         return JSONResponse(shapes.event(cancelled))
@@ -380,23 +226,8 @@ def build_app(settings: Settings) -> Starlette:
     async def retry_event(request: Request, project_id: str) -> Response:
         """Deliver the event again now (trigger MANUAL), whatever its status."""
         event = await found("events", project_id, request.path_params["id"])
-        await requeue(project_id, event, "MANUAL")
+        await ctx.retries.requeue(project_id, event, "MANUAL")
         return JSONResponse({"event": {**shapes.event(event), "status": "QUEUED"}})
-
-    def transform_code(
-        project_id: str, code: str, env: dict[str, str], message: Message
-    ) -> Transformed:
-        return runtime.run(project_id, code, env, message)  # on the javascript thread
-
-    async def on_javascript_thread(work: Callable[[], Routed]) -> Routed:
-        return await asyncio.get_running_loop().run_in_executor(javascript, work)
-
-    def send(out: Output) -> Awaitable[Any]:
-        return outputs[0].send(topics.name(settings, out.topic), out.value, out.key, out.headers)
-
-    replays = Replays(
-        config.state, transformer(config.state, timed(transform_code)), on_javascript_thread, send
-    )
 
     async def retry_request(request: Request, project_id: str) -> Response:
         """Route the request again (trigger MANUAL) through its source's connections,
@@ -443,48 +274,6 @@ def build_app(settings: Settings) -> Starlette:
         routed = await replays.replay(stored, [mark["webhook_id"]], "MANUAL")
         await resources.update("bookmark", mark, {"last_used_at": iso_ms(now_ms())})
         return JSONResponse([shapes.produced_event(e) for e in routed.events])
-
-    async def requeue_batch(
-        project_id: str, events: list[dict[str, Any]], trigger: str
-    ) -> list[BaseException | None]:
-        """Requeue ``events``; per event, the error that stopped it, or ``None``."""
-        stored = await stored_for(project_id, events)
-        return await asyncio.gather(
-            *(requeue(project_id, e, trigger, stored[e["id"]]) for e in events),
-            return_exceptions=True,
-        )
-
-    async def replay_batch(
-        project_id: str, rows: list[dict[str, Any]], trigger: str, one_connection: bool
-    ) -> list[BaseException | None]:
-        """Route ``rows`` again: requests, or (``one_connection``) ignored events, each
-        through its own connection only."""
-        requests = rows
-        if one_connection:
-            stored = await rows_by_id("requests", project_id, [r["request_id"] for r in rows])
-            requests = [stored.get(r["request_id"]) or {} for r in rows]
-
-        async def one(row: dict[str, Any], request: dict[str, Any]) -> None:
-            if not request:
-                raise ApiError(409, "REQUEST_UNAVAILABLE", "The request is not stored.")
-            wanted = [row["connection_id"]] if one_connection else None
-            await replays.replay(request, wanted, trigger)
-
-        return await asyncio.gather(
-            *(one(row, request) for row, request in zip(rows, requests, strict=True)),
-            return_exceptions=True,
-        )
-
-    bulk = BulkRetries(
-        resources,
-        run,
-        {
-            "events": requeue_batch,
-            "requests": functools.partial(replay_batch, one_connection=False),
-            "ignored_events": functools.partial(replay_batch, one_connection=True),
-        },
-        row_key,
-    )
 
     async def project_issues(project_id: str) -> list[dict[str, Any]]:
         queries = (
@@ -540,8 +329,7 @@ def build_app(settings: Settings) -> Starlette:
         if not notifications.wants(setting, topic):
             return
         request = notifications.notice(topic, issue, setting["source_id"], moment)
-        requests = topics.name(settings, topics.REQUESTS)
-        await outputs[0].send(requests, request.to_json(), request.source_id)
+        await ctx.producer.send_to(topics.REQUESTS, request.to_json(), request.source_id)
 
     async def notify_opened_issues() -> None:
         """Notify, once per opening, each newly opened issue a trigger covers."""
@@ -641,10 +429,6 @@ def build_app(settings: Settings) -> Starlette:
             ]
         )
 
-    async def resume_bulk_retries() -> None:
-        if await asyncio.to_thread(config.wait_ready, 60):
-            await bulk.resume()
-
     def bulk_routes(name: str) -> list[Route]:
         """``/bulk/<name>/retry…``: plan, list, create, progress, cancel of one type."""
         kind = bulk_types[name]
@@ -687,7 +471,7 @@ def build_app(settings: Settings) -> Starlette:
         ]
 
     readiness = Readiness(
-        {"kafka": KafkaProbe(settings), "clickhouse": clickhouse_ok, "config": lambda: config.ready}
+        {"kafka": KafkaProbe(settings), "clickhouse": ctx.store.ok, "config": lambda: config.ready}
     )
     described = openapi.document(list(kinds.values()), API_VERSION)
     kafka_gauges = CollectorRegistry(auto_describe=True)
