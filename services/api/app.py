@@ -48,6 +48,7 @@ from hookhouse.api.fields import (
     sample_message,
     transformation_fields,
 )
+from hookhouse.api.handlers import resources as resource_handlers
 from hookhouse.api.resources import invalid_as_422
 from hookhouse.common import topics
 from hookhouse.common.clock import now_ms
@@ -538,7 +539,7 @@ def build_app(settings: Settings) -> Starlette:
         Route(
             "/attempts/{id}", authenticated(retrieve("attempts", shapes.attempt)), methods=["GET"]
         ),
-        *(route for kind in kinds.values() for route in resources.routes(kind, authenticated)),
+        *resource_handlers.routes(ctx),
     ]
     return Starlette(
         routes=[
