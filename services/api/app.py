@@ -31,7 +31,6 @@ from hookhouse.api import (
     notifications,
     openapi,
     pages,
-    queries,
     shapes,
 )
 from hookhouse.api.bodies import BodyTooLarge, BoundedBodies, body_too_large
@@ -40,21 +39,13 @@ from hookhouse.api.bulk import TYPES as bulk_types
 from hookhouse.api.bulk import shape as bulk_shape
 from hookhouse.api.bulk import type_of as bulk_type
 from hookhouse.api.context import Context
-from hookhouse.api.fields import (
-    ApiError,
-    env_field,
-    error_response,
-    json_body,
-    sample_message,
-    transformation_fields,
-)
+from hookhouse.api.fields import ApiError, error_response, json_body
+from hookhouse.api.handlers import attempts, bookmarks, events, requests, transformations
 from hookhouse.api.handlers import resources as resource_handlers
 from hookhouse.api.resources import invalid_as_422
 from hookhouse.common import topics
 from hookhouse.common.clock import now_ms
 from hookhouse.common.domain.keys import presented_key
-from hookhouse.common.domain.records import EventRow, unb64
-from hookhouse.common.domain.routing import row_output
 from hookhouse.common.domain.times import iso_ms
 from hookhouse.common.health import Readiness, routes
 from hookhouse.common.kafka import KafkaProbe, KafkaUnavailable, ensure_topics
@@ -68,19 +59,11 @@ API_VERSION = "2024-03-01"
 
 Handler = Callable[[Request, str], Awaitable[Response]]
 
-PENDING = ("QUEUED", "SCHEDULED", "HOLD")  # event statuses with a delivery to come
-
 
 def build_app(settings: Settings) -> Starlette:
     ctx = Context.of(settings)
-    config, resources, kinds, replays, bulk = (
-        ctx.config,
-        ctx.resources,
-        ctx.kinds,
-        ctx.replays,
-        ctx.bulk,
-    )
-    run, found = ctx.store.run, ctx.store.found
+    config, resources, kinds, bulk = ctx.config, ctx.resources, ctx.kinds, ctx.bulk
+    run = ctx.store.run
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -120,161 +103,6 @@ def build_app(settings: Settings) -> Starlette:
                 return error_response(exc.status, exc.code, exc.message)
 
         return wrapper
-
-    async def run_transformation(request: Request, project_id: str) -> Response:
-        """Test code (given, or a saved transformation's) on a sample request."""
-        data = await json_body(request)
-        if data.get("transformation_id"):
-            saved = resources.owned("transformation", project_id, str(data["transformation_id"]))
-            code, env = saved["code"], {**(saved.get("env") or {}), **env_field(data)}
-        else:
-            fields = transformation_fields({"name": "run", **data})
-            code, env = fields["code"], fields["env"]
-        message = sample_message(data.get("request"))
-        outcome = await ctx.javascript.run(project_id, code, env, message)
-        return JSONResponse(
-            {
-                "request": outcome.message.as_request() if outcome.message else None,
-                "error": outcome.error or None,
-                "console": outcome.logs,
-            }
-        )
-
-    def listing(
-        table: str, shape: Callable[[dict[str, Any]], dict[str, Any]], **path: str
-    ) -> Handler:
-        """A list endpoint over ``table`` with its filters (``queries.TABLES``) and seek
-        cursors; ``path`` maps path parameters to the filters they fix."""
-        described = queries.TABLES[table]
-
-        async def handler(request: Request, project_id: str) -> Response:
-            params = request.query_params
-            query = invalid_as_422(
-                lambda: queries.seekable(pages.list_query(params, ("created_at",)))
-            )
-            fixed = {name: request.path_params[p] for p, name in path.items()}
-            where = invalid_as_422(lambda: queries.conditions(described, project_id, params, fixed))
-            tries: list[str | None] = [None]
-            pointed = fixed or any(params.getlist(name) for name in queries.POINTED)
-            if query.descending and query.prev is None and not pointed:
-                first = await asyncio.to_thread(run, *queries.oldest(described, project_id))
-                since_ms = int(first[0]["oldest"].timestamp() * 1000) if first else 0
-                tries = invalid_as_422(lambda: queries.windows(query, now_ms(), since_ms))
-            for since in tries:
-                sql = queries.select(described, where, query, since)
-                rows = await asyncio.to_thread(run, *sql)
-                if len(rows) > query.limit:  # a whole page and more: the window held it
-                    break
-            return JSONResponse(pages.seek_page(rows, query, queries.row_key, shape))
-
-        return handler
-
-    def retrieve(table: str, shape: Callable[[dict[str, Any]], dict[str, Any]]) -> Handler:
-        async def handler(request: Request, project_id: str) -> Response:
-            return JSONResponse(shape(await found(table, project_id, request.path_params["id"])))
-
-        return handler
-
-    def body_text(row: dict[str, Any]) -> Response:
-        """A stored body (base64) as Hookdeck's RawBody: ``{"body": text}``."""
-        return JSONResponse({"body": unb64(row["body"]).decode("utf-8", "replace")})
-
-    def raw_body(table: str) -> Handler:
-        """The body as text: a request's as received, an event's as it delivers it."""
-
-        async def handler(request: Request, project_id: str) -> Response:
-            row = await found(table, project_id, request.path_params["id"])
-            if table == "events":
-                row = await ctx.store.delivered_payload(project_id, row)
-            return body_text(row)
-
-        return handler
-
-    async def get_event(request: Request, project_id: str) -> Response:
-        event = await found("events", project_id, request.path_params["id"])
-        payload = await ctx.store.delivered_payload(project_id, event)
-        return JSONResponse({**shapes.event(event), "data": shapes.event_data(payload)})
-
-    async def mute_event(request: Request, project_id: str) -> Response:
-        """Cancel the event's pending deliveries: it ends FAILED with error CANCELLED.
-
-        A mark in the config log tells the deliverer to drop the event's automatic
-        deliveries (a retry by hand removes it); an event already done is left as it is.
-        """
-        event = await found("events", project_id, request.path_params["id"])
-        if event["status"] not in PENDING:
-            return JSONResponse(shapes.event(event))
-        mark = {"id": event["id"], "project_id": project_id, "muted_at": iso_ms(now_ms())}
-        await asyncio.to_thread(config.put, "muted_event", event["id"], mark)
-        cancelled = {
-            **event,
-            "status": "FAILED",
-            "error_code": "CANCELLED",
-            "next_attempt_at": None,
-            "version": now_ms(),
-        }
-        times = ("created_at", "last_attempt_at")
-        fields: dict[str, Any] = {
-            k: shapes.iso(cancelled[k]) if k in times else cancelled[k] for k in EventRow.__slots__
-        }
-        row = EventRow(**fields)
-        try:
-            await ctx.producer.send(row_output(row))
-        except KafkaUnavailable as exc:
-            raise ApiError(503, "KAFKA_UNAVAILABLE", f"The event is muted: {exc}") from exc
-        return JSONResponse(shapes.event(cancelled))
-
-    async def retry_event(request: Request, project_id: str) -> Response:
-        """Deliver the event again now (trigger MANUAL), whatever its status."""
-        event = await found("events", project_id, request.path_params["id"])
-        await ctx.retries.requeue(project_id, event, "MANUAL")
-        return JSONResponse({"event": {**shapes.event(event), "status": "QUEUED"}})
-
-    async def retry_request(request: Request, project_id: str) -> Response:
-        """Route the request again (trigger MANUAL) through its source's connections,
-        or those of ``webhook_ids``: new events, or new ignored events with their cause."""
-        stored = await found("requests", project_id, request.path_params["id"])
-        data = await json_body(request, required=False)
-        wanted = data.get("webhook_ids")
-        if wanted is not None and (
-            not isinstance(wanted, list) or not all(isinstance(w, str) for w in wanted)
-        ):
-            raise ApiError(422, "UNPROCESSABLE_ENTITY", "webhook_ids must be a list of ids.")
-        routed = await replays.replay(stored, wanted or None, "MANUAL")
-        counts = {
-            "events_count": routed.request.events_count,
-            "ignored_count": routed.request.ignored_count,
-            "rejection_cause": "",
-        }
-        return JSONResponse(
-            {
-                "request": shapes.request({**stored, **counts}),
-                "events": [shapes.produced_event(e) for e in routed.events],
-            }
-        )
-
-    async def bookmarked(request: Request, project_id: str) -> tuple[dict[str, Any], Any]:
-        """The bookmark and its request's stored row."""
-        mark = resources.owned("bookmark", project_id, request.path_params["id"])
-        return mark, await found("requests", project_id, mark["event_data_id"])
-
-    async def bookmark_body(request: Request, project_id: str) -> Response:
-        _, stored = await bookmarked(request, project_id)
-        return body_text(stored)
-
-    async def trigger_bookmark(request: Request, project_id: str) -> Response:
-        """Replay the bookmarked request through its connection (trigger MANUAL)."""
-        target = (await json_body(request, required=False)).get("target", "http")
-        if target not in ("http", "all"):
-            raise ApiError(
-                422, "UNPROCESSABLE_ENTITY", '\'target\' may be "http" or "all" (no CLI here).'
-            )
-        mark, stored = await bookmarked(request, project_id)
-        if config.state.get("connection", mark["webhook_id"]) is None:
-            raise ApiError(422, "CONNECTION_DELETED", "This bookmark's connection was deleted.")
-        routed = await replays.replay(stored, [mark["webhook_id"]], "MANUAL")
-        await resources.update("bookmark", mark, {"last_used_at": iso_ms(now_ms())})
-        return JSONResponse([shapes.produced_event(e) for e in routed.events])
 
     async def project_issues(project_id: str) -> list[dict[str, Any]]:
         queries = (
@@ -483,45 +311,10 @@ def build_app(settings: Settings) -> Starlette:
 
     versioned = [
         Route("/openapi.json", openapi_json, methods=["GET"]),
-        # Before the resources' routes, whose /transformations/{id} would take "run".
-        Route("/transformations/run", authenticated(run_transformation), methods=["PUT"]),
-        Route("/requests", authenticated(listing("requests", shapes.request)), methods=["GET"]),
-        Route(
-            "/requests/{id}",
-            authenticated(retrieve("requests", shapes.request_with_data)),
-            methods=["GET"],
-        ),
-        Route("/requests/{id}/raw_body", authenticated(raw_body("requests")), methods=["GET"]),
-        Route("/requests/{id}/retry", authenticated(retry_request), methods=["POST"]),
-        Route(
-            "/requests/{request_id}/events",
-            authenticated(listing("events", shapes.event, request_id="request_id")),
-            methods=["GET"],
-        ),
-        Route(
-            "/requests/{request_id}/ignored_events",
-            authenticated(listing("ignored_events", shapes.ignored_event, request_id="request_id")),
-            methods=["GET"],
-        ),
-        Route(
-            "/transformations/{transformation_id}/executions",
-            authenticated(
-                listing(
-                    "transformation_executions",
-                    shapes.transformation_execution,
-                    transformation_id="transformation_id",
-                )
-            ),
-            methods=["GET"],
-        ),
-        Route("/bookmarks/{id}/raw_body", authenticated(bookmark_body), methods=["GET"]),
-        Route("/bookmarks/{id}/trigger", authenticated(trigger_bookmark), methods=["POST"]),
-        Route("/events", authenticated(listing("events", shapes.event)), methods=["GET"]),
-        Route("/events/{id}", authenticated(get_event), methods=["GET"]),
-        Route("/events/{id}/raw_body", authenticated(raw_body("events")), methods=["GET"]),
-        Route("/events/{id}/retry", authenticated(retry_event), methods=["POST"]),
-        Route("/events/{id}/mute", authenticated(mute_event), methods=["PUT"]),
-        Route("/events/{id}/cancel", authenticated(mute_event), methods=["PUT"]),
+        *transformations.routes(ctx),  # before the resources': /transformations/{id}
+        *requests.routes(ctx),
+        *bookmarks.routes(ctx),
+        *events.routes(ctx),
         *(
             Route(f"/metrics/{kind}", authenticated(metrics_of(kind)), methods=["GET"])
             for kind in measures.MEASURES
@@ -535,10 +328,7 @@ def build_app(settings: Settings) -> Starlette:
         Route("/issues/{id}", authenticated(issue_update), methods=["PUT"]),
         Route("/issues/{id}", authenticated(issue_dismiss), methods=["DELETE"]),
         *(route for name in bulk_types for route in bulk_routes(name)),
-        Route("/attempts", authenticated(listing("attempts", shapes.attempt)), methods=["GET"]),
-        Route(
-            "/attempts/{id}", authenticated(retrieve("attempts", shapes.attempt)), methods=["GET"]
-        ),
+        *attempts.routes(ctx),
         *resource_handlers.routes(ctx),
     ]
     return Starlette(
