@@ -2,7 +2,9 @@
 
 Writes append to the ``config`` topic and answer once this process has read them back
 (DESIGN section 3).  Reads of requests, events and attempts query ClickHouse with the
-caller's project in every ``WHERE``.
+caller's project in every ``WHERE``.  This module only assembles the app: the context
+the handlers share (``context.py``), its start and stop, and the route table of the
+families in ``handlers/``.
 """
 
 from __future__ import annotations
@@ -11,767 +13,65 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import AsyncIterator
 
-from clickhouse_connect.driver.client import Client
-from clickhouse_connect.driver.exceptions import ClickHouseError
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
 
-from hookhouse.api import (
-    dashboard,
+from hookhouse.api import dashboard, mock
+from hookhouse.api.bodies import BodyTooLarge, BoundedBodies, body_too_large
+from hookhouse.api.context import Context
+from hookhouse.api.fields import error_response
+from hookhouse.api.handlers import (
+    attempts,
+    bookmarks,
+    bulk,
+    events,
     issues,
-    measures,
+    metrics,
     notifications,
     openapi,
-    pages,
-    queries,
-    shapes,
+    requests,
+    resources,
+    transformations,
 )
-from hookhouse.api.bodies import BodyTooLarge, BoundedBodies, body_too_large
-from hookhouse.api.bulk import KIND as BULK
-from hookhouse.api.bulk import TYPES as bulk_types
-from hookhouse.api.bulk import BulkRetries
-from hookhouse.api.bulk import shape as bulk_shape
-from hookhouse.api.bulk import type_of as bulk_type
-from hookhouse.api.fields import (
-    ApiError,
-    env_field,
-    error_response,
-    json_body,
-    sample_message,
-    transformation_fields,
-)
-from hookhouse.api.kinds import catalog
-from hookhouse.api.replay import Replays
-from hookhouse.api.resources import Resources, invalid_as_422
-from hookhouse.common import clickhouse, topics
-from hookhouse.common.clock import now_ms
-from hookhouse.common.configlog import ConfigLog
-from hookhouse.common.domain.keys import presented_key
-from hookhouse.common.domain.message import Message, Transformed
-from hookhouse.common.domain.records import Delivery, EventRow, Row, unb64
-from hookhouse.common.domain.routing import Output, Routed, row_output, transformer
-from hookhouse.common.domain.times import iso_ms
 from hookhouse.common.health import Readiness, routes
-from hookhouse.common.kafka import AsyncProducer, KafkaProbe, KafkaUnavailable, ensure_topics
+from hookhouse.common.kafka import KafkaProbe, ensure_topics
 from hookhouse.common.lag import KafkaLag
 from hookhouse.common.runtime import serve_app, start
 from hookhouse.common.settings import Settings, load
-from hookhouse.common.transformations import Limits, Runtime, timed
 
 log = logging.getLogger(__name__)
 
 API_VERSION = "2024-03-01"
 
-Handler = Callable[[Request, str], Awaitable[Response]]
-
-PENDING = ("QUEUED", "SCHEDULED", "HOLD")  # event statuses with a delivery to come
-
-
-def row_key(row: dict[str, Any]) -> tuple[str, str]:
-    """A ClickHouse row's place in a list, as a cursor holds it."""
-    return shapes.iso(row["created_at"]) or "", str(row["id"])
-
 
 def build_app(settings: Settings) -> Starlette:
-    config = ConfigLog(settings)
-    database = settings.clickhouse_database
-    ingest_url = settings.ingest_url
-    holder: dict[str, Client] = {}
-    # Transformation test runs: one V8 runtime, used from one thread, off the loop.
-    runtime = Runtime(Limits.of(settings))
-    javascript = ThreadPoolExecutor(max_workers=1, thread_name_prefix="javascript")
-    outputs: list[AsyncProducer] = []  # made in the lifespan, on the server's loop
-
-    def ch() -> Client:
-        if "client" not in holder:
-            holder["client"] = clickhouse.client(settings, database)
-        return holder["client"]
-
-    def clickhouse_ok() -> bool:
-        return bool(ch().command("SELECT 1") == 1)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        await asyncio.to_thread(ensure_topics, settings)
-        config.start()
-        outputs.append(AsyncProducer(settings))
-        bulk.tasks.add(asyncio.create_task(resume_bulk_retries()))
-        bulk.tasks.add(asyncio.create_task(keep_notifying()))
-        yield
-        for task in list(bulk.tasks):
-            task.cancel()
-        await asyncio.to_thread(outputs[0].close)
-        config.stop()
-        javascript.submit(runtime.close).result()
-        javascript.shutdown()
-
-    def authenticated(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-        async def wrapper(request: Request) -> Response:
-            key = presented_key(request.headers.get("authorization"))
-            record = config.state.api_key(key) if key else None
-            if record is None:
-                return error_response(
-                    401,
-                    "UNAUTHORIZED",
-                    "A valid API key is required (Authorization: Bearer <key>).",
-                )
-            try:
-                return await handler(request, record["project_id"])
-            except ApiError as exc:
-                log.info(
-                    "refused %s %s: %d %s %s",
-                    request.method,
-                    request.url.path,
-                    exc.status,
-                    exc.code,
-                    exc.message,
-                )
-                return error_response(exc.status, exc.code, exc.message)
-
-        return wrapper
-
-    async def run_js(
-        project_id: str, code: str, env: dict[str, str], message: Message
-    ) -> Transformed:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(javascript, runtime.run, project_id, code, env, message)
-
-    async def probe(project_id: str, code: str, env: dict[str, str]) -> None:
-        """Code that does not even load is refused now rather than failing every event."""
-        outcome = await run_js(project_id, code, env, Message({}, b"{}", "/", ""))
-        if outcome.message is None and outcome.error.startswith("the code does not load"):
-            raise ApiError(422, "UNPROCESSABLE_ENTITY", outcome.error)
-
-    resources = Resources(config)
-
-    async def request_exists(project_id: str, request_id: str) -> bool:
-        return await one_row("requests", project_id, request_id) is not None
-
-    kinds = catalog(resources, ingest_url, probe, request_exists)
-
-    async def run_transformation(request: Request, project_id: str) -> Response:
-        """Test code (given, or a saved transformation's) on a sample request."""
-        data = await json_body(request)
-        if data.get("transformation_id"):
-            saved = resources.owned("transformation", project_id, str(data["transformation_id"]))
-            code, env = saved["code"], {**(saved.get("env") or {}), **env_field(data)}
-        else:
-            fields = transformation_fields({"name": "run", **data})
-            code, env = fields["code"], fields["env"]
-        outcome = await run_js(project_id, code, env, sample_message(data.get("request")))
-        return JSONResponse(
-            {
-                "request": outcome.message.as_request() if outcome.message else None,
-                "error": outcome.error or None,
-                "console": outcome.logs,
-            }
-        )
-
-    def run(sql: str, parameters: dict[str, Any]) -> list[dict[str, Any]]:
-        try:
-            result = ch().query(sql, parameters=parameters)
-        except ClickHouseError as exc:
-            log.warning("query failed: %s", exc)
-            raise ApiError(
-                503,
-                "CLICKHOUSE_UNAVAILABLE",
-                "The query could not be answered by ClickHouse right now; retry shortly.",
-            ) from exc
-        return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
-
-    def listing(
-        table: str, shape: Callable[[dict[str, Any]], dict[str, Any]], **path: str
-    ) -> Handler:
-        """A list endpoint over ``table`` with its filters (``queries.TABLES``) and seek
-        cursors; ``path`` maps path parameters to the filters they fix."""
-        described = queries.TABLES[table]
-
-        async def handler(request: Request, project_id: str) -> Response:
-            params = request.query_params
-            query = invalid_as_422(
-                lambda: queries.seekable(pages.list_query(params, ("created_at",)))
-            )
-            fixed = {name: request.path_params[p] for p, name in path.items()}
-            where = invalid_as_422(lambda: queries.conditions(described, project_id, params, fixed))
-            tries: list[str | None] = [None]
-            pointed = fixed or any(params.getlist(name) for name in queries.POINTED)
-            if query.descending and query.prev is None and not pointed:
-                first = await asyncio.to_thread(run, *queries.oldest(described, project_id))
-                since_ms = int(first[0]["oldest"].timestamp() * 1000) if first else 0
-                tries = invalid_as_422(lambda: queries.windows(query, now_ms(), since_ms))
-            for since in tries:
-                sql = queries.select(described, where, query, since)
-                rows = await asyncio.to_thread(run, *sql)
-                if len(rows) > query.limit:  # a whole page and more: the window held it
-                    break
-            return JSONResponse(pages.seek_page(rows, query, row_key, shape))
-
-        return handler
-
-    async def rows_by_id(table: str, project_id: str, ids: list[str]) -> dict[str, dict[str, Any]]:
-        sql = (
-            f"SELECT * FROM {table} FINAL "  # noqa: S608 - table names are the code's own
-            "WHERE project_id = {project:String} AND id IN {ids:Array(String)}"
-        )
-        rows = await asyncio.to_thread(run, sql, {"project": project_id, "ids": sorted(set(ids))})
-        return {row["id"]: row for row in rows}
-
-    async def one_row(table: str, project_id: str, row_id: str) -> dict[str, Any] | None:
-        return (await rows_by_id(table, project_id, [row_id])).get(row_id)
-
-    async def found(table: str, project_id: str, row_id: str) -> dict[str, Any]:
-        """The row, or 404 naming what was not found."""
-        row = await one_row(table, project_id, row_id)
-        if row is None:
-            raise ApiError(404, "NOT_FOUND", f"No {table[:-1]} with id {row_id}.")
-        return row
-
-    def retrieve(table: str, shape: Callable[[dict[str, Any]], dict[str, Any]]) -> Handler:
-        async def handler(request: Request, project_id: str) -> Response:
-            return JSONResponse(shape(await found(table, project_id, request.path_params["id"])))
-
-        return handler
-
-    async def stored_for(
-        project_id: str, events: list[dict[str, Any]]
-    ) -> dict[str, tuple[dict[str, Any] | None, dict[str, Any] | None]]:
-        """Per event: its request as received and its transformed payload (either may not
-        be stored yet), read with one query per table for the whole list."""
-        origins, payloads = await asyncio.gather(
-            rows_by_id("requests", project_id, [e["request_id"] for e in events]),
-            rows_by_id("event_payloads", project_id, [e["id"] for e in events]),
-        )
-        return {e["id"]: (origins.get(e["request_id"]), payloads.get(e["id"])) for e in events}
-
-    def payload_of(stored: tuple[dict[str, Any] | None, dict[str, Any] | None]) -> dict[str, Any]:
-        """What the event delivers: its transformed payload, else its request."""
-        origin, transformed = stored
-        payload = transformed or origin
-        if payload is None:
-            raise ApiError(
-                409, "EVENT_DATA_UNAVAILABLE", "This event's data is not stored yet; try again."
-            )
-        return payload
-
-    async def delivered_payload(project_id: str, event: dict[str, Any]) -> dict[str, Any]:
-        return payload_of((await stored_for(project_id, [event]))[event["id"]])
-
-    def body_text(row: dict[str, Any]) -> Response:
-        """A stored body (base64) as Hookdeck's RawBody: ``{"body": text}``."""
-        return JSONResponse({"body": unb64(row["body"]).decode("utf-8", "replace")})
-
-    def raw_body(table: str) -> Handler:
-        """The body as text: a request's as received, an event's as it delivers it."""
-
-        async def handler(request: Request, project_id: str) -> Response:
-            row = await found(table, project_id, request.path_params["id"])
-            if table == "events":
-                row = await delivered_payload(project_id, row)
-            return body_text(row)
-
-        return handler
-
-    async def get_event(request: Request, project_id: str) -> Response:
-        event = await found("events", project_id, request.path_params["id"])
-        payload = await delivered_payload(project_id, event)
-        return JSONResponse({**shapes.event(event), "data": shapes.event_data(payload)})
-
-    async def requeue(
-        project_id: str,
-        event: dict[str, Any],
-        trigger: str,
-        stored: tuple[dict[str, Any] | None, dict[str, Any] | None] | None = None,
-    ) -> None:
-        """Deliver the event again now, whatever its status; ``stored`` is what
-        :func:`stored_for` read for it, when the caller read a whole batch at once."""
-        connection = config.state.get("connection", event["connection_id"])
-        if connection is None:
-            raise ApiError(422, "CONNECTION_DELETED", "This event's connection was deleted.")
-        if stored is None:
-            stored = (await stored_for(project_id, [event]))[event["id"]]
-        origin = stored[0]
-        payload = payload_of(stored)
-        received_at = shapes.iso(origin["created_at"]) if origin else None
-        delivery = Delivery(
-            event_id=event["id"],
-            project_id=project_id,
-            request_id=event["request_id"],
-            source_id=event["source_id"],
-            connection_id=event["connection_id"],
-            destination_id=event["destination_id"],
-            created_at=shapes.iso(event["created_at"]) or iso_ms(now_ms()),
-            received_at=received_at or iso_ms(now_ms()),
-            method=payload["method"],
-            path=payload["path"],
-            query=payload["query"],
-            headers=dict(payload["headers"]),
-            body=payload["body"],
-            attempt=event["attempts"] + 1,
-            trigger=trigger,
-            verified=origin["verified"] if origin else None,
-        )
-        queued = EventRow.of(
-            delivery,
-            "QUEUED",
-            now_ms(),
-            attempts=event["attempts"],
-            last_attempt_at=shapes.iso(event["last_attempt_at"]),
-            response_status=event["response_status"],
-            error_code=event["error_code"],
-        )
-        producer = outputs[0]
-        try:
-            await asyncio.gather(
-                producer.send(
-                    topics.name(settings, topics.DELIVERIES),
-                    delivery.to_json(),
-                    key=delivery.destination_id,
-                ),
-                send_row(queued),
-            )
-        except KafkaUnavailable as exc:
-            raise ApiError(503, "KAFKA_UNAVAILABLE", f"The retry was not queued: {exc}") from exc
-        if config.state.get("muted_event", event["id"]) is not None:  # retried by hand: lift
-            await asyncio.to_thread(config.put, "muted_event", event["id"], None)
-
-    def send_row(row: Row) -> Awaitable[Any]:
-        return send(row_output(row))
-
-    async def mute_event(request: Request, project_id: str) -> Response:
-        """Cancel the event's pending deliveries: it ends FAILED with error CANCELLED.
-
-        A mark in the config log tells the deliverer to drop the event's automatic
-        deliveries (a retry by hand removes it); an event already done is left as it is.
-        """
-        event = await found("events", project_id, request.path_params["id"])
-        if event["status"] not in PENDING:
-            return JSONResponse(shapes.event(event))
-        mark = {"id": event["id"], "project_id": project_id, "muted_at": iso_ms(now_ms())}
-        await asyncio.to_thread(config.put, "muted_event", event["id"], mark)
-        cancelled = {
-            **event,
-            "status": "FAILED",
-            "error_code": "CANCELLED",
-            "next_attempt_at": None,
-            "version": now_ms(),
-        }
-        times = ("created_at", "last_attempt_at")
-        fields: dict[str, Any] = {
-            k: shapes.iso(cancelled[k]) if k in times else cancelled[k] for k in EventRow.__slots__
-        }
-        row = EventRow(**fields)
-        try:
-            await send_row(row)
-        except KafkaUnavailable as exc:
-            raise ApiError(503, "KAFKA_UNAVAILABLE", f"The event is muted: {exc}") from exc
-        return JSONResponse(shapes.event(cancelled))
-
-    async def retry_event(request: Request, project_id: str) -> Response:
-        """Deliver the event again now (trigger MANUAL), whatever its status."""
-        event = await found("events", project_id, request.path_params["id"])
-        await requeue(project_id, event, "MANUAL")
-        return JSONResponse({"event": {**shapes.event(event), "status": "QUEUED"}})
-
-    def transform_code(
-        project_id: str, code: str, env: dict[str, str], message: Message
-    ) -> Transformed:
-        return runtime.run(project_id, code, env, message)  # on the javascript thread
-
-    async def on_javascript_thread(work: Callable[[], Routed]) -> Routed:
-        return await asyncio.get_running_loop().run_in_executor(javascript, work)
-
-    def send(out: Output) -> Awaitable[Any]:
-        return outputs[0].send(topics.name(settings, out.topic), out.value, out.key, out.headers)
-
-    replays = Replays(
-        config.state, transformer(config.state, timed(transform_code)), on_javascript_thread, send
-    )
-
-    async def retry_request(request: Request, project_id: str) -> Response:
-        """Route the request again (trigger MANUAL) through its source's connections,
-        or those of ``webhook_ids``: new events, or new ignored events with their cause."""
-        stored = await found("requests", project_id, request.path_params["id"])
-        data = await json_body(request, required=False)
-        wanted = data.get("webhook_ids")
-        if wanted is not None and (
-            not isinstance(wanted, list) or not all(isinstance(w, str) for w in wanted)
-        ):
-            raise ApiError(422, "UNPROCESSABLE_ENTITY", "webhook_ids must be a list of ids.")
-        routed = await replays.replay(stored, wanted or None, "MANUAL")
-        counts = {
-            "events_count": routed.request.events_count,
-            "ignored_count": routed.request.ignored_count,
-            "rejection_cause": "",
-        }
-        return JSONResponse(
-            {
-                "request": shapes.request({**stored, **counts}),
-                "events": [shapes.produced_event(e) for e in routed.events],
-            }
-        )
-
-    async def bookmarked(request: Request, project_id: str) -> tuple[dict[str, Any], Any]:
-        """The bookmark and its request's stored row."""
-        mark = resources.owned("bookmark", project_id, request.path_params["id"])
-        return mark, await found("requests", project_id, mark["event_data_id"])
-
-    async def bookmark_body(request: Request, project_id: str) -> Response:
-        _, stored = await bookmarked(request, project_id)
-        return body_text(stored)
-
-    async def trigger_bookmark(request: Request, project_id: str) -> Response:
-        """Replay the bookmarked request through its connection (trigger MANUAL)."""
-        target = (await json_body(request, required=False)).get("target", "http")
-        if target not in ("http", "all"):
-            raise ApiError(
-                422, "UNPROCESSABLE_ENTITY", '\'target\' may be "http" or "all" (no CLI here).'
-            )
-        mark, stored = await bookmarked(request, project_id)
-        if config.state.get("connection", mark["webhook_id"]) is None:
-            raise ApiError(422, "CONNECTION_DELETED", "This bookmark's connection was deleted.")
-        routed = await replays.replay(stored, [mark["webhook_id"]], "MANUAL")
-        await resources.update("bookmark", mark, {"last_used_at": iso_ms(now_ms())})
-        return JSONResponse([shapes.produced_event(e) for e in routed.events])
-
-    async def requeue_batch(
-        project_id: str, events: list[dict[str, Any]], trigger: str
-    ) -> list[BaseException | None]:
-        """Requeue ``events``; per event, the error that stopped it, or ``None``."""
-        stored = await stored_for(project_id, events)
-        return await asyncio.gather(
-            *(requeue(project_id, e, trigger, stored[e["id"]]) for e in events),
-            return_exceptions=True,
-        )
-
-    async def replay_batch(
-        project_id: str, rows: list[dict[str, Any]], trigger: str, one_connection: bool
-    ) -> list[BaseException | None]:
-        """Route ``rows`` again: requests, or (``one_connection``) ignored events, each
-        through its own connection only."""
-        requests = rows
-        if one_connection:
-            stored = await rows_by_id("requests", project_id, [r["request_id"] for r in rows])
-            requests = [stored.get(r["request_id"]) or {} for r in rows]
-
-        async def one(row: dict[str, Any], request: dict[str, Any]) -> None:
-            if not request:
-                raise ApiError(409, "REQUEST_UNAVAILABLE", "The request is not stored.")
-            wanted = [row["connection_id"]] if one_connection else None
-            await replays.replay(request, wanted, trigger)
-
-        return await asyncio.gather(
-            *(one(row, request) for row, request in zip(rows, requests, strict=True)),
-            return_exceptions=True,
-        )
-
-    bulk = BulkRetries(
-        resources,
-        run,
-        {
-            "events": requeue_batch,
-            "requests": functools.partial(replay_batch, one_connection=False),
-            "ignored_events": functools.partial(replay_batch, one_connection=True),
-        },
-        row_key,
-    )
-
-    async def project_issues(project_id: str) -> list[dict[str, Any]]:
-        queries = (
-            issues.DELIVERY_SQL,
-            issues.FAILED_EVENTS_SQL,
-            issues.TRANSFORMATION_SQL,
-            issues.BACKLOG_SQL,
-        )
-        rows = await asyncio.gather(
-            *(asyncio.to_thread(run, sql, {"project": project_id}) for sql in queries)
-        )
-        states = {r["id"]: r for r in config.state.list(issues.STATE, project_id)}
-        triggers = config.state.list("issue_trigger", project_id)
-        found = issues.Found(*rows)
-        return issues.listed(project_id, found, states, triggers, datetime.now(UTC))
-
-    async def one_issue(request: Request, project_id: str) -> dict[str, Any]:
-        wanted = request.path_params["id"]
-        for issue in await project_issues(project_id):
-            if issue["id"] == wanted:
-                return issue
-        raise ApiError(404, "NOT_FOUND", f"No issue with id {wanted}.")
-
-    async def issues_list(request: Request, project_id: str) -> Response:
-        params = request.query_params
-        query = invalid_as_422(lambda: pages.list_query(params, ("updated_at", "created_at")))
-        found = [i for i in await project_issues(project_id) if issues.matches(i, params)]
-        return JSONResponse(pages.page(found, query, lambda issue: issue))
-
-    async def issues_count(request: Request, project_id: str) -> Response:
-        found = await project_issues(project_id)
-        return JSONResponse(
-            {"count": sum(1 for i in found if issues.matches(i, request.query_params))}
-        )
-
-    async def issue_get(request: Request, project_id: str) -> Response:
-        return JSONResponse(await one_issue(request, project_id))
-
-    async def set_issue_state(issue: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-        stamp = iso_ms(now_ms())
-        held = config.state.get(issues.STATE, issue["id"]) or {
-            "id": issue["id"],
-            "project_id": issue["team_id"],
-            "created_at": stamp,
-        }
-        record = {**held, **changes, "updated_at": stamp}
-        await asyncio.to_thread(config.put, issues.STATE, issue["id"], record)
-        return record
-
-    async def send_notice(topic: str, issue: dict[str, Any], moment: str) -> None:
-        """Produce the notice of ``issue`` if its project asked for ``topic``."""
-        setting = config.state.get(notifications.KIND, issue["team_id"]) or {}
-        if not notifications.wants(setting, topic):
-            return
-        request = notifications.notice(topic, issue, setting["source_id"], moment)
-        requests = topics.name(settings, topics.REQUESTS)
-        await outputs[0].send(requests, request.to_json(), request.source_id)
-
-    async def notify_opened_issues() -> None:
-        """Notify, once per opening, each newly opened issue a trigger covers."""
-        for setting in list(config.state.resources[notifications.KIND].values()):
-            if not notifications.wants(setting, "issue.opened"):
-                continue
-            project_id = setting["project_id"]
-            triggers = config.state.list("issue_trigger", project_id)
-            for issue in await project_issues(project_id):
-                sent = config.state.get(notifications.SENT, issue["id"])
-                if notifications.due(issue, sent) and notifications.covered(issue, triggers):
-                    await send_notice("issue.opened", issue, issue["opened_at"])
-                    mark = {
-                        "id": issue["id"],
-                        "project_id": project_id,
-                        "notified_for": issue["opened_at"],
-                    }
-                    await asyncio.to_thread(config.put, notifications.SENT, issue["id"], mark)
-
-    async def keep_notifying() -> None:
-        while True:
-            await asyncio.sleep(settings.issue_notify_interval_seconds)
-            try:
-                await notify_opened_issues()
-            except (ApiError, ClickHouseError, KafkaUnavailable) as exc:
-                log.warning("issue notifications wait for the next round: %s", exc)
-            except Exception:  # the loop must outlive one bad round, and say why
-                log.exception("issue notifications failed this round")
-
-    async def put_notifications(request: Request, project_id: str) -> Response:
-        data = await json_body(request)
-        source_id = data.get("source_id")
-        source = config.state.get("source", source_id) if isinstance(source_id, str) else None
-        if source is not None and source["project_id"] != project_id:
-            source = None
-        fields = notifications.setting_fields(data, project_id, source)
-        await asyncio.to_thread(config.put, notifications.KIND, project_id, fields)
-        return JSONResponse(notifications.shape(fields))
-
-    async def get_notifications(_: Request, project_id: str) -> Response:
-        return JSONResponse(notifications.shape(config.state.get(notifications.KIND, project_id)))
-
-    async def issue_update(request: Request, project_id: str) -> Response:
-        """Set the status: ACKNOWLEDGED, RESOLVED, IGNORED, or OPENED again."""
-        issue = await one_issue(request, project_id)
-        status = (await json_body(request)).get("status")
-        if status not in issues.STATUSES:
-            raise ApiError(
-                422,
-                "UNPROCESSABLE_ENTITY",
-                f"'status' must be one of {', '.join(issues.STATUSES)}.",
-            )
-        changed = iso_ms(now_ms())
-        state = await set_issue_state(issue, {"status": status, "status_changed_at": changed})
-        # The failures are the ones just read: only the status is new.
-        updated = issues.with_state(issue, state)
-        if updated is not None:
-            try:
-                await send_notice("issue.updated", updated, changed)
-            except KafkaUnavailable as exc:
-                log.warning("the issue.updated notice of %s was not sent: %s", issue["id"], exc)
-        return JSONResponse(updated)
-
-    async def issue_dismiss(request: Request, project_id: str) -> Response:
-        """Hide the issue until its failures happen again."""
-        issue = await one_issue(request, project_id)
-        dismissed = iso_ms(now_ms())
-        await set_issue_state(issue, {"dismissed_at": dismissed})
-        return JSONResponse({**issue, "dismissed_at": dismissed})
-
-    def metrics_of(kind: str) -> Handler:
-        async def handler(request: Request, project_id: str) -> Response:
-            now = datetime.now(UTC)
-            sql, parameters, measured, split = invalid_as_422(
-                lambda: measures.aggregation(kind, project_id, request.query_params, now)
-            )
-            rows = await asyncio.to_thread(run, sql, parameters)
-            return JSONResponse(measures.shaped(rows, measured, split))
-
-        return handler
-
-    async def queue_depth(_: Request, project_id: str) -> Response:
-        """Events waiting for delivery now, per destination, and how long the oldest has."""
-        rows = await asyncio.to_thread(run, measures.QUEUE_DEPTH, {"project": project_id})
-        now = datetime.now(UTC)
-        return JSONResponse(
-            [
-                {
-                    "destination_id": row["destination_id"],
-                    "depth": row["depth"],
-                    "oldest_at": shapes.iso(row["oldest"]),
-                    "max_age_seconds": max(
-                        0, round((now - row["oldest"].replace(tzinfo=UTC)).total_seconds())
-                    ),
-                }
-                for row in rows
-            ]
-        )
-
-    async def resume_bulk_retries() -> None:
-        if await asyncio.to_thread(config.wait_ready, 60):
-            await bulk.resume()
-
-    def bulk_routes(name: str) -> list[Route]:
-        """``/bulk/<name>/retry…``: plan, list, create, progress, cancel of one type."""
-        kind = bulk_types[name]
-
-        async def plan(request: Request, project_id: str) -> Response:
-            params = request.query_params
-            query = {k: (v[0] if len(v) == 1 else v) for k in params for v in [params.getlist(k)]}
-            return JSONResponse(await bulk.plan(kind, project_id, query))
-
-        async def create(request: Request, project_id: str) -> Response:
-            query = (await json_body(request)).get("query")
-            return JSONResponse(bulk_shape(await bulk.create(kind, project_id, query)))
-
-        def job_of(request: Request, project_id: str) -> dict[str, Any]:
-            job = resources.owned(BULK, project_id, request.path_params["id"])
-            if bulk_type(job) != kind:
-                raise ApiError(404, "NOT_FOUND", f"No bulk retry of {name} with id {job['id']}.")
-            return job
-
-        async def list_(request: Request, project_id: str) -> Response:
-            query = invalid_as_422(lambda: pages.list_query(request.query_params, ("created_at",)))
-            jobs = config.state.list(BULK, project_id)
-            mine = [j for j in jobs if bulk_type(j) == kind]
-            return JSONResponse(pages.page(mine, query, bulk_shape))
-
-        async def get(request: Request, project_id: str) -> Response:
-            return JSONResponse(bulk_shape(job_of(request, project_id)))
-
-        async def cancel(request: Request, project_id: str) -> Response:
-            job = job_of(request, project_id)
-            return JSONResponse(bulk_shape(await bulk.cancel(project_id, job["id"])))
-
-        base = f"/bulk/{name}/retry"
-        return [
-            Route(f"{base}/plan", authenticated(plan), methods=["GET"]),
-            Route(base, authenticated(list_), methods=["GET"]),
-            Route(base, authenticated(create), methods=["POST"]),
-            Route(f"{base}/{{id}}", authenticated(get), methods=["GET"]),
-            Route(f"{base}/{{id}}/cancel", authenticated(cancel), methods=["POST"]),
-        ]
-
-    async def mock_destination(request: Request) -> Response:
-        """A destination that accepts everything, like Hookdeck's mock destination."""
-        await request.body()
-        return JSONResponse({"status": "ok", "received": True})
-
+    ctx = Context.of(settings)
     readiness = Readiness(
-        {"kafka": KafkaProbe(settings), "clickhouse": clickhouse_ok, "config": lambda: config.ready}
+        {
+            "kafka": KafkaProbe(settings),
+            "clickhouse": ctx.store.ok,
+            "config": lambda: ctx.config.ready,
+        }
     )
-    described = openapi.document(list(kinds.values()), API_VERSION)
     kafka_gauges = CollectorRegistry(auto_describe=True)
     kafka_gauges.register(KafkaLag(settings))
-
-    async def openapi_json(_: Request) -> Response:
-        return JSONResponse(described)
-
-    versioned = [
-        Route("/openapi.json", openapi_json, methods=["GET"]),
-        # Before the resources' routes, whose /transformations/{id} would take "run".
-        Route("/transformations/run", authenticated(run_transformation), methods=["PUT"]),
-        Route("/requests", authenticated(listing("requests", shapes.request)), methods=["GET"]),
-        Route(
-            "/requests/{id}",
-            authenticated(retrieve("requests", shapes.request_with_data)),
-            methods=["GET"],
-        ),
-        Route("/requests/{id}/raw_body", authenticated(raw_body("requests")), methods=["GET"]),
-        Route("/requests/{id}/retry", authenticated(retry_request), methods=["POST"]),
-        Route(
-            "/requests/{request_id}/events",
-            authenticated(listing("events", shapes.event, request_id="request_id")),
-            methods=["GET"],
-        ),
-        Route(
-            "/requests/{request_id}/ignored_events",
-            authenticated(listing("ignored_events", shapes.ignored_event, request_id="request_id")),
-            methods=["GET"],
-        ),
-        Route(
-            "/transformations/{transformation_id}/executions",
-            authenticated(
-                listing(
-                    "transformation_executions",
-                    shapes.transformation_execution,
-                    transformation_id="transformation_id",
-                )
-            ),
-            methods=["GET"],
-        ),
-        Route("/bookmarks/{id}/raw_body", authenticated(bookmark_body), methods=["GET"]),
-        Route("/bookmarks/{id}/trigger", authenticated(trigger_bookmark), methods=["POST"]),
-        Route("/events", authenticated(listing("events", shapes.event)), methods=["GET"]),
-        Route("/events/{id}", authenticated(get_event), methods=["GET"]),
-        Route("/events/{id}/raw_body", authenticated(raw_body("events")), methods=["GET"]),
-        Route("/events/{id}/retry", authenticated(retry_event), methods=["POST"]),
-        Route("/events/{id}/mute", authenticated(mute_event), methods=["PUT"]),
-        Route("/events/{id}/cancel", authenticated(mute_event), methods=["PUT"]),
-        *(
-            Route(f"/metrics/{kind}", authenticated(metrics_of(kind)), methods=["GET"])
-            for kind in measures.MEASURES
-        ),
-        Route("/metrics/queue-depth", authenticated(queue_depth), methods=["GET"]),
-        Route("/notifications/webhooks", authenticated(put_notifications), methods=["PUT"]),
-        Route("/notifications/webhooks", authenticated(get_notifications), methods=["GET"]),
-        Route("/issues", authenticated(issues_list), methods=["GET"]),
-        Route("/issues/count", authenticated(issues_count), methods=["GET"]),
-        Route("/issues/{id}", authenticated(issue_get), methods=["GET"]),
-        Route("/issues/{id}", authenticated(issue_update), methods=["PUT"]),
-        Route("/issues/{id}", authenticated(issue_dismiss), methods=["DELETE"]),
-        *(route for name in bulk_types for route in bulk_routes(name)),
-        Route("/attempts", authenticated(listing("attempts", shapes.attempt)), methods=["GET"]),
-        Route(
-            "/attempts/{id}", authenticated(retrieve("attempts", shapes.attempt)), methods=["GET"]
-        ),
-        *(route for kind in kinds.values() for route in resources.routes(kind, authenticated)),
-    ]
     return Starlette(
         routes=[
             *routes(readiness, kafka_gauges),
-            Mount(f"/{API_VERSION}", routes=versioned),
+            Mount(f"/{API_VERSION}", routes=versioned(ctx)),
             *dashboard.routes(),
             Route(  # "/mock" and anything under it ("/mock/{path}" would redirect "/mock")
-                "/mock{path:path}",
-                mock_destination,
-                methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                "/mock{path:path}", mock.MockDestination(), methods=mock.METHODS
             ),
         ],
-        lifespan=lifespan,
+        lifespan=functools.partial(lifespan, ctx),
         middleware=[Middleware(BoundedBodies, limit=settings.api_max_body_bytes)],
         exception_handlers={
             404: no_route,
@@ -780,6 +80,38 @@ def build_app(settings: Settings) -> Starlette:
             Exception: internal_error,
         },
     )
+
+
+def versioned(ctx: Context) -> list[BaseRoute]:
+    """The API's routes under ``/{API_VERSION}``, in the order they are matched."""
+    return [
+        *openapi.routes(ctx, API_VERSION),
+        *transformations.routes(ctx),  # before the resources': /transformations/{id}
+        *requests.routes(ctx),
+        *bookmarks.routes(ctx),
+        *events.routes(ctx),
+        *metrics.routes(ctx),
+        *notifications.routes(ctx),
+        *issues.routes(ctx),
+        *bulk.routes(ctx),
+        *attempts.routes(ctx),
+        *resources.routes(ctx),
+    ]
+
+
+@contextlib.asynccontextmanager
+async def lifespan(ctx: Context, _: Starlette) -> AsyncIterator[None]:
+    await asyncio.to_thread(ensure_topics, ctx.settings)
+    ctx.config.start()
+    ctx.producer.start()  # on the server's loop, which its sends resolve on
+    ctx.bulk.tasks.add(asyncio.create_task(ctx.bulk.resume_when_ready()))
+    ctx.bulk.tasks.add(asyncio.create_task(notifications.keep_notifying(ctx)))
+    yield
+    for task in list(ctx.bulk.tasks):
+        task.cancel()
+    await asyncio.to_thread(ctx.producer.close)
+    ctx.config.stop()
+    ctx.javascript.close()
 
 
 async def internal_error(request: Request, exc: Exception) -> Response:

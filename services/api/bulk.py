@@ -37,6 +37,7 @@ KIND = "bulk_retry"
 BATCH = 100
 OPS = tuple(pages.COMPARISONS)
 SETTLE_SECONDS = 2.0
+READY_SECONDS = 60.0  # for the config log to be read at start, before resuming
 
 Run = Callable[[str, dict[str, Any]], list[dict[str, Any]]]
 # (project, rows, trigger) -> per row the error that stopped its retry, or None
@@ -196,6 +197,11 @@ class BulkRetries:
         task = asyncio.create_task(self.drive(job_id))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+
+    async def resume_when_ready(self) -> None:
+        """At start, once the config log is read (within ``READY_SECONDS``): :meth:`resume`."""
+        if await asyncio.to_thread(self.resources.config.wait_ready, READY_SECONDS):
+            await self.resume()
 
     async def resume(self) -> None:
         """At start: claim the bulk retries left in progress and carry on with those

@@ -9,6 +9,7 @@ only those three folders are served from it.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from starlette.requests import Request
@@ -28,20 +29,22 @@ def installed(modules: Path) -> bool:
     return all((modules / name / "package.json").is_file() for name in PACKAGES)
 
 
+async def to_index(_: Request) -> Response:
+    return RedirectResponse("/dashboard/", status_code=308)
+
+
+async def not_installed(modules: Path, _: Request) -> Response:
+    return error_response(
+        503,
+        "DASHBOARD_NOT_INSTALLED",
+        f"The dashboard's npm packages are missing from {modules}: run `make` "
+        "(or `npm ci` in services/api/dashboard), before building a wheel too.",
+    )
+
+
 def routes(modules: Path = HERE / "node_modules") -> list[BaseRoute]:
-    async def to_index(_: Request) -> Response:
-        return RedirectResponse("/dashboard/", status_code=308)
-
-    async def not_installed(_: Request) -> Response:
-        return error_response(
-            503,
-            "DASHBOARD_NOT_INSTALLED",
-            f"The dashboard's npm packages are missing from {modules}: run `make` "
-            "(or `npm ci` in services/api/dashboard), before building a wheel too.",
-        )
-
     if not installed(modules):
-        return [Route("/dashboard{rest:path}", not_installed, methods=["GET"])]
+        return [Route("/dashboard{rest:path}", partial(not_installed, modules), methods=["GET"])]
     return [
         Route("/dashboard", to_index, methods=["GET"]),
         *(

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from hookhouse.api import shapes
 from hookhouse.api.pages import (
     COMPARISONS,
     InvalidQuery,
@@ -257,3 +258,8 @@ def select(
         f"ORDER BY created_at {direction}, id {direction} LIMIT {query.limit + 1}"
     )
     return text, where.parameters
+
+
+def row_key(row: dict[str, Any]) -> SortKey:
+    """A row's place in the seek order, ``(created_at, id)``, as a cursor holds it."""
+    return shapes.iso(row["created_at"]) or "", str(row["id"])

@@ -1,7 +1,6 @@
 """The management API's resources over the config log: sources, destinations,
-connections and transformations, each with Hookdeck's verbs (2024-03-01): list, count,
-create, upsert by name, retrieve, update, delete, and disable/enable where Hookdeck has
-them (``archive``/``unarchive``, the paths ``@hookdeck/sdk`` 0.4.0 calls, are aliases).
+connections and transformations, each a :class:`Kind` (``kinds.py``) served with
+Hookdeck's verbs (2024-03-01) by ``handlers/resources.py``.
 
 Every write goes through :meth:`ConfigLog.put`: this replica answers only after it has
 read its own write back, and a name another replica took first is refused here as on
@@ -18,12 +17,9 @@ from typing import Any, TypeVar
 
 from confluent_kafka import KafkaException
 from starlette.datastructures import QueryParams
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from hookhouse.api import pages
-from hookhouse.api.fields import ApiError, json_body, required_text
+from hookhouse.api.fields import ApiError
 from hookhouse.common.clock import now_ms
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.domain.config import new_resource
@@ -31,8 +27,6 @@ from hookhouse.common.domain.times import iso_ms
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Request, str], Awaitable[Response]]
-Authenticate = Callable[[Handler], Callable[[Request], Awaitable[Response]]]
 Shape = Callable[[dict[str, Any]], dict[str, Any]]
 
 
@@ -180,109 +174,6 @@ class Resources:
             if wanted:
                 rows = [r for r in rows if r.get(name) in wanted]
         return rows
-
-    # -- routes -----------------------------------------------------------------------
-
-    def routes(self, kind: Kind, authenticate: Authenticate) -> list[Route]:
-        def one(request: Request, project_id: str) -> dict[str, Any]:
-            return self.owned(kind.name, project_id, request.path_params["id"])
-
-        async def list_(request: Request, project_id: str) -> Response:
-            query = invalid_as_422(
-                lambda: pages.list_query(request.query_params, ("created_at", "updated_at"))
-            )
-            rows = invalid_as_422(lambda: self.matching(kind, project_id, request.query_params))
-            return JSONResponse(pages.page(rows, query, kind.shape))
-
-        async def count(request: Request, project_id: str) -> Response:
-            rows = invalid_as_422(lambda: self.matching(kind, project_id, request.query_params))
-            return JSONResponse({"count": len(rows)})
-
-        async def create(request: Request, project_id: str) -> Response:
-            staged = Staged()
-            fields = await kind.fields(project_id, await json_body(request), None, staged)
-            return JSONResponse(
-                kind.shape(await self.create(kind.name, kind.prefix, project_id, fields, staged))
-            )
-
-        async def upsert(request: Request, project_id: str) -> Response:
-            """Create, or update the resource of that name: idempotent."""
-            data = await json_body(request)
-            name = required_text(data, "name")
-            fields: dict[str, Any] | None = None
-            staged = Staged()
-            within = ""
-            if kind.name == "connection":  # a connection's name is unique per source
-                fields = await kind.fields(project_id, data, None, staged)
-                within = fields["source_id"]
-            existing = self.state.find(kind.name, project_id, name, within)
-            if existing is None:
-                fields = fields or await kind.fields(project_id, data, None, staged)
-                made = await self.create(kind.name, kind.prefix, project_id, fields, staged)
-                return JSONResponse(kind.shape(made))
-            staged = Staged()  # what the first reading staged is not written
-            fields = await kind.fields(project_id, data, existing, staged)
-            if all(existing.get(k) == v for k, v in fields.items()):
-                return JSONResponse(kind.shape(existing))  # nothing changes: no write
-            changed = await self.update(kind.name, existing, fields, staged)
-            return JSONResponse(kind.shape(changed))
-
-        async def retrieve(request: Request, project_id: str) -> Response:
-            return JSONResponse(kind.shape(one(request, project_id)))
-
-        async def update(request: Request, project_id: str) -> Response:
-            resource = one(request, project_id)
-            staged = Staged()
-            fields = await kind.fields(project_id, await json_body(request), resource, staged)
-            return JSONResponse(kind.shape(await self.update(kind.name, resource, fields, staged)))
-
-        async def delete(request: Request, project_id: str) -> Response:
-            resource = one(request, project_id)
-            users = kind.users(resource)
-            if users:
-                raise ApiError(
-                    422,
-                    "RESOURCE_IN_USE",
-                    f"This {kind.name} is used by {', '.join(users)}; "
-                    "delete or change those first.",
-                )
-            await self.put(kind.name, None, resource["id"])
-            return JSONResponse({"id": resource["id"]})
-
-        def toggle(stamp_field: str, on: bool) -> Handler:
-            async def handler(request: Request, project_id: str) -> Response:
-                resource = one(request, project_id)
-                stamp = (resource.get(stamp_field) or iso_ms(now_ms())) if on else None
-                if resource.get(stamp_field) == stamp:
-                    return JSONResponse(kind.shape(resource))
-                return JSONResponse(
-                    kind.shape(await self.update(kind.name, resource, {stamp_field: stamp}))
-                )
-
-            return handler
-
-        base, item = f"/{kind.path}", f"/{kind.path}/{{id}}"
-        made = [
-            Route(base, authenticate(list_), methods=["GET"]),
-            Route(base, authenticate(create), methods=["POST"]),
-            Route(base, authenticate(upsert), methods=["PUT"]),
-            Route(f"{base}/count", authenticate(count), methods=["GET"]),
-            Route(item, authenticate(retrieve), methods=["GET"]),
-            Route(item, authenticate(update), methods=["PUT"]),
-            Route(item, authenticate(delete), methods=["DELETE"]),
-        ]
-        actions = {
-            "disabled_at": (("disable", True), ("enable", False)),
-            "paused_at": (("pause", True), ("unpause", False)),
-        }
-        aliases = {"disable": "archive", "enable": "unarchive"}
-        for stamp_field in kind.toggles:
-            for action, on in actions[stamp_field]:
-                handler = authenticate(toggle(stamp_field, on))
-                for name in (action, aliases.get(action)):
-                    if name:
-                        made.append(Route(f"{item}/{name}", handler, methods=["PUT"]))
-        return made
 
     async def found_or_staged(
         self, kind: Kind, project_id: str, given: Any, what: str, staged: Staged

@@ -1,0 +1,55 @@
+"""What a transformation does beyond its configuration (``handlers/resources.py``):
+a test run on a sample request, and the list of its runs on real ones."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute
+
+from hookhouse.api import shapes
+from hookhouse.api.context import Context
+from hookhouse.api.endpoint import route
+from hookhouse.api.fields import env_field, json_body, sample_message, transformation_fields
+from hookhouse.api.handlers import rows
+
+BY_TRANSFORMATION = {"transformation_id": "transformation_id"}
+
+
+async def run(ctx: Context, request: Request, project_id: str) -> Response:
+    """Test code (given, or a saved transformation's) on a sample request."""
+    data = await json_body(request)
+    if data.get("transformation_id"):
+        saved = ctx.resources.owned("transformation", project_id, str(data["transformation_id"]))
+        code, env = saved["code"], {**(saved.get("env") or {}), **env_field(data)}
+    else:
+        fields = transformation_fields({"name": "run", **data})
+        code, env = fields["code"], fields["env"]
+    message = sample_message(data.get("request"))
+    outcome = await ctx.javascript.run(project_id, code, env, message)
+    return JSONResponse(
+        {
+            "request": outcome.message.as_request() if outcome.message else None,
+            "error": outcome.error or None,
+            "console": outcome.logs,
+        }
+    )
+
+
+async def executions(ctx: Context, request: Request, project_id: str) -> Response:
+    return await rows.listing(
+        ctx,
+        request,
+        project_id,
+        "transformation_executions",
+        shapes.transformation_execution,
+        BY_TRANSFORMATION,
+    )
+
+
+def routes(ctx: Context) -> list[BaseRoute]:
+    """Before the resources' routes, whose ``/transformations/{id}`` would take "run"."""
+    return [
+        route(ctx, "PUT", "/transformations/run", run),
+        route(ctx, "GET", "/transformations/{transformation_id}/executions", executions),
+    ]
