@@ -395,6 +395,15 @@ def query_paths() -> dict[str, Any]:
         }
     for path, name in (("/requests/{id}", "Request"), ("/attempts/{id}", "Attempt")):
         paths[path] = item(get=op("queries", f"Retrieve a {name}", ref(name), 401, 404, 503))
+    paths["/transformations/{transformation_id}/executions/{id}"] = {
+        "parameters": [{**ID, "name": "transformation_id"}, ID],
+        "get": op(
+            "queries",
+            "Retrieve one execution of a transformation",
+            ref("TransformationExecution"),
+            *(401, 404, 503),
+        ),
+    }
     anything: Schema = {"type": "object"}
     text = {"type": "string"}
     listing: Schema = {"type": "array", "items": {"type": "object"}}

@@ -193,7 +193,35 @@ def transformation(resource: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# The console methods a transformation's lines are kept with ("warn: text"; console.log's
+# bare), and Hookdeck's log levels from the lowest.
+CONSOLE_TYPES = ("debug", "info", "warn", "error")
+
+
+def console_lines(lines: list[str]) -> list[dict[str, str]]:
+    """Captured console lines as Hookdeck's ``{type, message}``: ``"warn: x"`` is a warn
+    line, a line without a method's prefix console.log's."""
+    out = []
+    for line in lines:
+        kind, sep, text = line.partition(": ")
+        if sep and kind in CONSOLE_TYPES:
+            out.append({"type": kind, "message": text})
+        else:
+            out.append({"type": "log", "message": line})
+    return out
+
+
+def log_level(lines: list[dict[str, str]], failed: bool) -> str:
+    """A run's level, as Hookdeck gives it: ``error`` when it failed, else the highest of
+    its lines' (``info`` for none, or only console.log's)."""
+    if failed:
+        return "error"
+    seen = {line["type"] for line in lines}
+    return next((level for level in reversed(CONSOLE_TYPES) if level in seen), "info")
+
+
 def transformation_execution(row: dict[str, Any]) -> dict[str, Any]:
+    logs = console_lines(orjson.loads(row["logs"] or "[]"))
     return {
         "id": row["id"],
         "team_id": row["project_id"],
@@ -202,8 +230,8 @@ def transformation_execution(row: dict[str, Any]) -> dict[str, Any]:
         "request_id": row["request_id"],
         "status": row["status"],
         "error": row["error"] or None,
-        "log_level": "error" if row["status"] == "FAILED" else "info",
-        "logs": orjson.loads(row["logs"] or "[]"),
+        "log_level": log_level(logs, row["status"] == "FAILED"),
+        "logs": logs,
         "duration": row["duration_ms"],
         "updated_at": iso(row["created_at"]),
         "created_at": iso(row["created_at"]),

@@ -255,7 +255,8 @@ def test_rules_transform_filter_and_deduplicate(stack: Stack, receiver: Receiver
             json={"code": code, "env": {"TENANT": "t1"}, "request": {"body": {"type": "a"}}},
         ).json()
         assert tried["request"]["body"] == {"type": "a", "tenant": "t1"}
-        assert tried["console"] == ["type a"]
+        assert tried["console"] == [{"type": "log", "message": "type a"}]
+        assert tried["log_level"] == "info"
         bad_rule = client.post(
             "/connections",
             json={
@@ -333,7 +334,14 @@ def test_rules_transform_filter_and_deduplicate(stack: Stack, receiver: Receiver
         runs = {e["request_id"]: e for e in wait_for(executions, 30)}
         assert runs[sent["kept"]]["status"] == "SUCCESSFUL"
         assert runs[sent["failed"]]["status"] == "FAILED"
-        assert runs[sent["failed"]]["logs"] == ["type boom"]
+        assert runs[sent["failed"]]["logs"] == [{"type": "log", "message": "type boom"}]
+        assert runs[sent["failed"]]["log_level"] == "error"
+        one = client.get(
+            f"/transformations/{transformation['id']}/executions/{runs[sent['failed']]['id']}"
+        )
+        assert one.status_code == 200 and one.json() == runs[sent["failed"]]
+        elsewhere = client.get(f"/transformations/trs_other/executions/{one.json()['id']}")
+        assert elsewhere.status_code == 404
     seen = {r.headers.get("x-hookhouse-request-id") for r in receiver.snapshot()}
     assert not seen & {sent["filtered"], sent["duplicate"], sent["failed"]}
 

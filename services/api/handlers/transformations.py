@@ -10,7 +10,13 @@ from starlette.routing import BaseRoute
 from hookhouse.api import shapes
 from hookhouse.api.context import Context
 from hookhouse.api.endpoint import route
-from hookhouse.api.fields import env_field, json_body, sample_message, transformation_fields
+from hookhouse.api.fields import (
+    ApiError,
+    env_field,
+    json_body,
+    sample_message,
+    transformation_fields,
+)
 from hookhouse.api.handlers import rows
 
 BY_TRANSFORMATION = {"transformation_id": "transformation_id"}
@@ -27,11 +33,13 @@ async def run(ctx: Context, request: Request, project_id: str) -> Response:
         code, env = fields["code"], fields["env"]
     message = sample_message(data.get("request"))
     outcome = await ctx.javascript.run(project_id, code, env, message)
+    console = shapes.console_lines(outcome.logs)
     return JSONResponse(
         {
             "request": outcome.message.as_request() if outcome.message else None,
             "error": outcome.error or None,
-            "console": outcome.logs,
+            "console": console,
+            "log_level": shapes.log_level(console, outcome.message is None),
         }
     )
 
@@ -47,9 +55,20 @@ async def executions(ctx: Context, request: Request, project_id: str) -> Respons
     )
 
 
+async def execution(ctx: Context, request: Request, project_id: str) -> Response:
+    """One execution of the transformation in the path."""
+    row = await ctx.store.found("transformation_executions", project_id, request.path_params["id"])
+    if row["transformation_id"] != request.path_params["transformation_id"]:
+        raise ApiError(
+            404, "NOT_FOUND", f"No execution with id {row['id']} of this transformation."
+        )
+    return JSONResponse(shapes.transformation_execution(row))
+
+
 def routes(ctx: Context) -> list[BaseRoute]:
     """Before the resources' routes, whose ``/transformations/{id}`` would take "run"."""
     return [
         route(ctx, "PUT", "/transformations/run", run),
         route(ctx, "GET", "/transformations/{transformation_id}/executions", executions),
+        route(ctx, "GET", "/transformations/{transformation_id}/executions/{id}", execution),
     ]
