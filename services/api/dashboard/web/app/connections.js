@@ -209,7 +209,7 @@ function TestRun({ form }) {
     <${Action} label="Test run" run=${run} />
     ${result && html`<div class="run-result">
       ${result.error ? html`<div class="error" role="alert">${result.error}</div>` : html`<h4>Output</h4><pre class="json">${JSON.stringify(result.request, null, 2)}</pre>`}
-      ${result.console && result.console.length > 0 && html`<h4>Console</h4><pre class="json">${result.console.join('\n')}</pre>`}
+      ${result.console && result.console.length > 0 && html`<h4>Console</h4><pre class="json">${result.console.map((line) => (line.type === 'log' ? '' : `${line.type}: `) + line.message).join('\n')}</pre>`}
     </div>`}
   </div>`;
 }
