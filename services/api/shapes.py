@@ -98,6 +98,9 @@ def event(row: dict[str, Any]) -> dict[str, Any]:
         "source_id": row["source_id"],
         "destination_id": row["destination_id"],
         "request_id": row["request_id"],
+        # Hookdeck's id of the data the event came from: here its request's, the id
+        # bookmarks take; what the event delivers (transformed or not) is its ``data``.
+        "event_data_id": row["request_id"],
         "attempts": row["attempts"],
         "last_attempt_at": iso(row["last_attempt_at"]),
         "next_attempt_at": iso(row.get("next_attempt_at")),
