@@ -141,6 +141,7 @@ class Ingest:
             settings.max_header_count, settings.max_header_bytes, settings.max_url_bytes
         )
         self.record_limit = request_max_bytes()
+        self.public_url = settings.ingest_url.rstrip("/")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -287,7 +288,9 @@ class Ingest:
         refusal = refusal or admission.of_body(content_type, body)
         verified = None
         if refusal is None and source.get("verification"):
-            if not verify(source["verification"], headers, body, time.time()):
+            if not verify(
+                source["verification"], headers, body, time.time(), self.url_of(scope), method
+            ):
                 refusal = admission.Refusal(
                     401,
                     "VERIFICATION_FAILED",
@@ -345,6 +348,13 @@ class Ingest:
             b'{"status":"SUCCESS","message":"Request stored.","request_id":"%s"}'
             % request_id.encode(),
         )
+
+    def url_of(self, scope: Scope) -> str:
+        """The request's URL as its provider called it (schemes that sign the URL check
+        it): the public ingest URL, then the path and query as they arrived."""
+        path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        query = scope["query_string"].decode("latin-1")
+        return f"{self.public_url}{path}" + (f"?{query}" if query else "")
 
     async def record_rejection(self, row: RequestRow) -> None:
         """Rejected requests are recorded (without their body) so the API can list them."""

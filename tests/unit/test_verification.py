@@ -14,7 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from standardwebhooks import Webhook
 
-from hookhouse.common.domain.verification import InvalidVerification, _same, check, masked, verify
+from hookhouse.common.domain.providers import HOOKDECK_TYPES, PROVIDERS
+from hookhouse.common.domain.providers.base import same as _same
+from hookhouse.common.domain.verification import InvalidVerification, check, masked, verify
 
 BODY = b'{"id": "evt_1", "type": "order.created"}'
 SECRET = "s3cr3t"
@@ -204,3 +206,12 @@ def test_signature_comparison_is_plain_equality_done_in_constant_time(a: str, b:
     agrees with ``==`` for any text, including non-ASCII header values."""
     assert _same(a, b) == (a == b)
     assert _same(a, a)
+
+
+def test_every_hookdeck_type_is_verified_or_refused_by_name() -> None:
+    """A type the SDK names and hookhouse does not verify yet is a 422 naming it, never a
+    source that accepts everything."""
+    for kind in sorted(HOOKDECK_TYPES - set(PROVIDERS)):
+        with pytest.raises(InvalidVerification, match=f"'{kind}' is Hookdeck's"):
+            check({"type": kind, "configs": {"webhook_secret_key": "k"}})
+    assert set(PROVIDERS) - HOOKDECK_TYPES == {"standard_webhooks"}  # hookhouse's own
