@@ -29,6 +29,9 @@ import json
 import hookhouse
 from hookhouse.api import dashboard
 from hookhouse.common.domain import schemas
+# Every service's module, so that a package left out of the wheel fails here.
+import hookhouse.api.app, hookhouse.deliverer.service, hookhouse.ingest.app
+import hookhouse.router.app, hookhouse.sink.service, hookhouse.stack.supervisor
 print(json.dumps({
     "package": hookhouse.__file__,
     "schema": schemas.schema("requests"),
