@@ -6,9 +6,13 @@ from __future__ import annotations
 from hookhouse.common.domain.providers import (
     generic,
     github,
+    paddle,
+    razorpay,
     shopify,
+    slack,
     standard_webhooks,
     stripe,
+    tebex,
 )
 from hookhouse.common.domain.providers.base import Provider
 
@@ -84,4 +88,8 @@ PROVIDERS: dict[str, Provider] = {
     **github.PROVIDERS,
     **shopify.PROVIDERS,
     **standard_webhooks.PROVIDERS,
+    **slack.PROVIDERS,
+    **paddle.PROVIDERS,
+    **razorpay.PROVIDERS,
+    **tebex.PROVIDERS,
 }
