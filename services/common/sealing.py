@@ -30,6 +30,7 @@ SECRET_NAMES = frozenset(
         "api_key",
         "token",
         "client_secret",
+        "vercel_log_drains_secret",  # a Vercel log drain's signature secret
         "env",  # a transformation's environment: where its code keeps secrets
         "url",  # a destination's: a user:password@ part or a key in its query
     }

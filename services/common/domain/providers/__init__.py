@@ -8,11 +8,14 @@ from hookhouse.common.domain.providers import (
     github,
     paddle,
     razorpay,
+    sanity,
     shopify,
     slack,
+    solidgate,
     standard_webhooks,
     stripe,
     tebex,
+    vercel,
 )
 from hookhouse.common.domain.providers.base import Provider
 
@@ -90,6 +93,9 @@ PROVIDERS: dict[str, Provider] = {
     **standard_webhooks.PROVIDERS,
     **slack.PROVIDERS,
     **paddle.PROVIDERS,
+    **vercel.PROVIDERS,
     **razorpay.PROVIDERS,
+    **solidgate.PROVIDERS,
+    **sanity.PROVIDERS,
     **tebex.PROVIDERS,
 }
