@@ -6,15 +6,18 @@ from __future__ import annotations
 from hookhouse.common.domain.providers import (
     generic,
     github,
+    mailchimp,
     paddle,
     razorpay,
     sanity,
     shopify,
     slack,
     solidgate,
+    square,
     standard_webhooks,
     stripe,
     tebex,
+    trello,
     vercel,
 )
 from hookhouse.common.domain.providers.base import Provider
@@ -92,10 +95,13 @@ PROVIDERS: dict[str, Provider] = {
     **shopify.PROVIDERS,
     **standard_webhooks.PROVIDERS,
     **slack.PROVIDERS,
+    **square.PROVIDERS,
     **paddle.PROVIDERS,
     **vercel.PROVIDERS,
     **razorpay.PROVIDERS,
     **solidgate.PROVIDERS,
+    **trello.PROVIDERS,
     **sanity.PROVIDERS,
     **tebex.PROVIDERS,
+    **mailchimp.PROVIDERS,
 }
