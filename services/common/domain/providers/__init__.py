@@ -4,6 +4,7 @@ the same scheme); each module's ``PROVIDERS`` joins the registry here."""
 from __future__ import annotations
 
 from hookhouse.common.domain.providers import (
+    discord,
     generic,
     github,
     mailchimp,
@@ -17,6 +18,8 @@ from hookhouse.common.domain.providers import (
     standard_webhooks,
     stripe,
     tebex,
+    telnyx,
+    tokenio,
     trello,
     vercel,
 )
@@ -95,6 +98,7 @@ PROVIDERS: dict[str, Provider] = {
     **shopify.PROVIDERS,
     **standard_webhooks.PROVIDERS,
     **slack.PROVIDERS,
+    **discord.PROVIDERS,
     **square.PROVIDERS,
     **paddle.PROVIDERS,
     **vercel.PROVIDERS,
@@ -102,6 +106,8 @@ PROVIDERS: dict[str, Provider] = {
     **solidgate.PROVIDERS,
     **trello.PROVIDERS,
     **sanity.PROVIDERS,
+    **telnyx.PROVIDERS,
+    **tokenio.PROVIDERS,
     **tebex.PROVIDERS,
     **mailchimp.PROVIDERS,
 }
