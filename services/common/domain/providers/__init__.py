@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from hookhouse.common.domain.providers import (
     discord,
+    ebay,
     generic,
     github,
     mailchimp,
@@ -106,6 +107,7 @@ PROVIDERS: dict[str, Provider] = {
     **solidgate.PROVIDERS,
     **trello.PROVIDERS,
     **sanity.PROVIDERS,
+    **ebay.PROVIDERS,
     **telnyx.PROVIDERS,
     **tokenio.PROVIDERS,
     **tebex.PROVIDERS,
