@@ -30,6 +30,8 @@ SECRET_NAMES = frozenset(
         "api_key",
         "token",
         "client_secret",
+        "vercel_log_drains_secret",  # a Vercel log drain's signature secret
+        "verification_token",  # eBay's, for its challenge handshake
         "env",  # a transformation's environment: where its code keeps secrets
         "url",  # a destination's: a user:password@ part or a key in its query
     }

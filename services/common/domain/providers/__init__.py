@@ -4,11 +4,25 @@ the same scheme); each module's ``PROVIDERS`` joins the registry here."""
 from __future__ import annotations
 
 from hookhouse.common.domain.providers import (
+    discord,
+    ebay,
     generic,
     github,
+    mailchimp,
+    paddle,
+    razorpay,
+    sanity,
     shopify,
+    slack,
+    solidgate,
+    square,
     standard_webhooks,
     stripe,
+    tebex,
+    telnyx,
+    tokenio,
+    trello,
+    vercel,
 )
 from hookhouse.common.domain.providers.base import Provider
 
@@ -84,4 +98,18 @@ PROVIDERS: dict[str, Provider] = {
     **github.PROVIDERS,
     **shopify.PROVIDERS,
     **standard_webhooks.PROVIDERS,
+    **slack.PROVIDERS,
+    **discord.PROVIDERS,
+    **square.PROVIDERS,
+    **paddle.PROVIDERS,
+    **vercel.PROVIDERS,
+    **razorpay.PROVIDERS,
+    **solidgate.PROVIDERS,
+    **trello.PROVIDERS,
+    **sanity.PROVIDERS,
+    **ebay.PROVIDERS,
+    **telnyx.PROVIDERS,
+    **tokenio.PROVIDERS,
+    **tebex.PROVIDERS,
+    **mailchimp.PROVIDERS,
 }

@@ -59,4 +59,8 @@ def signature(secret: str, payload: bytes, encoding: str, algorithm: str = "sha2
 
 def fresh(stamp: str, now: float, tolerance: float = TOLERANCE_SECONDS) -> bool:
     """Whether ``stamp`` (seconds since the epoch, as text) is within ``tolerance`` of now."""
-    return stamp.isdigit() and abs(now - int(stamp)) <= tolerance
+    # isdigit() alone admits "²", and int() refuses more than 4300 digits: a crafted
+    # header would raise instead of being refused.
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 15):
+        return False
+    return abs(now - int(stamp)) <= tolerance
