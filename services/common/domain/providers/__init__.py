@@ -4,6 +4,7 @@ the same scheme); each module's ``PROVIDERS`` joins the registry here."""
 from __future__ import annotations
 
 from hookhouse.common.domain.providers import (
+    body_hmac,
     generic,
     github,
     shopify,
@@ -84,4 +85,5 @@ PROVIDERS: dict[str, Provider] = {
     **github.PROVIDERS,
     **shopify.PROVIDERS,
     **standard_webhooks.PROVIDERS,
+    **body_hmac.PROVIDERS,  # typeform, xero, woocommerce, commercelayer, twitter, property-finder
 }
