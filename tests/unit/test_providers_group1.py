@@ -33,6 +33,11 @@ GROUP = {
     "commercelayer",
     "twitter",
     "property-finder",
+    "courier",
+    "frontapp",
+    "zoom",
+    "akeneo",
+    "oura",
 }
 
 
@@ -88,3 +93,97 @@ def test_prefixes_are_required_where_the_provider_writes_one() -> None:
     finder = config("property-finder", webhook_secret_key=SECRET)
     prefixed = {"x-signature": "sha256=" + mac(SECRET, BODY).hex()}
     assert verify(finder, prefixed, BODY, NOW)
+
+
+# -- timestamped HMACs ----------------------------------------------------------------
+
+
+def test_courier() -> None:
+    courier = config("courier", webhook_secret_key=SECRET)
+
+    def header(stamp: str, secret: str = SECRET, body: bytes = BODY) -> dict[str, str]:
+        sent = mac(secret, f"{stamp}.".encode() + body).hex()
+        return {"courier-signature": f"t={stamp},signature={sent}"}
+
+    assert verify(courier, header(STAMP_MS), BODY, NOW)  # Courier sends milliseconds
+    assert verify(courier, header(STAMP), BODY, NOW)
+    assert not verify(courier, header(STAMP_MS), BODY + b" ", NOW)
+    assert not verify(courier, header(STAMP_MS, OTHER), BODY, NOW)
+    assert not verify(courier, header(STALE_MS), BODY, NOW)
+    assert not verify(courier, {}, BODY, NOW)
+    # Not timestamps, and answered as such rather than raised on by int().
+    assert not verify(courier, {"courier-signature": "t=²,signature=00"}, BODY, NOW)
+    assert not verify(courier, {"courier-signature": f"t={'1' * 5000},signature=00"}, BODY, NOW)
+
+
+def test_frontapp_application_webhooks() -> None:
+    front = config("frontapp", webhook_secret_key=SECRET)
+
+    def headers(stamp: str, secret: str = SECRET) -> dict[str, str]:
+        sent = b64(mac(secret, f"{stamp}:".encode() + BODY))
+        return {"x-front-request-timestamp": stamp, "x-front-signature": sent}
+
+    assert verify(front, headers(STAMP_MS), BODY, NOW)
+    assert not verify(front, headers(STAMP_MS), BODY + b" ", NOW)
+    assert not verify(front, headers(STAMP_MS, OTHER), BODY, NOW)
+    assert not verify(front, headers(STALE_MS), BODY, NOW)
+    assert not verify(front, {"x-front-request-timestamp": STAMP_MS}, BODY, NOW)
+
+
+def test_frontapp_rule_webhooks_sign_the_body_with_sha1() -> None:
+    front = config("frontapp", webhook_secret_key=SECRET)
+    sent = b64(mac(SECRET, BODY, hashlib.sha1))
+    assert verify(front, {"x-front-signature": sent}, BODY, NOW)
+    assert not verify(front, {"x-front-signature": sent}, BODY + b" ", NOW)
+    # Once a timestamp is sent, only the application scheme is accepted.
+    with_stamp = {"x-front-signature": sent, "x-front-request-timestamp": STAMP_MS}
+    assert not verify(front, with_stamp, BODY, NOW)
+
+
+def test_zoom() -> None:
+    zoom = config("zoom", webhook_secret_key=SECRET)
+
+    def headers(stamp: str, secret: str = SECRET) -> dict[str, str]:
+        sent = "v0=" + mac(secret, f"v0:{stamp}:".encode() + BODY).hex()
+        return {"x-zm-request-timestamp": stamp, "x-zm-signature": sent}
+
+    assert verify(zoom, headers(STAMP), BODY, NOW)
+    assert not verify(zoom, headers(STAMP), BODY + b" ", NOW)
+    assert not verify(zoom, headers(STAMP, OTHER), BODY, NOW)
+    assert not verify(zoom, headers(STALE), BODY, NOW)
+    assert not verify(zoom, {"x-zm-request-timestamp": STAMP}, BODY, NOW)
+
+
+def test_akeneo_with_the_docs_secret_and_timestamp() -> None:
+    # Akeneo's "Events API: security" example: this secret, timestamp 1602565368, and
+    # hash_hmac("sha256", "{timestamp}.{body}", secret).  (Its body is elided there.)
+    secret, stamp = "3ha6eonoa9icsckw8kccos084w0c0000g08g40oo4kww0gc8w4", "1602565368"
+    body = b'{"events":[{"action":"product.created","event_id":"e1"}]}'
+    akeneo = config("akeneo", webhook_secret_key=secret)
+
+    def headers(sent_stamp: str, key: str = secret) -> dict[str, str]:
+        sent = mac(key, f"{sent_stamp}.".encode() + body).hex()
+        return {"x-akeneo-request-timestamp": sent_stamp, "x-akeneo-request-signature": sent}
+
+    then = float(stamp)
+    assert verify(akeneo, headers(stamp), body, then)
+    assert not verify(akeneo, headers(stamp), body + b" ", then)
+    assert not verify(akeneo, headers(stamp, OTHER), body, then)
+    assert not verify(akeneo, headers(stamp), body, then + 301)
+    assert not verify(akeneo, {"x-akeneo-request-timestamp": stamp}, body, then)
+
+
+def test_oura_signs_timestamp_then_body_in_upper_case_hex() -> None:
+    oura = config("oura", webhook_secret_key=SECRET)
+
+    def headers(stamp: str, secret: str = SECRET) -> dict[str, str]:
+        sent = mac(secret, stamp.encode() + BODY).hex().upper()
+        return {"x-oura-timestamp": stamp, "x-oura-signature": sent}
+
+    assert verify(oura, headers(STAMP), BODY, NOW)
+    lower = {**headers(STAMP), "x-oura-signature": headers(STAMP)["x-oura-signature"].lower()}
+    assert verify(oura, lower, BODY, NOW)
+    assert not verify(oura, headers(STAMP), BODY + b" ", NOW)
+    assert not verify(oura, headers(STAMP, OTHER), BODY, NOW)
+    assert not verify(oura, headers(STALE), BODY, NOW)
+    assert not verify(oura, {"x-oura-timestamp": STAMP}, BODY, NOW)

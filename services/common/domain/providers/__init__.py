@@ -4,12 +4,17 @@ the same scheme); each module's ``PROVIDERS`` joins the registry here."""
 from __future__ import annotations
 
 from hookhouse.common.domain.providers import (
+    akeneo,
     body_hmac,
+    courier,
+    frontapp,
     generic,
     github,
+    oura,
     shopify,
     standard_webhooks,
     stripe,
+    zoom,
 )
 from hookhouse.common.domain.providers.base import Provider
 
@@ -86,4 +91,9 @@ PROVIDERS: dict[str, Provider] = {
     **shopify.PROVIDERS,
     **standard_webhooks.PROVIDERS,
     **body_hmac.PROVIDERS,  # typeform, xero, woocommerce, commercelayer, twitter, property-finder
+    **courier.PROVIDERS,
+    **frontapp.PROVIDERS,
+    **zoom.PROVIDERS,
+    **akeneo.PROVIDERS,
+    **oura.PROVIDERS,
 }
