@@ -12,10 +12,11 @@ import hmac
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import pytest
 
 from hookhouse.common.domain.providers import HOOKDECK_TYPES, PROVIDERS
-from hookhouse.common.domain.verification import check, masked, verify
+from hookhouse.common.domain.verification import InvalidVerification, check, masked, verify
 
 NOW = 1_795_000_000.0
 STAMP = str(int(NOW))
@@ -38,6 +39,10 @@ GROUP = {
     "zoom",
     "akeneo",
     "oura",
+    "recharge",
+    "twilio",
+    "adyen",
+    "hubspot",
 }
 
 
@@ -187,3 +192,218 @@ def test_oura_signs_timestamp_then_body_in_upper_case_hex() -> None:
     assert not verify(oura, headers(STAMP, OTHER), BODY, NOW)
     assert not verify(oura, headers(STALE), BODY, NOW)
     assert not verify(oura, {"x-oura-timestamp": STAMP}, BODY, NOW)
+
+
+# -- Recharge -------------------------------------------------------------------------
+
+
+def test_recharge_timestamped_signature_within_48_hours() -> None:
+    recharge = config("recharge", webhook_secret_key=SECRET)
+
+    def headers(stamp: str, secret: str = SECRET) -> dict[str, str]:
+        sent = mac(secret, f"{stamp}.".encode() + BODY).hex()
+        return {
+            "x-recharge-webhook-timestamp": stamp,
+            "x-recharge-webhook-signature": f"t={stamp},v1={sent}",
+        }
+
+    day_old = str(int(NOW) - 24 * 3600)
+    assert verify(recharge, headers(day_old), BODY, NOW)
+    assert not verify(recharge, headers(STAMP), BODY + b" ", NOW)
+    assert not verify(recharge, headers(STAMP, OTHER), BODY, NOW)
+    assert not verify(recharge, headers(str(int(NOW) - 48 * 3600 - 1)), BODY, NOW)
+    moved = {**headers(STAMP), "x-recharge-webhook-timestamp": str(int(NOW) - 1)}
+    assert not verify(recharge, moved, BODY, NOW)
+    # A timestamped header that does not match is not rescued by the older header.
+    older = hashlib.sha256(SECRET.encode() + BODY).hexdigest()
+    forged = {"x-recharge-webhook-signature": f"t={STAMP},v1=00", "x-recharge-hmac-sha256": older}
+    assert not verify(recharge, forged, BODY, NOW)
+
+
+def test_recharge_older_signature_is_a_plain_hash_of_secret_and_body() -> None:
+    recharge = config("recharge", webhook_secret_key=SECRET)
+    sent = hashlib.sha256(SECRET.encode() + BODY).hexdigest()
+    assert verify(recharge, {"x-recharge-hmac-sha256": sent}, BODY, NOW)
+    assert not verify(recharge, {"x-recharge-hmac-sha256": sent}, BODY + b" ", NOW)
+    wrong = hashlib.sha256(OTHER.encode() + BODY).hexdigest()
+    assert not verify(recharge, {"x-recharge-hmac-sha256": wrong}, BODY, NOW)
+    assert not verify(recharge, {"x-recharge-hmac-sha256": mac(SECRET, BODY).hex()}, BODY, NOW)
+    assert not verify(recharge, {}, BODY, NOW)
+
+
+def test_recharge_hookdeck_configs_choose_the_older_header_algorithm_and_encoding() -> None:
+    recharge = config(
+        "recharge",
+        webhook_secret_key=SECRET,
+        header_key="X-Recharge-Hmac-Sha256",
+        algorithm="sha512",
+        encoding="base64",
+    )
+    sent = b64(hashlib.sha512(SECRET.encode() + BODY).digest())
+    assert verify(recharge, {"x-recharge-hmac-sha256": sent}, BODY, NOW)
+    with pytest.raises(InvalidVerification, match="algorithm"):
+        check({"type": "recharge", "configs": {"webhook_secret_key": "k", "algorithm": "md5"}})
+    with pytest.raises(InvalidVerification, match="encoding"):
+        check({"type": "recharge", "configs": {"webhook_secret_key": "k", "encoding": "hex2"}})
+
+
+# -- Twilio ---------------------------------------------------------------------------
+
+# Twilio's documented example ("Webhooks security"): this auth token, URL and form, and
+# the signature Twilio shows for them.
+TWILIO_TOKEN = "12345"
+TWILIO_URL = "https://mycompany.com/myapp.php?foo=1&bar=2"
+TWILIO_FORM = (
+    b"CallSid=CA1234567890ABCDE&Caller=%2B12349013030&Digits=1234"
+    b"&From=%2B12349013030&To=%2B18005551212"
+)
+TWILIO_SIGNATURE = "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+
+
+def test_twilio_documented_example() -> None:
+    twilio = config("twilio", webhook_secret_key=TWILIO_TOKEN)
+    sent = {"x-twilio-signature": TWILIO_SIGNATURE}
+    assert verify(twilio, sent, TWILIO_FORM, NOW, TWILIO_URL)
+    assert not verify(twilio, sent, TWILIO_FORM + b"&Extra=1", NOW, TWILIO_URL)
+    assert not verify(twilio, sent, TWILIO_FORM, NOW, TWILIO_URL + "&baz=3")
+    assert not verify(
+        config("twilio", webhook_secret_key=OTHER), sent, TWILIO_FORM, NOW, TWILIO_URL
+    )
+    assert not verify(twilio, {}, TWILIO_FORM, NOW, TWILIO_URL)
+
+
+def test_twilio_signature_made_with_the_default_port_written_out() -> None:
+    twilio = config("twilio", webhook_secret_key=TWILIO_TOKEN)
+    with_port = "https://mycompany.com:443/myapp.php?foo=1&bar=2"
+    params = "CallSidCA1234567890ABCDECaller+12349013030Digits1234From+12349013030To+18005551212"
+    signed = (with_port + params).encode()
+    sent = {"x-twilio-signature": b64(mac(TWILIO_TOKEN, signed, hashlib.sha1))}
+    assert verify(twilio, sent, TWILIO_FORM, NOW, TWILIO_URL)
+
+
+def test_twilio_json_body_is_named_by_its_hash_in_the_url() -> None:
+    twilio = config("twilio", webhook_secret_key=TWILIO_TOKEN)
+    url = "https://hooks.example.com/e/src_1?bodySHA256=" + hashlib.sha256(BODY).hexdigest()
+    sent = {"x-twilio-signature": b64(mac(TWILIO_TOKEN, url.encode(), hashlib.sha1))}
+    assert verify(twilio, sent, BODY, NOW, url)
+    assert not verify(twilio, sent, BODY + b" ", NOW, url)  # the hash no longer matches
+
+
+def test_twilio_get_signs_the_url_alone() -> None:
+    twilio = config("twilio", webhook_secret_key=TWILIO_TOKEN)
+    url = "https://hooks.example.com/e/src_1?CallSid=CA1&From=%2B1"
+    sent = {"x-twilio-signature": b64(mac(TWILIO_TOKEN, url.encode(), hashlib.sha1))}
+    assert verify(twilio, sent, b"", NOW, url, "GET")
+    assert not verify(twilio, sent, b"", NOW, url.replace("CA1", "CA2"), "GET")
+
+
+# -- Adyen ----------------------------------------------------------------------------
+
+# Adyen's documented example ("Verify HMAC signatures"): this hex HMAC key and
+# notification item, and the hmacSignature Adyen shows for them.
+ADYEN_KEY = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"
+ADYEN_ITEM: dict[str, Any] = {
+    "pspReference": "7914073381342284",
+    "merchantAccountCode": "TestMerchant",
+    "merchantReference": "TestPayment-1407325143704",
+    "amount": {"value": 1130, "currency": "EUR"},
+    "eventCode": "AUTHORISATION",
+    "success": "true",
+    "additionalData": {"hmacSignature": "coqCmt/IZ4E3CzPvMY8zTjQVL5hYJUiBRg8UU+iCWo0="},
+}
+
+
+def adyen_body(*items: dict[str, Any]) -> bytes:
+    entries = [{"NotificationRequestItem": item} for item in items]
+    return orjson.dumps({"live": "false", "notificationItems": entries})
+
+
+def test_adyen_standard_webhook_documented_example() -> None:
+    adyen = config("adyen", webhook_secret_key=ADYEN_KEY)
+    assert verify(adyen, {}, adyen_body(ADYEN_ITEM), NOW)
+    changed = {**ADYEN_ITEM, "amount": {"value": 1131, "currency": "EUR"}}
+    assert not verify(adyen, {}, adyen_body(changed), NOW)
+    assert not verify(adyen, {}, adyen_body(ADYEN_ITEM, changed), NOW)  # every item
+    other_key = config("adyen", webhook_secret_key="00" * 32)
+    assert not verify(other_key, {}, adyen_body(ADYEN_ITEM), NOW)
+    unsigned = {name: value for name, value in ADYEN_ITEM.items() if name != "additionalData"}
+    assert not verify(adyen, {}, adyen_body(unsigned), NOW)
+    assert not verify(adyen, {}, adyen_body(), NOW)
+    assert not verify(adyen, {}, b"[" * 5000, NOW)
+
+
+def test_adyen_other_webhooks_sign_the_body_in_a_header() -> None:
+    adyen = config("adyen", webhook_secret_key=ADYEN_KEY)
+    sent = {"hmacsignature": b64(mac(bytes.fromhex(ADYEN_KEY), BODY))}
+    assert verify(adyen, sent, BODY, NOW)
+    assert not verify(adyen, sent, BODY + b" ", NOW)
+    wrong = {"hmacsignature": b64(mac(ADYEN_KEY, BODY))}  # the key's text, not its bytes
+    assert not verify(adyen, wrong, BODY, NOW)
+    with pytest.raises(InvalidVerification, match="hex"):
+        check({"type": "adyen", "configs": {"webhook_secret_key": "not hex"}})
+
+
+# -- HubSpot --------------------------------------------------------------------------
+
+HUBSPOT_SECRET = "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy"  # the secret in HubSpot's examples
+
+
+def test_hubspot_v3() -> None:
+    hubspot = config("hubspot", webhook_secret_key=HUBSPOT_SECRET)
+    url = "https://hooks.example.com/e/src_1?portal=62515&name=a%3Ab%20c"
+    signed_uri = "https://hooks.example.com/e/src_1?portal=62515&name=a:b%20c"
+
+    def headers(stamp: str, secret: str = HUBSPOT_SECRET) -> dict[str, str]:
+        source = f"POST{signed_uri}".encode() + BODY + stamp.encode()
+        return {
+            "x-hubspot-request-timestamp": stamp,
+            "x-hubspot-signature-v3": b64(mac(secret, source)),
+        }
+
+    assert verify(hubspot, headers(STAMP_MS), BODY, NOW, url)
+    assert not verify(hubspot, headers(STAMP_MS), BODY + b" ", NOW, url)
+    assert not verify(hubspot, headers(STAMP_MS, OTHER), BODY, NOW, url)
+    assert not verify(hubspot, headers(STALE_MS), BODY, NOW, url)
+    assert not verify(hubspot, headers(STAMP_MS), BODY, NOW, url.replace("62515", "1"))
+    assert not verify(hubspot, {"x-hubspot-request-timestamp": STAMP_MS}, BODY, NOW, url)
+
+
+def test_hubspot_v1_documented_example() -> None:
+    hubspot = config("hubspot", webhook_secret_key=HUBSPOT_SECRET)
+    body = (
+        b'[{"eventId":1,"subscriptionId":12345,"portalId":62515,"occurredAt":1564113600000,'
+        b'"subscriptionType":"contact.creation","attemptNumber":0,"objectId":123,'
+        b'"changeSource":"CRM","changeFlag":"NEW","appId":54321}]'
+    )
+    sent = {
+        "x-hubspot-signature-version": "v1",
+        "x-hubspot-signature": "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de",
+    }
+    assert verify(hubspot, sent, body, NOW)
+    assert not verify(hubspot, sent, body + b" ", NOW)
+    assert not verify(config("hubspot", webhook_secret_key=OTHER), sent, body, NOW)
+    assert not verify(hubspot, {"x-hubspot-signature": sent["x-hubspot-signature"]}, body, NOW)
+
+
+def test_hubspot_v2_documented_example() -> None:
+    hubspot = config("hubspot", webhook_secret_key=HUBSPOT_SECRET)
+    url = "https://www.example.com/webhook_uri"
+    sent = {
+        "x-hubspot-signature-version": "v2",
+        "x-hubspot-signature": "eee2dddcc73c94d699f5e395f4b9d454a069a6855fbfa152e91e88823087200e",
+    }
+    assert verify(hubspot, sent, b"", NOW, url, "GET")
+    assert not verify(hubspot, sent, b"", NOW, url + "2", "GET")
+    assert not verify(hubspot, sent, b"", NOW, url, "POST")
+
+
+def test_hubspot_a_v3_header_is_never_rescued_by_an_older_signature() -> None:
+    hubspot = config("hubspot", webhook_secret_key=SECRET)
+    older = hashlib.sha256(SECRET.encode() + BODY).hexdigest()
+    sent = {
+        "x-hubspot-signature-v3": "bad",
+        "x-hubspot-request-timestamp": STAMP_MS,
+        "x-hubspot-signature-version": "v1",
+        "x-hubspot-signature": older,
+    }
+    assert not verify(hubspot, sent, BODY, NOW)

@@ -4,16 +4,20 @@ the same scheme); each module's ``PROVIDERS`` joins the registry here."""
 from __future__ import annotations
 
 from hookhouse.common.domain.providers import (
+    adyen,
     akeneo,
     body_hmac,
     courier,
     frontapp,
     generic,
     github,
+    hubspot,
     oura,
+    recharge,
     shopify,
     standard_webhooks,
     stripe,
+    twilio,
     zoom,
 )
 from hookhouse.common.domain.providers.base import Provider
@@ -96,4 +100,8 @@ PROVIDERS: dict[str, Provider] = {
     **zoom.PROVIDERS,
     **akeneo.PROVIDERS,
     **oura.PROVIDERS,
+    **recharge.PROVIDERS,
+    **twilio.PROVIDERS,
+    **adyen.PROVIDERS,
+    **hubspot.PROVIDERS,
 }
