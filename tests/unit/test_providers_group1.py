@@ -14,6 +14,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hookhouse.common.domain.providers import HOOKDECK_TYPES, PROVIDERS
 from hookhouse.common.domain.verification import InvalidVerification, check, masked, verify
@@ -43,6 +45,9 @@ GROUP = {
     "twilio",
     "adyen",
     "hubspot",
+    "cloudsignal",
+    "gitlab",
+    "postmark",
 }
 
 
@@ -407,3 +412,110 @@ def test_hubspot_a_v3_header_is_never_rescued_by_an_older_signature() -> None:
         "x-hubspot-signature": older,
     }
     assert not verify(hubspot, sent, BODY, NOW)
+
+
+# -- shared secrets, not signatures ---------------------------------------------------
+
+
+def test_cloudsignal_key_in_the_body() -> None:
+    cloudsignal = config("cloudsignal", api_key="wh-key")
+    signal = {"apikey": "wh-key", "type": "ItemShipped", "order": "1", "datetime": "2026-01-01"}
+    assert verify(cloudsignal, {}, orjson.dumps(signal), NOW)
+    assert not verify(cloudsignal, {}, orjson.dumps({**signal, "apikey": "other"}), NOW)
+    assert not verify(cloudsignal, {}, orjson.dumps({"type": "ItemShipped"}), NOW)
+    assert not verify(cloudsignal, {}, orjson.dumps([signal]), NOW)
+    assert not verify(cloudsignal, {}, b"\xff not json", NOW)
+    assert not verify(cloudsignal, {}, b"[" * 5000, NOW)
+    assert masked(cloudsignal) == {"type": "cloudsignal", "configs": {"api_key": "****-key"}}
+
+
+def test_gitlab_token() -> None:
+    gitlab = config("gitlab", api_key="tok-1")
+    assert verify(gitlab, {"x-gitlab-token": "tok-1"}, BODY, NOW)
+    assert not verify(gitlab, {"x-gitlab-token": "tok-2"}, BODY, NOW)
+    assert not verify(gitlab, {}, BODY, NOW)
+
+
+def test_postmark_basic_auth() -> None:
+    postmark = config("postmark", username="pm", password="pw")
+    good = "Basic " + b64(b"pm:pw")
+    assert verify(postmark, {"authorization": good}, BODY, NOW)
+    assert not verify(postmark, {"authorization": "Basic " + b64(b"pm:other")}, BODY, NOW)
+    assert not verify(postmark, {}, BODY, NOW)
+    assert masked(postmark) == {
+        "type": "postmark",
+        "configs": {"username": "pm", "password": "****pw"},
+    }
+    with pytest.raises(InvalidVerification, match="password is required"):
+        check({"type": "postmark", "configs": {"username": "pm"}})
+
+
+@pytest.mark.parametrize("kind", sorted(GROUP))
+def test_a_missing_secret_is_refused_when_the_source_is_written(kind: str) -> None:
+    with pytest.raises(InvalidVerification, match="is required"):
+        check({"type": kind, "configs": {}})
+
+
+# -- properties -----------------------------------------------------------------------
+
+CONFIGS: dict[str, dict[str, str]] = {
+    "cloudsignal": {"api_key": "k"},
+    "twitter": {"api_key": "k"},
+    "gitlab": {"api_key": "k"},
+    "postmark": {"username": "u", "password": "p"},
+    "adyen": {"webhook_secret_key": ADYEN_KEY},
+}
+HEADERS = [
+    "authorization",
+    "courier-signature",
+    "hmacsignature",
+    "typeform-signature",
+    "x-front-request-timestamp",
+    "x-front-signature",
+    "x-hubspot-request-timestamp",
+    "x-hubspot-signature",
+    "x-hubspot-signature-v3",
+    "x-hubspot-signature-version",
+    "x-oura-timestamp",
+    "x-oura-signature",
+    "x-recharge-hmac-sha256",
+    "x-recharge-webhook-signature",
+    "x-recharge-webhook-timestamp",
+    "x-twilio-signature",
+    "x-zm-request-timestamp",
+    "x-zm-signature",
+    "x-akeneo-request-signature",
+    "x-akeneo-request-timestamp",
+    "x-gitlab-token",
+]
+
+
+@given(
+    kind=st.sampled_from(sorted(GROUP)),
+    headers=st.dictionaries(st.sampled_from(HEADERS), st.text(max_size=40), max_size=6),
+    body=st.binary(max_size=300),
+    url=st.text(max_size=60),
+    method=st.sampled_from(["POST", "GET", "post"]),
+)
+def test_any_request_is_answered_true_or_false_never_an_error(
+    kind: str, headers: dict[str, str], body: bytes, url: str, method: str
+) -> None:
+    """Whatever an unauthenticated sender puts in headers, body or path, verification
+    answers; a raise would be a 500 instead of a 401."""
+    verification = config(kind, **CONFIGS.get(kind, {"webhook_secret_key": "k"}))
+    assert verify(verification, headers, body, NOW, url, method) in (True, False)
+
+
+@given(
+    scheme=st.sampled_from(BODY_SIGNED),
+    secret=st.text(min_size=1, max_size=30),
+    body=st.binary(max_size=500),
+)
+def test_body_signatures_accept_exactly_their_own_body(
+    scheme: tuple[str, str, str, Callable[[bytes], str]], secret: str, body: bytes
+) -> None:
+    kind, name, header, written = scheme
+    verification = config(kind, **{name: secret})
+    sent = {header: written(mac(secret, body))}
+    assert verify(verification, sent, body, NOW)
+    assert not verify(verification, sent, body + b"\x00", NOW)
