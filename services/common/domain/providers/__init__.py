@@ -4,13 +4,24 @@ the same scheme); each module's ``PROVIDERS`` joins the registry here."""
 from __future__ import annotations
 
 from hookhouse.common.domain.providers import (
+    adyen,
+    akeneo,
+    body_hmac,
+    cloudsignal,
+    courier,
     discord,
     ebay,
+    frontapp,
     generic,
     github,
+    gitlab,
+    hubspot,
     mailchimp,
+    oura,
     paddle,
+    postmark,
     razorpay,
+    recharge,
     sanity,
     shopify,
     slack,
@@ -22,7 +33,9 @@ from hookhouse.common.domain.providers import (
     telnyx,
     tokenio,
     trello,
+    twilio,
     vercel,
+    zoom,
 )
 from hookhouse.common.domain.providers.base import Provider
 
@@ -112,4 +125,17 @@ PROVIDERS: dict[str, Provider] = {
     **tokenio.PROVIDERS,
     **tebex.PROVIDERS,
     **mailchimp.PROVIDERS,
+    **body_hmac.PROVIDERS,  # typeform, xero, woocommerce, commercelayer, twitter, property-finder
+    **courier.PROVIDERS,
+    **frontapp.PROVIDERS,
+    **zoom.PROVIDERS,
+    **akeneo.PROVIDERS,
+    **oura.PROVIDERS,
+    **recharge.PROVIDERS,
+    **twilio.PROVIDERS,
+    **adyen.PROVIDERS,
+    **hubspot.PROVIDERS,
+    **cloudsignal.PROVIDERS,
+    **gitlab.PROVIDERS,
+    **postmark.PROVIDERS,
 }
