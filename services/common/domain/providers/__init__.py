@@ -6,9 +6,15 @@ from __future__ import annotations
 from hookhouse.common.domain.providers import (
     generic,
     github,
+    orb,
+    persona,
+    pylon,
     shopify,
     standard_webhooks,
     stripe,
+    synctera,
+    twitch,
+    workos,
 )
 from hookhouse.common.domain.providers.base import Provider
 
@@ -84,4 +90,11 @@ PROVIDERS: dict[str, Provider] = {
     **github.PROVIDERS,
     **shopify.PROVIDERS,
     **standard_webhooks.PROVIDERS,
+    # Group 2 of issue 31 (three_d_eye and repay publish no scheme hookhouse could check).
+    **persona.PROVIDERS,
+    **workos.PROVIDERS,
+    **synctera.PROVIDERS,
+    **twitch.PROVIDERS,
+    **orb.PROVIDERS,
+    **pylon.PROVIDERS,
 }
