@@ -5,12 +5,17 @@ and, where the scheme signs a time, a stale one."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import json
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hookhouse.common.domain.providers import PROVIDERS
 from hookhouse.common.domain.verification import InvalidVerification, check, masked, verify
@@ -27,6 +32,13 @@ GROUP2 = (
     "twitch",
     "orb",
     "pylon",
+    "mailgun",
+    "pipedrive",
+    "enode",
+    "favro",
+    "linear",
+    "shopline",
+    "nmi",
 )
 
 
@@ -185,7 +197,202 @@ def test_pylon_current_and_earlier_headers() -> None:
     assert not verify(pylon, {**earlier, "pylon-webhook-signature": "hs256=00"}, BODY, NOW)
 
 
+# Schemes that sign the body (or parts of it) without a time, and Basic credentials.
+# Mailgun: the example signature block of "Securing Webhooks" (its token and timestamp; the
+# page's signature is a placeholder, so it is computed here by the recipe).
+MAILGUN_TOKEN = "e0b5477167110d68991efc6b9f89f0a11066af27834600e123"
+
+
+MAILGUN_STAMP = "1770920772"
+
+
+def mailgun_json(secret: str = SECRET, token: str = MAILGUN_TOKEN) -> bytes:
+    sent = mac((MAILGUN_STAMP + token).encode(), secret).hex()
+    block = {"token": token, "timestamp": MAILGUN_STAMP, "signature": sent}
+    return json.dumps({"signature": block, "event-data": {"event": "delivered"}}).encode()
+
+
+def test_mailgun_json_form_and_multipart_bodies() -> None:
+    mailgun = config("mailgun", webhook_secret_key=SECRET)
+    assert verify(mailgun, {"content-type": "application/json"}, mailgun_json(), NOW)
+    assert not verify(mailgun, {}, mailgun_json(OTHER), NOW)
+    changed = mailgun_json().replace(MAILGUN_TOKEN.encode(), b"x" * 50)  # the signed part
+    assert not verify(mailgun, {}, changed, NOW)
+    assert not verify(mailgun, {}, BODY, NOW)  # no signature block at all
+    # Mailgun signs its timestamp and token, not the event data (see the module).
+    assert verify(mailgun, {}, mailgun_json().replace(b"delivered", b"failed"), NOW)
+    assert not verify(mailgun, {}, b"\xff not json", NOW)
+
+    fields = {
+        "timestamp": MAILGUN_STAMP,
+        "token": MAILGUN_TOKEN,
+        "signature": mac((MAILGUN_STAMP + MAILGUN_TOKEN).encode()).hex(),
+        "body-plain": "hello",
+    }
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    assert verify(mailgun, form, urlencode(fields).encode(), NOW)
+    assert not verify(mailgun, form, urlencode({**fields, "token": "y" * 50}).encode(), NOW)
+
+    boundary = "b0undary"
+    parts = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in fields.items()
+    )
+    multipart = {"content-type": f"multipart/form-data; boundary={boundary}"}
+    assert verify(mailgun, multipart, f"{parts}--{boundary}--\r\n".encode(), NOW)
+    assert not verify(mailgun, multipart, b"--b0undary--\r\n", NOW)
+
+
+def test_mailgun_subaccount_parent_signature() -> None:
+    parent_key = "key-primary-account"
+    block = {
+        "token": MAILGUN_TOKEN,
+        "timestamp": MAILGUN_STAMP,
+        "signature": mac((MAILGUN_STAMP + MAILGUN_TOKEN).encode(), "key-subaccount").hex(),
+        "parent-signature": mac((MAILGUN_STAMP + MAILGUN_TOKEN).encode(), parent_key).hex(),
+    }
+    body = json.dumps({"signature": block}).encode()
+    assert verify(config("mailgun", webhook_secret_key=parent_key), {}, body, NOW)
+    assert verify(config("mailgun", webhook_secret_key="key-subaccount"), {}, body, NOW)
+    assert not verify(config("mailgun", webhook_secret_key=OTHER), {}, body, NOW)
+
+
+def test_pipedrive_basic_auth() -> None:
+    pipedrive = config("pipedrive", username="hookhouse", password="pw-1")
+    good = "Basic " + base64.b64encode(b"hookhouse:pw-1").decode()
+    assert verify(pipedrive, {"authorization": good}, BODY, NOW)
+    assert verify(pipedrive, {"authorization": good}, b"any body: nothing is signed", NOW)
+    wrong = "Basic " + base64.b64encode(b"hookhouse:pw-2").decode()
+    assert not verify(pipedrive, {"authorization": wrong}, BODY, NOW)
+    assert not verify(pipedrive, {}, BODY, NOW)
+    assert masked(pipedrive) == {
+        "type": "pipedrive",
+        "configs": {"username": "hookhouse", "password": "****pw-1"},
+    }
+
+
+def test_enode() -> None:
+    enode = config("enode", webhook_secret_key=SECRET)
+    sent = "sha1=" + mac(BODY, algorithm=hashlib.sha1).hex()
+    assert verify(enode, {"x-enode-signature": sent}, BODY, NOW)
+    assert not verify(enode, {"x-enode-signature": sent}, BODY + b" ", NOW)
+    wrong = "sha1=" + mac(BODY, OTHER, hashlib.sha1).hex()
+    assert not verify(enode, {"x-enode-signature": wrong}, BODY, NOW)
+    assert not verify(enode, {}, BODY, NOW)
+
+
+FAVRO_URL = "https://hooks.example.com/e/src_favro?team=1"
+
+
+def favro_body(payload_id: str = "payload-1") -> bytes:
+    return json.dumps({"payloadId": payload_id, "action": "created", "card": {}}).encode()
+
+
+def favro_header(payload_id: str = "payload-1", url: str = FAVRO_URL, secret: str = SECRET) -> str:
+    return base64.b64encode(mac((payload_id + url).encode(), secret, hashlib.sha1)).decode()
+
+
+def test_favro_signs_the_payload_id_and_the_url() -> None:
+    favro = config("favro", webhook_secret_key=SECRET)
+    headers = {"x-favro-webhook": favro_header()}
+    assert verify(favro, headers, favro_body(), NOW, url=FAVRO_URL)
+    assert not verify(favro, headers, favro_body("payload-2"), NOW, url=FAVRO_URL)
+    # Favro signs the payloadId and URL only, not the rest of the body (see the module).
+    unsigned_change = favro_body().replace(b"created", b"deleted")
+    assert verify(favro, headers, unsigned_change, NOW, url=FAVRO_URL)
+    assert not verify(favro, headers, favro_body(), NOW, url=FAVRO_URL + "&x=1")
+    assert not verify(
+        favro, {"x-favro-webhook": favro_header(secret=OTHER)}, favro_body(), NOW, FAVRO_URL
+    )
+    assert not verify(favro, {}, favro_body(), NOW, url=FAVRO_URL)
+    assert not verify(favro, headers, b"not json", NOW, url=FAVRO_URL)
+
+
+def linear_body(stamp_ms: float) -> bytes:
+    return json.dumps(
+        {"action": "create", "type": "Issue", "data": {}, "webhookTimestamp": stamp_ms}
+    ).encode()
+
+
+def test_linear() -> None:
+    linear = config("linear", webhook_secret_key=SECRET)
+    body = linear_body(int(NOW * 1000))
+    assert verify(linear, {"linear-signature": mac(body).hex()}, body, NOW)
+    assert not verify(linear, {"linear-signature": mac(body).hex()}, body + b" ", NOW)
+    assert not verify(linear, {"linear-signature": mac(body, OTHER).hex()}, body, NOW)
+    assert not verify(linear, {}, body, NOW)
+    stale = linear_body(int(NOW * 1000) - 60_001)
+    assert not verify(linear, {"linear-signature": mac(stale).hex()}, stale, NOW)
+    unstamped = BODY
+    assert not verify(linear, {"linear-signature": mac(unstamped).hex()}, unstamped, NOW)
+
+
+def test_shopline_base64_or_hex() -> None:
+    shopline = config("shopline", webhook_secret_key=SECRET)
+    as_base64 = base64.b64encode(mac(BODY)).decode()
+    assert verify(shopline, {"x-shopline-hmac-sha256": as_base64}, BODY, NOW)
+    assert verify(shopline, {"x-shopline-hmac-sha256": mac(BODY).hex()}, BODY, NOW)
+    assert not verify(shopline, {"x-shopline-hmac-sha256": as_base64}, BODY + b" ", NOW)
+    other = base64.b64encode(mac(BODY, OTHER)).decode()
+    assert not verify(shopline, {"x-shopline-hmac-sha256": other}, BODY, NOW)
+    assert not verify(shopline, {}, BODY, NOW)
+
+
+def test_nmi() -> None:
+    nmi = config("nmi", webhook_secret_key=SECRET)
+    nonce = "f3c1e9a2b7d84c15"
+
+    def header(secret: str = SECRET, body: bytes = BODY) -> str:
+        return f"t={nonce},s={mac(f'{nonce}.'.encode() + body, secret).hex()}"
+
+    assert verify(nmi, {"webhook-signature": header()}, BODY, NOW)
+    assert not verify(nmi, {"webhook-signature": header()}, BODY + b" ", NOW)
+    assert not verify(nmi, {"webhook-signature": header(OTHER)}, BODY, NOW)
+    assert not verify(nmi, {}, BODY, NOW)
+    assert not verify(nmi, {"webhook-signature": header().split(",")[1]}, BODY, NOW)
+
+
 @pytest.mark.parametrize("kind", ["three_d_eye", "repay"])
 def test_types_without_a_published_scheme_are_refused_by_name(kind: str) -> None:
     with pytest.raises(InvalidVerification, match=f"'{kind}' is Hookdeck's"):
         check({"type": kind, "configs": {"webhook_secret_key": "k"}})
+
+
+def signed_by_recipe(kind: str, secret: str, body: bytes) -> dict[str, str]:
+    """The headers each header-signed scheme sends, made by its published recipe."""
+    stamp = str(int(NOW))
+    keyed = hmac.new(secret.encode(), digestmod=hashlib.sha256)
+    if kind == "orb":
+        keyed.update(b"v1:2026-11-18T12:00:00:" + body)
+        return {
+            "x-orb-timestamp": "2026-11-18T12:00:00",
+            "x-orb-signature": f"v1={keyed.hexdigest()}",
+        }
+    if kind == "nmi":
+        keyed.update(b"n0nce." + body)
+        return {"webhook-signature": f"t=n0nce,s={keyed.hexdigest()}"}
+    keyed.update(stamp.encode() + b"." + body)
+    return {
+        "persona": {"persona-signature": f"t={stamp},v1={keyed.hexdigest()}"},
+        "synctera": {"synctera-signature": keyed.hexdigest(), "request-timestamp": stamp},
+        "pylon": {
+            "pylon-webhook-signature": f"hs256={keyed.hexdigest()}",
+            "pylon-webhook-timestamp": stamp,
+        },
+    }[kind]
+
+
+@given(
+    kind=st.sampled_from(["persona", "synctera", "pylon", "nmi", "orb"]),
+    secret=st.text(min_size=1, max_size=40),
+    body=st.binary(max_size=2000),
+    other=st.binary(max_size=2000),
+)
+def test_header_schemes_accept_exactly_their_own_signature(
+    kind: str, secret: str, body: bytes, other: bytes
+) -> None:
+    now = NOW if kind != "orb" else datetime(2026, 11, 18, 12, tzinfo=UTC).timestamp()
+    verification = config(kind, webhook_secret_key=secret)
+    headers = signed_by_recipe(kind, secret, body)
+    assert verify(verification, headers, body, now)
+    assert verify(verification, headers, other, now) == (other == body)

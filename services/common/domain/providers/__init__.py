@@ -4,12 +4,19 @@ the same scheme); each module's ``PROVIDERS`` joins the registry here."""
 from __future__ import annotations
 
 from hookhouse.common.domain.providers import (
+    enode,
+    favro,
     generic,
     github,
+    linear,
+    mailgun,
+    nmi,
     orb,
     persona,
+    pipedrive,
     pylon,
     shopify,
+    shopline,
     standard_webhooks,
     stripe,
     synctera,
@@ -91,10 +98,17 @@ PROVIDERS: dict[str, Provider] = {
     **shopify.PROVIDERS,
     **standard_webhooks.PROVIDERS,
     # Group 2 of issue 31 (three_d_eye and repay publish no scheme hookhouse could check).
+    **mailgun.PROVIDERS,
     **persona.PROVIDERS,
+    **pipedrive.PROVIDERS,
     **workos.PROVIDERS,
     **synctera.PROVIDERS,
     **twitch.PROVIDERS,
+    **enode.PROVIDERS,
+    **favro.PROVIDERS,
+    **linear.PROVIDERS,
+    **shopline.PROVIDERS,
+    **nmi.PROVIDERS,
     **orb.PROVIDERS,
     **pylon.PROVIDERS,
 }
