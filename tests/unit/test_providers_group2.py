@@ -9,11 +9,15 @@ import base64
 import hashlib
 import hmac
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.x509.oid import NameOID
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -26,19 +30,22 @@ OTHER = "not-the-secret"
 NOW = 1_795_000_000.0
 BODY = b'{"id": "evt_1", "type": "order.created"}'
 GROUP2 = (
+    "mailgun",
     "persona",
+    "pipedrive",
+    "sendgrid",
     "workos",
     "synctera",
+    "aws_sns",
     "twitch",
-    "orb",
-    "pylon",
-    "mailgun",
-    "pipedrive",
     "enode",
     "favro",
     "linear",
     "shopline",
+    "wix",
     "nmi",
+    "orb",
+    "pylon",
 )
 
 
@@ -352,10 +359,263 @@ def test_nmi() -> None:
     assert not verify(nmi, {"webhook-signature": header().split(",")[1]}, BODY, NOW)
 
 
+# Public-key schemes: keys and certificates are made here with `cryptography`.
+@pytest.fixture(scope="module")
+def sendgrid_key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def sendgrid_verification_key(key: ec.EllipticCurvePrivateKey) -> str:
+    """As SendGrid shows it: the base64 of the public key's DER, without PEM armour."""
+    der = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return base64.b64encode(der).decode()
+
+
+def test_sendgrid_ecdsa(sendgrid_key: ec.EllipticCurvePrivateKey) -> None:
+    sendgrid = config("sendgrid", webhook_secret_key=sendgrid_verification_key(sendgrid_key))
+    stamp = str(int(NOW))
+    sent = sendgrid_key.sign(stamp.encode() + BODY, ec.ECDSA(hashes.SHA256()))
+    headers = {
+        "x-twilio-email-event-webhook-signature": base64.b64encode(sent).decode(),
+        "x-twilio-email-event-webhook-timestamp": stamp,
+    }
+    assert verify(sendgrid, headers, BODY, NOW)
+    assert not verify(sendgrid, headers, BODY + b" ", NOW)
+    later = {**headers, "x-twilio-email-event-webhook-timestamp": str(int(NOW) + 1)}
+    assert not verify(sendgrid, later, BODY, NOW)  # the timestamp is signed
+    other = sendgrid_verification_key(ec.generate_private_key(ec.SECP256R1()))
+    assert not verify(config("sendgrid", webhook_secret_key=other), headers, BODY, NOW)
+    for name in headers:
+        assert not verify(sendgrid, {k: v for k, v in headers.items() if k != name}, BODY, NOW)
+    garbled = {**headers, "x-twilio-email-event-webhook-signature": "not base64!"}
+    assert not verify(sendgrid, garbled, BODY, NOW)
+    pem = (
+        sendgrid_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    assert verify(config("sendgrid", webhook_secret_key=pem), headers, BODY, NOW)
+    with pytest.raises(InvalidVerification, match="SendGrid's verification key"):
+        config("sendgrid", webhook_secret_key="a shared secret is not a public key")
+
+
+# Amazon SNS: a certificate made here stands for SNS's; nothing is fetched.
+SNS_CERT_URL = (
+    "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000000000000000000.pem"
+)
+
+
+@pytest.fixture(scope="module")
+def sns_signer() -> tuple[rsa.RSAPrivateKey, str]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
+    start = datetime.fromtimestamp(NOW, UTC) - timedelta(days=1)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(start)
+        .not_valid_after(start + timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    return key, certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def sns_message(
+    key: rsa.RSAPrivateKey, version: str = "2", drop: tuple[str, ...] = (), **fields: str
+) -> dict[str, str]:
+    message = {
+        "Type": "Notification",
+        "MessageId": "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324",
+        "TopicArn": "arn:aws:sns:us-east-1:123456789012:MyTopic",
+        "Subject": "My First Message",
+        "Message": "Hello world!",
+        "Timestamp": "2026-11-18T12:00:00.000Z",
+        "SignatureVersion": version,
+        "SigningCertURL": SNS_CERT_URL,
+        **fields,
+    }
+    for name in drop:
+        del message[name]
+    order = ["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"]
+    if message["Type"] != "Notification":
+        order = ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"]
+    text = "".join(f"{name}\n{message[name]}\n" for name in order if name in message)
+    algorithm = hashes.SHA1() if version == "1" else hashes.SHA256()  # noqa: S303 (SNS v1)
+    signature = key.sign(text.encode(), padding.PKCS1v15(), algorithm)
+    return {**message, "Signature": base64.b64encode(signature).decode()}
+
+
+def sns_body(message: dict[str, str]) -> bytes:
+    return json.dumps(message).encode()
+
+
+def test_aws_sns_against_configured_certificates(sns_signer: tuple[rsa.RSAPrivateKey, str]) -> None:
+    key, pem = sns_signer
+    sns = config("aws_sns", signing_certificates=pem)
+    headers = {"x-amz-sns-message-type": "Notification"}
+    assert verify(sns, headers, sns_body(sns_message(key, "1")), NOW)
+    assert verify(sns, headers, sns_body(sns_message(key, "2")), NOW)
+    assert verify(sns, headers, sns_body(sns_message(key, drop=("Subject",))), NOW)
+    confirm = sns_message(
+        key,
+        Type="SubscriptionConfirmation",
+        Token="2336412f37",
+        SubscribeURL="https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription",
+        drop=("Subject",),
+    )
+    assert verify(
+        sns, {"x-amz-sns-message-type": "SubscriptionConfirmation"}, sns_body(confirm), NOW
+    )
+
+    good = sns_message(key)
+    assert not verify(sns, headers, sns_body({**good, "Message": "Hello mallory!"}), NOW)
+    assert not verify(sns, headers, sns_body({**good, "Type": "UnsubscribeConfirmation"}), NOW)
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    assert not verify(sns, headers, sns_body(sns_message(stranger)), NOW)  # not the configured
+    for url in (
+        "https://sns.us-east-1.amazonaws.com.evil.example/cert.pem",
+        "https://evil.example/sns.us-east-1.amazonaws.com/cert.pem",
+        "http://sns.us-east-1.amazonaws.com/cert.pem",
+        "https://s3.amazonaws.com/cert.pem",
+        "https://sns.us-east-1.amazonaws.com/cert.txt",
+        "https://sns.us-east-1.amazonaws.com:8443/cert.pem",
+    ):
+        assert not verify(sns, headers, sns_body({**good, "SigningCertURL": url}), NOW)
+    assert not verify(sns, headers, sns_body({**good, "Signature": ""}), NOW)
+    assert not verify(sns, headers, sns_body({**good, "SignatureVersion": "3"}), NOW)
+    assert not verify(
+        sns, {"x-amz-sns-message-type": "SubscriptionConfirmation"}, sns_body(good), NOW
+    )
+    after_validity = NOW + 60 * 86400
+    assert not verify(sns, headers, sns_body(good), after_validity)
+    assert masked(sns) == sns  # certificates are public: nothing to mask
+
+
+def test_aws_sns_topic_arns(sns_signer: tuple[rsa.RSAPrivateKey, str]) -> None:
+    """SNS signs every topic's messages alike: only the listed topics are taken."""
+    key, pem = sns_signer
+    mine = "arn:aws:sns:us-east-1:123456789012:MyTopic"
+    sns = config(
+        "aws_sns", signing_certificates=pem, topic_arns=f"arn:aws:sns:eu-west-1:1:x, {mine}"
+    )
+    assert verify(sns, {}, sns_body(sns_message(key)), NOW)
+    theirs = sns_message(key, TopicArn="arn:aws:sns:us-east-1:999999999999:Theirs")
+    assert not verify(sns, {}, sns_body(theirs), NOW)
+    assert verify(config("aws_sns", signing_certificates=pem), {}, sns_body(theirs), NOW)
+    with pytest.raises(InvalidVerification, match="topic_arns"):
+        check(
+            {
+                "type": "aws_sns",
+                "configs": {"signing_certificates": pem, "topic_arns": ["not", "text"]},
+            }
+        )
+
+
+def test_aws_sns_refuses_a_source_without_certificates() -> None:
+    with pytest.raises(InvalidVerification, match="signing_certificates is required"):
+        check({"type": "aws_sns", "configs": {}})  # Hookdeck's aws_sns has no configs
+    with pytest.raises(InvalidVerification, match="PEM text"):
+        config("aws_sns", signing_certificates="-----BEGIN CERTIFICATE-----\nnope")
+
+
+@pytest.fixture(scope="module")
+def wix_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def wix_jwt(key: rsa.RSAPrivateKey, claims: dict[str, Any], alg: str = "RS256") -> bytes:
+    def part(value: bytes) -> bytes:
+        return base64.urlsafe_b64encode(value).rstrip(b"=")
+
+    head = part(json.dumps({"kid": "k1", "alg": alg}).encode())
+    body = part(json.dumps(claims).encode())
+    sent = key.sign(head + b"." + body, padding.PKCS1v15(), hashes.SHA256())
+    return head + b"." + body + b"." + part(sent)
+
+
+def test_wix_jwt_body(wix_key: rsa.RSAPrivateKey) -> None:
+    pem = (
+        wix_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    wix = config("wix", webhook_secret_key=pem)
+    data = json.dumps({"eventType": "wix.ecom.v1.order_created", "instanceId": "i1"})
+    claims = {"data": data, "iat": int(NOW), "exp": int(NOW) + 300_000}
+    body = wix_jwt(wix_key, claims)
+    assert verify(wix, {}, body, NOW)
+    escaped = pem.replace("\n", "\\n")  # as the key is often stored in one line
+    assert verify(config("wix", webhook_secret_key=escaped), {}, body, NOW)
+    head, _, signature = body.split(b".")
+    other_claims = wix_jwt(wix_key, {**claims, "data": "{}"}).split(b".")[1]
+    assert not verify(wix, {}, b".".join((head, other_claims, signature)), NOW)
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    assert not verify(wix, {}, wix_jwt(other, claims), NOW)
+    assert not verify(wix, {}, wix_jwt(wix_key, {**claims, "exp": int(NOW) - 1}), NOW)
+    assert not verify(wix, {}, wix_jwt(wix_key, claims, alg="none"), NOW)
+    assert not verify(wix, {}, b"", NOW)  # no token at all
+    with pytest.raises(InvalidVerification, match="public key"):
+        config("wix", webhook_secret_key=SECRET)
+
+
 @pytest.mark.parametrize("kind", ["three_d_eye", "repay"])
 def test_types_without_a_published_scheme_are_refused_by_name(kind: str) -> None:
     with pytest.raises(InvalidVerification, match=f"'{kind}' is Hookdeck's"):
         check({"type": kind, "configs": {"webhook_secret_key": "k"}})
+
+
+@pytest.mark.parametrize("kind", GROUP2)
+def test_garbage_never_raises(
+    kind: str,
+    sendgrid_key: ec.EllipticCurvePrivateKey,
+    wix_key: rsa.RSAPrivateKey,
+    sns_signer: tuple[rsa.RSAPrivateKey, str],
+) -> None:
+    """Whatever arrives, verification answers True or False, never an exception (a 500)."""
+    public_pem = wix_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    configs = {
+        "sendgrid": {"webhook_secret_key": sendgrid_verification_key(sendgrid_key)},
+        "wix": {"webhook_secret_key": public_pem.decode()},
+        "aws_sns": {"signing_certificates": sns_signer[1]},
+        "pipedrive": {"username": "u", "password": "p"},
+    }.get(kind, {"webhook_secret_key": SECRET})
+    verification = config(kind, **configs)
+    junk = "t=,v1=,=,,\x00 garbage \u00e9"
+    names = [
+        "persona-signature",
+        "workos-signature",
+        "synctera-signature",
+        "request-timestamp",
+        "twitch-eventsub-message-id",
+        "twitch-eventsub-message-timestamp",
+        "twitch-eventsub-message-signature",
+        "x-orb-timestamp",
+        "x-orb-signature",
+        "webhook-signature",
+        "pylon-webhook-signature",
+        "pylon-webhook-timestamp",
+        "x-twilio-email-event-webhook-signature",
+        "x-twilio-email-event-webhook-timestamp",
+        "x-amz-sns-message-type",
+        "authorization",
+    ]
+    junk_headers = {name: junk for name in names}
+    bodies = [b"", b"\xff\xfe", b"[]", b'{"signature": []}', b"a.b.c", b"null", b'{"Type": 1}']
+    for content_type in (
+        "",
+        "multipart/form-data; boundary=x",
+        "application/x-www-form-urlencoded",
+    ):
+        for body in bodies:
+            headers = {**junk_headers, "content-type": content_type}
+            assert verify(verification, headers, body, NOW, url=junk) is False
 
 
 def signed_by_recipe(kind: str, secret: str, body: bytes) -> dict[str, str]:

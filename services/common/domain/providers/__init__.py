@@ -4,6 +4,7 @@ the same scheme); each module's ``PROVIDERS`` joins the registry here."""
 from __future__ import annotations
 
 from hookhouse.common.domain.providers import (
+    aws_sns,
     enode,
     favro,
     generic,
@@ -15,12 +16,14 @@ from hookhouse.common.domain.providers import (
     persona,
     pipedrive,
     pylon,
+    sendgrid,
     shopify,
     shopline,
     standard_webhooks,
     stripe,
     synctera,
     twitch,
+    wix,
     workos,
 )
 from hookhouse.common.domain.providers.base import Provider
@@ -101,13 +104,16 @@ PROVIDERS: dict[str, Provider] = {
     **mailgun.PROVIDERS,
     **persona.PROVIDERS,
     **pipedrive.PROVIDERS,
+    **sendgrid.PROVIDERS,
     **workos.PROVIDERS,
     **synctera.PROVIDERS,
+    **aws_sns.PROVIDERS,
     **twitch.PROVIDERS,
     **enode.PROVIDERS,
     **favro.PROVIDERS,
     **linear.PROVIDERS,
     **shopline.PROVIDERS,
+    **wix.PROVIDERS,
     **nmi.PROVIDERS,
     **orb.PROVIDERS,
     **pylon.PROVIDERS,
