@@ -85,3 +85,11 @@ def test_the_publish_api_wants_post_a_key_and_a_source_name() -> None:
     assert call(app, "POST", "/v1/publish", key)[1]["code"] == "SOURCE_NAME_REQUIRED"
     named = [*key, (b"x-hookdeck-source-name", b"other")]
     assert call(app, "POST", "/v1/publish", named)[1]["code"] == "SOURCE_NOT_FOUND"
+
+
+def test_the_url_a_provider_signed_is_the_public_url_with_the_path_as_it_arrived() -> None:
+    app = ingest()
+    app.public_url = "https://hooks.example.com"
+    scope = {"path": "/e/src_1/a b", "raw_path": b"/e/src_1/a%20b", "query_string": b"x=1&y=%2F"}
+    assert app.url_of(scope) == "https://hooks.example.com/e/src_1/a%20b?x=1&y=%2F"
+    assert app.url_of({**scope, "query_string": b""}) == "https://hooks.example.com/e/src_1/a%20b"

@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -117,7 +117,7 @@ def _string_to_sign(message: dict[str, Any]) -> bytes | None:
 
 def _aws_sns(configs: Configs, signed: Signed) -> bool:
     try:
-        message = json.loads(signed.body)
+        message = orjson.loads(signed.body)
     except ValueError:
         return False
     if not isinstance(message, dict) or not _trusted_url(message.get("SigningCertURL")):

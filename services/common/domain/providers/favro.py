@@ -5,14 +5,14 @@ for its ``payloadId`` passes), and no time is signed, so there is nothing to age
 
 from __future__ import annotations
 
-import json
+import orjson
 
 from hookhouse.common.domain.providers.base import Configs, Provider, Signed, same, signature
 
 
 def _favro(configs: Configs, signed: Signed) -> bool:
     try:
-        document = json.loads(signed.body)
+        document = orjson.loads(signed.body)
     except ValueError:
         return False
     payload_id = document.get("payloadId") if isinstance(document, dict) else None

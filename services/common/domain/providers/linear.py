@@ -4,7 +4,7 @@ Linear's own verifier requires."""
 
 from __future__ import annotations
 
-import json
+import orjson
 
 from hookhouse.common.domain.providers.base import Configs, Provider, Signed, same, signature
 
@@ -16,7 +16,7 @@ def _linear(configs: Configs, signed: Signed) -> bool:
     if not same(signed.headers.get("linear-signature", ""), expected):
         return False
     try:
-        document = json.loads(signed.body)
+        document = orjson.loads(signed.body)
     except ValueError:
         return False
     stamp = document.get("webhookTimestamp") if isinstance(document, dict) else None

@@ -11,12 +11,13 @@ keep. So neither the rest of the body nor the timestamp's age is checked here.""
 
 from __future__ import annotations
 
-import json
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qs
+
+import orjson
 
 from hookhouse.common.domain.providers.base import Configs, Provider, Signed, same, signature
 
@@ -29,7 +30,7 @@ def _text(value: Any) -> str:
 
 def _from_json(body: bytes) -> dict[str, str]:
     try:
-        document = json.loads(body)
+        document = orjson.loads(body)
     except ValueError:
         return {}
     block = document.get("signature") if isinstance(document, dict) else None

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -60,7 +60,7 @@ def _wix(configs: Configs, signed: Signed) -> bool:
     if len(parts) != 3:
         return False
     try:
-        header, claims = json.loads(_segment(parts[0])), json.loads(_segment(parts[1]))
+        header, claims = orjson.loads(_segment(parts[0])), orjson.loads(_segment(parts[1]))
         key = _key(configs["webhook_secret_key"])
         key.verify(
             _segment(parts[2]), parts[0] + b"." + parts[1], padding.PKCS1v15(), hashes.SHA256()
