@@ -5,11 +5,11 @@ share (an HMAC, a constant-time comparison, a timestamp's freshness)."""
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from hookhouse.common.domain.signing import digest, encode
+from hookhouse.common.domain.signing import ENCODINGS, digest, encode
 
 TOLERANCE_SECONDS = 300  # how old a signed timestamp may be, unless a provider says
 Configs = dict[str, Any]
@@ -57,10 +57,12 @@ def signature(secret: str, payload: bytes, encoding: str, algorithm: str = "sha2
     return encode(digest(secret.encode(), payload, algorithm), encoding)
 
 
-def fresh(stamp: str, now: float, tolerance: float = TOLERANCE_SECONDS) -> bool:
-    """Whether ``stamp`` (seconds since the epoch, as text) is within ``tolerance`` of now."""
-    # isdigit() alone admits "²", and int() refuses more than 4300 digits: a crafted
-    # header would raise instead of being refused.
-    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 15):
-        return False
-    return abs(now - int(stamp)) <= tolerance
+def check_digest(configs: Configs, algorithms: Iterable[str], encoding: str) -> None:
+    """Refuses a config whose ``algorithm`` is not one of ``algorithms`` (default sha256)
+    or whose ``encoding`` (default ``encoding``) is not one hookhouse encodes."""
+    names = tuple(algorithms)
+    algorithm, encoded = configs.get("algorithm", "sha256"), configs.get("encoding", encoding)
+    if not (isinstance(algorithm, str) and algorithm in names):
+        raise InvalidVerification(f"algorithm must be one of {', '.join(names)}")
+    if not (isinstance(encoded, str) and encoded in ENCODINGS):
+        raise InvalidVerification(f"encoding must be one of {', '.join(ENCODINGS)}")

@@ -4,7 +4,8 @@ asks that a timestamp more than 5 minutes from now be refused (a replay)."""
 
 from __future__ import annotations
 
-from hookhouse.common.domain.providers.base import Configs, Provider, Signed, fresh, same, signature
+from hookhouse.common.domain.providers.base import Configs, Provider, Signed, same, signature
+from hookhouse.common.domain.providers.stamps import fresh
 
 
 def _slack(configs: Configs, signed: Signed) -> bool:

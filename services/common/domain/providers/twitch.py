@@ -7,7 +7,7 @@ the domain does not keep."""
 from __future__ import annotations
 
 from hookhouse.common.domain.providers.base import Configs, Provider, Signed, same, signature
-from hookhouse.common.domain.providers.isotime import epoch_seconds
+from hookhouse.common.domain.providers.stamps import iso_seconds
 
 TOLERANCE_SECONDS = 600
 
@@ -15,7 +15,7 @@ TOLERANCE_SECONDS = 600
 def _twitch(configs: Configs, signed: Signed) -> bool:
     message_id = signed.headers.get("twitch-eventsub-message-id", "")
     stamp = signed.headers.get("twitch-eventsub-message-timestamp", "")
-    sent_at = epoch_seconds(stamp)
+    sent_at = iso_seconds(stamp)
     if not message_id or sent_at is None or abs(signed.now - sent_at) > TOLERANCE_SECONDS:
         return False
     payload = message_id.encode() + stamp.encode() + signed.body
