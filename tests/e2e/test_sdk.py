@@ -24,7 +24,8 @@ DRIVER = REPO / "tests" / "conformance"
 CANNOT_PASS: dict[str, str] = {}
 
 # Answers hookhouse gives as Hookdeck does but the SDK's generated types reject; the
-# driver reports them by field (the README's compatibility table lists them).  Any other is a failure.
+# driver reports them by field (the README's compatibility table lists them).  Any
+# other is a failure.
 DEVIATIONS = {"rejection_cause"}
 
 
