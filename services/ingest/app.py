@@ -33,7 +33,7 @@ from hookhouse.common.domain.keys import presented_key
 from hookhouse.common.domain.records import InboundRequest, RequestRow, b64
 from hookhouse.common.domain.schemas import request_max_bytes
 from hookhouse.common.domain.times import iso_ms
-from hookhouse.common.domain.verification import verify
+from hookhouse.common.domain.verification import Signed, challenge, reply, verify
 from hookhouse.common.health import Readiness, routes
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, KafkaUnavailable, ensure_topics
 from hookhouse.common.runtime import http_server, serve_app, settle_heap, start
@@ -186,7 +186,17 @@ class Ingest:
             # A provider checking that the URL answers: there is nothing to store or route.
             metrics.INGEST_REQUESTS.labels(source["id"], "HEAD").inc()
             return await respond(send, 200, b"")
-        await self.admit(scope, receive, send, source, slash + rest, header_dict(scope))
+        headers = header_dict(scope)
+        verification = source.get("verification")
+        if verification and not source.get("disabled_at"):
+            # A provider's unsigned handshake (X's CRC, eBay's challenge code): answered
+            # from the source's config, not stored, as a HEAD is not.
+            signed = Signed(headers, b"", time.time(), self.url_of(scope), scope["method"])
+            answer = challenge(verification, signed)
+            if answer is not None:
+                metrics.INGEST_REQUESTS.labels(source["id"], "CHALLENGE").inc()
+                return await respond(send, 200, answer.body, answer.media_type.encode())
+        await self.admit(scope, receive, send, source, slash + rest, headers)
 
     async def publish(self, scope: Scope, receive: Receive, send: Send) -> None:
         """``POST /v1/publish``: a project's own services post with an API key and name
@@ -286,17 +296,18 @@ class Ingest:
                     f"The body is larger than the limit of {settings.max_body_bytes} bytes.",
                 )
         refusal = refusal or admission.of_body(content_type, body)
-        verified = None
+        verified, answer = None, None
         if refusal is None and source.get("verification"):
-            if not verify(
-                source["verification"], headers, body, time.time(), self.url_of(scope), method
-            ):
+            signed = Signed(headers, body, time.time(), self.url_of(scope), method)
+            if not verify(source["verification"], headers, body, signed.now, signed.url, method):
                 refusal = admission.Refusal(
                     401,
                     "VERIFICATION_FAILED",
                     "The request's signature or credentials do not match this source's "
                     "verification; it was recorded and not accepted.",
                 )
+            else:  # the provider's own handshake gets its answer, after it is stored
+                answer = reply(source["verification"], signed)
             verified = True
         if refusal is not None:
             return await refuse(refusal, headers)
@@ -339,6 +350,8 @@ class Ingest:
         self.produce_latency.observe(time.perf_counter() - produce_started)
         metrics.INGEST_REQUESTS.labels(source["id"], "ACCEPTED").inc()
         metrics.INGEST_LATENCY.observe(time.perf_counter() - started)
+        if answer is not None:
+            return await respond(send, 200, answer.body, answer.media_type.encode())
         custom = source.get("custom_response")
         if custom:
             return await respond(send, 200, custom["body"].encode(), custom_media_type(custom))
