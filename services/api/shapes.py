@@ -238,6 +238,13 @@ def transformation_execution(row: dict[str, Any]) -> dict[str, Any]:
         "transformation_id": row["transformation_id"],
         "webhook_id": row["connection_id"],
         "request_id": row["request_id"],
+        # Data ids as events give them: the request's (the event_data_id of its events)
+        # and the event's its output became, read at /events/{id}/raw_body.  A run no
+        # event came of (it failed, or a later rule ignored the request) kept no output:
+        # its transformed id is the request's, and its event_id null.
+        "original_event_data_id": row["request_id"],
+        "transformed_event_data_id": row["event_id"] or row["request_id"],
+        "event_id": row["event_id"] or None,
         "status": row["status"],
         "error": row["error"] or None,
         "log_level": log_level(logs, row["status"] == "FAILED"),

@@ -872,6 +872,49 @@ def test_error_codes_answer_from_hookdeck_s_list_with_the_precise_one_beside(
     refused(a.get("/events", params={"error_code": "SSRF"}), 422, "UNPROCESSABLE_ENTITY")
 
 
+def test_executions_answer_the_data_ids_of_their_request_and_event(
+    tenants: Tenants, settings: Settings
+) -> None:
+    project = project_of(tenants, "project-a")
+
+    def run(n: int, event_id: str, status: str) -> dict[str, Any]:
+        return {
+            "id": f"exe_ids_{n}",
+            "project_id": project,
+            "transformation_id": "trs_ids",
+            "connection_id": "web_ids",
+            "request_id": f"req_ids_{n}",
+            "status": status,
+            "error": "" if status == "SUCCESSFUL" else "TypeError: nope",
+            "logs": "[]",
+            "duration_ms": 1,
+            "created_at": at(5300 + n),
+            "version": 1,
+            "event_id": event_id,
+        }
+
+    insert(
+        settings,
+        "transformation_executions",
+        [run(1, "evt_ids_1", "SUCCESSFUL"), run(2, "", "FAILED")],
+    )
+    a = tenants.a
+    made = ok(a.get("/transformations/trs_ids/executions/exe_ids_1"))
+    assert (
+        made["original_event_data_id"],
+        made["transformed_event_data_id"],
+        made["event_id"],
+    ) == ("req_ids_1", "evt_ids_1", "evt_ids_1")
+    listed = ok(a.get("/transformations/trs_ids/executions"))["models"]
+    failed = next(m for m in listed if m["id"] == "exe_ids_2")
+    assert (
+        failed["original_event_data_id"],
+        failed["transformed_event_data_id"],
+        failed["event_id"],
+    ) == ("req_ids_2", "req_ids_2", None)  # no output kept: the request's data
+    refused(tenants.b.get("/transformations/trs_ids/executions/exe_ids_1"), 404, "NOT_FOUND")
+
+
 def test_events_failed_for_good_and_backlogged_destinations_are_issues_too(
     tenants: Tenants, settings: Settings
 ) -> None:
