@@ -20,13 +20,13 @@ import aiohttp
 import pytest
 import trustme
 
-from hookhouse.common.domain.records import Delivery
 from hookhouse.common.domain.retry import RetryPolicy
 from hookhouse.common.domain.ssrf import parse_networks
 from hookhouse.common.outbound import guarded_connector
 from hookhouse.common.settings import Settings
 from hookhouse.deliverer.push import Pusher, error_code_of
 from tests.receiver import Receiver
+from tests.security.test_outbound_headers import DELIVERY
 
 pytestmark = pytest.mark.integration  # real sockets and OpenSSL; no broker needed
 
@@ -59,34 +59,11 @@ async def tls_server(configure: trustme.LeafCert | trustme.CA) -> AsyncIterator[
         server.close()
 
 
-def delivery() -> Delivery:
-    return Delivery(
-        event_id="evt_tls",
-        project_id="tm_tls",
-        request_id="req_tls",
-        source_id="src_tls",
-        connection_id="web_tls",
-        destination_id="des_tls",
-        created_at="2026-01-01T00:00:00.000Z",
-        received_at="2026-01-01T00:00:00.000Z",
-        method="POST",
-        path="",
-        query="",
-        headers={},
-        body="",
-        verified=None,
-        trigger="INITIAL",
-        not_before=None,
-    )
-
-
 async def pushed_code(url: str) -> tuple[str, str]:
     """The error code and text of one push of the deliverer's to ``url``."""
     pusher = Pusher(Settings(delivery_timeout_seconds=5.0), ALLOWED, connections=4)
     try:
-        got = await pusher.push(
-            delivery(), {"id": "des_tls", "url": url}, b"{}", RetryPolicy(), {}, ""
-        )
+        got = await pusher.push(DELIVERY, {"id": "des_1", "url": url}, b"{}", RetryPolicy(), {}, "")
     finally:
         await pusher.close()
     return got.error_code, got.body
