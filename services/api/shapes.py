@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from hookhouse.common.domain.config import ConfigState
+from hookhouse.common.domain.error_codes import hookdeck_code
 from hookhouse.common.domain.message import Message
 from hookhouse.common.domain.records import EventRow, unb64
 from hookhouse.common.domain.times import parse_iso
@@ -90,6 +91,12 @@ def connection(resource: dict[str, Any], state: ConfigState, ingest_url: str) ->
     }
 
 
+def error_codes(stored: str) -> dict[str, str | None]:
+    """A stored error code as Hookdeck's ``error_code`` (of its closed list) and
+    hookhouse's own ``error_detail``, the precise one (``domain/error_codes.py``)."""
+    return {"error_code": hookdeck_code(stored), "error_detail": stored or None}
+
+
 def event(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": row["id"],
@@ -105,7 +112,7 @@ def event(row: dict[str, Any]) -> dict[str, Any]:
         "last_attempt_at": iso(row["last_attempt_at"]),
         "next_attempt_at": iso(row.get("next_attempt_at")),
         "response_status": row["response_status"],
-        "error_code": row["error_code"] or None,
+        **error_codes(row["error_code"]),
         "status": row["status"],
         "successful_at": iso(row["last_attempt_at"]) if row["status"] == "SUCCESSFUL" else None,
         "cli_id": None,
@@ -135,7 +142,7 @@ def attempt(row: dict[str, Any]) -> dict[str, Any]:
         "response_status": row["response_status"],
         "attempt_number": row["attempt_number"],
         "trigger": row["trigger"],
-        "error_code": row["error_code"] or None,
+        **error_codes(row["error_code"]),
         "body": row["response_body"],
         "requested_url": row["requested_url"],
         "http_method": row["http_method"],
@@ -231,6 +238,13 @@ def transformation_execution(row: dict[str, Any]) -> dict[str, Any]:
         "transformation_id": row["transformation_id"],
         "webhook_id": row["connection_id"],
         "request_id": row["request_id"],
+        # Data ids as events give them: the request's (the event_data_id of its events)
+        # and the event's its output became, read at /events/{id}/raw_body.  A run no
+        # event came of (it failed, or a later rule ignored the request) kept no output:
+        # its transformed id is the request's, and its event_id null.
+        "original_event_data_id": row["request_id"],
+        "transformed_event_data_id": row["event_id"] or row["request_id"],
+        "event_id": row["event_id"] or None,
         "status": row["status"],
         "error": row["error"] or None,
         "log_level": log_level(logs, row["status"] == "FAILED"),
