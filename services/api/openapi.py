@@ -604,6 +604,40 @@ def query_paths() -> dict[str, Any]:
             ),
         )
     }
+    domain: Schema = {
+        "type": "object",
+        "required": ["id", "hostname", "status"],
+        "properties": {"id": text, "hostname": text, "status": text, "created_at": text},
+    }
+    paths["/teams/current/custom_domains"] = {
+        "get": op(
+            "custom domains", "List your custom domains", {"type": "array", "items": domain}, 401
+        ),
+        "post": op(
+            "custom domains",
+            "Add a host name under which ingest takes your sources' requests",
+            domain,
+            *(400, 401, 422, 503),
+            requestBody=body(
+                {
+                    "type": "object",
+                    "required": ["hostname"],
+                    "properties": {"hostname": {"type": "string", "maxLength": 253}},
+                }
+            ),
+        ),
+    }
+    paths["/teams/current/custom_domains/{domain_id}"] = {
+        "parameters": [{**ID, "name": "domain_id"}],
+        "delete": op(
+            "custom domains",
+            "Delete a custom domain",
+            {"type": "object", "required": ["id"], "properties": {"id": text}},
+            401,
+            404,
+            503,
+        ),
+    }
     return paths
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from hookhouse.common.domain.config import ConfigState
+from hookhouse.common.domain.custom_domains import public_base
 from hookhouse.common.domain.error_codes import hookdeck_code
 from hookhouse.common.domain.message import Message
 from hookhouse.common.domain.records import EventRow, unb64
@@ -21,13 +22,15 @@ def iso(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
-def source(resource: dict[str, Any], ingest_url: str) -> dict[str, Any]:
+def source(resource: dict[str, Any], state: ConfigState, ingest_url: str) -> dict[str, Any]:
+    """A source; its ``url`` is under its project's first custom domain, if it has one."""
+    base = public_base(state.custom_domains(resource["project_id"]), ingest_url)
     return {
         "id": resource["id"],
         "name": resource["name"],
         "description": resource.get("description"),
         "team_id": resource["project_id"],
-        "url": f"{ingest_url}/e/{resource['id']}",
+        "url": f"{base}/e/{resource['id']}",
         "verification": masked_verification(resource.get("verification")),
         "allowed_http_methods": resource.get("allowed_http_methods"),
         "custom_response": None,
@@ -81,7 +84,7 @@ def connection(resource: dict[str, Any], state: ConfigState, ingest_url: str) ->
         "full_name": f"{src['name'] if src else '?'} -> {resource.get('name')}",
         "description": resource.get("description"),
         "team_id": resource["project_id"],
-        "source": source(src, ingest_url) if src else None,
+        "source": source(src, state, ingest_url) if src else None,
         "destination": destination(dst) if dst else None,
         "rules": resource.get("rules", []),
         "disabled_at": resource.get("disabled_at"),
@@ -267,6 +270,19 @@ def event_data(payload: dict[str, Any]) -> dict[str, Any]:
         "headers": message.headers,
         "body": message.parsed_body(),
         "is_large_payload": False,
+    }
+
+
+def custom_domain(resource: dict[str, Any]) -> dict[str, Any]:
+    """Hookdeck's custom domain.  It takes requests as soon as it is stored, so its
+    ``status`` is ``active``; hookhouse issues no certificate and checks no ownership,
+    so it has no ``ssl`` or ``ownership_verification`` (docs/api.md, "Custom domains")."""
+    return {
+        "id": resource["id"],
+        "hostname": resource["hostname"],
+        "status": "active",
+        "verification_errors": [],
+        "created_at": resource["created_at"],
     }
 
 

@@ -105,5 +105,11 @@ def test_the_url_a_provider_signed_is_the_public_url_with_the_path_as_it_arrived
     app = ingest()
     app.public_url = "https://hooks.example.com"
     scope = {"path": "/e/src_1/a b", "raw_path": b"/e/src_1/a%20b", "query_string": b"x=1&y=%2F"}
-    assert app.url_of(scope) == "https://hooks.example.com/e/src_1/a%20b?x=1&y=%2F"
-    assert app.url_of({**scope, "query_string": b""}) == "https://hooks.example.com/e/src_1/a%20b"
+    assert app.url_of(scope, None) == "https://hooks.example.com/e/src_1/a%20b?x=1&y=%2F"
+    assert (
+        app.url_of({**scope, "query_string": b""}, None)
+        == "https://hooks.example.com/e/src_1/a%20b"
+    )
+    # Under a custom domain, the URL its source shows: https and that host.
+    under = app.url_of(scope, {"hostname": "in.example.org"})
+    assert under == "https://in.example.org/e/src_1/a%20b?x=1&y=%2F"
