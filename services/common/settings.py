@@ -62,6 +62,17 @@ class Settings(BaseSettings):
     # What the broker waits for before answering those fetches early: 64 KiB gathers
     # records under load (less broker CPU); 1 answers as soon as one is there.
     kafka_fetch_min_bytes: int = Field(default=64 * 1024, ge=1, le=16 * 1024 * 1024)
+    # This process's name in its consumer groups (static membership): unique per
+    # process, the same across its restarts (`hookhouse up`: the service and its slot;
+    # Kubernetes: the pod's name).  A process restarted under its name takes its
+    # partitions back at once, without a rebalance.  Empty: a new member at each start.
+    instance_id: str = Field(default="", pattern=r"^[A-Za-z0-9._-]{0,200}$")
+    # How long the broker waits for a consumer that stopped heartbeating (killed, host
+    # lost, not restarted) before its partitions go to the others; it heartbeats every
+    # third of it.  6 s is the least a broker allows by default
+    # (group.min.session.timeout.ms); heartbeats come from librdkafka's own thread, so a
+    # busy event loop does not miss them.
+    kafka_session_timeout_ms: int = Field(default=6000, ge=1000, le=1_800_000)
     # How long the router, deliverer and sink keep retrying a record while the broker
     # is away before they give up (and stop, leaving their offsets uncommitted).
     background_produce_timeout_seconds: float = Field(default=300.0, gt=0)

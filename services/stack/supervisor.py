@@ -2,7 +2,10 @@
 
 Order: Kafka → ClickHouse → migrations and topics → first-start bootstrap → ingest,
 api, router, deliverer, sink → wait until every ``/readyz`` answers → print where to
-send a webhook and write ``stack.env``.  A child that dies is restarted with backoff.
+send a webhook and write ``stack.env``.  A child that dies is restarted with backoff
+(``restarts.py``) and ``pids.json`` names the new process.  Each service runs as slot 0
+of its kind and is named so in its consumer groups (``HOOKHOUSE_INSTANCE_ID``), so a
+restarted one takes its partitions back without a rebalance.
 SIGINT/SIGTERM stop the services first, then ClickHouse, then Kafka, so nothing is
 left mid-write.  Children get their own session (Ctrl-C reaches only this process)
 and SIGTERM if this process dies (Linux ``PR_SET_PDEATHSIG``).
@@ -38,6 +41,7 @@ from hookhouse.stack import clickhouse_server, kafka_broker, prometheus
 from hookhouse.stack.bootstrap import Bootstrapped, bootstrap, new_api_key, project
 from hookhouse.stack.clickhouse_server import READER
 from hookhouse.stack.ports import PortTaken, ensure_free, is_listening
+from hookhouse.stack.restarts import Backoff
 
 SERVICES = ("ingest", "api", "router", "deliverer", "sink")
 STOP_GRACE_SECONDS = {"kafka": 30.0, "clickhouse": 15.0}
@@ -56,11 +60,14 @@ class Child:
     log_path: Path
     env: dict[str, str]
     process: subprocess.Popen[bytes] | None = None
-    restarts: int = 0
+    backoff: Backoff = field(default_factory=Backoff)
     next_start: float = 0.0
     log_file: IO[bytes] | None = field(default=None, repr=False)
 
     def start(self) -> None:
+        self.backoff.started(time.monotonic())
+        if self.log_file is not None:  # the previous process's
+            self.log_file.close()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_file = self.log_path.open("ab")
         self.process = subprocess.Popen(
@@ -148,7 +155,10 @@ class Stack:
         return ports
 
     def spawn(self, name: str, command: list[str]) -> Child:
-        child = Child(name, command, self.home / "logs" / f"{name}.log", self.child_env())
+        env = self.child_env()
+        if name in SERVICES:
+            env["HOOKHOUSE_INSTANCE_ID"] = f"{name}-0"  # one process of each, slot 0
+        child = Child(name, command, self.home / "logs" / f"{name}.log", env)
         child.start()
         self.children.append(child)
         return child
@@ -325,8 +335,15 @@ class Stack:
         path = self.home / "stack.env"
         path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
         path.chmod(0o600)
+        self.write_pids()
+
+    def write_pids(self) -> None:
+        """``pids.json``, what `hookhouse status` reads: every child's current process."""
         pids = {c.name: c.process.pid for c in self.children if c.process is not None}
-        (self.home / "pids.json").write_text(json.dumps({"supervisor": os.getpid(), **pids}))
+        text = json.dumps({"supervisor": os.getpid(), **pids})
+        staged = self.home / "pids.json.new"
+        staged.write_text(text)
+        staged.replace(self.home / "pids.json")  # never half written for a reader
 
     def banner(self, api_key: str, source_id: str, seconds: float) -> None:
         ingest = self.settings.ingest_url
@@ -363,8 +380,7 @@ class Stack:
                 now = time.monotonic()
                 if child.next_start == 0.0:
                     code = child.process.returncode if child.process else None
-                    child.restarts += 1
-                    delay = min(2.0 ** min(child.restarts, 5), 30.0)
+                    delay = child.backoff.exited(now)
                     child.next_start = now + delay
                     print(
                         f"  {child.name} exited with {code}; restarting in {delay:.0f}s "
@@ -374,6 +390,8 @@ class Stack:
                 elif now >= child.next_start:
                     child.next_start = 0.0
                     child.start()
+                    if (self.home / "pids.json").exists():  # not before the stack was up
+                        self.write_pids()
             time.sleep(0.5)
 
     def _on_signal(self, signum: int, _frame: object) -> None:
