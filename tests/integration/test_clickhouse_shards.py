@@ -25,7 +25,7 @@ from hookhouse.common.clickhouse_layout import SHARDING_KEYS
 from hookhouse.common.domain.times import iso_ms
 from hookhouse.common.kafka import ensure_topics
 from hookhouse.common.settings import Settings
-from tests.api_client import Tenants, ok, running_api
+from tests.api_client import Tenants, ok, refused, running_api
 from tests.integration.test_sink import ALL_UP, produce, run_sink_until
 from tests.stack import EmbeddedShards, isolated_settings
 
@@ -231,6 +231,10 @@ def test_two_shards_answer_what_one_server_answers(shards: EmbeddedShards) -> No
         with running_api(settings) as tenants:
             sink_through(settings, project_id(tenants), 0, 40, 40)
             found[settings.clickhouse_url] = answers(tenants)
+            # Another project sees none of it, on whichever shard it lies.
+            for path in ("/requests", "/events", "/attempts"):
+                assert ok(tenants.b.get(path))["models"] == []
+            refused(tenants.b.get("/events/evt_1"), 404, "NOT_FOUND")
     on_two, on_one = found.values()
     assert len(on_two["requests"]) == 40 and len(on_two["searched"]) == 20
     assert len(on_two["failed"]) == 10 and len(on_two["rejected"]) == 8
