@@ -10,7 +10,6 @@ server compared with is the suite's shared one.
 from __future__ import annotations
 
 import asyncio
-import base64
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +25,7 @@ from hookhouse.common.domain.times import iso_ms
 from hookhouse.common.kafka import ensure_topics
 from hookhouse.common.settings import Settings
 from tests.api_client import Tenants, ok, refused, running_api
+from tests.integration.test_api import measured_attempt, request_row
 from tests.integration.test_sink import ALL_UP, produce, run_sink_until
 from tests.stack import EmbeddedShards, isolated_settings
 
@@ -102,24 +102,11 @@ def records(project: str, first: int, count: int) -> list[tuple[bytes, bytes]]:
     and one attempt that finishes the event (every fourth fails)."""
     out = []
     for n in range(first, first + count):
-        at = iso_ms(int((START + timedelta(minutes=n)).timestamp() * 1000))
+        when = START + timedelta(minutes=n)
+        at = iso_ms(int(when.timestamp() * 1000))
         body = orjson.dumps({"n": n, "colour": "blue" if n % 2 else "green"})
-        request = {
-            "id": f"req_{n}",
-            "project_id": project,
-            "source_id": "src_s",
-            "created_at": at,
-            "method": "POST",
-            "path": "",
-            "query": "",
-            "headers": {"content-type": "application/json"},
-            "body": base64.b64encode(body).decode(),
-            "body_size": len(body),
-            "verified": None,
-            "rejection_cause": "" if n % 5 else "VERIFICATION_FAILED",
-            "events_count": 1,
-            "version": 1,
-        }
+        cause = "" if n % 5 else "VERIFICATION_FAILED"
+        request = request_row(project, f"req_{n}", "src_s", when, body, rejection_cause=cause)
         event = {
             "id": f"evt_{n}",
             "project_id": project,
@@ -137,25 +124,15 @@ def records(project: str, first: int, count: int) -> list[tuple[bytes, bytes]]:
         }
         failed = n % 4 == 0
         attempt = {
+            **measured_attempt(project, n, 0, not failed, 10 + n, f"des_{n % 3}"),
             "id": f"atm_{n}",
-            "project_id": project,
             "event_id": f"evt_{n}",
             "request_id": f"req_{n}",
             "connection_id": "web_s",
-            "destination_id": f"des_{n % 3}",
-            "created_at": at,
-            "attempt_number": 1,
-            "trigger": "INITIAL",
-            "status": "FAILED" if failed else "SUCCESSFUL",
-            "response_status": 500 if failed else 200,
-            "error_code": "BAD_RESPONSE" if failed else "",
-            "response_headers": {},
-            "response_body": "",
-            "duration_ms": 10 + n,
-            "requested_url": "https://example.com",
-            "http_method": "POST",
+            "created_at": when,
+            # the event after it: the events_of_attempts view writes it into events
             "source_id": "src_s",
-            "event_created_at": at,
+            "event_created_at": when,
             "event_status": "FAILED" if failed else "SUCCESSFUL",
             "next_attempt_at": None,
             "version": 2,

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from hookhouse.common.clickhouse import migrations, statements
-from hookhouse.common.clickhouse_layout import SHARDING_KEYS, Layout, UnshardableStatement
+from hookhouse.common.clickhouse_layout import SHARDING_KEYS, Layout
 
 EVERY_STATEMENT = [
     sql for m in migrations() for text in (m.up, m.down) for sql in statements(text, "hh")
@@ -89,17 +89,3 @@ def test_columns_change_on_both_tables_indexes_only_below() -> None:
 def test_data_statements_run_once_through_the_distributed_tables() -> None:
     (insert,) = Layout("c").statements("INSERT INTO hh.attempts_hourly SELECT 1")
     assert insert.sql == "INSERT INTO hh.attempts_hourly SELECT 1" and not insert.every_server
-
-
-@pytest.mark.parametrize(
-    "sql",
-    [
-        "CREATE TABLE IF NOT EXISTS hh.unknown (id String) ENGINE = MergeTree ORDER BY id",
-        "ALTER TABLE hh.unknown ADD COLUMN x UInt8",
-        "RENAME TABLE hh.events TO hh.other",
-        "TRUNCATE TABLE hh.events",
-    ],
-)
-def test_what_it_cannot_spread_is_refused_by_name(sql: str) -> None:
-    with pytest.raises(UnshardableStatement):
-        Layout("c").statements(sql)
