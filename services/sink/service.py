@@ -213,6 +213,7 @@ SYSTEMIC_ERRORS = frozenset(
         241,  # MEMORY_LIMIT_EXCEEDED
         242,  # TABLE_IS_READ_ONLY
         252,  # TOO_MANY_PARTS
+        279,  # ALL_CONNECTION_TRIES_FAILED: a shard of a cluster is unreachable
         319,  # UNKNOWN_STATUS_OF_INSERT
         394,  # QUERY_WAS_CANCELLED
         425,  # SYSTEM_ERROR

@@ -63,6 +63,7 @@ class Child:
     backoff: Backoff = field(default_factory=Backoff)
     next_start: float = 0.0
     log_file: IO[bytes] | None = field(default=None, repr=False)
+    run_dir: Path | None = None  # an embedded ClickHouse server's: where its stop FIFO is
 
     def start(self) -> None:
         self.backoff.started(time.monotonic())
@@ -86,8 +87,8 @@ class Child:
         if self.process is None:
             return
         if self.process.poll() is None:
-            if self.name == "clickhouse":
-                self._stop_clickhouse()
+            if self.run_dir is not None:
+                self._stop_clickhouse(self.run_dir)
             else:
                 self.process.send_signal(signal.SIGTERM)
             try:
@@ -99,16 +100,16 @@ class Child:
         if self.log_file is not None:
             self.log_file.close()
 
-    def _stop_clickhouse(self) -> None:
+    def _stop_clickhouse(self, run_dir: Path) -> None:
         assert self.process is not None
         try:
-            clickhouse_server.request_stop(Path(self.command[-4]).parent / "run")
+            clickhouse_server.request_stop(run_dir)
         except OSError:
             self.process.send_signal(signal.SIGTERM)
 
 
 class Stack:
-    def __init__(self, settings: Settings, infra_only: bool = False) -> None:
+    def __init__(self, settings: Settings, infra_only: bool = False, shards: int = 1) -> None:
         self.settings = settings
         self.infra_only = infra_only
         self.home = settings.home.expanduser().resolve()
@@ -116,6 +117,15 @@ class Stack:
         self.stopping = False
         self.local_kafka = "HOOKHOUSE_KAFKA_BOOTSTRAP" not in os.environ
         self.local_clickhouse = "HOOKHOUSE_CLICKHOUSE_URL" not in os.environ
+        self.shards = shards if self.local_clickhouse else 1
+        if self.shards > 1:  # the services use the cluster layout over every shard
+            urls = [f"http://default:@{settings.host}:{http}" for http, _ in self.shard_ports()]
+            self.settings = settings.model_copy(
+                update={
+                    "clickhouse_cluster": settings.clickhouse_cluster or "hookhouse",
+                    "clickhouse_shard_urls": ",".join(urls),
+                }
+            )
 
     # -- start ---------------------------------------------------------------------
     def child_env(self) -> dict[str, str]:
@@ -128,6 +138,9 @@ class Stack:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if self.shards > 1:
+            env["HOOKHOUSE_CLICKHOUSE_CLUSTER"] = self.settings.clickhouse_cluster
+            env["HOOKHOUSE_CLICKHOUSE_SHARD_URLS"] = self.settings.clickhouse_shard_urls
         # The local stack delivers to local receivers: allow loopback unless the user
         # chose the networks (the SSRF guard refuses private addresses otherwise).
         env.setdefault("HOOKHOUSE_DESTINATION_ALLOW_NETWORKS", "127.0.0.0/8,::1/128")
@@ -150,9 +163,16 @@ class Stack:
             ports["HOOKHOUSE_KAFKA_PORT"] = self.settings.kafka_port
             ports["HOOKHOUSE_KAFKA_CONTROLLER_PORT"] = self.settings.kafka_controller_port
         if self.local_clickhouse:
-            ports["HOOKHOUSE_CLICKHOUSE_HTTP_PORT"] = self.settings.clickhouse_http_port
-            ports["HOOKHOUSE_CLICKHOUSE_TCP_PORT"] = self.settings.clickhouse_tcp_port
+            for shard, (http, tcp) in enumerate(self.shard_ports(), start=1):
+                moved = f" (shard {shard}: 10 per shard above it)" if shard > 1 else ""
+                ports[f"HOOKHOUSE_CLICKHOUSE_HTTP_PORT{moved}"] = http
+                ports[f"HOOKHOUSE_CLICKHOUSE_TCP_PORT{moved}"] = tcp
         return ports
+
+    def shard_ports(self) -> list[tuple[int, int]]:
+        """HTTP and native ports of each embedded ClickHouse server."""
+        http, tcp = self.settings.clickhouse_http_port, self.settings.clickhouse_tcp_port
+        return [clickhouse_server.shard_ports(http, tcp, k) for k in range(1, self.shards + 1)]
 
     def spawn(self, name: str, command: list[str]) -> Child:
         env = self.child_env()
@@ -183,17 +203,35 @@ class Stack:
         self.wait(lambda: probe(1.0), "the Kafka broker", kafka, 30.0)
 
     def start_clickhouse(self) -> None:
-        data = self.home / "clickhouse" / "data"
+        """One embedded server, or with ``--clickhouse-shards N`` N of them as the
+        shards of one cluster, each in a data directory of its own (a cluster's tables
+        differ from one server's, so the layouts never share data)."""
+        ports = self.shard_ports()
+        addresses = ",".join(f"{self.settings.host}:{tcp}" for _, tcp in ports)
+        for shard, (http, tcp) in enumerate(ports, start=1):
+            if self.shards == 1:
+                name, data, cluster = "clickhouse", self.home / "clickhouse" / "data", []
+            else:
+                name = "clickhouse" if shard == 1 else f"clickhouse-{shard}"
+                data = self.home / f"clickhouse-{self.shards}-shards" / f"shard{shard}" / "data"
+                cluster = ["--cluster", self.settings.clickhouse_cluster, "--shard", str(shard)]
+                cluster += ["--shards", addresses]
+            self.start_clickhouse_server(name, data, http, tcp, cluster)
+
+    def start_clickhouse_server(
+        self, name: str, data: Path, http_port: int, tcp_port: int, cluster: list[str]
+    ) -> None:
         data.mkdir(parents=True, exist_ok=True)
         ch = self.spawn(
-            "clickhouse",
+            name,
             [
                 sys.executable,
                 "-m",
                 "hookhouse.stack.clickhouse_server",
+                *cluster,
                 str(data),
-                str(self.settings.clickhouse_http_port),
-                str(self.settings.clickhouse_tcp_port),
+                str(http_port),
+                str(tcp_port),
                 self.settings.host,
                 self.settings.clickhouse_database,
                 hashlib.sha256(self.reader_password().encode()).hexdigest(),
@@ -202,7 +240,8 @@ class Stack:
                 str(self.settings.clickhouse_reader_max_rows),
             ],
         )
-        url = f"http://{self.settings.host}:{self.settings.clickhouse_http_port}/ping"
+        ch.run_dir = data.parent / "run"
+        url = f"http://{self.settings.host}:{http_port}/ping"
         self.wait(lambda: http_ok(url), "the ClickHouse server", ch, 60.0)
 
     def start_prometheus(self) -> None:
@@ -327,6 +366,9 @@ class Stack:
             "HOOKHOUSE_CLICKHOUSE_URL": self.settings.clickhouse_url,
             "HOOKHOUSE_CONFIG_KEYS": self.settings.config_keys.get_secret_value(),
         }
+        if self.shards > 1:
+            values["HOOKHOUSE_CLICKHOUSE_CLUSTER"] = self.settings.clickhouse_cluster
+            values["HOOKHOUSE_CLICKHOUSE_SHARD_URLS"] = self.settings.clickhouse_shard_urls
         if (self.home / "clickhouse" / "reader.password").exists():  # the embedded server's
             values["HOOKHOUSE_CLICKHOUSE_READER_URL"] = (
                 f"http://{READER}:{self.reader_password()}@{self.settings.host}:"
@@ -359,7 +401,7 @@ class Stack:
             f"  api key     {api_key}\n"
             f"  dashboard   {self.settings.dashboard_url}/  (sign in with the api key)\n"
             f"  kafka       {self.settings.kafka_bootstrap}\n"
-            f"  clickhouse  {self.settings.clickhouse_url.split('@')[-1]}\n"
+            f"  clickhouse  {self.settings.clickhouse_url.split('@')[-1]}{self.cluster_note()}\n"
             f"{scraped}"
             f"  state       {self.home / 'stack.env'}\n\n"
             "Send a test webhook to the demo source (delivered to the mock destination):\n\n"
@@ -370,6 +412,12 @@ class Stack:
             "\n\nLogs: `hookhouse logs -f`, status: `hookhouse status`. Ctrl-C stops everything.\n",
             flush=True,
         )
+
+    def cluster_note(self) -> str:
+        if self.shards == 1:
+            return ""
+        others = [url.split("@")[-1] for url in self.settings.clickhouse_shards[1:]]
+        return f" (shard 1 of cluster {self.settings.clickhouse_cluster}; {', '.join(others)})"
 
     # -- run -----------------------------------------------------------------------
     def supervise(self) -> None:
@@ -416,7 +464,7 @@ class Stack:
             child.stop(20.0)
         for name in ("clickhouse", "kafka"):
             for child in self.children:
-                if child.name == name:
+                if child.name.partition("-")[0] == name:
                     child.stop(STOP_GRACE_SECONDS[name])
         (self.home / "pids.json").unlink(missing_ok=True)
         print("hookhouse: stopped", flush=True)
@@ -474,8 +522,8 @@ def add_project(settings: Settings, name: str) -> int:
         log.stop()
 
 
-def up(settings: Settings, infra_only: bool = False) -> int:
-    return Stack(settings, infra_only).run()
+def up(settings: Settings, infra_only: bool = False, shards: int = 1) -> int:
+    return Stack(settings, infra_only, shards).run()
 
 
 def status(settings: Settings) -> int:
