@@ -19,7 +19,7 @@ from cryptography.fernet import Fernet
 from hookhouse.common.domain.limits import TOPIC_MAX_MESSAGE_BYTES
 from hookhouse.common.settings import Settings
 from hookhouse.stack import kafka_broker
-from tests.helm import CHART, EXAMPLES, KUBE_VERSION, REPO, Manifest, find, refusal, render
+from tests.helm import CHART, EXAMPLES, KUBE_VERSION, REPO, Manifest, find, helm, refusal, render
 
 PRODUCTION = EXAMPLES / "production-values.yaml"
 SERVICES = ("ingest", "api", "router", "deliverer", "sink")
@@ -271,3 +271,9 @@ def test_the_altinity_example_is_a_clickhouse_with_its_keeper() -> None:
         for pod in templates["podTemplates"]:
             for container in pod["spec"]["containers"]:
                 assert container["image"].endswith(f":{chdb.group(1)}")
+
+
+@pytest.mark.parametrize("values", [(), (PRODUCTION,)], ids=["defaults", "production"])
+def test_helm_lint_finds_nothing(values: tuple[Path, ...]) -> None:
+    done = helm("lint", CHART, "--strict", values=values)
+    assert done.returncode == 0, done.stdout + done.stderr
