@@ -11,6 +11,9 @@ STAMP  := $(VENV)/.installed
 DASHBOARD := services/api/dashboard/node_modules/.package-lock.json
 # The official Hookdeck SDK the conformance tests drive, as pinned in its package-lock.json.
 SDK := tests/conformance/node_modules/.package-lock.json
+# Helm, pinned, for the chart's tests (built below).
+HELM_VERSION := v4.3.2
+HELM := .hookhouse/tools/helm-$(HELM_VERSION)
 
 .PHONY: up test check lint typecheck pytest system-deps browser clean
 
@@ -29,7 +32,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) $(DASHBOARD) $(SDK) browser
+pytest: $(STAMP) $(DASHBOARD) $(SDK) browser $(HELM)
 	$(BIN)/pytest
 
 $(SDK): tests/conformance/package.json tests/conformance/package-lock.json
@@ -82,6 +85,24 @@ $(TOOLS)/promtool:
 	  ln -sf deb/usr/bin/promtool promtool && ln -sf deb/usr/bin/prometheus prometheus && \
 	  echo "unpacked Debian's prometheus and promtool into $(TOOLS)/" || \
 	  echo "note: Debian's prometheus package could not be fetched: the alert tests and --prometheus need it"
+
+# Helm renders the chart in deploy/helm for its tests (no cluster).  Built from the Go
+# module proxy with the Go toolchain (Debian's is too old for it) into .hookhouse/tools/;
+# Go's module and build caches are kept with the Kafka jars, so a second checkout builds
+# in seconds.  A new HELM_VERSION is a new file, so changing the pin rebuilds it.
+GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+GO_CACHE := $(HOME)/.cache/hookhouse/go
+
+$(HELM):
+	@mkdir -p $(TOOLS)
+	@if [ -x "$(GO)" ]; then \
+	  echo "building helm $(HELM_VERSION) with $(GO) (first run only)"; \
+	  GOBIN="$(abspath $(TOOLS))/build" GOMODCACHE="$(GO_CACHE)/mod" GOCACHE="$(GO_CACHE)/build" \
+	    GOFLAGS=-modcacherw CGO_ENABLED=0 "$(GO)" install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION) && \
+	  mv $(TOOLS)/build/helm $@ && rmdir $(TOOLS)/build && ln -sf $(notdir $@) $(TOOLS)/helm; \
+	else \
+	  echo "note: the Helm chart's tests need Go (https://go.dev/dl) to build helm"; \
+	fi
 
 $(STAMP): pyproject.toml | system-deps $(TOOLS)/promtool
 	$(PYTHON) -m venv $(VENV)
