@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from hookhouse.api.bulk import TYPES as BULK_TYPES
-from hookhouse.api.fields import MAX_HTTP_TIMEOUT_SECONDS, RATE_LIMIT_PERIODS
 from hookhouse.api.measures import DIMENSIONS, MEASURES
+from hookhouse.api.models.destinations import MAX_HTTP_TIMEOUT_SECONDS
 from hookhouse.api.pages import MAX_LIMIT
 from hookhouse.api.queries import TABLES, Table
 from hookhouse.api.resources import Kind
@@ -20,6 +20,7 @@ from hookhouse.common.domain.rules import RULE_TYPES
 from hookhouse.common.domain.verification import REQUIRED as VERIFICATION_TYPES
 
 Schema = dict[str, Any]
+RATE_LIMIT_PERIODS = ("second", "minute", "hour", "concurrent")
 
 TEXT: Schema = {"type": "string", "minLength": 1}
 NULLABLE_TEXT: Schema = {"type": ["string", "null"]}
