@@ -9,6 +9,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # The dashboard's npm packages (Preact, htm, uPlot), as pinned in its package-lock.json.
 DASHBOARD := services/api/dashboard/node_modules/.package-lock.json
+# The official Hookdeck SDK, as pinned in tests/conformance/package-lock.json: the
+# OpenAPI document is compared with it (tests/unit/test_openapi_sdk.py).
+SDK := tests/conformance/node_modules/.package-lock.json
 
 .PHONY: up test check lint typecheck pytest system-deps browser clean
 
@@ -27,7 +30,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) $(DASHBOARD) browser
+pytest: $(STAMP) $(DASHBOARD) $(SDK) browser
 	$(BIN)/pytest
 
 # Java 17 and Maven run the Kafka broker; Debian packages them.  Installed only when
@@ -45,6 +48,11 @@ system-deps:
 $(DASHBOARD): services/api/dashboard/package.json services/api/dashboard/package-lock.json
 	@command -v npm >/dev/null || { echo "the dashboard needs Node.js and npm (apt-get install nodejs npm)"; exit 1; }
 	cd services/api/dashboard && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(SDK): tests/conformance/package.json tests/conformance/package-lock.json
+	@command -v npm >/dev/null || { echo "the SDK comparison needs Node.js and npm (apt-get install nodejs npm)"; exit 1; }
+	cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 # The dashboard's browser tests drive Debian's Chromium (HOOKHOUSE_CHROMIUM: another

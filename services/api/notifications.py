@@ -28,7 +28,7 @@ import orjson
 
 from hookhouse.api import issues
 from hookhouse.api.fields import ApiError, checked
-from hookhouse.api.models.actions import NotificationSetting
+from hookhouse.api.models.actions import NotificationSettingInput
 from hookhouse.api.models.issue_triggers import LOG_LEVELS
 from hookhouse.common.clock import now_ms
 from hookhouse.common.domain.ids import derived_id
@@ -41,7 +41,7 @@ SENT = "issue_notice"  # per issue: {"notified_for": the opening last notified}
 
 def setting_fields(data: dict[str, Any], project_id: str, source: Any) -> dict[str, Any]:
     """The stored setting; ``source`` is the project's source the notices go to."""
-    body = checked(NotificationSetting, data)
+    body = checked(NotificationSettingInput, data)
     if body.enabled and source is None:
         raise ApiError(422, "UNPROCESSABLE_ENTITY", "'source_id' must be one of your sources.")
     return {

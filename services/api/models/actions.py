@@ -33,7 +33,7 @@ class BulkRetryInput(Input):
     query: dict[str, Any] | None = None
 
 
-class NotificationSetting(Input):
+class NotificationSettingInput(Input):
     enabled: bool
     topics: list[Topic] = Field(default_factory=lambda: list(ALL_TOPICS))
     source_id: str | None = None

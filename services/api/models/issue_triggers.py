@@ -35,7 +35,9 @@ Scope = Annotated[Literal["*"] | Annotated[list[str], Field(min_length=1)], Befo
 
 
 class Configs(Input):
-    model_config = ConfigDict(extra="forbid")
+    """Given, each config may be left out (its default); shown, each is there."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
 
 
 class DeliveryConfigs(Configs):
