@@ -8,17 +8,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hookhouse.api import shapes
-from hookhouse.api.fields import (
-    ApiError,
-    bookmark_fields,
-    destination_fields,
-    issue_trigger_fields,
-    optional_text,
-    source_fields,
-    transformation_fields,
-)
+from hookhouse.api.fields import ApiError, checked
+from hookhouse.api.models.bookmarks import BookmarkInput
+from hookhouse.api.models.connections import ConnectionInput
+from hookhouse.api.models.destinations import DestinationInput
+from hookhouse.api.models.issue_triggers import IssueTriggerInput
+from hookhouse.api.models.sources import SourceInput
+from hookhouse.api.models.transformations import TransformationInput
 from hookhouse.api.resources import Kind, Resources, Staged, settable
-from hookhouse.common.domain.rules import InvalidRule, check_rules
 
 # Runs transformation code once in its project's context (project id, code, env);
 # refuses (ApiError) code that does not even load.
@@ -35,17 +32,17 @@ def catalog(
     async def source(
         _: str, data: dict[str, Any], existing: dict[str, Any] | None, __: Staged
     ) -> Any:
-        return source_fields({**settable(existing), **data})
+        return checked(SourceInput, {**settable(existing), **data}).fields()
 
     async def destination(
         _: str, data: dict[str, Any], existing: dict[str, Any] | None, __: Staged
     ) -> Any:
-        return destination_fields({**settable(existing), **data})
+        return checked(DestinationInput, {**settable(existing), **data}).fields()
 
     async def transformation(
         project_id: str, data: dict[str, Any], existing: dict[str, Any] | None, _: Staged
     ) -> dict[str, Any]:
-        fields = transformation_fields({**settable(existing), **data})
+        fields = checked(TransformationInput, {**settable(existing), **data}).fields()
         await probe(project_id, fields["code"], fields["env"])
         return fields
 
@@ -87,8 +84,8 @@ def catalog(
             return resources.owned(kind.name, project_id, str(data[f"{what}_id"]))
         return await resources.found_or_staged(kind, project_id, data.get(what), what, staged)
 
-    async def rules(project_id: str, given: Any, staged: Staged) -> list[dict[str, Any]]:
-        """The rules, checked; an inline transformation is found by name or staged."""
+    async def staged_rules(project_id: str, given: Any, staged: Staged) -> Any:
+        """The rules, an inline transformation found by name or staged."""
         if isinstance(given, list):
             given = [
                 {
@@ -109,21 +106,13 @@ def catalog(
                 else rule
                 for rule in given
             ]
-
-        def exists(transformation_id: str) -> bool:
-            if staged.has("transformation", transformation_id):
-                return True
-            found = state.get("transformation", transformation_id)
-            return found is not None and found["project_id"] == project_id
-
-        try:
-            return check_rules(given, exists)
-        except InvalidRule as exc:
-            raise ApiError(422, "UNPROCESSABLE_ENTITY", str(exc)) from exc
+        return given
 
     async def connection(
         project_id: str, data: dict[str, Any], existing: dict[str, Any] | None, staged: Staged
     ) -> dict[str, Any]:
+        old = settable(existing)
+        body = checked(ConnectionInput, {**old, **data, "rules": None})  # rules: below
         if existing is None:
             src = await resolved(sources, project_id, data, "source", staged)
         else:
@@ -138,15 +127,25 @@ def catalog(
             dst = await resolved(destinations, project_id, data, "destination", staged)
         else:
             dst = resources.owned("destination", project_id, existing["destination_id"])
-        old = settable(existing)
-        name = optional_text(data, "name") or old.get("name") or f"{src['name']}-{dst['name']}"
         given_rules = data["rules"] if "rules" in data else old.get("rules", [])
+
+        def exists(transformation_id: str) -> bool:
+            if staged.has("transformation", transformation_id):
+                return True
+            found = state.get("transformation", transformation_id)
+            return found is not None and found["project_id"] == project_id
+
+        rules = checked(
+            ConnectionInput,
+            {"rules": await staged_rules(project_id, given_rules, staged)},
+            {"transformation_exists": exists},
+        ).rules
         return {
-            "name": name,
-            "description": optional_text({**old, **data}, "description"),
+            "name": body.name or f"{src['name']}-{dst['name']}",
+            "description": body.description,
             "source_id": src["id"],
             "destination_id": dst["id"],
-            "rules": await rules(project_id, given_rules, staged),
+            "rules": rules,
             **{k: old[k] for k in ("disabled_at", "paused_at") if k in old},
         }
 
@@ -166,7 +165,7 @@ def catalog(
         base = settable(existing)
         if data.get("type", base.get("type")) != base.get("type"):
             base.pop("configs", None)  # another type: its configs do not carry over
-        return issue_trigger_fields({**base, **data})
+        return checked(IssueTriggerInput, {**base, **data}).fields()
 
     # Stored and served now; what they open and notify arrives with issues (issue 7).
     issue_triggers = Kind(
@@ -177,7 +176,7 @@ def catalog(
         project_id: str, data: dict[str, Any], existing: dict[str, Any] | None, _: Staged
     ) -> dict[str, Any]:
         old = settable(existing)
-        fields = bookmark_fields({**old, **data})
+        fields = checked(BookmarkInput, {**old, **data}).fields()
         resources.owned("connection", project_id, fields["webhook_id"])
         request_id = fields["event_data_id"]
         if request_id != old.get("event_data_id") and not await request_exists(

@@ -27,7 +27,9 @@ from typing import Any
 import orjson
 
 from hookhouse.api import issues
-from hookhouse.api.fields import LOG_LEVELS, ApiError
+from hookhouse.api.fields import ApiError, checked
+from hookhouse.api.models.actions import NotificationSettingInput
+from hookhouse.api.models.issue_triggers import LOG_LEVELS
 from hookhouse.common.clock import now_ms
 from hookhouse.common.domain.ids import derived_id
 from hookhouse.common.domain.records import InboundRequest, b64
@@ -35,31 +37,19 @@ from hookhouse.common.domain.times import iso_ms
 
 KIND = "notification_setting"
 SENT = "issue_notice"  # per issue: {"notified_for": the opening last notified}
-TOPICS = ("issue.opened", "issue.updated")
-# Hookdeck's other topics, refused by name rather than accepted and never sent.
-NOT_SENT = ("deprecated.attempt-failed", "event.successful")
 
 
 def setting_fields(data: dict[str, Any], project_id: str, source: Any) -> dict[str, Any]:
     """The stored setting; ``source`` is the project's source the notices go to."""
-    enabled = data.get("enabled")
-    if not isinstance(enabled, bool):
-        raise ApiError(422, "UNPROCESSABLE_ENTITY", "'enabled' must be true or false.")
-    topics = data.get("topics", list(TOPICS))
-    if not isinstance(topics, list) or not all(t in TOPICS for t in topics):
-        raise ApiError(
-            422,
-            "UNPROCESSABLE_ENTITY",
-            f"'topics' may hold {', '.join(TOPICS)} (not {', '.join(NOT_SENT)}).",
-        )
-    if enabled and source is None:
+    body = checked(NotificationSettingInput, data)
+    if body.enabled and source is None:
         raise ApiError(422, "UNPROCESSABLE_ENTITY", "'source_id' must be one of your sources.")
     return {
         "id": project_id,
         "project_id": project_id,
-        "enabled": enabled,
-        "topics": sorted(set(topics)),
-        "source_id": source["id"] if source else data.get("source_id"),
+        "enabled": body.enabled,
+        "topics": sorted(set(body.topics)),
+        "source_id": source["id"] if source else body.source_id,
     }
 
 

@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 document the API serves at ``/{API_VERSION}/openapi.json``.
 
 Built from the same :class:`Kind` list that builds the routes, so a resource cannot be
-served without being described; request schemas state what ``fields.py`` accepts.  A
+served without being described; its schemas are generated from the models that check
+the bodies and describe the answers (``models/``), so this module only assembles paths.  A
 schemathesis run in the test suite checks the document against the running API.
 """
 
@@ -9,199 +10,73 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
 from hookhouse.api.bulk import TYPES as BULK_TYPES
-from hookhouse.api.fields import MAX_HTTP_TIMEOUT_SECONDS, RATE_LIMIT_PERIODS
+from hookhouse.api.handlers.resources import ALIASES
 from hookhouse.api.measures import DIMENSIONS, MEASURES
+from hookhouse.api.models import responses
+from hookhouse.api.models.actions import (
+    BulkRetryInput,
+    IssueUpdate,
+    NotificationSettingInput,
+    RequestRetry,
+)
+from hookhouse.api.models.bookmarks import BookmarkInput, BookmarkTrigger
+from hookhouse.api.models.connections import ConnectionInput
+from hookhouse.api.models.custom_domains import CustomDomainInput
+from hookhouse.api.models.destinations import DestinationInput
+from hookhouse.api.models.issue_triggers import IssueTriggerInput
+from hookhouse.api.models.sources import SourceInput
+from hookhouse.api.models.transformations import TransformationInput, TransformationRun
 from hookhouse.api.pages import MAX_LIMIT
 from hookhouse.api.queries import TABLES, Table
 from hookhouse.api.resources import Kind
-from hookhouse.common.domain.admission import HTTP_METHODS
-from hookhouse.common.domain.error_codes import HOOKDECK_CODES, OWN_CODES
-from hookhouse.common.domain.rules import RULE_TYPES
-from hookhouse.common.domain.verification import REQUIRED as VERIFICATION_TYPES
 
 Schema = dict[str, Any]
-
-TEXT: Schema = {"type": "string", "minLength": 1}
-NULLABLE_TEXT: Schema = {"type": ["string", "null"]}
-STAMP: Schema = {"type": ["string", "null"], "format": "date-time"}
+# The models the document names, by their component name: bodies in validation mode,
+# answers in serialization mode.
+INPUTS: tuple[type[BaseModel], ...] = (
+    SourceInput,
+    DestinationInput,
+    ConnectionInput,
+    TransformationInput,
+    IssueTriggerInput,
+    BookmarkInput,
+    BookmarkTrigger,
+    TransformationRun,
+    IssueUpdate,
+    RequestRetry,
+    BulkRetryInput,
+    NotificationSettingInput,
+    CustomDomainInput,
+)
+ANSWERS: tuple[type[BaseModel], ...] = (
+    *responses.RESOURCES,
+    *responses.RECORDS,
+    responses.NotificationSetting,
+    responses.TransformationRunResult,
+    responses.CustomDomain,
+    responses.Error,
+)
 
 
 def ref(name: str) -> Schema:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-INPUTS: dict[str, Schema] = {
-    "source": {
-        "type": "object",
-        "required": ["name"],
-        "properties": {
-            "name": TEXT,
-            "description": NULLABLE_TEXT,
-            "allowed_http_methods": {
-                "type": ["array", "null"],
-                "minItems": 1,
-                "items": {"enum": list(HTTP_METHODS)},
-            },
-            "custom_response": {
-                "type": ["object", "null"],
-                "required": ["content_type", "body"],
-                "properties": {
-                    "content_type": {"enum": ["json", "text", "xml"]},
-                    "body": {"type": "string", "maxLength": 1000},
-                },
-            },
-            "verification": {
-                "type": ["object", "null"],
-                "required": ["type", "configs"],
-                "properties": {
-                    "type": {"enum": list(VERIFICATION_TYPES)},
-                    "configs": {"type": "object"},
-                },
-            },
-        },
-    },
-    "destination": {
-        "type": "object",
-        "required": ["name", "url"],
-        "properties": {
-            "name": TEXT,
-            "description": NULLABLE_TEXT,
-            "url": {"type": "string", "pattern": "^https?://"},
-            "http_method": {"enum": [*HTTP_METHODS, None]},
-            "path_forwarding_disabled": {"type": "boolean"},
-            "http_timeout": {
-                "type": ["integer", "null"],
-                "minimum": 1,
-                "maximum": MAX_HTTP_TIMEOUT_SECONDS,
-                "description": "Seconds an attempt may take; null: the deployment's default.",
-            },
-            "rate_limit": {"type": ["integer", "null"], "minimum": 1},
-            "rate_limit_period": {"enum": [*RATE_LIMIT_PERIODS, None]},
-            "auth_method": {"type": ["object", "null"]},
-        },
-    },
-    "transformation": {
-        "type": "object",
-        "required": ["name", "code"],
-        "properties": {
-            "name": TEXT,
-            "code": TEXT,
-            "env": {"type": "object", "additionalProperties": {"type": "string"}},
-        },
-    },
-    "bookmark": {
-        "type": "object",
-        "required": ["webhook_id", "event_data_id", "label"],
-        "properties": {
-            "webhook_id": TEXT,
-            "event_data_id": TEXT,
-            "label": TEXT,
-            "name": NULLABLE_TEXT,
-        },
-    },
-    "issue_trigger": {
-        "type": "object",
-        "required": ["type"],
-        "properties": {
-            "name": NULLABLE_TEXT,
-            "type": {"enum": ["delivery", "transformation", "backpressure"]},
-            "configs": {"type": "object"},
-            "channels": {"type": "object"},
-        },
-    },
-    "connection": {
-        "type": "object",
-        "properties": {
-            "name": TEXT,
-            "description": NULLABLE_TEXT,
-            "source_id": TEXT,
-            "destination_id": TEXT,
-            "source": ref("SourceInput"),
-            "destination": ref("DestinationInput"),
-            "rules": {"type": "array", "items": ref("Rule")},
-        },
-    },
-}
-
-RULE: Schema = {
-    "type": "object",
-    "required": ["type"],
-    "properties": {
-        "type": {"enum": list(RULE_TYPES)},
-        "strategy": {"enum": ["linear", "exponential"]},
-        "interval": {"type": "integer"},
-        "count": {"type": "integer"},
-        "response_status_codes": {"type": "array", "items": {"type": "string"}},
-        "body": {},
-        "headers": {},
-        "query": {},
-        "path": {},
-        "transformation_id": {"type": "string"},
-        "transformation": ref("TransformationInput"),
-        "delay": {"type": "integer"},
-        "window": {"type": "integer"},
-        "include_fields": {"type": "array", "items": {"type": "string"}},
-        "exclude_fields": {"type": "array", "items": {"type": "string"}},
-    },
-}
-
-# What every resource shows, beyond its own fields.
-COMMON: Schema = {
-    "id": {"type": "string"},
-    "team_id": {"type": "string"},
-    "name": {"type": ["string", "null"]},
-    "updated_at": {"type": "string", "format": "date-time"},
-    "created_at": {"type": "string", "format": "date-time"},
-}
-
-# Attempt error codes: Hookdeck's closed list, and hookhouse's precise code beside it.
-ERROR_CODES: Schema = {
-    "error_code": {"enum": [*HOOKDECK_CODES, None]},
-    "error_detail": {
-        "enum": [*HOOKDECK_CODES, *OWN_CODES, None],
-        "description": "hookhouse's precise code; error_code is the one of Hookdeck's list",
-    },
-}
-# What the query records hold besides their id and times (the others: see docs/api.md).
-RECORD_FIELDS: dict[str, Schema] = {
-    "Event": ERROR_CODES,
-    "Attempt": ERROR_CODES,
-    "TransformationExecution": {
-        "original_event_data_id": {"type": "string", "description": "the request's id"},
-        "transformed_event_data_id": {
-            "type": "string",
-            "description": "the event's id its output became; the request's when none",
-        },
-        "event_id": {"type": ["string", "null"]},
-    },
-}
-
-ERROR: Schema = {
-    "type": "object",
-    "required": ["code", "status", "message"],
-    "properties": {
-        "handled": {"type": "boolean"},
-        "status": {"type": "integer"},
-        "code": {"type": "string"},
-        "message": {"type": "string"},
-    },
-}
+def components() -> dict[str, Schema]:
+    """Every model's JSON Schema, and those of the models they hold."""
+    _, schemas = models_json_schema(
+        [*((m, "validation") for m in INPUTS), *((m, "serialization") for m in ANSWERS)],
+        ref_template="#/components/schemas/{model}",
+    )
+    return dict(schemas["$defs"])
 
 
 def title(kind: str) -> str:
     return kind.title().replace("_", "")
-
-
-def model(kind: Kind) -> Schema:
-    extra: Schema = {"disabled_at": STAMP} if "disabled_at" in kind.toggles else {}
-    if "paused_at" in kind.toggles:
-        extra["paused_at"] = STAMP
-    return {
-        "type": "object",
-        "required": ["id", "team_id", "created_at", "updated_at"],
-        "properties": {**COMMON, **extra},
-    }
 
 
 def errors(*statuses: int) -> dict[str, Any]:
@@ -332,7 +207,7 @@ def resource_paths(kind: Kind) -> dict[str, Any]:
     }
     actions = {"disabled_at": ("disable", "enable"), "paused_at": ("pause", "unpause")}
     for toggle in kind.toggles:
-        for action in actions[toggle]:
+        for action in (*actions[toggle], *(ALIASES[a] for a in actions[toggle] if a in ALIASES)):
             paths[f"/{kind.path}/{{id}}/{action}"] = {
                 "parameters": [ID],
                 "put": {
@@ -428,7 +303,6 @@ def query_paths() -> dict[str, Any]:
         ),
     }
     anything: Schema = {"type": "object"}
-    text = {"type": "string"}
     listing: Schema = {"type": "array", "items": {"type": "object"}}
     paths["/events/{id}"] = item(
         get=op(
@@ -461,10 +335,7 @@ def query_paths() -> dict[str, Any]:
             "Route the request again (trigger MANUAL): new events or ignored events",
             anything,
             *(400, 401, 404, 422, 503),
-            requestBody=body(
-                {"type": "object", "properties": {"webhook_ids": {"type": "array", "items": text}}},
-                required=False,
-            ),
+            requestBody=body(ref("RequestRetry"), required=False),
         )
     )
     paths["/bookmarks/{id}/raw_body"] = item(
@@ -476,10 +347,7 @@ def query_paths() -> dict[str, Any]:
             "Replay the bookmarked request through its connection (trigger MANUAL)",
             listing,
             *(400, 401, 404, 422, 503),
-            requestBody=body(
-                {"type": "object", "properties": {"target": {"enum": ["http", "all"]}}},
-                required=False,
-            ),
+            requestBody=body(ref("BookmarkTrigger"), required=False),
         )
     )
     bulk = ref("BulkRetry")
@@ -502,7 +370,7 @@ def query_paths() -> dict[str, Any]:
                 f"Retry every one of the {kind} matching 'query' (their list's filters)",
                 bulk,
                 *(400, 401, 422, 503),
-                requestBody=body({"type": "object", "properties": {"query": anything}}),
+                requestBody=body(ref("BulkRetryInput")),
             ),
         }
         paths[f"{base}/{{id}}"] = item(
@@ -559,22 +427,13 @@ def query_paths() -> dict[str, Any]:
             "Set an issue's status",
             issue,
             *(400, 401, 404, 422, 503),
-            requestBody=body(
-                {"type": "object", "required": ["status"], "properties": {"status": statuses}}
-            ),
+            requestBody=body(ref("IssueUpdate")),
         ),
         delete=op(
             "issues", "Dismiss an issue until its failures happen again", issue, 401, 404, 503
         ),
     )
-    notify: Schema = {
-        "type": "object",
-        "properties": {
-            "enabled": {"type": "boolean"},
-            "topics": {"type": "array", "items": {"enum": ["issue.opened", "issue.updated"]}},
-            "source_id": {"type": ["string", "null"]},
-        },
-    }
+    notify = ref("NotificationSetting")
     paths["/notifications/webhooks"] = {
         "get": op("notifications", "Where issue notices go", notify, 401),
         "put": op(
@@ -582,33 +441,10 @@ def query_paths() -> dict[str, Any]:
             "Send issue notices as webhooks through one of your sources",
             notify,
             *(400, 401, 422, 503),
-            requestBody=body({**notify, "required": ["enabled"]}),
+            requestBody=body(ref("NotificationSettingInput")),
         ),
     }
-    paths["/transformations/run"] = {
-        "put": op(
-            "transformations",
-            "Run code (or a saved transformation) on a sample request",
-            anything,
-            *(400, 401, 404, 422),
-            requestBody=body(
-                {
-                    "type": "object",
-                    "properties": {
-                        "code": text,
-                        "transformation_id": text,
-                        "env": {"type": "object", "additionalProperties": text},
-                        "request": anything,
-                    },
-                }
-            ),
-        )
-    }
-    domain: Schema = {
-        "type": "object",
-        "required": ["id", "hostname", "status"],
-        "properties": {"id": text, "hostname": text, "status": text, "created_at": text},
-    }
+    domain = ref("CustomDomain")
     paths["/teams/current/custom_domains"] = {
         "get": op(
             "custom domains", "List your custom domains", {"type": "array", "items": domain}, 401
@@ -618,13 +454,7 @@ def query_paths() -> dict[str, Any]:
             "Add a host name under which ingest takes your sources' requests",
             domain,
             *(400, 401, 422, 503),
-            requestBody=body(
-                {
-                    "type": "object",
-                    "required": ["hostname"],
-                    "properties": {"hostname": {"type": "string", "maxLength": 253}},
-                }
-            ),
+            requestBody=body(ref("CustomDomainInput")),
         ),
     }
     paths["/teams/current/custom_domains/{domain_id}"] = {
@@ -632,11 +462,20 @@ def query_paths() -> dict[str, Any]:
         "delete": op(
             "custom domains",
             "Delete a custom domain",
-            {"type": "object", "required": ["id"], "properties": {"id": text}},
+            {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}},
             401,
             404,
             503,
         ),
+    }
+    paths["/transformations/run"] = {
+        "put": op(
+            "transformations",
+            "Run code (or a saved transformation) on a sample request",
+            ref("TransformationRunResult"),
+            *(400, 401, 404, 422),
+            requestBody=body(ref("TransformationRun")),
+        )
     }
     return paths
 
@@ -662,22 +501,6 @@ def body(schema: Schema, required: bool = True) -> Schema:
 
 
 def document(kinds: list[Kind], version: str) -> Schema:
-    records = (
-        "Request",
-        "Event",
-        "Attempt",
-        "IgnoredEvent",
-        "TransformationExecution",
-        "BulkRetry",
-        "Issue",
-    )
-    schemas: dict[str, Schema] = {"Error": ERROR, "Rule": RULE}
-    for kind in kinds:
-        schemas[title(kind.name)] = model(kind)
-        schemas[f"{title(kind.name)}Input"] = INPUTS[kind.name]
-    for name in records:
-        properties = {**COMMON, **RECORD_FIELDS.get(name, {})}
-        schemas[name] = {"type": "object", "required": ["id"], "properties": properties}
     paths: dict[str, Any] = {}
     for kind in kinds:
         paths.update(resource_paths(kind))
@@ -700,7 +523,7 @@ def document(kinds: list[Kind], version: str) -> Schema:
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "basic": {"type": "http", "scheme": "basic"},
             },
-            "schemas": schemas,
+            "schemas": components(),
         },
         "paths": paths,
     }

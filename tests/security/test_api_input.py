@@ -215,6 +215,28 @@ WRONG_TYPES: list[tuple[str, str, dict[str, Any], str]] = [
     ("PUT", "/transformations/run", {"transformation_id": SAVED, "env": "x"}, "env"),
     ("PUT", "/transformations/run", {"transformation_id": SAVED, "env": [1]}, "env"),
     ("PUT", "/transformations/run", {"transformation_id": SAVED, "env": {"a": 1}}, "env"),
+    ("PUT", "/transformations/run", {"code": "x", "request": {"headers": ["a"]}}, "headers"),
+    ("PUT", "/transformations/run", {"code": "x", "request": {"path": {"p": 1}}}, "path"),
+    ("POST", "/sources", {"name": {"$ne": ""}}, "'name'"),
+    (
+        "POST",
+        "/sources",
+        {"name": "s", "custom_response": {"content_type": "json", "body": "é" * 501}},
+        "1000 bytes",
+    ),
+    (
+        "POST",
+        "/issue-triggers",
+        {"type": "delivery", "configs": {"connections": [1]}},
+        "connections",
+    ),
+    ("POST", "/issue-triggers", {"type": "delivery", "configs": {"__class__": "x"}}, "__class__"),
+    ("POST", "/issue-triggers", {"type": "backpressure", "configs": {"delay": 10**30}}, "delay"),
+    ("POST", "/issue-triggers", {"type": "delivery", "channels": ["email"]}, "channels"),
+    ("PUT", "/notifications/webhooks", {"enabled": "yes"}, "enabled"),
+    ("PUT", "/notifications/webhooks", {"enabled": True, "topics": "issue.opened"}, "topics"),
+    ("POST", "/connections", {"name": ["x"], "source_id": "s", "destination_id": "d"}, "'name'"),
+    ("POST", "/bulk/events/retry", {"query": ["status"]}, "query"),
 ]
 
 

@@ -165,7 +165,9 @@ def test_an_event_whose_data_is_not_stored_yet_is_a_409(ctx: Context) -> None:
 
 def test_a_transformation_run_needs_code(ctx: Context) -> None:
     call = transformations.run(ctx, request("PUT", body=b"{}"), A)
-    assert refused(call, 422, "UNPROCESSABLE_ENTITY") == "'code' must be the JavaScript source."
+    assert refused(call, 422, "UNPROCESSABLE_ENTITY") == (
+        "'code' must be the JavaScript source, or give 'transformation_id'."
+    )
 
 
 def test_a_handler_gets_the_keys_project_and_its_refusal_is_answered_in_shape(

@@ -149,7 +149,9 @@ def test_secrets_reach_the_pods_only_from_a_secret() -> None:
         assert "k3y-" not in text and "pa55w0rd" not in text and "sasl-s3cret" not in text
     for manifest in workloads(manifests):
         for container in containers(manifest):
-            assert "env" not in container  # no value: in a pod spec, every setting by envFrom
+            # no value: in a pod spec: every setting by envFrom, but the pod's own name
+            assert [e["name"] for e in container["env"]] == ["HOOKHOUSE_INSTANCE_ID"]
+            assert container["env"][0]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
             sources = {next(iter(source)) for source in container["envFrom"]}
             assert sources == {"configMapRef", "secretRef"}
 
@@ -174,6 +176,8 @@ def test_settings_the_chart_takes_are_exactly_the_non_secret_ones() -> None:
     schema = json.loads((CHART / "values.schema.json").read_text())
     allowed = set(schema["properties"]["settings"]["properties"])
     owned = {"home", "cache", "host", "prometheus", "prometheus_port", "kafka_heap"}
+    owned |= {"instance_id"}  # the pod's name
+    owned |= {"clickhouse_shard_urls"}  # the local stack's; a cluster takes ON CLUSTER
     owned |= {name for name in Settings.model_fields if name.endswith("_port")}
     owned |= {name for name in Settings.model_fields if name.startswith("clickhouse_reader_")}
     secret = {name.removeprefix("HOOKHOUSE_").lower() for name in SECRET_SETTINGS}

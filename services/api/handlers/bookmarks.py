@@ -12,8 +12,9 @@ from starlette.routing import BaseRoute
 from hookhouse.api import shapes
 from hookhouse.api.context import Context
 from hookhouse.api.endpoint import route
-from hookhouse.api.fields import ApiError, json_body
+from hookhouse.api.fields import ApiError, checked, json_body
 from hookhouse.api.handlers import rows
+from hookhouse.api.models.bookmarks import BookmarkTrigger
 from hookhouse.common.clock import now_ms
 from hookhouse.common.domain.times import iso_ms
 
@@ -33,11 +34,7 @@ async def raw_body(ctx: Context, request: Request, project_id: str) -> Response:
 
 async def trigger(ctx: Context, request: Request, project_id: str) -> Response:
     """Replay the bookmarked request through its connection (trigger MANUAL)."""
-    target = (await json_body(request, required=False)).get("target", "http")
-    if target not in ("http", "all"):
-        raise ApiError(
-            422, "UNPROCESSABLE_ENTITY", '\'target\' may be "http" or "all" (no CLI here).'
-        )
+    checked(BookmarkTrigger, await json_body(request, required=False))
     mark, stored = await bookmarked(ctx, request, project_id)
     if ctx.state.get("connection", mark["webhook_id"]) is None:
         raise ApiError(422, "CONNECTION_DELETED", "This bookmark's connection was deleted.")

@@ -14,7 +14,8 @@ from starlette.routing import BaseRoute
 from hookhouse.api import bulk, pages
 from hookhouse.api.context import Context
 from hookhouse.api.endpoint import route
-from hookhouse.api.fields import ApiError, json_body
+from hookhouse.api.fields import ApiError, checked, json_body
+from hookhouse.api.models.actions import BulkRetryInput
 from hookhouse.api.resources import invalid_as_422
 
 
@@ -25,7 +26,7 @@ async def plan(ctx: Context, request: Request, project_id: str, *, name: str) ->
 
 
 async def create(ctx: Context, request: Request, project_id: str, *, name: str) -> Response:
-    query = (await json_body(request)).get("query")
+    query = checked(BulkRetryInput, await json_body(request)).query
     return JSONResponse(bulk.shape(await ctx.bulk.create(bulk.TYPES[name], project_id, query)))
 
 

@@ -14,13 +14,12 @@ from starlette.routing import BaseRoute
 from hookhouse.api import shapes
 from hookhouse.api.context import Context
 from hookhouse.api.endpoint import route
-from hookhouse.api.fields import ApiError, json_body
+from hookhouse.api.fields import ApiError, checked, json_body
+from hookhouse.api.models.custom_domains import CustomDomainInput
 from hookhouse.common.clock import now_ms
 from hookhouse.common.domain.config import new_resource
 from hookhouse.common.domain.custom_domains import (
     MAX_PER_PROJECT,
-    InvalidHostname,
-    checked_hostname,
     host_of,
 )
 
@@ -37,12 +36,9 @@ async def list_domains(ctx: Context, _: Request, project_id: str) -> Response:
 
 
 async def add_domain(ctx: Context, request: Request, project_id: str) -> Response:
-    data = await json_body(request)
-    own_host = host_of(urlsplit(ctx.settings.ingest_url).netloc)
-    try:
-        hostname = checked_hostname(data.get("hostname"), {own_host})
-    except InvalidHostname as exc:
-        raise ApiError(422, "UNPROCESSABLE_ENTITY", str(exc)) from exc
+    own_hosts = {host_of(urlsplit(ctx.settings.ingest_url).netloc)}
+    body = checked(CustomDomainInput, await json_body(request), {"own_hosts": own_hosts})
+    hostname = body.hostname
     if ctx.state.custom_domain(hostname) is not None:
         raise hostname_taken(hostname)
     if len(ctx.state.custom_domains(project_id)) >= MAX_PER_PROJECT:

@@ -16,7 +16,8 @@ from starlette.routing import BaseRoute
 from hookhouse.api import issues, notifications, pages
 from hookhouse.api.context import Context
 from hookhouse.api.endpoint import route
-from hookhouse.api.fields import ApiError, json_body
+from hookhouse.api.fields import ApiError, checked, json_body
+from hookhouse.api.models.actions import IssueUpdate
 from hookhouse.api.resources import invalid_as_422
 from hookhouse.common import topics
 from hookhouse.common.clock import now_ms
@@ -92,13 +93,7 @@ async def get_issue(ctx: Context, request: Request, project_id: str) -> Response
 async def update(ctx: Context, request: Request, project_id: str) -> Response:
     """Set the status: ACKNOWLEDGED, RESOLVED, IGNORED, or OPENED again."""
     issue = await one_issue(ctx, request, project_id)
-    status = (await json_body(request)).get("status")
-    if status not in issues.STATUSES:
-        raise ApiError(
-            422,
-            "UNPROCESSABLE_ENTITY",
-            f"'status' must be one of {', '.join(issues.STATUSES)}.",
-        )
+    status = checked(IssueUpdate, await json_body(request)).status
     changed = iso_ms(now_ms())
     state = await set_state(ctx, issue, {"status": status, "status_changed_at": changed})
     # The failures are the ones just read: only the status is new.

@@ -10,8 +10,9 @@ from starlette.routing import BaseRoute
 from hookhouse.api import shapes
 from hookhouse.api.context import Context
 from hookhouse.api.endpoint import route
-from hookhouse.api.fields import ApiError, json_body
+from hookhouse.api.fields import checked, json_body
 from hookhouse.api.handlers import rows
+from hookhouse.api.models.actions import RequestRetry
 
 BY_REQUEST = {"request_id": "request_id"}  # the path parameter fixes the filter
 
@@ -43,12 +44,7 @@ async def retry(ctx: Context, request: Request, project_id: str) -> Response:
     """Route the request again (trigger MANUAL) through its source's connections,
     or those of ``webhook_ids``: new events, or new ignored events with their cause."""
     stored = await ctx.store.found("requests", project_id, request.path_params["id"])
-    data = await json_body(request, required=False)
-    wanted = data.get("webhook_ids")
-    if wanted is not None and (
-        not isinstance(wanted, list) or not all(isinstance(w, str) for w in wanted)
-    ):
-        raise ApiError(422, "UNPROCESSABLE_ENTITY", "webhook_ids must be a list of ids.")
+    wanted = checked(RequestRetry, await json_body(request, required=False)).webhook_ids
     routed = await ctx.replays.replay(stored, wanted or None, "MANUAL")
     counts = {
         "events_count": routed.request.events_count,

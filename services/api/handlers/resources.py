@@ -16,7 +16,8 @@ from starlette.routing import BaseRoute
 from hookhouse.api import pages
 from hookhouse.api.context import Context
 from hookhouse.api.endpoint import route
-from hookhouse.api.fields import ApiError, json_body, required_text
+from hookhouse.api.fields import ApiError, checked, json_body
+from hookhouse.api.models.base import Named
 from hookhouse.api.resources import Kind, Staged, invalid_as_422
 from hookhouse.common.clock import now_ms
 from hookhouse.common.domain.times import iso_ms
@@ -59,7 +60,7 @@ async def create(ctx: Context, request: Request, project_id: str, *, kind: Kind)
 async def upsert(ctx: Context, request: Request, project_id: str, *, kind: Kind) -> Response:
     """Create, or update the resource of that name: idempotent."""
     data = await json_body(request)
-    name = required_text(data, "name")
+    name = checked(Named, data).name
     fields: dict[str, Any] | None = None
     staged = Staged()
     within = ""

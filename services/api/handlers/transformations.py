@@ -10,28 +10,22 @@ from starlette.routing import BaseRoute
 from hookhouse.api import shapes
 from hookhouse.api.context import Context
 from hookhouse.api.endpoint import route
-from hookhouse.api.fields import (
-    ApiError,
-    env_field,
-    json_body,
-    sample_message,
-    transformation_fields,
-)
+from hookhouse.api.fields import ApiError, checked, json_body
 from hookhouse.api.handlers import rows
+from hookhouse.api.models.transformations import TransformationRun
 
 BY_TRANSFORMATION = {"transformation_id": "transformation_id"}
 
 
 async def run(ctx: Context, request: Request, project_id: str) -> Response:
     """Test code (given, or a saved transformation's) on a sample request."""
-    data = await json_body(request)
-    if data.get("transformation_id"):
-        saved = ctx.resources.owned("transformation", project_id, str(data["transformation_id"]))
-        code, env = saved["code"], {**(saved.get("env") or {}), **env_field(data)}
+    body = checked(TransformationRun, await json_body(request))
+    if body.transformation_id:
+        saved = ctx.resources.owned("transformation", project_id, body.transformation_id)
+        code, env = saved["code"], {**(saved.get("env") or {}), **(body.env or {})}
     else:
-        fields = transformation_fields({"name": "run", **data})
-        code, env = fields["code"], fields["env"]
-    message = sample_message(data.get("request"))
+        code, env = str(body.code), body.env or {}
+    message = body.sample()
     outcome = await ctx.javascript.run(project_id, code, env, message)
     console = shapes.console_lines(outcome.logs)
     return JSONResponse(

@@ -44,13 +44,19 @@ ingest_metrics: 7705
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
 {{- end -}}
 
-{{/* Settings from the ConfigMap, secrets from the Secret: never a secret in a value. */}}
+{{/* Settings from the ConfigMap, secrets from the Secret: never a secret in a value.
+The pod's name is its consumer's static group member id (HOOKHOUSE_INSTANCE_ID). */}}
 {{- define "hookhouse.envFrom" -}}
 envFrom:
   - configMapRef:
       name: {{ include "hookhouse.fullname" . }}-settings
   - secretRef:
       name: {{ include "hookhouse.secretName" . }}
+env:
+  - name: HOOKHOUSE_INSTANCE_ID
+    valueFrom:
+      fieldRef:
+        fieldPath: metadata.name
 {{- end -}}
 
 {{/* Volumes every container writes to, as its root file system is read-only. */}}

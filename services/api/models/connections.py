@@ -1,0 +1,60 @@
+"""A connection's body: its source and destination (by id or inline) and its rules,
+which the domain checks (``rules.check_rules``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, SkipValidation, ValidationInfo
+
+from hookhouse.api.models.base import Input, Text, refused
+from hookhouse.api.models.destinations import DestinationInput
+from hookhouse.api.models.sources import SourceInput
+from hookhouse.api.models.transformations import TransformationInput
+from hookhouse.common.domain.rules import RULE_TYPES as RULE_TYPES
+from hookhouse.common.domain.rules import InvalidRule, check_rules
+
+
+class Rule(Input):
+    """One rule, as the document shows it: the fields each type reads (``rules.py``)."""
+
+    type: Literal["retry", "filter", "transform", "delay", "deduplicate"]
+    strategy: Literal["linear", "exponential"] | None = None
+    interval: int | None = None
+    count: int | None = None
+    response_status_codes: list[str] | None = None
+    body: Any = None
+    headers: Any = None
+    query: Any = None
+    path: Any = None
+    transformation_id: str | None = None
+    transformation: TransformationInput | None = None
+    delay: int | None = None
+    window: int | None = None
+    include_fields: list[str] | None = None
+    exclude_fields: list[str] | None = None
+
+
+assert Rule.model_fields["type"].annotation.__args__ == RULE_TYPES  # type: ignore[union-attr]
+
+
+def checked_rules(given: Any, info: ValidationInfo) -> list[dict[str, Any]]:
+    """The domain's check; the context says which transformations the project has."""
+    exists = (info.context or {}).get("transformation_exists", lambda _: False)
+    try:
+        return check_rules(given, exists)
+    except InvalidRule as exc:
+        raise refused(str(exc)) from exc
+
+
+class ConnectionInput(Input):
+    """Inline ``source``, ``destination`` and rule ``transformation`` objects are
+    checked by their own models when they are staged."""
+
+    name: Text | None = None
+    description: str | None = None
+    source_id: Text | None = None
+    destination_id: Text | None = None
+    source: SkipValidation[SourceInput | None] = None
+    destination: SkipValidation[DestinationInput | None] = None
+    rules: Annotated[SkipValidation[list[Rule]], BeforeValidator(checked_rules)] = []
