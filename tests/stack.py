@@ -97,7 +97,8 @@ class KafkaCluster:
             self.brokers[node.id] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         probe = KafkaProbe(self.settings, brokers=3)
         deadline = time.monotonic() + timeout
-        while not probe(1.0):
+        # The ports first: a client probing JVMs still starting logs every refusal.
+        while not all(is_listening("127.0.0.1", port) for port in ports) or not probe(1.0):
             if any(broker.poll() is not None for broker in self.brokers.values()):
                 raise RuntimeError(f"a broker of the cluster exited; see {self.home}/kafka-*.log")
             if time.monotonic() > deadline:

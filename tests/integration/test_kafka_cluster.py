@@ -8,7 +8,13 @@ import asyncio
 import time
 
 import pytest
-from confluent_kafka import Consumer, Message, TopicCollection
+from confluent_kafka import (
+    Consumer,
+    KafkaException,
+    Message,
+    TopicCollection,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._config import ConfigResource
 from confluent_kafka.admin._resource import ResourceType
@@ -34,10 +40,19 @@ RECORDS = 40  # before the kill, and as many after
 def cluster(kafka_cluster: KafkaCluster) -> KafkaCluster:
     """The cluster with hookhouse's topics, and the brokers' group offsets topic made
     while all three run (it is created at a group's first use, replicated as set)."""
-    ensure_topics(kafka_cluster.settings)
-    consumer = Consumer(consumer_config(kafka_cluster.settings, "warm-up"))
-    consumer.subscribe([topics.name(kafka_cluster.settings, topics.REQUESTS)])
-    consumer.poll(5)
+    settings = kafka_cluster.settings
+    ensure_topics(settings)
+    consumer = Consumer(consumer_config(settings, "warm-up"))
+    first = TopicPartition(topics.name(settings, topics.REQUESTS), 0, 0)
+    deadline = time.monotonic() + 90
+    while True:  # until the group's coordinator, on that topic, answers
+        try:
+            consumer.commit(offsets=[first], asynchronous=False)
+            break
+        except KafkaException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
     consumer.close()
     return kafka_cluster
 
