@@ -9,6 +9,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # The dashboard's npm packages (Preact, htm, uPlot), as pinned in its package-lock.json.
 DASHBOARD := services/api/dashboard/node_modules/.package-lock.json
+# The official Hookdeck SDK the conformance tests drive, as pinned in its package-lock.json.
+SDK := tests/conformance/node_modules/.package-lock.json
 
 .PHONY: up test check lint typecheck pytest system-deps browser clean
 
@@ -27,8 +29,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) $(DASHBOARD) browser
+pytest: $(STAMP) $(DASHBOARD) $(SDK) browser
 	$(BIN)/pytest
+
+$(SDK): tests/conformance/package.json tests/conformance/package-lock.json
+	@command -v npm >/dev/null || { echo "the SDK tests need Node.js and npm (apt-get install nodejs npm)"; exit 1; }
+	cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 # Java 17 and Maven run the Kafka broker; Debian packages them.  Installed only when
 # missing, and only where apt-get can run as root.

@@ -54,6 +54,16 @@ def parser() -> argparse.ArgumentParser:
         help="also run Prometheus (Debian's `prometheus`) scraping the stack, with its alerts "
         "(the setting HOOKHOUSE_PROMETHEUS=true does the same)",
     )
+    up.add_argument(
+        "--clickhouse-shards",
+        type=int,
+        default=1,
+        choices=range(1, 7),
+        metavar="N",
+        help="run N embedded ClickHouse servers as the N shards of one cluster (ports 10 "
+        "apart from HOOKHOUSE_CLICKHOUSE_HTTP_PORT and _TCP_PORT); the services use the "
+        "cluster layout (docs/clickhouse.md)",
+    )
     sub.add_parser("status", help="show what the local stack is running and whether it is ready")
     logs = sub.add_parser("logs", help="show (and with -f follow) the local stack's logs")
     logs.add_argument("service", nargs="?", help="one of: kafka clickhouse " + " ".join(SERVICES))
@@ -103,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
 
         if args.prometheus:
             settings = settings.model_copy(update={"prometheus": True})
-        sys.exit(up(settings, args.infra_only))
+        sys.exit(up(settings, args.infra_only, args.clickhouse_shards))
     if args.command == "status":
         from hookhouse.stack.supervisor import status
 

@@ -3,14 +3,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from starlette.testclient import TestClient
 
 from hookhouse.common.clickhouse import migrate
 from hookhouse.common.kafka import ensure_topics
 from hookhouse.common.settings import Settings
+from hookhouse.ingest.app import build_app as ingest_app
 from tests.api_client import Tenants, running_api
 from tests.e2e.running import Stack
 from tests.receiver import Receiver
-from tests.stack import Infra, KafkaCluster, isolated_settings
+from tests.stack import Infra, KafkaCluster, free_port, isolated_settings
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +65,11 @@ def tenants(settings: Settings) -> Iterator[Tenants]:
     """The API in-process over the module's topics and database, two projects' callers."""
     with running_api(settings) as made:
         yield made
+
+
+@pytest.fixture(scope="module")
+def ingest(settings: Settings) -> Iterator[TestClient]:
+    """Ingest in-process over the module's topics (its operators' port a free one)."""
+    app = ingest_app(settings.model_copy(update={"ingest_metrics_port": free_port()}))
+    with TestClient(app, base_url="http://ingest") as client:
+        yield client

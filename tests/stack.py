@@ -145,3 +145,67 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+class EmbeddedShards:
+    """Embedded ClickHouse servers as the shards of one cluster, each in its own process
+    and data directory, on the ports given (http, native) per shard; a shard may be
+    stopped and started again on the same data."""
+
+    CLUSTER = "hookhouse"
+
+    def __init__(self, home: Path, ports: list[tuple[int, int]]) -> None:
+        self.home, self.ports = home, ports
+        self.processes: dict[int, subprocess.Popen[bytes]] = {}
+
+    @property
+    def urls(self) -> list[str]:
+        return [f"http://default:@127.0.0.1:{http}" for http, _ in self.ports]
+
+    def data(self, shard: int) -> Path:
+        return self.home / f"shard{shard}" / "data"
+
+    def start(self, shard: int | None = None) -> None:
+        from hookhouse.stack.supervisor import http_ok
+
+        chosen = [shard] if shard is not None else list(range(1, len(self.ports) + 1))
+        addresses = ",".join(f"127.0.0.1:{tcp}" for _, tcp in self.ports)
+        for number in chosen:
+            http, tcp = self.ports[number - 1]
+            self.data(number).mkdir(parents=True, exist_ok=True)
+            log = (self.home / f"shard{number}.log").open("ab")
+            self.processes[number] = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "hookhouse.stack.clickhouse_server",
+                    *("--cluster", self.CLUSTER, "--shard", str(number), "--shards", addresses),
+                    *(str(self.data(number)), str(http), str(tcp), "127.0.0.1"),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=clean_env(),
+            )
+        for number in chosen:
+            deadline = time.monotonic() + 60
+            while not http_ok(f"http://127.0.0.1:{self.ports[number - 1][0]}/ping"):
+                if self.processes[number].poll() is not None:
+                    raise RuntimeError(f"shard {number} exited; see {self.home}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"shard {number} did not answer in 60 s")
+                time.sleep(0.2)
+
+    def stop(self, shard: int | None = None) -> None:
+        from hookhouse.stack.clickhouse_server import request_stop
+
+        chosen = [shard] if shard is not None else list(self.processes)
+        for number in chosen:
+            process = self.processes.pop(number, None)
+            if process is None or process.poll() is not None:
+                continue
+            request_stop(self.data(number).parent / "run")
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -31,6 +31,7 @@ from hookhouse.api.handlers import (
     attempts,
     bookmarks,
     bulk,
+    custom_domains,
     events,
     issues,
     metrics,
@@ -95,6 +96,7 @@ def versioned(ctx: Context) -> list[BaseRoute]:
         *issues.routes(ctx),
         *bulk.routes(ctx),
         *attempts.routes(ctx),
+        *custom_domains.routes(ctx),
         *resources.routes(ctx),
     ]
 

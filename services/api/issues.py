@@ -81,7 +81,10 @@ def delivery(project_id: str, row: dict[str, Any], failed: dict[str, Any] | None
         "aggregation_keys": {
             "webhook_id": [row["connection_id"]],
             "response_status": [status] if status is not None else [],
-            "error_code": [row["error_code"]] if row["error_code"] else [],
+            **{
+                name: [code] if code else []
+                for name, code in shapes.error_codes(row["error_code"]).items()
+            },
         },
         "reference": {"event_id": row["event_id"], "attempt_id": row["attempt_id"]},
         "failed_events": failed["failed_events"] if failed else 0,

@@ -57,7 +57,7 @@ def catalog(
         "sources",
         "src",
         source,
-        lambda r: shapes.source(r, ingest_url),
+        lambda r: shapes.source(r, state, ingest_url),
         users=lambda r: connections_where(lambda c: c["source_id"] == r["id"]),
     )
     destinations = Kind(

@@ -16,6 +16,7 @@ from hookhouse.api.pages import MAX_LIMIT
 from hookhouse.api.queries import TABLES, Table
 from hookhouse.api.resources import Kind
 from hookhouse.common.domain.admission import HTTP_METHODS
+from hookhouse.common.domain.error_codes import HOOKDECK_CODES, OWN_CODES
 from hookhouse.common.domain.rules import RULE_TYPES
 from hookhouse.common.domain.verification import REQUIRED as VERIFICATION_TYPES
 
@@ -152,6 +153,28 @@ COMMON: Schema = {
     "name": {"type": ["string", "null"]},
     "updated_at": {"type": "string", "format": "date-time"},
     "created_at": {"type": "string", "format": "date-time"},
+}
+
+# Attempt error codes: Hookdeck's closed list, and hookhouse's precise code beside it.
+ERROR_CODES: Schema = {
+    "error_code": {"enum": [*HOOKDECK_CODES, None]},
+    "error_detail": {
+        "enum": [*HOOKDECK_CODES, *OWN_CODES, None],
+        "description": "hookhouse's precise code; error_code is the one of Hookdeck's list",
+    },
+}
+# What the query records hold besides their id and times (the others: see docs/api.md).
+RECORD_FIELDS: dict[str, Schema] = {
+    "Event": ERROR_CODES,
+    "Attempt": ERROR_CODES,
+    "TransformationExecution": {
+        "original_event_data_id": {"type": "string", "description": "the request's id"},
+        "transformed_event_data_id": {
+            "type": "string",
+            "description": "the event's id its output became; the request's when none",
+        },
+        "event_id": {"type": ["string", "null"]},
+    },
 }
 
 ERROR: Schema = {
@@ -581,6 +604,40 @@ def query_paths() -> dict[str, Any]:
             ),
         )
     }
+    domain: Schema = {
+        "type": "object",
+        "required": ["id", "hostname", "status"],
+        "properties": {"id": text, "hostname": text, "status": text, "created_at": text},
+    }
+    paths["/teams/current/custom_domains"] = {
+        "get": op(
+            "custom domains", "List your custom domains", {"type": "array", "items": domain}, 401
+        ),
+        "post": op(
+            "custom domains",
+            "Add a host name under which ingest takes your sources' requests",
+            domain,
+            *(400, 401, 422, 503),
+            requestBody=body(
+                {
+                    "type": "object",
+                    "required": ["hostname"],
+                    "properties": {"hostname": {"type": "string", "maxLength": 253}},
+                }
+            ),
+        ),
+    }
+    paths["/teams/current/custom_domains/{domain_id}"] = {
+        "parameters": [{**ID, "name": "domain_id"}],
+        "delete": op(
+            "custom domains",
+            "Delete a custom domain",
+            {"type": "object", "required": ["id"], "properties": {"id": text}},
+            401,
+            404,
+            503,
+        ),
+    }
     return paths
 
 
@@ -619,7 +676,8 @@ def document(kinds: list[Kind], version: str) -> Schema:
         schemas[title(kind.name)] = model(kind)
         schemas[f"{title(kind.name)}Input"] = INPUTS[kind.name]
     for name in records:
-        schemas[name] = {"type": "object", "required": ["id"], "properties": COMMON}
+        properties = {**COMMON, **RECORD_FIELDS.get(name, {})}
+        schemas[name] = {"type": "object", "required": ["id"], "properties": properties}
     paths: dict[str, Any] = {}
     for kind in kinds:
         paths.update(resource_paths(kind))

@@ -23,6 +23,7 @@ from hookhouse.api.pages import (
     parse_time,
     time_bounds,
 )
+from hookhouse.common.domain.error_codes import UnknownErrorCode, stored_codes
 from hookhouse.common.domain.times import iso_ms
 
 
@@ -31,6 +32,8 @@ class Table:
     name: str
     # query parameter -> column, matched with IN (the parameter may repeat)
     text: Mapping[str, str] = field(default_factory=dict)
+    # text filters of attempt error codes: Hookdeck's names match hookhouse's as well
+    codes: frozenset[str] = frozenset()
     # query parameter -> column, a whole number: equal, or compared with [gte] and so on
     numbers: Mapping[str, str] = field(default_factory=dict)
     booleans: Mapping[str, str] = field(default_factory=dict)
@@ -71,6 +74,7 @@ TABLES = {
             "request_id": "request_id",
             "error_code": "error_code",
         },
+        codes=frozenset({"error_code"}),
         numbers={"response_status": "response_status", "attempts": "attempts"},
         times=("created_at", "last_attempt_at", "next_attempt_at"),
         search_request="request_id",
@@ -85,6 +89,7 @@ TABLES = {
             "trigger": "trigger",
             "error_code": "error_code",
         },
+        codes=frozenset({"error_code"}),
         numbers={"response_status": "response_status", "attempt_number": "attempt_number"},
         search=("response_body", "arrayStringConcat(mapValues(response_headers), '\\n')"),
     ),
@@ -134,6 +139,14 @@ def whole_number(name: str, text: str) -> int:
     return int(text)
 
 
+def error_codes(name: str, values: list[str]) -> list[str]:
+    """The stored codes that a filter ``name`` on ``values`` matches."""
+    try:
+        return [code for value in values for code in stored_codes(value)]
+    except UnknownErrorCode as exc:
+        raise InvalidQuery(f"'{name}': {exc}") from exc
+
+
 def conditions(
     table: Table, project_id: str, params: Any, fixed: Mapping[str, str] | None = None
 ) -> Sql:
@@ -143,6 +156,8 @@ def conditions(
     sql.where.append(f"project_id = {sql.param(project_id, 'String')}")
     for name, column in table.text.items():
         values = [fixed[name]] if fixed and name in fixed else params.getlist(name)
+        if name in table.codes:
+            values = error_codes(name, values)
         if values:
             sql.where.append(f"{column} IN {sql.param(values, 'Array(String)')}")
     for name, column in table.numbers.items():

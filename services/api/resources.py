@@ -79,8 +79,15 @@ class Resources:
 
     # -- writes -----------------------------------------------------------------------
 
-    async def put(self, kind: str, resource: dict[str, Any] | None, key: str = "") -> None:
-        """Write ``resource`` (``None`` deletes the one of id ``key``) to the config log."""
+    async def put(
+        self,
+        kind: str,
+        resource: dict[str, Any] | None,
+        key: str = "",
+        taken: ApiError | None = None,
+    ) -> None:
+        """Write ``resource`` (``None`` deletes the one of id ``key``) to the config log;
+        ``taken`` is the answer when another resource took its name (or host) first."""
         resource_id = resource["id"] if resource is not None else key
         try:
             written = await asyncio.to_thread(self.config.put, kind, resource_id, resource)
@@ -90,7 +97,7 @@ class Resources:
                 503, "KAFKA_UNAVAILABLE", "The change was not written; retry shortly."
             ) from exc
         if not written:
-            raise self.name_taken(kind, str(resource and resource.get("name")))
+            raise taken or self.name_taken(kind, str(resource and resource.get("name")))
 
     @staticmethod
     def name_taken(kind: str, name: str) -> ApiError:

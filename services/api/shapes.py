@@ -8,6 +8,8 @@ from typing import Any
 import orjson
 
 from hookhouse.common.domain.config import ConfigState
+from hookhouse.common.domain.custom_domains import public_base
+from hookhouse.common.domain.error_codes import hookdeck_code
 from hookhouse.common.domain.message import Message
 from hookhouse.common.domain.records import EventRow, unb64
 from hookhouse.common.domain.times import parse_iso
@@ -20,13 +22,15 @@ def iso(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
-def source(resource: dict[str, Any], ingest_url: str) -> dict[str, Any]:
+def source(resource: dict[str, Any], state: ConfigState, ingest_url: str) -> dict[str, Any]:
+    """A source; its ``url`` is under its project's first custom domain, if it has one."""
+    base = public_base(state.custom_domains(resource["project_id"]), ingest_url)
     return {
         "id": resource["id"],
         "name": resource["name"],
         "description": resource.get("description"),
         "team_id": resource["project_id"],
-        "url": f"{ingest_url}/e/{resource['id']}",
+        "url": f"{base}/e/{resource['id']}",
         "verification": masked_verification(resource.get("verification")),
         "allowed_http_methods": resource.get("allowed_http_methods"),
         "custom_response": None,
@@ -80,7 +84,7 @@ def connection(resource: dict[str, Any], state: ConfigState, ingest_url: str) ->
         "full_name": f"{src['name'] if src else '?'} -> {resource.get('name')}",
         "description": resource.get("description"),
         "team_id": resource["project_id"],
-        "source": source(src, ingest_url) if src else None,
+        "source": source(src, state, ingest_url) if src else None,
         "destination": destination(dst) if dst else None,
         "rules": resource.get("rules", []),
         "disabled_at": resource.get("disabled_at"),
@@ -88,6 +92,12 @@ def connection(resource: dict[str, Any], state: ConfigState, ingest_url: str) ->
         "updated_at": resource["updated_at"],
         "created_at": resource["created_at"],
     }
+
+
+def error_codes(stored: str) -> dict[str, str | None]:
+    """A stored error code as Hookdeck's ``error_code`` (of its closed list) and
+    hookhouse's own ``error_detail``, the precise one (``domain/error_codes.py``)."""
+    return {"error_code": hookdeck_code(stored), "error_detail": stored or None}
 
 
 def event(row: dict[str, Any]) -> dict[str, Any]:
@@ -105,7 +115,7 @@ def event(row: dict[str, Any]) -> dict[str, Any]:
         "last_attempt_at": iso(row["last_attempt_at"]),
         "next_attempt_at": iso(row.get("next_attempt_at")),
         "response_status": row["response_status"],
-        "error_code": row["error_code"] or None,
+        **error_codes(row["error_code"]),
         "status": row["status"],
         "successful_at": iso(row["last_attempt_at"]) if row["status"] == "SUCCESSFUL" else None,
         "cli_id": None,
@@ -135,7 +145,7 @@ def attempt(row: dict[str, Any]) -> dict[str, Any]:
         "response_status": row["response_status"],
         "attempt_number": row["attempt_number"],
         "trigger": row["trigger"],
-        "error_code": row["error_code"] or None,
+        **error_codes(row["error_code"]),
         "body": row["response_body"],
         "requested_url": row["requested_url"],
         "http_method": row["http_method"],
@@ -231,6 +241,13 @@ def transformation_execution(row: dict[str, Any]) -> dict[str, Any]:
         "transformation_id": row["transformation_id"],
         "webhook_id": row["connection_id"],
         "request_id": row["request_id"],
+        # Data ids as events give them: the request's (the event_data_id of its events)
+        # and the event's its output became, read at /events/{id}/raw_body.  A run no
+        # event came of (it failed, or a later rule ignored the request) kept no output:
+        # its transformed id is the request's, and its event_id null.
+        "original_event_data_id": row["request_id"],
+        "transformed_event_data_id": row["event_id"] or row["request_id"],
+        "event_id": row["event_id"] or None,
         "status": row["status"],
         "error": row["error"] or None,
         "log_level": log_level(logs, row["status"] == "FAILED"),
@@ -253,6 +270,19 @@ def event_data(payload: dict[str, Any]) -> dict[str, Any]:
         "headers": message.headers,
         "body": message.parsed_body(),
         "is_large_payload": False,
+    }
+
+
+def custom_domain(resource: dict[str, Any]) -> dict[str, Any]:
+    """Hookdeck's custom domain.  It takes requests as soon as it is stored, so its
+    ``status`` is ``active``; hookhouse issues no certificate and checks no ownership,
+    so it has no ``ssl`` or ``ownership_verification`` (docs/api.md, "Custom domains")."""
+    return {
+        "id": resource["id"],
+        "hostname": resource["hostname"],
+        "status": "active",
+        "verification_errors": [],
+        "created_at": resource["created_at"],
     }
 
 

@@ -15,6 +15,10 @@ every ``commit_every_seconds`` without waiting for the answer, whatever the serv
 doing meanwhile, and counts a position committed only once the broker confirms it.  A
 refused commit is logged and its position asked again at the next one; a revoke and the
 close commit whatever is not confirmed yet, and wait.
+
+``membership`` says where the consumer stands in its group (``membership.py``), from
+librdkafka's statistics every second, for the service's ``/readyz``.  A fatal error
+(another process took this one's ``instance_id``) stops the consumer: it raises.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+import orjson
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka import Message as Record
 
@@ -33,6 +38,7 @@ from hookhouse.common import metrics
 from hookhouse.common.clock import now_ms
 from hookhouse.common.domain.records import DeadLetter
 from hookhouse.common.kafka import Sender, consumer_config
+from hookhouse.common.membership import JOINING, Membership, membership
 from hookhouse.common.offsets import OffsetTracker
 from hookhouse.common.settings import Settings
 
@@ -40,6 +46,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 COMMIT_EVERY_SECONDS = 0.5
+STATISTICS_EVERY_MS = 1000
 
 
 def position(msg: Record) -> tuple[str, int, int]:
@@ -74,6 +81,11 @@ def send_dead_letter(
     return sender.send(topic, letter.to_json(), key=letter.key)
 
 
+def membership_of(consumer: AsyncConsumer | None) -> Membership:
+    """``consumer``'s place in its group; joining while there is no consumer yet."""
+    return consumer.membership if consumer is not None else JOINING
+
+
 class AsyncConsumer:
     def __init__(
         self,
@@ -93,14 +105,27 @@ class AsyncConsumer:
         self._on_assign_hook = on_assign
         self.paused = False
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"kafka-{group}")
+        self.membership: Membership = JOINING
         self._consumer = Consumer(
-            {**consumer_config(settings, group, fetch_wait_ms, bulk), "on_commit": self._answered}
+            {
+                **consumer_config(settings, group, fetch_wait_ms, bulk),
+                "on_commit": self._answered,
+                "statistics.interval.ms": STATISTICS_EVERY_MS,
+                "stats_cb": self._statistics,
+            }
         )
         self._assigned: set[tuple[str, int]] = set()
         self._held: dict[tuple[str, int], float] = {}  # partition -> resume at (time.time)
         self._consumer.subscribe(
             topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
         )
+
+    def _statistics(self, report: str) -> None:
+        """librdkafka's statistics (on the consumer's thread, inside a poll)."""
+        try:
+            self.membership = membership(orjson.loads(report))
+        except orjson.JSONDecodeError:
+            log.warning("unreadable consumer statistics")
 
     # Rebalance callbacks run on the consumer thread, inside consume().
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -194,8 +219,11 @@ class AsyncConsumer:
         out = []
         take = self.tracker.take
         for msg in messages:
-            if msg.error():
-                log.warning("consumer: %s", msg.error())
+            error = msg.error()
+            if error:
+                if error.fatal():
+                    raise KafkaException(error)
+                log.warning("consumer: %s", error)
                 continue
             # Consumed records always have all three (position() checks, at a cost).
             topic, partition, offset = msg.topic(), msg.partition(), msg.offset()

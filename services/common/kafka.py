@@ -114,10 +114,17 @@ def consumer_config(
     large queue made the deliverer slower, not faster.
     """
     on_the_way = fetch_wait_ms is None
+    static = {"group.instance.id": settings.instance_id} if settings.instance_id else {}
     return {
         **client_config(settings),
         "group.id": group,
+        # Classic groups with static members, not KIP-848's protocol: there the broker
+        # alone sets the session (45 s by default) and a killed static member's name
+        # stays taken until it ends, so its restart would wait as long (docs/kafka.md).
         "group.protocol": "classic",
+        **static,
+        "session.timeout.ms": settings.kafka_session_timeout_ms,
+        "heartbeat.interval.ms": max(settings.kafka_session_timeout_ms // 3, 100),
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",
         "partition.assignment.strategy": "cooperative-sticky",

@@ -73,6 +73,17 @@ class Settings(BaseSettings):
     # What the broker waits for before answering those fetches early: 64 KiB gathers
     # records under load (less broker CPU); 1 answers as soon as one is there.
     kafka_fetch_min_bytes: int = Field(default=64 * 1024, ge=1, le=16 * 1024 * 1024)
+    # This process's name in its consumer groups (static membership): unique per
+    # process, the same across its restarts (`hookhouse up`: the service and its slot;
+    # Kubernetes: the pod's name).  A process restarted under its name takes its
+    # partitions back at once, without a rebalance.  Empty: a new member at each start.
+    instance_id: str = Field(default="", pattern=r"^[A-Za-z0-9._-]{0,200}$")
+    # How long the broker waits for a consumer that stopped heartbeating (killed, host
+    # lost, not restarted) before its partitions go to the others; it heartbeats every
+    # third of it.  6 s is the least a broker allows by default
+    # (group.min.session.timeout.ms); heartbeats come from librdkafka's own thread, so a
+    # busy event loop does not miss them.
+    kafka_session_timeout_ms: int = Field(default=6000, ge=1000, le=1_800_000)
     # How long the router, deliverer and sink keep retrying a record while the broker
     # is away before they give up (and stop, leaving their offsets uncommitted).
     background_produce_timeout_seconds: float = Field(default=300.0, gt=0)
@@ -84,6 +95,15 @@ class Settings(BaseSettings):
     clickhouse_tcp_port: int = 7790
     # Part of every SQL statement, so only a plain identifier is accepted.
     clickhouse_database: str = Field(default="hookhouse", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    # A cluster of remote_servers (empty: one server).  Its tables are <table>_local on
+    # every shard and Distributed tables under the names the services use
+    # (services/common/clickhouse_layout.py); replicated: Replicated*MergeTree engines
+    # with the {shard} and {replica} macros, which need ClickHouse Keeper.
+    clickhouse_cluster: str = Field(default="", pattern=r"^([A-Za-z_][A-Za-z0-9_]*)?$")
+    clickhouse_replicated: bool = False
+    # Comma-separated HTTP URLs of every server of the cluster: migrations then run each
+    # DDL statement on each of them instead of with ON CLUSTER (which needs Keeper).
+    clickhouse_shard_urls: str = ""
 
     # Every HTTP server (ingest, the API, the health servers): how long a client may
     # take to send a request's head (from connecting, or from its first byte), and then
@@ -239,6 +259,23 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _cluster_settings_name_a_cluster(self) -> Settings:
+        if (self.clickhouse_replicated or self.clickhouse_shard_urls) and not (
+            self.clickhouse_cluster
+        ):
+            raise ValueError(
+                "clickhouse_replicated and clickhouse_shard_urls need clickhouse_cluster "
+                "(the name of the cluster in the servers' remote_servers)"
+            )
+        return self
+
+    @property
+    def clickhouse_shards(self) -> list[str]:
+        """The servers that migrations run DDL on one by one (empty: ON CLUSTER, or
+        the one server)."""
+        return [url.strip() for url in self.clickhouse_shard_urls.split(",") if url.strip()]
+
+    @model_validator(mode="after")
     def _ingest_answers_its_own_head_limits(self) -> Settings:
         """Ingest's header and URL limits are answered (and recorded) by ingest, so the
         server's cut-off on a whole head must lie above them."""
@@ -303,6 +340,8 @@ class Settings(BaseSettings):
                 shown[name] = "********" if value.get_secret_value() else ""
             elif name == "clickhouse_url":
                 shown[name] = mask_url_password(str(value))
+            elif name == "clickhouse_shard_urls":
+                shown[name] = ",".join(mask_url_password(url) for url in self.clickhouse_shards)
             else:
                 shown[name] = str(value)
         return shown

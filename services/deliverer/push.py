@@ -22,6 +22,7 @@ from yarl import URL
 from hookhouse.common.clock import now_ms
 from hookhouse.common.domain.attempt import outbound_headers
 from hookhouse.common.domain.destination_auth import Credentials, InvalidAuthConfig, credentials
+from hookhouse.common.domain.error_codes import tls_error_code
 from hookhouse.common.domain.outcome import Pushed
 from hookhouse.common.domain.records import Delivery
 from hookhouse.common.domain.retry import RetryPolicy
@@ -34,7 +35,9 @@ from hookhouse.deliverer.oauth import OAuthError, TokenCache
 
 
 def error_code_of(exc: BaseException) -> str:
-    """Map a client exception to Hookdeck's attempt error codes."""
+    """Map a client exception to an attempt error code: Hookdeck's where one of its
+    codes says what happened (a TLS failure OpenSSL names too), else hookhouse's own
+    (``domain/error_codes.py``)."""
     cause = exc.os_error if isinstance(exc, aiohttp.ClientConnectorError) else exc
     if isinstance(exc, OAuthError) and exc.__cause__ is not None:  # its token request's
         cause = exc.__cause__
@@ -47,7 +50,11 @@ def error_code_of(exc: BaseException) -> str:
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return "DNS_LOOKUP_FAILED"
     if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
-        return "SSL_ERROR"
+        refused = cause if isinstance(cause, ssl.SSLCertVerificationError) else None
+        return tls_error_code(
+            refused.verify_code if refused else None,  # a certificate OpenSSL refused
+            cause.reason if isinstance(cause, ssl.SSLError) else None,  # or the handshake's
+        )
     if isinstance(exc, aiohttp.ClientConnectorError):
         return "CONNECTION_REFUSED"
     if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError):

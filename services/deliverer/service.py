@@ -30,7 +30,7 @@ from confluent_kafka import Message as Record
 from hookhouse.common import metrics, topics
 from hookhouse.common.clock import now_ms
 from hookhouse.common.configlog import ConfigLog
-from hookhouse.common.consumer import AsyncConsumer, position, send_dead_letter
+from hookhouse.common.consumer import AsyncConsumer, membership_of, position, send_dead_letter
 from hookhouse.common.domain.ids import new_id
 from hookhouse.common.domain.outcome import (
     DeadLetter,
@@ -471,7 +471,10 @@ class Deliverer:
 
 async def serve(settings: Settings) -> None:
     deliverer = Deliverer(settings)
-    readiness = Readiness({"kafka": KafkaProbe(settings), "config": lambda: deliverer.config.ready})
+    readiness = Readiness(
+        {"kafka": KafkaProbe(settings), "config": lambda: deliverer.config.ready},
+        group=lambda: membership_of(deliverer.consumer),
+    )
     port = settings.deliverer_port
     await serve_beside(deliverer.run(), deliverer.stop, readiness, settings, port)
     if deliverer.failed:

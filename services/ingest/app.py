@@ -28,12 +28,13 @@ from hookhouse.common import metrics, topics
 from hookhouse.common.clock import now_ms
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.domain import admission
+from hookhouse.common.domain.custom_domains import host_of, url_base
 from hookhouse.common.domain.ids import new_id
 from hookhouse.common.domain.keys import presented_key
 from hookhouse.common.domain.records import InboundRequest, RequestRow, b64
 from hookhouse.common.domain.schemas import request_max_bytes
 from hookhouse.common.domain.times import iso_ms
-from hookhouse.common.domain.verification import verify
+from hookhouse.common.domain.verification import Signed, challenge, reply, verify
 from hookhouse.common.health import Readiness, routes
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, KafkaUnavailable, ensure_topics
 from hookhouse.common.runtime import http_server, serve_app, settle_heap, start
@@ -182,11 +183,23 @@ class Ingest:
         if source is None:
             metrics.INGEST_REQUESTS.labels("unknown", "SOURCE_NOT_FOUND").inc()
             return await error(send, 404, "SOURCE_NOT_FOUND", f"No source with id {source_id}.")
-        if scope["method"] == "HEAD" and not source.get("disabled_at"):
+        headers = header_dict(scope)
+        domain = self.domain_of(headers)
+        answerable = not source.get("disabled_at") and admission.of_host(domain, source) is None
+        if scope["method"] == "HEAD" and answerable:
             # A provider checking that the URL answers: there is nothing to store or route.
             metrics.INGEST_REQUESTS.labels(source["id"], "HEAD").inc()
             return await respond(send, 200, b"")
-        await self.admit(scope, receive, send, source, slash + rest, header_dict(scope))
+        verification = source.get("verification")
+        if verification and answerable:
+            # A provider's unsigned handshake (X's CRC, eBay's challenge code): answered
+            # from the source's config, not stored, as a HEAD is not.
+            url, method = self.url_of(scope, domain), scope["method"]
+            answer = challenge(verification, Signed(headers, b"", time.time(), url, method))
+            if answer is not None:
+                metrics.INGEST_REQUESTS.labels(source["id"], "CHALLENGE").inc()
+                return await respond(send, 200, answer.body, answer.media_type.encode())
+        await self.admit(scope, receive, send, source, slash + rest, headers)
 
     async def publish(self, scope: Scope, receive: Receive, send: Send) -> None:
         """``POST /v1/publish``: a project's own services post with an API key and name
@@ -272,6 +285,10 @@ class Ingest:
         )
         if refusal is not None:  # recorded without what made it too large
             return await refuse(refusal, {})
+        domain = self.domain_of(headers)
+        refusal = admission.of_host(domain, source)
+        if refusal is not None:
+            return await refuse(refusal, headers)
         refusal = admission.before_body(source, method, content_type, self.content_types)
         body = b""
         if refusal is None:
@@ -286,17 +303,18 @@ class Ingest:
                     f"The body is larger than the limit of {settings.max_body_bytes} bytes.",
                 )
         refusal = refusal or admission.of_body(content_type, body)
-        verified = None
+        verified, answer = None, None
         if refusal is None and source.get("verification"):
-            if not verify(
-                source["verification"], headers, body, time.time(), self.url_of(scope), method
-            ):
+            signed = Signed(headers, body, time.time(), self.url_of(scope, domain), method)
+            if not verify(source["verification"], headers, body, signed.now, signed.url, method):
                 refusal = admission.Refusal(
                     401,
                     "VERIFICATION_FAILED",
                     "The request's signature or credentials do not match this source's "
                     "verification; it was recorded and not accepted.",
                 )
+            else:  # the provider's own handshake gets its answer, after it is stored
+                answer = reply(source["verification"], signed)
             verified = True
         if refusal is not None:
             return await refuse(refusal, headers)
@@ -339,6 +357,8 @@ class Ingest:
         self.produce_latency.observe(time.perf_counter() - produce_started)
         metrics.INGEST_REQUESTS.labels(source["id"], "ACCEPTED").inc()
         metrics.INGEST_LATENCY.observe(time.perf_counter() - started)
+        if answer is not None:
+            return await respond(send, 200, answer.body, answer.media_type.encode())
         custom = source.get("custom_response")
         if custom:
             return await respond(send, 200, custom["body"].encode(), custom_media_type(custom))
@@ -349,12 +369,18 @@ class Ingest:
             % request_id.encode(),
         )
 
-    def url_of(self, scope: Scope) -> str:
+    def domain_of(self, headers: dict[str, str]) -> dict[str, Any] | None:
+        """The custom domain the request came in under, if its ``Host`` is one."""
+        return self.config.state.custom_domain(host_of(headers.get("host")))
+
+    def url_of(self, scope: Scope, domain: dict[str, Any] | None) -> str:
         """The request's URL as its provider called it (schemes that sign the URL check
-        it): the public ingest URL, then the path and query as they arrived."""
+        it): the public ingest URL, or ``https://`` and the custom domain it came in
+        under (the URL ``source.url`` shows), then the path and query as they arrived."""
+        base = url_base(domain["hostname"]) if domain is not None else self.public_url
         path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         query = scope["query_string"].decode("latin-1")
-        return f"{self.public_url}{path}" + (f"?{query}" if query else "")
+        return f"{base}{path}" + (f"?{query}" if query else "")
 
     async def record_rejection(self, row: RequestRow) -> None:
         """Rejected requests are recorded (without their body) so the API can list them."""

@@ -29,7 +29,7 @@ from confluent_kafka import Message as Record
 from hookhouse.common import metrics, topics
 from hookhouse.common.clock import now_ms
 from hookhouse.common.configlog import ConfigLog
-from hookhouse.common.consumer import AsyncConsumer, send_dead_letter
+from hookhouse.common.consumer import AsyncConsumer, membership_of, send_dead_letter
 from hookhouse.common.domain.message import Message, Transformed
 from hookhouse.common.domain.records import InboundRequest
 from hookhouse.common.domain.routing import (
@@ -95,6 +95,7 @@ class Router:
         self.config = ConfigLog(settings)
         self.stop = asyncio.Event()
         self.exit_code = 0
+        self.consumer: AsyncConsumer | None = None  # made once the config log is read
         self.dedup = DedupMemory(settings)
         self.runtime = Runtime(Limits.of(settings))
         self.javascript = ThreadPoolExecutor(max_workers=1, thread_name_prefix="javascript")
@@ -116,7 +117,7 @@ class Router:
         producer = AsyncProducer(
             self.settings, timeout=self.settings.background_produce_timeout_seconds
         )
-        consumer = AsyncConsumer(
+        consumer = self.consumer = AsyncConsumer(
             self.settings,
             GROUP,
             [topics.name(self.settings, topics.REQUESTS)],
@@ -279,7 +280,10 @@ def observe(outcome: Transformed, seconds: float) -> None:
 
 async def serve(settings: Settings) -> None:
     router = Router(settings)
-    readiness = Readiness({"kafka": KafkaProbe(settings), "config": lambda: router.config.ready})
+    readiness = Readiness(
+        {"kafka": KafkaProbe(settings), "config": lambda: router.config.ready},
+        group=lambda: membership_of(router.consumer),
+    )
     await serve_beside(router.run(), router.stop, readiness, settings, settings.router_port)
     if router.exit_code:
         raise SystemExit(router.exit_code)

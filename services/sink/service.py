@@ -20,7 +20,7 @@ from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 from confluent_kafka import Message as Record
 
 from hookhouse.common import clickhouse, metrics, topics
-from hookhouse.common.consumer import AsyncConsumer, position, send_dead_letter
+from hookhouse.common.consumer import AsyncConsumer, membership_of, position, send_dead_letter
 from hookhouse.common.health import Readiness
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, ensure_topics
 from hookhouse.common.runtime import serve_beside, start
@@ -213,6 +213,7 @@ SYSTEMIC_ERRORS = frozenset(
         241,  # MEMORY_LIMIT_EXCEEDED
         242,  # TABLE_IS_READ_ONLY
         252,  # TOO_MANY_PARTS
+        279,  # ALL_CONNECTION_TRIES_FAILED: a shard of a cluster is unreachable
         319,  # UNKNOWN_STATUS_OF_INSERT
         394,  # QUERY_WAS_CANCELLED
         425,  # SYSTEM_ERROR
@@ -231,7 +232,10 @@ def refuses_rows(exc: Exception) -> bool:
 
 async def serve(settings: Settings) -> None:
     sink = Sink(settings)
-    readiness = Readiness({"kafka": KafkaProbe(settings), "clickhouse": sink.clickhouse_ok})
+    readiness = Readiness(
+        {"kafka": KafkaProbe(settings), "clickhouse": sink.clickhouse_ok},
+        group=lambda: membership_of(sink.consumer),
+    )
     stop = asyncio.Event()
     await serve_beside(sink.run(stop), stop, readiness, settings, settings.sink_port)
 

@@ -1,10 +1,14 @@
 """The embedded ClickHouse server from the ``chdb-core`` wheel, in a process of its own.
 
-Run as ``python -m hookhouse.stack.clickhouse_server DATA_DIR HTTP_PORT TCP_PORT HOST
-[DATABASE READER_PASSWORD_SHA256 [MAX_SECONDS MAX_MEMORY_BYTES MAX_ROWS]]``; with the
-database and password, a read-only user ``hookhouse_reader`` may SELECT from DATABASE
-and nothing else (for analysts), each query within the limits given (or the defaults
-of ``ReaderLimits``), which the user cannot raise.
+Run as ``python -m hookhouse.stack.clickhouse_server [--cluster NAME --shard N --shards
+HOST:TCP_PORT,…] DATA_DIR HTTP_PORT TCP_PORT HOST [DATABASE READER_PASSWORD_SHA256
+[MAX_SECONDS MAX_MEMORY_BYTES MAX_ROWS]]``; with a cluster, the server is shard N
+(1-based) of a ``remote_servers`` cluster of one replica per shard, which its
+``Distributed`` tables and ``cluster()`` reach over the native port (chdb's server has
+no interserver replication and no Keeper, so no ``ON CLUSTER`` and no replicated
+tables).  With the database and password, a read-only user ``hookhouse_reader`` may
+SELECT from DATABASE and nothing else (for analysts), each query within the limits given
+(or the defaults of ``ReaderLimits``), which the user cannot raise.
 Facts from DESIGN section 6: with a ``config.xml`` in the working directory, a query
 that first runs ``SYSTEM START LISTEN QUERIES ALL`` and then blocks reading a FIFO
 keeps the server answering on its HTTP and native ports until a line is written to
@@ -14,6 +18,7 @@ that FIFO.  This is a private entry point of chdb; the smoke test in
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import sys
@@ -25,12 +30,41 @@ from pathlib import Path
 STOP_FIFO = "stop.fifo"
 
 
-def config_xml(host: str, http_port: int, tcp_port: int) -> str:
+@dataclass(frozen=True)
+class Cluster:
+    """A ``remote_servers`` cluster of one replica per shard, and which shard this is."""
+
+    name: str
+    shard: int  # 1-based
+    addresses: tuple[str, ...]  # host:tcp_port of every shard, in shard order
+
+    def xml(self) -> str:
+        shards = "".join(
+            f"<shard><replica><host>{host}</host><port>{port}</port></replica></shard>"
+            for host, _, port in (address.rpartition(":") for address in self.addresses)
+        )
+        return (
+            f"<remote_servers><{self.name}>{shards}</{self.name}></remote_servers>"
+            f"<macros><shard>{self.shard}</shard><replica>{self.shard}</replica></macros>"
+        )
+
+
+SHARD_PORT_STEP = 10
+
+
+def shard_ports(http_port: int, tcp_port: int, shard: int) -> tuple[int, int]:
+    """The ports of shard ``shard`` (1-based) of a local cluster: the first shard's, then
+    10 higher per shard (7723 and 7790, 7733 and 7800, …)."""
+    step = SHARD_PORT_STEP * (shard - 1)
+    return http_port + step, tcp_port + step
+
+
+def config_xml(host: str, http_port: int, tcp_port: int, cluster: Cluster | None = None) -> str:
     return (
         f"<clickhouse><listen_host>{host}</listen_host><http_port>{http_port}</http_port>"
         f"<tcp_port>{tcp_port}</tcp_port>"
         "<user_directories><users_xml><path>users.xml</path></users_xml></user_directories>"
-        "</clickhouse>"
+        f"{cluster.xml() if cluster else ''}</clickhouse>"
     )
 
 
@@ -113,18 +147,26 @@ def _watch_parent(run_dir: Path, parent: int) -> None:
     request_stop(run_dir)
 
 
+def arguments(argv: list[str]) -> tuple[list[str], Cluster | None]:
+    """The positional arguments, and the cluster the options describe (if any)."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument("--cluster")
+    options.add_argument("--shard", type=int, default=1)
+    options.add_argument("--shards", default="")
+    known, positional = options.parse_known_args(argv)
+    if not known.cluster:
+        return positional, None
+    return positional, Cluster(known.cluster, known.shard, tuple(known.shards.split(",")))
+
+
 def main() -> None:
-    data_dir, http_port, tcp_port, host = (
-        Path(sys.argv[1]).resolve(),
-        sys.argv[2],
-        sys.argv[3],
-        sys.argv[4],
-    )
-    database, reader_sha256 = (sys.argv[5], sys.argv[6]) if len(sys.argv) > 6 else (None, None)
-    limits = ReaderLimits(*map(int, sys.argv[7:10])) if len(sys.argv) > 9 else ReaderLimits()
+    args, cluster = arguments(sys.argv[1:])
+    data_dir, http_port, tcp_port, host = Path(args[0]).resolve(), args[1], args[2], args[3]
+    database, reader_sha256 = (args[4], args[5]) if len(args) > 5 else (None, None)
+    limits = ReaderLimits(*map(int, args[6:9])) if len(args) > 8 else ReaderLimits()
     run_dir = data_dir.parent / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.xml").write_text(config_xml(host, int(http_port), int(tcp_port)))
+    (run_dir / "config.xml").write_text(config_xml(host, int(http_port), int(tcp_port), cluster))
     (run_dir / "users.xml").write_text(users_xml(database, reader_sha256, limits))
     fifo = run_dir / STOP_FIFO
     if not fifo.exists():

@@ -138,6 +138,11 @@ def server_properties(settings: Settings, node: Node, data_dir: Path) -> str:
             f"transaction.state.log.replication.factor={settings.replication_factor}",
             f"transaction.state.log.min.isr={settings.min_insync_replicas}",
             "group.initial.rebalance.delay.ms=0",
+            # A broker killed and started again must wait, before it may serve, until the
+            # controller gives up on its previous run's session (this many ms from the
+            # controller's own start: a fixed wait of 9 s at Kafka's default).
+            "broker.session.timeout.ms=3000",
+            "broker.heartbeat.interval.ms=1000",
             "auto.create.topics.enable=false",
             f"message.max.bytes={TOPIC_MAX_MESSAGE_BYTES}",  # hookhouse's topics set it too
             "",

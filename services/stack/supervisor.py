@@ -2,7 +2,10 @@
 
 Order: Kafka → ClickHouse → migrations and topics → first-start bootstrap → ingest,
 api, router, deliverer, sink → wait until every ``/readyz`` answers → print where to
-send a webhook and write ``stack.env``.  A child that dies is restarted with backoff.
+send a webhook and write ``stack.env``.  A child that dies is restarted with backoff
+(``restarts.py``) and ``pids.json`` names the new process.  Each service runs as slot 0
+of its kind and is named so in its consumer groups (``HOOKHOUSE_INSTANCE_ID``), so a
+restarted one takes its partitions back without a rebalance.
 SIGINT/SIGTERM stop the services first, then ClickHouse, then Kafka, so nothing is
 left mid-write.  Children get their own session (Ctrl-C reaches only this process)
 and SIGTERM if this process dies (Linux ``PR_SET_PDEATHSIG``).
@@ -38,6 +41,7 @@ from hookhouse.stack import clickhouse_server, kafka_broker, prometheus
 from hookhouse.stack.bootstrap import Bootstrapped, bootstrap, new_api_key, project
 from hookhouse.stack.clickhouse_server import READER
 from hookhouse.stack.ports import PortTaken, ensure_free, is_listening
+from hookhouse.stack.restarts import Backoff
 
 SERVICES = ("ingest", "api", "router", "deliverer", "sink")
 STOP_GRACE_SECONDS = {"kafka": 30.0, "clickhouse": 15.0}
@@ -56,11 +60,15 @@ class Child:
     log_path: Path
     env: dict[str, str]
     process: subprocess.Popen[bytes] | None = None
-    restarts: int = 0
+    backoff: Backoff = field(default_factory=Backoff)
     next_start: float = 0.0
     log_file: IO[bytes] | None = field(default=None, repr=False)
+    run_dir: Path | None = None  # an embedded ClickHouse server's: where its stop FIFO is
 
     def start(self) -> None:
+        self.backoff.started(time.monotonic())
+        if self.log_file is not None:  # the previous process's
+            self.log_file.close()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_file = self.log_path.open("ab")
         self.process = subprocess.Popen(
@@ -79,8 +87,8 @@ class Child:
         if self.process is None:
             return
         if self.process.poll() is None:
-            if self.name == "clickhouse":
-                self._stop_clickhouse()
+            if self.run_dir is not None:
+                self._stop_clickhouse(self.run_dir)
             else:
                 self.process.send_signal(signal.SIGTERM)
             try:
@@ -92,16 +100,16 @@ class Child:
         if self.log_file is not None:
             self.log_file.close()
 
-    def _stop_clickhouse(self) -> None:
+    def _stop_clickhouse(self, run_dir: Path) -> None:
         assert self.process is not None
         try:
-            clickhouse_server.request_stop(Path(self.command[-4]).parent / "run")
+            clickhouse_server.request_stop(run_dir)
         except OSError:
             self.process.send_signal(signal.SIGTERM)
 
 
 class Stack:
-    def __init__(self, settings: Settings, infra_only: bool = False) -> None:
+    def __init__(self, settings: Settings, infra_only: bool = False, shards: int = 1) -> None:
         self.settings = settings
         self.infra_only = infra_only
         self.home = settings.home.expanduser().resolve()
@@ -109,6 +117,15 @@ class Stack:
         self.stopping = False
         self.local_kafka = "HOOKHOUSE_KAFKA_BOOTSTRAP" not in os.environ
         self.local_clickhouse = "HOOKHOUSE_CLICKHOUSE_URL" not in os.environ
+        self.shards = shards if self.local_clickhouse else 1
+        if self.shards > 1:  # the services use the cluster layout over every shard
+            urls = [f"http://default:@{settings.host}:{http}" for http, _ in self.shard_ports()]
+            self.settings = settings.model_copy(
+                update={
+                    "clickhouse_cluster": settings.clickhouse_cluster or "hookhouse",
+                    "clickhouse_shard_urls": ",".join(urls),
+                }
+            )
 
     # -- start ---------------------------------------------------------------------
     def child_env(self) -> dict[str, str]:
@@ -125,6 +142,9 @@ class Stack:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if self.shards > 1:
+            env["HOOKHOUSE_CLICKHOUSE_CLUSTER"] = self.settings.clickhouse_cluster
+            env["HOOKHOUSE_CLICKHOUSE_SHARD_URLS"] = self.settings.clickhouse_shard_urls
         # The local stack delivers to local receivers: allow loopback unless the user
         # chose the networks (the SSRF guard refuses private addresses otherwise).
         env.setdefault("HOOKHOUSE_DESTINATION_ALLOW_NETWORKS", "127.0.0.0/8,::1/128")
@@ -150,12 +170,22 @@ class Stack:
                 ports[f"HOOKHOUSE_KAFKA_PORT{more}"] = node.port
                 ports[f"HOOKHOUSE_KAFKA_CONTROLLER_PORT{more}"] = node.controller_port
         if self.local_clickhouse:
-            ports["HOOKHOUSE_CLICKHOUSE_HTTP_PORT"] = self.settings.clickhouse_http_port
-            ports["HOOKHOUSE_CLICKHOUSE_TCP_PORT"] = self.settings.clickhouse_tcp_port
+            for shard, (http, tcp) in enumerate(self.shard_ports(), start=1):
+                moved = f" (shard {shard}: 10 per shard above it)" if shard > 1 else ""
+                ports[f"HOOKHOUSE_CLICKHOUSE_HTTP_PORT{moved}"] = http
+                ports[f"HOOKHOUSE_CLICKHOUSE_TCP_PORT{moved}"] = tcp
         return ports
 
+    def shard_ports(self) -> list[tuple[int, int]]:
+        """HTTP and native ports of each embedded ClickHouse server."""
+        http, tcp = self.settings.clickhouse_http_port, self.settings.clickhouse_tcp_port
+        return [clickhouse_server.shard_ports(http, tcp, k) for k in range(1, self.shards + 1)]
+
     def spawn(self, name: str, command: list[str]) -> Child:
-        child = Child(name, command, self.home / "logs" / f"{name}.log", self.child_env())
+        env = self.child_env()
+        if name in SERVICES:
+            env["HOOKHOUSE_INSTANCE_ID"] = f"{name}-0"  # one process of each, slot 0
+        child = Child(name, command, self.home / "logs" / f"{name}.log", env)
         child.start()
         self.children.append(child)
         return child
@@ -185,17 +215,35 @@ class Stack:
         self.wait(lambda: probe(1.0), "the Kafka brokers", brokers[0][1], 30.0)
 
     def start_clickhouse(self) -> None:
-        data = self.home / "clickhouse" / "data"
+        """One embedded server, or with ``--clickhouse-shards N`` N of them as the
+        shards of one cluster, each in a data directory of its own (a cluster's tables
+        differ from one server's, so the layouts never share data)."""
+        ports = self.shard_ports()
+        addresses = ",".join(f"{self.settings.host}:{tcp}" for _, tcp in ports)
+        for shard, (http, tcp) in enumerate(ports, start=1):
+            if self.shards == 1:
+                name, data, cluster = "clickhouse", self.home / "clickhouse" / "data", []
+            else:
+                name = "clickhouse" if shard == 1 else f"clickhouse-{shard}"
+                data = self.home / f"clickhouse-{self.shards}-shards" / f"shard{shard}" / "data"
+                cluster = ["--cluster", self.settings.clickhouse_cluster, "--shard", str(shard)]
+                cluster += ["--shards", addresses]
+            self.start_clickhouse_server(name, data, http, tcp, cluster)
+
+    def start_clickhouse_server(
+        self, name: str, data: Path, http_port: int, tcp_port: int, cluster: list[str]
+    ) -> None:
         data.mkdir(parents=True, exist_ok=True)
         ch = self.spawn(
-            "clickhouse",
+            name,
             [
                 sys.executable,
                 "-m",
                 "hookhouse.stack.clickhouse_server",
+                *cluster,
                 str(data),
-                str(self.settings.clickhouse_http_port),
-                str(self.settings.clickhouse_tcp_port),
+                str(http_port),
+                str(tcp_port),
                 self.settings.host,
                 self.settings.clickhouse_database,
                 hashlib.sha256(self.reader_password().encode()).hexdigest(),
@@ -204,7 +252,8 @@ class Stack:
                 str(self.settings.clickhouse_reader_max_rows),
             ],
         )
-        url = f"http://{self.settings.host}:{self.settings.clickhouse_http_port}/ping"
+        ch.run_dir = data.parent / "run"
+        url = f"http://{self.settings.host}:{http_port}/ping"
         self.wait(lambda: http_ok(url), "the ClickHouse server", ch, 60.0)
 
     def start_prometheus(self) -> None:
@@ -337,6 +386,9 @@ class Stack:
             "HOOKHOUSE_CLICKHOUSE_URL": self.settings.clickhouse_url,
             "HOOKHOUSE_CONFIG_KEYS": self.settings.config_keys.get_secret_value(),
         }
+        if self.shards > 1:
+            values["HOOKHOUSE_CLICKHOUSE_CLUSTER"] = self.settings.clickhouse_cluster
+            values["HOOKHOUSE_CLICKHOUSE_SHARD_URLS"] = self.settings.clickhouse_shard_urls
         if (self.home / "clickhouse" / "reader.password").exists():  # the embedded server's
             values["HOOKHOUSE_CLICKHOUSE_READER_URL"] = (
                 f"http://{READER}:{self.reader_password()}@{self.settings.host}:"
@@ -345,8 +397,15 @@ class Stack:
         path = self.home / "stack.env"
         path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
         path.chmod(0o600)
+        self.write_pids()
+
+    def write_pids(self) -> None:
+        """``pids.json``, what `hookhouse status` reads: every child's current process."""
         pids = {c.name: c.process.pid for c in self.children if c.process is not None}
-        (self.home / "pids.json").write_text(json.dumps({"supervisor": os.getpid(), **pids}))
+        text = json.dumps({"supervisor": os.getpid(), **pids})
+        staged = self.home / "pids.json.new"
+        staged.write_text(text)
+        staged.replace(self.home / "pids.json")  # never half written for a reader
 
     def banner(self, api_key: str, source_id: str, seconds: float) -> None:
         ingest = self.settings.ingest_url
@@ -362,7 +421,7 @@ class Stack:
             f"  api key     {api_key}\n"
             f"  dashboard   {self.settings.dashboard_url}/  (sign in with the api key)\n"
             f"  kafka       {self.settings.kafka_bootstrap}\n"
-            f"  clickhouse  {self.settings.clickhouse_url.split('@')[-1]}\n"
+            f"  clickhouse  {self.settings.clickhouse_url.split('@')[-1]}{self.cluster_note()}\n"
             f"{scraped}"
             f"  state       {self.home / 'stack.env'}\n\n"
             "Send a test webhook to the demo source (delivered to the mock destination):\n\n"
@@ -374,6 +433,12 @@ class Stack:
             flush=True,
         )
 
+    def cluster_note(self) -> str:
+        if self.shards == 1:
+            return ""
+        others = [url.split("@")[-1] for url in self.settings.clickhouse_shards[1:]]
+        return f" (shard 1 of cluster {self.settings.clickhouse_cluster}; {', '.join(others)})"
+
     # -- run -----------------------------------------------------------------------
     def supervise(self) -> None:
         while True:
@@ -383,8 +448,7 @@ class Stack:
                 now = time.monotonic()
                 if child.next_start == 0.0:
                     code = child.process.returncode if child.process else None
-                    child.restarts += 1
-                    delay = min(2.0 ** min(child.restarts, 5), 30.0)
+                    delay = child.backoff.exited(now)
                     child.next_start = now + delay
                     print(
                         f"  {child.name} exited with {code}; restarting in {delay:.0f}s "
@@ -394,6 +458,8 @@ class Stack:
                 elif now >= child.next_start:
                     child.next_start = 0.0
                     child.start()
+                    if (self.home / "pids.json").exists():  # not before the stack was up
+                        self.write_pids()
             time.sleep(0.5)
 
     def _on_signal(self, signum: int, _frame: object) -> None:
@@ -418,10 +484,11 @@ class Stack:
             child.stop(20.0)
         for name in ("clickhouse", "kafka"):
             stopping = [c for c in self.children if kind(c.name) == name]
-            for child in stopping[1:]:  # a cluster's brokers at once, then each waited for
-                if child.alive():
-                    assert child.process is not None
-                    child.process.send_signal(signal.SIGTERM)
+            if name == "kafka":  # a cluster's brokers all at once, then each waited for
+                for child in stopping[1:]:
+                    if child.alive():
+                        assert child.process is not None
+                        child.process.send_signal(signal.SIGTERM)
             for child in stopping:
                 child.stop(STOP_GRACE_SECONDS[name])
         (self.home / "pids.json").unlink(missing_ok=True)
@@ -485,8 +552,8 @@ def add_project(settings: Settings, name: str) -> int:
         log.stop()
 
 
-def up(settings: Settings, infra_only: bool = False) -> int:
-    return Stack(settings, infra_only).run()
+def up(settings: Settings, infra_only: bool = False, shards: int = 1) -> int:
+    return Stack(settings, infra_only, shards).run()
 
 
 def status(settings: Settings) -> int:

@@ -71,8 +71,11 @@ test('a bulk retry says how far it got', () => {
 });
 
 test('an issue links to the events it is about', () => {
-  const delivery = { type: 'delivery', aggregation_keys: { webhook_id: ['web_1'], error_code: ['TIMEOUT'], response_status: [] } };
+  const delivery = { type: 'delivery', aggregation_keys: { webhook_id: ['web_1'], error_code: ['TIMEOUT'], error_detail: ['TIMEOUT'], response_status: [] } };
   assert.equal(eventsOf(delivery), '#/events?status=FAILED&webhook_id=web_1&error_code=TIMEOUT');
+  // Hookdeck's code is a wider class; the link filters on the precise one.
+  const blocked = { type: 'delivery', aggregation_keys: { webhook_id: ['web_1'], error_code: ['HOST_UNREACHABLE'], error_detail: ['SSRF_BLOCKED'], response_status: [] } };
+  assert.equal(eventsOf(blocked), '#/events?status=FAILED&webhook_id=web_1&error_code=SSRF_BLOCKED');
   const backlog = { type: 'backpressure', aggregation_keys: { destination_id: ['des_1'] } };
   assert.equal(eventsOf(backlog), '#/events?destination_id=des_1&status=QUEUED');
 });

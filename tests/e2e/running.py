@@ -39,9 +39,10 @@ PORTS = {
 
 
 class Stack:
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, ports: dict[str, str] | None = None) -> None:
+        """``ports``: the stack's ports (default: the end-to-end suite's, ``PORTS``)."""
         self.home = home
-        self.env = {**clean_env(), **PORTS, "HOOKHOUSE_HOME": str(home)}
+        self.env = {**clean_env(), **(ports or PORTS), "HOOKHOUSE_HOME": str(home)}
         self.process: subprocess.Popen[str] | None = None
         self.output = home / "up.out"
 

@@ -521,6 +521,54 @@ def test_verified_sources_refuse_bad_signatures_and_mark_good_ones(
         assert stored(client, f"/requests/{request_id}")["verified"]
 
 
+def test_provider_handshakes_are_answered_by_ingest(stack: Stack, receiver: Receiver) -> None:
+    """Slack's signed url_verification gets its challenge back and is stored like any
+    request; X's unsigned CRC GET gets its response token and is not stored."""
+    secret = "slack-signing-1234"
+    with api(stack) as client:
+        made = client.post(
+            "/connections",
+            json={
+                "name": "slack",
+                "source": {
+                    "name": "slack",
+                    "verification": {"type": "slack", "configs": {"webhook_secret_key": secret}},
+                },
+                "destination": {"name": "slack", "url": f"{receiver.url}/slack"},
+            },
+        )
+        assert made.status_code == 200, made.text
+        twitter = client.post(
+            "/sources",
+            json={"name": "x", "verification": {"type": "twitter", "configs": {"api_key": "ck"}}},
+        ).json()
+    url = made.json()["source"]["url"]
+    body = b'{"token":"t","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",'
+    body += b'"type":"url_verification"}'
+    stamp = str(now_ms() // 1000)
+    signed = hmac.new(secret.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256)
+    headers = {"x-slack-request-timestamp": stamp, "x-slack-signature": "v0=" + signed.hexdigest()}
+    answered = httpx.post(url, content=body, headers=headers)
+    assert answered.status_code == 200
+    assert answered.json() == {"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}
+    forged = httpx.post(url, content=body, headers={**headers, "x-slack-signature": "v0=00"})
+    assert forged.status_code == 401  # no challenge answered without the signature
+    crc = httpx.get(twitter["url"], params={"crc_token": "abc"})
+    token = base64.b64encode(hmac.new(b"ck", b"abc", hashlib.sha256).digest()).decode()
+    assert crc.json() == {"response_token": "sha256=" + token}
+    with api(stack) as client:
+
+        def requests_of(source_id: str) -> list[dict[str, Any]]:
+            found: list[dict[str, Any]] = client.get(
+                "/requests", params={"source_id": source_id}
+            ).json()["models"]
+            return found
+
+        stored_one = wait_for(lambda: requests_of(made.json()["source"]["id"]), 30)
+        assert stored_one[0]["verified"] is True
+        assert requests_of(twitter["id"]) == []
+
+
 def test_pause_holds_and_unpause_releases_in_order(stack: Stack, receiver: Receiver) -> None:
     first, second = (connect(stack, receiver, name) for name in ("paused-1", "paused-2"))
     sent: dict[str, list[str]] = {first["id"]: [], second["id"]: []}

@@ -787,7 +787,8 @@ def test_issues_aggregate_failures_and_keep_their_status(
     assert issue["aggregation_keys"] == {
         "webhook_id": ["web_issue_1"],
         "response_status": [503],
-        "error_code": ["BAD_RESPONSE"],
+        "error_code": [],  # Hookdeck tells a non-2xx answer by its status alone
+        "error_detail": ["BAD_RESPONSE"],
     }
     assert issue["reference"]["attempt_id"] == f"att_issue_{a_project[-4:]}_2"
     assert ok(a.get("/issues/count", params={"status": "OPENED", "webhook_id": "web_issue_1"})) == {
@@ -811,6 +812,107 @@ def test_issues_aggregate_failures_and_keep_their_status(
     other = ok(a.get("/issues", params={"webhook_id": "web_issue_2"}))["models"][0]
     assert ok(a.delete(f"/issues/{other['id']}"))["dismissed_at"] is not None
     assert other["id"] not in ids(a.get("/issues"))  # hidden until it fails again
+
+
+def test_error_codes_answer_from_hookdeck_s_list_with_the_precise_one_beside(
+    tenants: Tenants, settings: Settings
+) -> None:
+    """A non-2xx answer and an address the SSRF guard refused, stored as the deliverer
+    stores them, answer as Hookdeck's SDK accepts (``error_code``) and as hookhouse
+    knows them (``error_detail``); filters take either name."""
+    project = project_of(tenants, "project-a")
+    answered = {**failed_attempt(project, 21, "web_codes", at(5200)), "id": "att_codes_500"}
+    blocked = {
+        **failed_attempt(project, 22, "web_codes", at(5201)),
+        "id": "att_codes_ssrf",
+        "response_status": None,
+        "error_code": "SSRF_BLOCKED",
+        "response_body": "10.0.0.1 is not an allowed address for outbound requests",
+    }
+    insert(settings, "attempts", [answered, blocked])
+    codes = {"connection_id": "web_codes", "status": "FAILED", "last_attempt_at": at(5201)}
+    insert(
+        settings,
+        "events",
+        [
+            event_row(project, 9101, **codes, response_status=503, error_code="BAD_RESPONSE"),
+            event_row(project, 9102, **codes, response_status=None, error_code="SSRF_BLOCKED"),
+        ],
+    )
+    a = tenants.a
+    listed = ok(a.get("/events", params={"webhook_id": "web_codes"}))["models"]
+    refused_, bad = listed  # newest first
+    assert (bad["response_status"], bad["error_code"], bad["error_detail"]) == (
+        503,
+        None,
+        "BAD_RESPONSE",
+    )
+    assert (refused_["error_code"], refused_["error_detail"]) == (
+        "HOST_UNREACHABLE",
+        "SSRF_BLOCKED",
+    )
+    attempt = ok(a.get("/attempts/att_codes_ssrf"))
+    assert (attempt["error_code"], attempt["error_detail"]) == ("HOST_UNREACHABLE", "SSRF_BLOCKED")
+    attempt = ok(a.get("/attempts/att_codes_500"))
+    assert (attempt["error_code"], attempt["error_detail"]) == (None, "BAD_RESPONSE")
+    # Hookdeck's name finds the failures answered as it; hookhouse's, only its own.
+    by_hookdeck = {"webhook_id": "web_codes", "error_code": "HOST_UNREACHABLE"}
+    assert ids(a.get("/events", params=by_hookdeck)) == [refused_["id"]]
+    by_hookhouse = {"webhook_id": "web_codes", "error_code": "BAD_RESPONSE"}
+    assert ids(a.get("/events", params=by_hookhouse)) == [bad["id"]]
+    listed = ok(
+        a.get("/attempts", params={"event_id": "evt_issue_22", "error_code": "SSRF_BLOCKED"})
+    )
+    assert [m["id"] for m in listed["models"]] == ["att_codes_ssrf"]
+    issues = ok(a.get("/issues", params={"webhook_id": "web_codes"}))["models"]
+    keys = sorted(
+        (i["aggregation_keys"]["error_code"], i["aggregation_keys"]["error_detail"]) for i in issues
+    )
+    assert keys == [([], ["BAD_RESPONSE"]), (["HOST_UNREACHABLE"], ["SSRF_BLOCKED"])]
+    refused(a.get("/events", params={"error_code": "SSRF"}), 422, "UNPROCESSABLE_ENTITY")
+
+
+def test_executions_answer_the_data_ids_of_their_request_and_event(
+    tenants: Tenants, settings: Settings
+) -> None:
+    project = project_of(tenants, "project-a")
+
+    def run(n: int, event_id: str, status: str) -> dict[str, Any]:
+        return {
+            "id": f"exe_ids_{n}",
+            "project_id": project,
+            "transformation_id": "trs_ids",
+            "connection_id": "web_ids",
+            "request_id": f"req_ids_{n}",
+            "status": status,
+            "error": "" if status == "SUCCESSFUL" else "TypeError: nope",
+            "logs": "[]",
+            "duration_ms": 1,
+            "created_at": at(5300 + n),
+            "version": 1,
+            "event_id": event_id,
+        }
+
+    insert(
+        settings,
+        "transformation_executions",
+        [run(1, "evt_ids_1", "SUCCESSFUL"), run(2, "", "FAILED")],
+    )
+    a = tenants.a
+    made = ok(a.get("/transformations/trs_ids/executions/exe_ids_1"))
+    assert (
+        made["original_event_data_id"],
+        made["transformed_event_data_id"],
+        made["event_id"],
+    ) == ("req_ids_1", "evt_ids_1", "evt_ids_1")
+    listed = ok(a.get("/transformations/trs_ids/executions"))["models"]
+    failed = next(m for m in listed if m["id"] == "exe_ids_2")
+    assert (
+        failed["original_event_data_id"],
+        failed["transformed_event_data_id"],
+        failed["event_id"],
+    ) == ("req_ids_2", "req_ids_2", None)  # no output kept: the request's data
+    refused(tenants.b.get("/transformations/trs_ids/executions/exe_ids_1"), 404, "NOT_FOUND")
 
 
 def test_events_failed_for_good_and_backlogged_destinations_are_issues_too(

@@ -112,7 +112,7 @@ def values(tag: str) -> list[bytes]:
 
 async def produce(settings: Settings, tag: str) -> int:
     """Send RECORDS records over every partition; how many the brokers acknowledged.
-    The wait covers the controller noticing a lost broker (9 s) and a new leader."""
+    The wait covers the controllers noticing a lost broker and electing new leaders."""
     producer = AsyncProducer(settings, timeout=90)
     try:
         topic = topics.name(settings, topics.REQUESTS)

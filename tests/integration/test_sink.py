@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -34,6 +35,7 @@ ALL_UP = [
     "applied 0006_id_lookups",
     "applied 0007_attempts_hourly",
     "applied 0008_attempt_outcomes",
+    "applied 0009_execution_events",
     *(f"retention of {table}: 30 days" for table in RETAINED),
 ]
 
@@ -246,6 +248,7 @@ def test_migrations_go_down_and_up(settings: Settings) -> None:
     assert migrate(other) == ALL_UP
     assert migrate(other) == []
     assert migrate(other, target=1) == [
+        "reverted 0009_execution_events",
         "reverted 0008_attempt_outcomes",
         "reverted 0007_attempts_hourly",
         "reverted 0006_id_lookups",
@@ -288,3 +291,46 @@ def test_retention_is_a_ttl_set_by_a_setting(settings: Settings) -> None:
     ).result_rows
     system.close()
     assert "TTL" not in engines[0][0]
+
+
+def test_executions_gain_their_event_id_column_and_lose_it_going_down(
+    settings: Settings,
+) -> None:
+    """Migration 0009: runs stored before it read as having made no event."""
+    other = Settings(
+        **{**settings.model_dump(), "clickhouse_database": settings.clickhouse_database + "_x"}
+    )
+    migrate(other, target=8)
+    ch = clickhouse.client(other, other.clickhouse_database)
+    row = {
+        "id": "exe_before",
+        "project_id": "tm_1",
+        "transformation_id": "trs_1",
+        "connection_id": "web_1",
+        "request_id": "req_1",
+        "status": "SUCCESSFUL",
+        "error": "",
+        "logs": "[]",
+        "duration_ms": 1,
+        "created_at": datetime.now(UTC),
+        "version": 1,
+    }
+    ch.insert("transformation_executions", [list(row.values())], column_names=list(row))
+
+    def columns() -> list[str]:
+        described = ch.query(
+            f"DESCRIBE TABLE {other.clickhouse_database}.transformation_executions"
+        )
+        return [str(r[0]) for r in described.result_rows]
+
+    assert "event_id" not in columns()
+    assert migrate(other, target=9) == ["applied 0009_execution_events"]
+    assert ch.command("SELECT event_id = '' FROM transformation_executions") == 1
+    after = {**row, "id": "exe_after", "event_id": "evt_1"}
+    ch.insert("transformation_executions", [list(after.values())], column_names=list(after))
+    assert ch.command("SELECT event_id FROM transformation_executions WHERE id = 'exe_after'") == (
+        "evt_1"
+    )
+    assert migrate(other, target=8) == ["reverted 0009_execution_events"]
+    assert "event_id" not in columns()
+    ch.close()

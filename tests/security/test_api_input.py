@@ -58,7 +58,7 @@ PARAMETERS = [
     *("limit", "order_by", "dir", "next", "prev", "id", "name", "search_term", "status"),
     *("disabled", "paused", "verified", "type", "webhook_id", "source_id"),
     *("created_at[gte]", "created_at[lt]", "updated_at[lte]", "last_attempt_at[gt]"),
-    *("response_status", "response_status[gte]", "attempts[lt]", "events_count"),
+    *("response_status", "response_status[gte]", "attempts[lt]", "events_count", "error_code"),
     *("date_range[gte]", "date_range[lte]", "granularity", "measures", "dimensions"),
 ]
 FORGED_CURSORS = [
@@ -140,6 +140,41 @@ def test_every_list_parameter_with_every_odd_value(tenants: Tenants) -> None:
         for name in PARAMETERS:
             for value in ODD_VALUES:
                 answered_in_shape(tenants.a.get(path, params={name: value}))
+
+
+ERROR_CODE_FILTERS = [
+    "/events",
+    "/attempts",
+    "/metrics/events",
+    "/metrics/attempts",
+    "/bulk/events/retry/plan",
+]
+
+
+@pytest.mark.parametrize("path", ERROR_CODE_FILTERS)
+def test_an_error_code_filter_takes_either_list_and_refuses_other_codes(
+    tenants: Tenants, path: str
+) -> None:
+    for known in ("HOST_UNREACHABLE", "SSRF_BLOCKED", "BAD_RESPONSE", "SELF_SIGNED_CERT"):
+        ok(tenants.a.get(path, params={"error_code": known}))
+    many = [("error_code", "TIMEOUT")] * 500 + [("error_code", "UNKNOWN")]
+    ok(tenants.a.get(path, params=many))
+    for odd in ("timeout", "SSRF", "", " TIMEOUT", "TIMEOUT\x00", "日本", "A" * 3000):
+        message = refused(
+            tenants.a.get(path, params=[("error_code", "TIMEOUT"), ("error_code", odd)]),
+            422,
+            "UNPROCESSABLE_ENTITY",
+        )
+        assert "'error_code'" in message and "is not an attempt error code" in message
+        assert len(message) < 1000  # a long value is not echoed whole
+
+
+def test_a_bulk_retry_of_an_unknown_error_code_is_refused(tenants: Tenants) -> None:
+    for query in ({"error_code": "NOPE"}, {"error_code": ["TIMEOUT", "NOPE"]}):
+        body = {"query": query}
+        refused(tenants.a.post("/bulk/events/retry", json=body), 422, "UNPROCESSABLE_ENTITY")
+    made = ok(tenants.a.post("/bulk/events/retry", json={"query": {"error_code": "TIMEOUT"}}))
+    assert made["query"] == {"error_code": "TIMEOUT"}
 
 
 WRITES = [

@@ -24,13 +24,16 @@ async def nowhere(scope: Any, receive: Any, send: Any) -> None:
 def ingest(ready: bool = True) -> Ingest:
     settings = Settings()
     config = ConfigLog(settings)  # never started: its state is what the test applies
-    for kind, resource in [
+    x = {"type": "twitter", "configs": {"api_key": "ck"}}
+    resources: list[tuple[str, dict[str, Any]]] = [
         ("source", {"id": "src_1", "project_id": "tm_1", "name": "shop"}),
+        ("source", {"id": "src_x", "project_id": "tm_1", "name": "x", "verification": x}),
         (
             "api_key",
             {"id": "key_1", "project_id": "tm_1", "name": "k", "key_hash": hash_api_key("hh_k")},
         ),
-    ]:
+    ]
+    for kind, resource in resources:
         config.state.apply(record_key(kind, resource["id"]), orjson.dumps(resource))
     if ready:
         config._caught_up.set()
@@ -38,7 +41,11 @@ def ingest(ready: bool = True) -> Ingest:
 
 
 def call(
-    app: Ingest, method: str, path: str, headers: list[tuple[bytes, bytes]] | None = None
+    app: Ingest,
+    method: str,
+    path: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    query: bytes = b"",
 ) -> tuple[int, dict[str, Any]]:
     sent: list[MutableMapping[str, Any]] = []
 
@@ -53,7 +60,7 @@ def call(
         "method": method,
         "path": path,
         "raw_path": path.encode(),
-        "query_string": b"",
+        "query_string": query,
         "headers": headers or [],
     }
     asyncio.run(app(scope, receive, send))
@@ -77,6 +84,13 @@ def test_a_head_is_answered_without_being_stored() -> None:
     assert call(ingest(), "HEAD", "/e/src_1") == (200, {})
 
 
+def test_an_unsigned_handshake_is_answered_without_being_stored() -> None:
+    """X's CRC GET: answered from the source's config; with no producer to store it,
+    anything but an answer here would have raised."""
+    status, body = call(ingest(), "GET", "/e/src_x", query=b"crc_token=abc")
+    assert status == 200 and body["response_token"].startswith("sha256=")
+
+
 def test_the_publish_api_wants_post_a_key_and_a_source_name() -> None:
     app = ingest()
     assert call(app, "GET", "/v1/publish")[0] == 405
@@ -91,5 +105,11 @@ def test_the_url_a_provider_signed_is_the_public_url_with_the_path_as_it_arrived
     app = ingest()
     app.public_url = "https://hooks.example.com"
     scope = {"path": "/e/src_1/a b", "raw_path": b"/e/src_1/a%20b", "query_string": b"x=1&y=%2F"}
-    assert app.url_of(scope) == "https://hooks.example.com/e/src_1/a%20b?x=1&y=%2F"
-    assert app.url_of({**scope, "query_string": b""}) == "https://hooks.example.com/e/src_1/a%20b"
+    assert app.url_of(scope, None) == "https://hooks.example.com/e/src_1/a%20b?x=1&y=%2F"
+    assert (
+        app.url_of({**scope, "query_string": b""}, None)
+        == "https://hooks.example.com/e/src_1/a%20b"
+    )
+    # Under a custom domain, the URL its source shows: https and that host.
+    under = app.url_of(scope, {"hostname": "in.example.org"})
+    assert under == "https://in.example.org/e/src_1/a%20b?x=1&y=%2F"

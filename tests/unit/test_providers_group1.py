@@ -515,6 +515,8 @@ def test_body_signatures_accept_exactly_their_own_body(
     scheme: tuple[str, str, str, Callable[[bytes], str]], secret: str, body: bytes
 ) -> None:
     kind, name, header, written = scheme
+    if kind == "twitter":  # X signs JSON objects only (its CRC answer signs anything else)
+        body = b"{" + body
     verification = config(kind, **{name: secret})
     sent = {header: written(mac(secret, body))}
     assert verify(verification, sent, body, NOW)

@@ -167,6 +167,26 @@ def test_a_failed_transformation_is_an_ignored_event_with_its_error_and_logs() -
     [execution] = routed.executions
     assert (execution.transformation_id, execution.status) == ("t", "FAILED")
     assert json.loads(execution.logs) == ["line 1"] and execution.error == "TypeError: nope"
+    assert execution.event_id == ""  # no event came of it
+
+
+def test_a_run_names_the_event_its_output_became_and_none_when_ignored() -> None:
+    def upper(rule: dict[str, Any], message: Message) -> Transformed:
+        return Transformed(Message(message.headers, message.body.upper(), message.path, ""))
+
+    transform = {"type": "transform", "transformation_id": "t"}
+    drop_all = {"type": "filter", "body": {"never": True}}
+    routed = route(
+        request(),
+        [connection("made", rules=[transform]), connection("dropped", rules=[transform, drop_all])],
+        transform=upper,
+        now_ms=NOW,
+    )
+    [delivery] = routed.deliveries
+    assert [(e.connection_id, e.status, e.event_id) for e in routed.executions] == [
+        ("made", "SUCCESSFUL", delivery.event_id),
+        ("dropped", "SUCCESSFUL", ""),
+    ]
 
 
 def test_deduplication_asks_the_memory_with_the_rule_window() -> None:

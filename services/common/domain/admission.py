@@ -136,3 +136,17 @@ def of_body(content_type: str | None, body: bytes) -> Refusal | None:
         except orjson.JSONDecodeError as exc:
             return Refusal(400, "UNPARSABLE_JSON", f"The body is not valid JSON: {exc}")
     return None
+
+
+def of_host(domain: dict[str, Any] | None, source: dict[str, Any]) -> Refusal | None:
+    """A request that came in under a custom domain (``domain``, or ``None`` for any other
+    host) is taken only for that domain's project's sources."""
+    if domain is None or domain["project_id"] == source["project_id"]:
+        return None
+    return Refusal(
+        404,
+        "SOURCE_NOT_ON_HOST",
+        f"Host {domain['hostname']} takes requests for its own project's sources only; "
+        f"post to this source's own URL.",
+        "UNKNOWN",
+    )

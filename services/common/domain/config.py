@@ -37,6 +37,7 @@ KINDS = (
     "notification_setting",  # per project: where issue notices go
     "issue_notice",  # per issue: the opening last notified
     "muted_event",  # automatic deliveries of these events are dropped (until retried by hand)
+    "custom_domain",  # a host name ingest takes a project's requests under
 )
 
 NameScope = tuple[str, str, str, str]
@@ -44,6 +45,9 @@ NameScope = tuple[str, str, str, str]
 
 def name_scope(kind: str, resource: dict[str, Any]) -> NameScope | None:
     """Where ``resource``'s name must be unique, or ``None`` for kinds without names."""
+    if kind == "custom_domain":  # its host name, across every project
+        host = resource.get("hostname")
+        return (kind, "", "", host) if isinstance(host, str) else None
     if kind not in NAMED or not isinstance(resource.get("name"), str):
         return None
     if kind == "project":
@@ -88,6 +92,8 @@ class ConfigState:
     _connections_by_source: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _keys_by_hash: dict[str, dict[str, Any]] = field(default_factory=dict)
     _names: dict[NameScope, str] = field(default_factory=dict)
+    # Each project's custom domains, the first created first.
+    _domains_by_project: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # The writer's own: connection ids by source and by destination, so a record
     # rebuilds only the sources it touches (a full rebuild per record made replaying
     # N connections cost N²).
@@ -121,6 +127,8 @@ class ConfigState:
             connections = self.resources["connection"]
             ids = self._destination_connections.get(resource_id, set())
             self._reindex({connections[c]["source_id"] for c in ids})
+        elif kind == "custom_domain":
+            self._domain_changed(resource_id, old, resource)
         elif kind == "api_key":
             if old is not None and self._keys_by_hash.get(old["key_hash"]) is old:
                 del self._keys_by_hash[old["key_hash"]]
@@ -147,6 +155,18 @@ class ConfigState:
             touched.add(new["source_id"])
         self._reindex(touched)
 
+    def _domain_changed(
+        self, domain_id: str, old: dict[str, Any] | None, new: dict[str, Any] | None
+    ) -> None:
+        for project_id in {d["project_id"] for d in (old, new) if d is not None}:
+            kept = [d for d in self.custom_domains(project_id) if d["id"] != domain_id]
+            if new is not None and new["project_id"] == project_id:
+                kept = sorted([*kept, new], key=lambda d: (d["created_at"], d["id"]))
+            if kept:
+                self._domains_by_project[project_id] = kept
+            else:
+                self._domains_by_project.pop(project_id, None)
+
     def _reindex(self, sources: set[str]) -> None:
         """Connections of ``sources`` as the router uses them, in id order: a connection
         whose destination is disabled counts as disabled itself."""
@@ -169,6 +189,15 @@ class ConfigState:
 
     def connections_of(self, source_id: str) -> list[dict[str, Any]]:
         return self._connections_by_source.get(source_id, [])
+
+    def custom_domain(self, host: str) -> dict[str, Any] | None:
+        """The custom domain of host name ``host`` (as ``custom_domains.host_of`` reads it)."""
+        domain_id = self._names.get(("custom_domain", "", "", host))
+        return self.resources["custom_domain"].get(domain_id) if domain_id is not None else None
+
+    def custom_domains(self, project_id: str) -> list[dict[str, Any]]:
+        """The project's custom domains, the first created first."""
+        return self._domains_by_project.get(project_id, [])
 
     def api_key(self, key: str) -> dict[str, Any] | None:
         return self._keys_by_hash.get(hash_api_key(key))

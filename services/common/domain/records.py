@@ -215,7 +215,8 @@ class IgnoredEventRow:
 @dataclass(slots=True)
 class TransformationExecutionRow:
     """One run of a transformation for one request and connection: its outcome, its
-    error and its console lines (``logs``: a JSON array as text)."""
+    error and its console lines (``logs``: a JSON array as text); ``event_id`` the event
+    its output became (after the connection's later rules), "" when none was made."""
 
     id: str
     project_id: str
@@ -228,6 +229,7 @@ class TransformationExecutionRow:
     duration_ms: int
     created_at: str
     version: int
+    event_id: str = ""  # records made before it had one have none
 
     kind = "transformation_execution"
 

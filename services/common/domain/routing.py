@@ -350,6 +350,7 @@ def route(
     original = original or as_received(request)
     for connection in connections:
         runs: list[tuple[dict[str, Any], Transformed]] = []
+        event_id = ""  # the event the runs' output became: none when the request is ignored
         try:
             if connection.get("disabled_at"):
                 raise _Ignore("DISABLED")
@@ -376,6 +377,8 @@ def route(
                 )
             )
             continue
+        else:
+            event_id = derived_id("evt", request.id, connection["id"], *tag)
         finally:
             executions += [
                 TransformationExecutionRow(
@@ -384,6 +387,7 @@ def route(
                     transformation_id=str(rule.get("transformation_id", "")),
                     connection_id=connection["id"],
                     request_id=request.id,
+                    event_id=event_id,
                     status="FAILED" if outcome.message is None else "SUCCESSFUL",
                     error=outcome.error,
                     logs=orjson.dumps(outcome.logs).decode(),
@@ -395,7 +399,7 @@ def route(
             ]
         paused = bool(connection.get("paused_at"))
         delivery = Delivery(
-            event_id=derived_id("evt", request.id, connection["id"], *tag),
+            event_id=event_id,
             project_id=request.project_id,
             request_id=request.id,
             source_id=request.source_id,

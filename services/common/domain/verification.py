@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from hookhouse.common.domain.providers import HOOKDECK_TYPES, PROVIDERS
-from hookhouse.common.domain.providers.base import InvalidVerification, Signed
+from hookhouse.common.domain.providers.base import Answer, InvalidVerification, Signed
 
-__all__ = ["REQUIRED", "InvalidVerification", "check", "masked", "verify"]
+__all__ = ["REQUIRED", "Answer", "InvalidVerification", "challenge", "check", "masked", "reply"]
+__all__ += ["Signed", "verify"]
 
 # The configs each type requires, by type: what the API documents.
 REQUIRED: dict[str, tuple[str, ...]] = {kind: p.required for kind, p in PROVIDERS.items()}
@@ -55,6 +56,21 @@ def verify(
     the request's as the provider called it (schemes that sign it need it)."""
     provider = PROVIDERS[verification["type"]]
     return provider.verify(verification["configs"], Signed(headers, body, now, url, method))
+
+
+def challenge(verification: dict[str, Any], signed: Signed) -> Answer | None:
+    """The answer to the provider's unsigned handshake, when the request is one (X's CRC,
+    eBay's challenge code): answered before verification, and not stored."""
+    provider = PROVIDERS[verification["type"]]
+    return provider.challenge(verification["configs"], signed)
+
+
+def reply(verification: dict[str, Any], signed: Signed) -> Answer | None:
+    """The answer a verified request gets when it is the provider's handshake (Slack's
+    url_verification, Zoom's url_validation, Discord's PING, Twitch's callback
+    verification), instead of ingest's own."""
+    provider = PROVIDERS[verification["type"]]
+    return provider.reply(verification["configs"], signed)
 
 
 def masked(verification: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -10,11 +10,6 @@ scheme exactly and differ only in the header, the encoding and a prefix:
   "Webhooks").
 - ``commercelayer``: ``x-commercelayer-signature: <base64>``, keyed by the webhook's
   ``shared_secret`` (Commerce Layer, "Real-time webhooks: security").
-- ``twitter``: ``x-twitter-webhooks-signature: sha256=<base64>``, keyed by the app's
-  consumer secret, which Hookdeck's config calls ``api_key`` (X, Account Activity API,
-  "Securing webhooks").  X's hourly CRC check is a GET with ``crc_token`` and no
-  signature: it is refused here, and answering it (``response_token``) is not a
-  verification's job.
 - ``property-finder``: ``x-signature: <hex>`` (a ``sha256=`` prefix is also accepted).
   Property Finder's Enterprise API documentation was not reachable when this was
   written; the scheme is the one integrators of its lead webhooks describe, and is the
@@ -55,9 +50,6 @@ SCHEMES = {
     "xero": BodySignature("x-xero-signature", "base64"),
     "woocommerce": BodySignature("x-wc-webhook-signature", "base64"),
     "commercelayer": BodySignature("x-commercelayer-signature", "base64"),
-    "twitter": BodySignature(
-        "x-twitter-webhooks-signature", "base64", prefix="sha256=", key_config="api_key"
-    ),
     "property-finder": BodySignature("x-signature", "hex", prefix="sha256=", optional_prefix=True),
 }
 

@@ -9,17 +9,29 @@ eBay expects that key to be fetched (with an OAuth token made from ``client_id``
 verification is refused when the source is written, never accepted unchecked; when eBay
 rotates its key, requests are refused until ``public_key`` is updated.  Hookdeck's
 other configs (``environment``, ``client_id``, ``client_secret``, ``dev_id``,
-``verification_token``) are kept; ``verification_token`` answers eBay's GET
-``challenge_code`` handshake, which is a response, not a verification of a request."""
+``verification_token``) are kept.  eBay's GET ``?challenge_code=…`` handshake is
+answered (when ``verification_token`` is set) with ``challengeResponse``, the hex
+SHA-256 of the code, the token and the endpoint (the URL eBay called, without its
+query: the source's URL as registered with eBay)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
+import orjson
 from cryptography.hazmat.primitives import hashes
 
-from hookhouse.common.domain.providers.base import Configs, InvalidVerification, Provider, Signed
+from hookhouse.common.domain.providers.base import (
+    Answer,
+    Configs,
+    InvalidVerification,
+    Provider,
+    Signed,
+    query_value,
+    text,
+)
 from hookhouse.common.domain.providers.keys import ecdsa_key, ecdsa_signed, unbase64
 
 
@@ -54,6 +66,18 @@ def _ebay(configs: Configs, signed: Signed) -> bool:
     return ecdsa_signed(configs["public_key"], unbase64(sent), signed.body, digest_algorithm)
 
 
+def _challenge(configs: Configs, signed: Signed) -> Answer | None:
+    code = text(query_value(signed.url, "challenge_code"))
+    token = text(configs.get("verification_token"))
+    if signed.method != "GET" or code is None or token is None:
+        return None
+    endpoint = signed.url.partition("?")[0]
+    answer = hashlib.sha256((code + token + endpoint).encode()).hexdigest()
+    return Answer(orjson.dumps({"challengeResponse": answer}))
+
+
 PROVIDERS = {
-    "ebay": Provider((), _ebay, _check, secrets=("client_secret", "verification_token")),
+    "ebay": Provider(
+        (), _ebay, _check, secrets=("client_secret", "verification_token"), challenge=_challenge
+    ),
 }

@@ -5,21 +5,17 @@ from __future__ import annotations
 
 from hookhouse.common.domain.providers.base import (
     Configs,
-    InvalidVerification,
     Provider,
     Signed,
+    check_digest,
     same,
     signature,
 )
-from hookhouse.common.domain.signing import ALGORITHMS, ENCODINGS, encode
+from hookhouse.common.domain.signing import ALGORITHMS, encode
 
 
 def _check_hmac(configs: Configs) -> None:
-    algorithm, encoding = configs.get("algorithm", "sha256"), configs.get("encoding", "base64")
-    if not (isinstance(algorithm, str) and algorithm in ALGORITHMS):
-        raise InvalidVerification(f"algorithm must be one of {', '.join(ALGORITHMS)}")
-    if not (isinstance(encoding, str) and encoding in ENCODINGS):
-        raise InvalidVerification(f"encoding must be one of {', '.join(ENCODINGS)}")
+    check_digest(configs, ALGORITHMS, "base64")
 
 
 def _hmac(configs: Configs, signed: Signed) -> bool:

@@ -1,17 +1,21 @@
 """Public keys and the signatures made with them, as configs and headers carry them:
 text in hex, base64 or base64url (padded or not), or a PEM key.  The key-pair schemes
-(Discord, Telnyx, Token.io, eBay) share these; each says which encoding it uses."""
+(Discord, Telnyx, Token.io, eBay, SendGrid, Wix) share these; each says which encoding
+it uses."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ec import ECDSA, EllipticCurvePublicKey
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import load_der_public_key
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+from cryptography.hazmat.primitives.serialization import load_der_public_key, load_pem_public_key
 
 from hookhouse.common.domain.providers.base import InvalidVerification
 
@@ -46,14 +50,10 @@ def ed25519_key(text: str, encoding: str) -> Ed25519PublicKey:
     """An Ed25519 public key: its 32 bytes as ``encoding`` (hex or base64) text, or PEM;
     InvalidVerification when ``text`` is neither."""
     if text.strip().startswith(PEM_BEGIN):
-        der = _pem_der(text)
-        try:
-            key = load_der_public_key(der) if der else None
-        except (ValueError, UnsupportedAlgorithm):
-            key = None
-        if isinstance(key, Ed25519PublicKey):
-            return key
-        raise InvalidVerification("public_key is PEM but not an Ed25519 public key")
+        key = _public_key(text)
+        if not isinstance(key, Ed25519PublicKey):
+            raise InvalidVerification("public_key is PEM but not an Ed25519 public key")
+        return key
     raw = unhex(text) if encoding == "hex" else unbase64(text)
     if raw is None or len(raw) != 32:
         raise InvalidVerification(
@@ -62,15 +62,46 @@ def ed25519_key(text: str, encoding: str) -> Ed25519PublicKey:
     return Ed25519PublicKey.from_public_bytes(raw)
 
 
-def ecdsa_key(text: str) -> EllipticCurvePublicKey:
-    """An elliptic-curve public key in PEM (line breaks optional); InvalidVerification if not."""
-    der = _pem_der(text) if text.strip().startswith(PEM_BEGIN) else None
-    try:
-        key = load_der_public_key(der) if der else None
+@lru_cache(maxsize=256)
+def _public_key(text: str) -> PublicKeyTypes | None:
+    """A public key from config text: PEM (line breaks optional, or written as ``\\n``),
+    the base64 of its DER, or the base64 of a PEM; None when it is none of these."""
+    cleaned = text.replace("\\n", "\n").strip()
+    if not cleaned.startswith("-----BEGIN"):
+        raw = unbase64("".join(cleaned.split()))
+        if raw is None or not raw.startswith(b"-----BEGIN"):
+            return _loaded(raw)
+        cleaned = raw.decode("ascii", "replace").strip()
+    if cleaned.startswith(PEM_BEGIN):
+        return _loaded(_pem_der(cleaned))
+    try:  # another PEM label, e.g. PKCS#1's RSA PUBLIC KEY
+        return load_pem_public_key(cleaned.encode())
     except (ValueError, UnsupportedAlgorithm):
-        key = None
+        return None
+
+
+def _loaded(der: bytes | None) -> PublicKeyTypes | None:
+    try:
+        return load_der_public_key(der) if der else None
+    except (ValueError, UnsupportedAlgorithm):
+        return None
+
+
+def ecdsa_key(
+    text: str, refusal: str = "public_key must be an elliptic-curve public key in PEM"
+) -> EllipticCurvePublicKey:
+    """The elliptic-curve public key ``text`` holds; InvalidVerification(``refusal``) if none."""
+    key = _public_key(text)
     if not isinstance(key, EllipticCurvePublicKey):
-        raise InvalidVerification("public_key must be an elliptic-curve public key in PEM")
+        raise InvalidVerification(refusal)
+    return key
+
+
+def rsa_key(text: str, refusal: str) -> RSAPublicKey:
+    """The RSA public key ``text`` holds; InvalidVerification(``refusal``) if none."""
+    key = _public_key(text)
+    if not isinstance(key, RSAPublicKey):
+        raise InvalidVerification(refusal)
     return key
 
 

@@ -12,12 +12,12 @@ from hookhouse.common.domain.providers.base import (
     same,
     signature,
 )
-from hookhouse.common.domain.providers.isotime import epoch_seconds
+from hookhouse.common.domain.providers.stamps import iso_seconds
 
 
 def _orb(configs: Configs, signed: Signed) -> bool:
     stamp = signed.headers.get("x-orb-timestamp", "")
-    sent_at = epoch_seconds(stamp)
+    sent_at = iso_seconds(stamp)
     if sent_at is None or abs(signed.now - sent_at) > TOLERANCE_SECONDS:
         return False
     payload = b"v1:" + stamp.encode() + b":" + signed.body

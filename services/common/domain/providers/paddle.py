@@ -7,7 +7,8 @@ accepted."""
 
 from __future__ import annotations
 
-from hookhouse.common.domain.providers.base import Configs, Provider, Signed, fresh, same, signature
+from hookhouse.common.domain.providers.base import Configs, Provider, Signed, same, signature
+from hookhouse.common.domain.providers.stamps import fresh
 
 TOLERANCE_SECONDS = 5
 

@@ -5,7 +5,8 @@ signed again), so hookhouse's 5-minute freshness applies."""
 
 from __future__ import annotations
 
-from hookhouse.common.domain.providers.base import Configs, Provider, Signed, fresh, same, signature
+from hookhouse.common.domain.providers.base import Configs, Provider, Signed, same, signature
+from hookhouse.common.domain.providers.stamps import fresh
 
 
 def _persona(configs: Configs, signed: Signed) -> bool:

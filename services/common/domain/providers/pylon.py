@@ -10,10 +10,10 @@ from hookhouse.common.domain.providers.base import (
     Configs,
     Provider,
     Signed,
-    fresh,
     same,
     signature,
 )
+from hookhouse.common.domain.providers.stamps import fresh
 
 
 def _pylon(configs: Configs, signed: Signed) -> bool:

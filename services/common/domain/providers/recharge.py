@@ -28,22 +28,19 @@ from hookhouse.common.domain.providers.base import (
     InvalidVerification,
     Provider,
     Signed,
+    check_digest,
     same,
     signature,
 )
-from hookhouse.common.domain.signing import ENCODINGS, encode
+from hookhouse.common.domain.signing import encode
 
 TOLERANCE_SECONDS = 48 * 3600
 DIGESTS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
 
 
 def _check(configs: Configs) -> None:
-    algorithm, encoding = configs.get("algorithm", "sha256"), configs.get("encoding", "hex")
-    if not (isinstance(algorithm, str) and algorithm in DIGESTS):
-        # Hookdeck's enum also has md5; Recharge never uses it, and hookhouse refuses it.
-        raise InvalidVerification(f"algorithm must be one of {', '.join(DIGESTS)}")
-    if not (isinstance(encoding, str) and encoding in ENCODINGS):
-        raise InvalidVerification(f"encoding must be one of {', '.join(ENCODINGS)}")
+    # Hookdeck's enum also has md5; Recharge never uses it, and hookhouse refuses it.
+    check_digest(configs, DIGESTS, "hex")
     header = configs.get("header_key", "x-recharge-hmac-sha256")
     if not (isinstance(header, str) and header):
         raise InvalidVerification("header_key must be a header name")

@@ -1,10 +1,24 @@
 """Slack: ``x-slack-signature: v0=<hex HMAC-SHA256 of "v0:{timestamp}:{body}">`` keyed
 with the app's signing secret, the timestamp from ``x-slack-request-timestamp``; Slack
-asks that a timestamp more than 5 minutes from now be refused (a replay)."""
+asks that a timestamp more than 5 minutes from now be refused (a replay).  Its
+``url_verification`` request (signed like the others) is answered with its
+``challenge``."""
 
 from __future__ import annotations
 
-from hookhouse.common.domain.providers.base import Configs, Provider, Signed, fresh, same, signature
+import orjson
+
+from hookhouse.common.domain.providers.base import (
+    Answer,
+    Configs,
+    Provider,
+    Signed,
+    json_object,
+    same,
+    signature,
+    text,
+)
+from hookhouse.common.domain.providers.stamps import fresh
 
 
 def _slack(configs: Configs, signed: Signed) -> bool:
@@ -16,4 +30,12 @@ def _slack(configs: Configs, signed: Signed) -> bool:
     return same(signed.headers.get("x-slack-signature", ""), expected)
 
 
-PROVIDERS = {"slack": Provider(("webhook_secret_key",), _slack)}
+def _url_verification(configs: Configs, signed: Signed) -> Answer | None:
+    event = json_object(signed.body) or {}
+    challenge = text(event.get("challenge"))
+    if event.get("type") != "url_verification" or challenge is None:
+        return None
+    return Answer(orjson.dumps({"challenge": challenge}))
+
+
+PROVIDERS = {"slack": Provider(("webhook_secret_key",), _slack, reply=_url_verification)}

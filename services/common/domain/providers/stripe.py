@@ -3,7 +3,8 @@ than one ``v1`` while a secret is rolled), at most 5 minutes old."""
 
 from __future__ import annotations
 
-from hookhouse.common.domain.providers.base import Configs, Provider, Signed, fresh, same, signature
+from hookhouse.common.domain.providers.base import Configs, Provider, Signed, same, signature
+from hookhouse.common.domain.providers.stamps import fresh
 
 
 def _stripe(configs: Configs, signed: Signed) -> bool:

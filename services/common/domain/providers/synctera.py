@@ -8,10 +8,10 @@ from hookhouse.common.domain.providers.base import (
     Configs,
     Provider,
     Signed,
-    fresh,
     same,
     signature,
 )
+from hookhouse.common.domain.providers.stamps import fresh
 
 
 def _synctera(configs: Configs, signed: Signed) -> bool:

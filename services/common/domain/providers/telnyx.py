@@ -5,8 +5,9 @@ must be within 5 minutes of now, the tolerance Telnyx's own libraries apply."""
 
 from __future__ import annotations
 
-from hookhouse.common.domain.providers.base import Configs, Provider, Signed, fresh
+from hookhouse.common.domain.providers.base import Configs, Provider, Signed
 from hookhouse.common.domain.providers.keys import ed25519_key, ed25519_signed, unbase64
+from hookhouse.common.domain.providers.stamps import fresh
 
 
 def _check(configs: Configs) -> None:

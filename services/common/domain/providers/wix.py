@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-from functools import lru_cache
 from typing import Any
 
 import orjson
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 
 from hookhouse.common.domain.providers.base import (
     Configs,
@@ -20,30 +19,13 @@ from hookhouse.common.domain.providers.base import (
     Provider,
     Signed,
 )
+from hookhouse.common.domain.providers.keys import rsa_key
 
-
-@lru_cache(maxsize=256)
-def _key(text: str) -> rsa.RSAPublicKey:
-    raw = text.replace("\\n", "\n").strip().encode()
-    if not raw.startswith(b"-----BEGIN"):
-        raw = base64.b64decode(b"".join(raw.split()), validate=True)
-    key = (
-        serialization.load_pem_public_key(raw)
-        if raw.startswith(b"-----BEGIN")
-        else serialization.load_der_public_key(raw)
-    )
-    if not isinstance(key, rsa.RSAPublicKey):
-        raise ValueError("not an RSA public key")
-    return key
+REFUSAL = "webhook_secret_key must be the Wix app's public key (an RSA key, PEM)"
 
 
 def _check(configs: Configs) -> None:
-    try:
-        _key(configs["webhook_secret_key"])
-    except (ValueError, UnsupportedAlgorithm) as exc:
-        raise InvalidVerification(
-            "webhook_secret_key must be the Wix app's public key (an RSA key, PEM)"
-        ) from exc
+    rsa_key(configs["webhook_secret_key"], REFUSAL)
 
 
 def _segment(part: bytes) -> bytes:
@@ -61,11 +43,11 @@ def _wix(configs: Configs, signed: Signed) -> bool:
         return False
     try:
         header, claims = orjson.loads(_segment(parts[0])), orjson.loads(_segment(parts[1]))
-        key = _key(configs["webhook_secret_key"])
+        key = rsa_key(configs["webhook_secret_key"], REFUSAL)
         key.verify(
             _segment(parts[2]), parts[0] + b"." + parts[1], padding.PKCS1v15(), hashes.SHA256()
         )
-    except (InvalidSignature, ValueError, binascii.Error, UnsupportedAlgorithm):
+    except (InvalidSignature, InvalidVerification, ValueError, binascii.Error):
         return False
     if not (isinstance(header, dict) and header.get("alg") == "RS256"):
         return False

@@ -20,7 +20,7 @@ function Attempt({ attempt: a }) {
   return html`<li class="attempt" data-attempt=${a.attempt_number}>
     <div class="head">
       <strong>#${a.attempt_number}</strong> <${Badge} value=${a.status} /> ${a.trigger}
-      · ${[a.response_status && `HTTP ${a.response_status}`, a.error_code].filter(Boolean).join(' ')} · ${a.response_latency ?? '—'} ms · ${when(a.created_at)}
+      · ${[a.response_status && `HTTP ${a.response_status}`, a.error_detail].filter(Boolean).join(' ')} · ${a.response_latency ?? '—'} ms · ${when(a.created_at)}
     </div>
     <div class="sent"><code>${a.http_method} ${a.requested_url}</code></div>
     <details><summary>Response headers</summary><${Json} value=${a.response_headers || {}} /></details>

@@ -10,7 +10,9 @@ export function eventsOf(issue) {
   const query = { status: 'FAILED' };
   if (issue.type === 'backpressure') return `#/events?destination_id=${keys.destination_id[0]}&status=QUEUED`;
   if (keys.webhook_id && keys.webhook_id.length) query.webhook_id = keys.webhook_id[0];
-  if (keys.error_code && keys.error_code.length) query.error_code = keys.error_code[0];
+  // The precise code (hookhouse's error_detail) names these failures and no others.
+  const code = (keys.error_detail || [])[0];
+  if (code) query.error_code = code;
   return `#/events?${new URLSearchParams(query)}`;
 }
 
@@ -19,7 +21,7 @@ function title(issue, names) {
   const named = (kind, id) => nameOf(names, kind, id);
   if (issue.type === 'delivery') {
     const status = (keys.response_status || [])[0];
-    const cause = [status && `HTTP ${status}`, (keys.error_code || [])[0]].filter(Boolean).join(' ');
+    const cause = [status && `HTTP ${status}`, (keys.error_detail || [])[0]].filter(Boolean).join(' ');
     return `${named('connections', keys.webhook_id[0])}: ${cause}`;
   }
   if (issue.type === 'transformation') return `Transformation ${keys.transformation_id[0]} failed on ${named('connections', keys.webhook_id[0])}`;

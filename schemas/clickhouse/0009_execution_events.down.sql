@@ -1,0 +1,1 @@
+ALTER TABLE {db}.transformation_executions DROP COLUMN IF EXISTS event_id;
