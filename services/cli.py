@@ -25,12 +25,6 @@ def run_service(name: str) -> None:
     main()
 
 
-def broker_count(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= MAX_LOCAL_BROKERS:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number from 1 to {MAX_LOCAL_BROKERS}")
-    return int(text)
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hookhouse", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -42,7 +36,8 @@ def parser() -> argparse.ArgumentParser:
     )
     up.add_argument(
         "--brokers",
-        type=broker_count,
+        type=int,
+        choices=range(1, MAX_LOCAL_BROKERS + 1),
         metavar="N",
         help=f"run N local Kafka brokers (1 to {MAX_LOCAL_BROKERS}); with 3 or more, topics "
         "are replicated 3 times with min.insync.replicas 2 (the setting "

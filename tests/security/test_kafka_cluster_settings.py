@@ -34,14 +34,20 @@ def test_broker_counts_past_the_bounds_or_not_numbers_are_refused(
         Settings()
 
 
-@pytest.mark.parametrize("count", ["0", "10", "abc", "1e3", "-1", "99999999999999999999"])
-def test_up_refuses_a_broker_count_it_cannot_run(
-    count: str, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("option", "count"),
+    [
+        *[("--brokers", n) for n in ["0", "10", "abc", "1e3", "-1", "99999999999999999999"]],
+        *[("--clickhouse-shards", n) for n in ["0", "7", "-1", "two", "1e3", ""]],
+    ],
+)
+def test_up_refuses_counts_it_cannot_run_before_anything_starts(
+    option: str, count: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as exited:
-        main(["up", "--brokers", count])
+        main(["up", option, count])
     assert exited.value.code == 2
-    assert "is not a number from 1 to 9" in capsys.readouterr().err
+    assert option in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
