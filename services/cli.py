@@ -6,7 +6,7 @@ import argparse
 import subprocess
 import sys
 
-from hookhouse.common.settings import load
+from hookhouse.common.settings import MAX_LOCAL_BROKERS, load
 
 SERVICES = ("ingest", "router", "deliverer", "sink", "api")
 
@@ -33,6 +33,15 @@ def parser() -> argparse.ArgumentParser:
         "--infra-only",
         action="store_true",
         help="start only Kafka and ClickHouse (what the test suite needs)",
+    )
+    up.add_argument(
+        "--brokers",
+        type=int,
+        choices=range(1, MAX_LOCAL_BROKERS + 1),
+        metavar="N",
+        help=f"run N local Kafka brokers (1 to {MAX_LOCAL_BROKERS}); with 3 or more, topics "
+        "are replicated 3 times with min.insync.replicas 2 (the setting "
+        "HOOKHOUSE_KAFKA_BROKERS does the same)",
     )
     up.add_argument(
         "--prometheus",
@@ -92,7 +101,8 @@ def main(argv: list[str] | None = None) -> None:
         # The benchmarks live in the checkout, beside the package, not inside it.
         suite = [sys.executable, "-m", "bench.suite", *rest]
         sys.exit(subprocess.run(suite, cwd=REPO, check=False).returncode)
-    settings = load()
+    # The count decides defaults (the bootstrap list, replication): read with the rest.
+    settings = load(kafka_brokers=args.brokers) if getattr(args, "brokers", None) else load()
     if args.command == "up":
         from hookhouse.stack.supervisor import up
 

@@ -12,7 +12,7 @@ from hookhouse.ingest.app import build_app as ingest_app
 from tests.api_client import Tenants, running_api
 from tests.e2e.running import Stack
 from tests.receiver import Receiver
-from tests.stack import Infra, free_port, isolated_settings
+from tests.stack import Infra, KafkaCluster, free_port, isolated_settings
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +30,17 @@ def settings(infra: None) -> Settings:
     ensure_topics(made)
     migrate(made)
     return made
+
+
+@pytest.fixture(scope="module")
+def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
+    """Three Kafka brokers of the module's own (ports 28092 to 28097), stopped after it."""
+    cluster = KafkaCluster(tmp_path_factory.mktemp("kafka-cluster"))
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture(scope="module")

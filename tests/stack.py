@@ -12,8 +12,10 @@ import time
 import uuid
 from pathlib import Path
 
+from hookhouse.common.kafka import KafkaProbe
 from hookhouse.common.settings import Settings
-from hookhouse.stack.ports import infrastructure_up, is_listening
+from hookhouse.stack import kafka_broker
+from hookhouse.stack.ports import ensure_free, infrastructure_up, is_listening
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_HOME = REPO / ".hookhouse" / "test"
@@ -68,6 +70,59 @@ class Infra:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             self.process.wait(60)
+
+
+class KafkaCluster:
+    """Three brokers on their own ports (clients 28092, 28094, 28096; controllers one
+    above each), made by the same code and jars as ``hookhouse up --brokers 3``, each a
+    process a test may kill."""
+
+    def __init__(self, home: Path) -> None:
+        self.settings = Settings(
+            kafka_brokers=3,
+            kafka_port=28092,
+            kafka_controller_port=28093,
+            kafka_heap="256m",  # three JVMs on a shared 2-core machine
+            home=home,
+            topic_prefix=f"c{uuid.uuid4().hex[:8]}.",
+        )
+        self.home = home
+        self.brokers: dict[int, subprocess.Popen[bytes]] = {}
+
+    def start(self, timeout: float = 240) -> None:
+        ports = self.settings.kafka_ports + self.settings.kafka_controller_ports
+        ensure_free("127.0.0.1", {f"the cluster fixture's port {port}": port for port in ports})
+        for node, command in kafka_broker.prepare(self.settings, self.home):
+            log = (self.home / f"{node.name}.log").open("ab")
+            self.brokers[node.id] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        probe = KafkaProbe(self.settings, brokers=3)
+        deadline = time.monotonic() + timeout
+        # The ports first: a client probing JVMs still starting logs every refusal.
+        while not all(is_listening("127.0.0.1", port) for port in ports) or not probe(1.0):
+            if any(broker.poll() is not None for broker in self.brokers.values()):
+                raise RuntimeError(f"a broker of the cluster exited; see {self.home}/kafka-*.log")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the cluster did not start in {timeout:.0f} s")
+            time.sleep(0.5)
+
+    def address(self, node_id: int) -> str:
+        return f"127.0.0.1:{self.settings.kafka_ports[node_id - 1]}"
+
+    def kill(self, node_id: int) -> None:
+        """SIGKILL: no controlled shutdown, as when a machine is lost."""
+        self.brokers[node_id].kill()
+        self.brokers[node_id].wait()
+
+    def stop(self) -> None:
+        running = [broker for broker in self.brokers.values() if broker.poll() is None]
+        for broker in running:
+            broker.send_signal(signal.SIGTERM)
+        for broker in running:
+            try:
+                broker.wait(60)
+            except subprocess.TimeoutExpired:
+                broker.kill()
+                broker.wait()
 
 
 def isolated_settings(**overrides: object) -> Settings:

@@ -454,16 +454,18 @@ def _raise_message_limits(
 
 
 class KafkaProbe:
-    """Answers "does the cluster answer a metadata request?" for readiness checks."""
+    """Answers "does the cluster answer a metadata request?" for readiness checks, and
+    with ``brokers``, "have that many brokers registered?" (before creating topics
+    replicated to all of them)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, brokers: int = 1) -> None:
         self._admin = AdminClient(client_config(settings))
+        self._brokers = brokers
 
     def __call__(self, timeout: float = 2.0) -> bool:
         try:
-            self._admin.list_topics(timeout=timeout)
+            return len(self._admin.list_topics(timeout=timeout).brokers) >= self._brokers
         except KafkaException:
             return False
         finally:
             serve_logs(self._admin)
-        return True

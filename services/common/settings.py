@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hookhouse.common.domain.limits import payload_max_bytes
@@ -17,6 +17,10 @@ from hookhouse.common.domain.schemas import request_max_bytes
 
 DEFAULT_KAFKA_PORT = 7792
 DEFAULT_CLICKHOUSE_HTTP_PORT = 7723
+# Broker n of the local cluster (0-based) listens on kafka_port + 2n and its controller
+# on kafka_controller_port + 2n: with the defaults 7792/7794/7796 and 7793/7795/7797.
+BROKER_PORT_STEP = 2
+MAX_LOCAL_BROKERS = 9
 
 
 class Settings(BaseSettings):
@@ -26,24 +30,31 @@ class Settings(BaseSettings):
     home: Path = Path(".hookhouse")
     # Where downloaded Kafka jars are cached, shared by every home on the machine.
     cache: Path = Path.home() / ".cache" / "hookhouse"
-    host: str = "127.0.0.1"
+    # Written into the local broker's server.properties too, so a plain host or address.
+    host: str = Field(default="127.0.0.1", pattern=r"^[A-Za-z0-9._:\[\]-]+$")
     log_level: str = "INFO"
     # json: one JSON object per line (time, level, service, logger, message, and
     # request_id / event_id where a line is about one); text: for reading by eye.
     log_format: Literal["json", "text"] = "json"
 
-    # Kafka.  Setting kafka_bootstrap makes `hookhouse up` use that cluster instead of
-    # starting a local broker.
-    kafka_bootstrap: str = ""  # default: host:kafka_port
-    kafka_port: int = DEFAULT_KAFKA_PORT
-    kafka_controller_port: int = 7793
-    kafka_heap: str = "512m"
+    # Kafka.  Setting kafka_bootstrap (host:port, comma-separated) makes `hookhouse up`
+    # use that cluster instead of starting local brokers.
+    kafka_bootstrap: str = ""  # default: every local broker, host:kafka_port first
+    # How many brokers the cluster has: `hookhouse up` starts that many (each also a
+    # KRaft controller), and with three or more topics are replicated (see below).
+    kafka_brokers: int = Field(default=1, ge=1, le=MAX_LOCAL_BROKERS)
+    kafka_port: int = Field(default=DEFAULT_KAFKA_PORT, ge=1, le=65535)
+    kafka_controller_port: int = Field(default=7793, ge=1, le=65535)
+    # Each local broker's JVM heap.
+    kafka_heap: str = Field(default="512m", pattern=r"^[1-9][0-9]{0,5}[kKmMgG]?$")
     kafka_security_protocol: str = "PLAINTEXT"
     kafka_sasl_mechanism: str = ""
     kafka_sasl_username: str = ""
     kafka_sasl_password: SecretStr = SecretStr("")
     topic_prefix: str = Field(default="hookhouse.", pattern=r"^[A-Za-z0-9._-]*$")
     topic_partitions: int = Field(default=4, ge=1)
+    # Of every topic created (and of the local brokers' internal topics).  Default: 3
+    # with three brokers or more, else 1; min_insync_replicas then 2, else 1.
     replication_factor: int = Field(default=1, ge=1)
     min_insync_replicas: int = Field(default=1, ge=1)
     retention_hours: int = Field(default=168, ge=1)
@@ -198,12 +209,54 @@ class Settings(BaseSettings):
         if not isinstance(data, dict):
             return data
         host = data.get("host") or "127.0.0.1"
+        brokers = min(max(_whole(data.get("kafka_brokers"), 1), 1), MAX_LOCAL_BROKERS)
         if not data.get("kafka_bootstrap"):
-            data["kafka_bootstrap"] = f"{host}:{data.get('kafka_port') or DEFAULT_KAFKA_PORT}"
+            first = _whole(data.get("kafka_port"), DEFAULT_KAFKA_PORT)
+            ports = broker_ports(first, brokers)
+            data["kafka_bootstrap"] = ",".join(f"{host}:{port}" for port in ports)
+        if data.get("replication_factor") in (None, ""):
+            data["replication_factor"] = 3 if brokers >= 3 else 1
+        if data.get("min_insync_replicas") in (None, ""):
+            data["min_insync_replicas"] = 2 if _whole(data["replication_factor"], 1) >= 3 else 1
         if not data.get("clickhouse_url"):
             port = data.get("clickhouse_http_port") or DEFAULT_CLICKHOUSE_HTTP_PORT
             data["clickhouse_url"] = f"http://default:@{host}:{port}"
         return data
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _bootstrap_list(cls, value: str) -> str:
+        """A comma-separated list of brokers (spaces around the commas dropped)."""
+        entries = [entry.strip() for entry in value.split(",")]
+        if any(not entry or not entry.isprintable() or " " in entry for entry in entries):
+            raise ValueError(
+                f"kafka_bootstrap must be brokers separated by commas (host:port,host:port), "
+                f"not {value!r}"
+            )
+        return ",".join(entries)
+
+    @model_validator(mode="after")
+    def _replicas_can_acknowledge(self) -> Settings:
+        """With more in-sync replicas required than there are replicas, every
+        ``acks=all`` produce would fail (NOT_ENOUGH_REPLICAS)."""
+        if self.min_insync_replicas > self.replication_factor:
+            raise ValueError(
+                f"min_insync_replicas ({self.min_insync_replicas}) must be at most "
+                f"replication_factor ({self.replication_factor})"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _local_brokers_have_their_own_ports(self) -> Settings:
+        ports = [*self.kafka_ports, *self.kafka_controller_ports]
+        if len(set(ports)) < len(ports) or max(ports) > 65535:
+            raise ValueError(
+                f"{self.kafka_brokers} local brokers need ports kafka_port + "
+                f"{BROKER_PORT_STEP}n and kafka_controller_port + {BROKER_PORT_STEP}n, all "
+                f"different and at most 65535: {self.kafka_port} and "
+                f"{self.kafka_controller_port} give {sorted(ports)}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _cluster_settings_name_a_cluster(self) -> Settings:
@@ -248,6 +301,16 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def kafka_ports(self) -> list[int]:
+        """The local brokers' client ports, in node order."""
+        return broker_ports(self.kafka_port, self.kafka_brokers)
+
+    @property
+    def kafka_controller_ports(self) -> list[int]:
+        """The local brokers' KRaft controller ports, in node order."""
+        return broker_ports(self.kafka_controller_port, self.kafka_brokers)
+
+    @property
     def ingest_url(self) -> str:
         return self.public_ingest_url or f"http://{self.host}:{self.ingest_port}"
 
@@ -284,6 +347,19 @@ class Settings(BaseSettings):
         return shown
 
 
+def broker_ports(first: int, brokers: int) -> list[int]:
+    return [first + BROKER_PORT_STEP * n for n in range(brokers)]
+
+
+def _whole(value: Any, default: int) -> int:
+    """``value`` as read from the environment, if it is a whole number; ``default``
+    otherwise (the field's own validation then says what is wrong with it)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
 def mask_url_password(url: str) -> str:
     """``http://user:secret@host`` -> ``http://user:***@host``; other URLs unchanged."""
     scheme, sep, rest = url.partition("://")
@@ -296,11 +372,12 @@ def mask_url_password(url: str) -> str:
     return f"{scheme}://{user}:***@{location}"
 
 
-def load() -> Settings:
-    """The settings from the environment; the keys of the config topic's secrets, when
-    it gives none, from the home's ``config.key`` (made by ``hookhouse up`` or
-    ``init``), so every process of one home reads what the others sealed."""
-    settings = Settings()
+def load(**overrides: Any) -> Settings:
+    """The settings from the environment (``overrides`` first: a command's options);
+    the keys of the config topic's secrets, when it gives none, from the home's
+    ``config.key`` (made by ``hookhouse up`` or ``init``), so every process of one home
+    reads what the others sealed."""
+    settings = Settings(**overrides)
     key_file = settings.home / "config.key"
     if settings.config_keys.get_secret_value() or not key_file.exists():
         return settings

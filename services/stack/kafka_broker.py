@@ -1,15 +1,26 @@
-"""A single-node Apache Kafka broker in KRaft mode, from the official jars.
+"""Local Apache Kafka brokers in KRaft mode, from the official jars: one, or a cluster.
 
 Maven resolves ``org.apache.kafka:kafka_2.13`` (version pinned in
 ``deploy/kafka/pom.xml``) into the cache folder once; the storage is formatted on
-first start; the broker runs as ``java -cp <libs>/* kafka.Kafka server.properties``.
+first start; each broker runs as ``java -cp <libs>/* kafka.Kafka server.properties``.
+
+Every broker of a cluster is also one of its KRaft controllers ("combined" nodes):
+three JVMs instead of six on a developer's machine, and a quorum of three voters
+that survives the loss of any one node.  Kafka's documentation (4.1, KRaft) calls
+combined nodes fit for small uses such as development and "not recommended in
+critical deployment environments", where controllers run apart from brokers so that
+they can be rolled and scaled apart: a production cluster is deployed so and reached
+through ``HOOKHOUSE_KAFKA_BOOTSTRAP``.
 """
 
 from __future__ import annotations
 
+import base64
+import os
 import re
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from hookhouse.common.domain.limits import TOPIC_MAX_MESSAGE_BYTES
@@ -80,23 +91,52 @@ JVM_PERFORMANCE_OPTIONS = (
 )
 
 
-def server_properties(settings: Settings, data_dir: Path) -> str:
+@dataclass(frozen=True)
+class Node:
+    """One local broker (and controller): its ``node.id``, ports and folder."""
+
+    id: int
+    name: str  # of its process in the supervisor, its log and its folder
+    port: int
+    controller_port: int
+    home: Path
+
+    @property
+    def data(self) -> Path:
+        return self.home / "data"
+
+
+def nodes(settings: Settings, home: Path) -> list[Node]:
+    """The local brokers: ``kafka`` alone, or ``kafka-1`` … ``kafka-N``."""
+    ports = zip(settings.kafka_ports, settings.kafka_controller_ports, strict=True)
+    made = []
+    for number, (port, controller_port) in enumerate(ports, start=1):
+        name = "kafka" if settings.kafka_brokers == 1 else f"kafka-{number}"
+        made.append(Node(number, name, port, controller_port, home / name))
+    return made
+
+
+def server_properties(settings: Settings, node: Node, data_dir: Path) -> str:
     host = settings.host
+    controllers = ",".join(f"{host}:{port}" for port in settings.kafka_controller_ports)
     return "\n".join(
         [
             "process.roles=broker,controller",
-            "node.id=1",
-            f"listeners=PLAINTEXT://{host}:{settings.kafka_port},CONTROLLER://{host}:"
-            f"{settings.kafka_controller_port}",
-            f"advertised.listeners=PLAINTEXT://{host}:{settings.kafka_port}",
+            f"node.id={node.id}",
+            f"listeners=PLAINTEXT://{host}:{node.port},CONTROLLER://{host}:{node.controller_port}",
+            f"advertised.listeners=PLAINTEXT://{host}:{node.port}",
             "controller.listener.names=CONTROLLER",
             "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-            f"controller.quorum.bootstrap.servers={host}:{settings.kafka_controller_port}",
+            f"controller.quorum.bootstrap.servers={controllers}",
             f"log.dirs={data_dir}",
-            "offsets.topic.replication.factor=1",
+            # The brokers' own topics (group offsets, transactions) are replicated as
+            # hookhouse's are, and so is any topic created without saying.
+            f"default.replication.factor={settings.replication_factor}",
+            f"min.insync.replicas={settings.min_insync_replicas}",
+            f"offsets.topic.replication.factor={settings.replication_factor}",
             "offsets.topic.num.partitions=4",
-            "transaction.state.log.replication.factor=1",
-            "transaction.state.log.min.isr=1",
+            f"transaction.state.log.replication.factor={settings.replication_factor}",
+            f"transaction.state.log.min.isr={settings.min_insync_replicas}",
             "group.initial.rebalance.delay.ms=0",
             # A broker killed and started again must wait, before it may serve, until the
             # controller gives up on its previous run's session (this many ms from the
@@ -110,14 +150,10 @@ def server_properties(settings: Settings, data_dir: Path) -> str:
     )
 
 
-def prepare(settings: Settings, home: Path) -> list[str]:
-    """Write the config, format storage on first start; return the broker command."""
+def prepare(settings: Settings, home: Path) -> list[tuple[Node, list[str]]]:
+    """Write each broker's config, format storage on first start; return each
+    broker's command."""
     libs = resolve_jars(settings)
-    kafka_home = home / "kafka"
-    data_dir = kafka_home / "data"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    properties = kafka_home / "server.properties"
-    properties.write_text(server_properties(settings, data_dir.resolve()))
     java = [
         "java",
         f"-Xmx{settings.kafka_heap}",
@@ -127,18 +163,42 @@ def prepare(settings: Settings, home: Path) -> list[str]:
         "-cp",
         f"{libs}/*",
     ]
-    if not (data_dir / "meta.properties").exists():
-        cluster_id = (
-            subprocess.run(
-                [*java, "kafka.tools.StorageTool", "random-uuid"],
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            .stdout.strip()
-            .splitlines()[-1]
+    brokers = nodes(settings, home)
+    for node in brokers:
+        node.data.mkdir(parents=True, exist_ok=True)
+        properties = node.home / "server.properties"
+        properties.write_text(server_properties(settings, node, node.data.resolve()))
+    _format(settings, java, brokers)
+    return [
+        (node, [*java, "kafka.Kafka", str(node.home / "server.properties")]) for node in brokers
+    ]
+
+
+def _format(settings: Settings, java: list[str], brokers: list[Node]) -> None:
+    """Format every broker's storage for one new cluster, the first time.
+
+    One broker is its own quorum (``--standalone``); a cluster's nodes are formatted
+    with the same cluster id and the same initial voters, each with its directory id.
+    """
+    blank = [node for node in brokers if not (node.data / "meta.properties").exists()]
+    if not blank:
+        return
+    if len(blank) < len(brokers):
+        raise RuntimeError(
+            f"{', '.join(str(node.data) for node in blank)} has no Kafka storage while the "
+            "other brokers' has: a broker cannot rejoin with empty storage. Remove every "
+            f"{brokers[0].home.parent}/kafka-* folder to start an empty cluster"
         )
-        subprocess.run(
+    if len(brokers) == 1:
+        quorum = ["--standalone"]
+    else:
+        voters = ",".join(
+            f"{node.id}@{settings.host}:{node.controller_port}:{kafka_uuid()}" for node in brokers
+        )
+        quorum = ["--initial-controllers", voters]
+    cluster_id = kafka_uuid()
+    formatting = [
+        subprocess.Popen(
             [
                 *java,
                 "kafka.tools.StorageTool",
@@ -146,11 +206,25 @@ def prepare(settings: Settings, home: Path) -> list[str]:
                 "-t",
                 cluster_id,
                 "-c",
-                str(properties),
-                "--standalone",
+                str(node.home / "server.properties"),
+                *quorum,
             ],
-            check=True,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
         )
-    return [*java, "kafka.Kafka", str(properties)]
+        for node in brokers  # at once: each is a JVM start
+    ]
+    for node, process in zip(brokers, formatting, strict=True):
+        output, _ = process.communicate()
+        if process.returncode:
+            raise RuntimeError(f"formatting {node.name}'s storage failed:\n{output}")
+
+
+def kafka_uuid() -> str:
+    """A new id as Kafka writes them (``random-uuid``): 16 random bytes in unpadded
+    URL-safe base64, never starting with ``-`` (it would read as an option)."""
+    while True:
+        text = base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode()
+        if not text.startswith("-"):
+            return text

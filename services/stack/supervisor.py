@@ -134,6 +134,10 @@ class Stack:
             {
                 "HOOKHOUSE_HOME": str(self.home),
                 "HOOKHOUSE_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
+                # Services create missing topics too, replicated as the stack's.
+                "HOOKHOUSE_KAFKA_BROKERS": str(self.settings.kafka_brokers),
+                "HOOKHOUSE_REPLICATION_FACTOR": str(self.settings.replication_factor),
+                "HOOKHOUSE_MIN_INSYNC_REPLICAS": str(self.settings.min_insync_replicas),
                 "HOOKHOUSE_CLICKHOUSE_URL": self.settings.clickhouse_url,
                 "PYTHONUNBUFFERED": "1",
             }
@@ -160,8 +164,11 @@ class Stack:
         if self.settings.prometheus and not self.infra_only:
             ports["HOOKHOUSE_PROMETHEUS_PORT"] = self.settings.prometheus_port
         if self.local_kafka:
-            ports["HOOKHOUSE_KAFKA_PORT"] = self.settings.kafka_port
-            ports["HOOKHOUSE_KAFKA_CONTROLLER_PORT"] = self.settings.kafka_controller_port
+            for node in kafka_broker.nodes(self.settings, self.home):
+                step = node.port - self.settings.kafka_port
+                more = f" (which {node.name} listens on + {step})" if step else ""
+                ports[f"HOOKHOUSE_KAFKA_PORT{more}"] = node.port
+                ports[f"HOOKHOUSE_KAFKA_CONTROLLER_PORT{more}"] = node.controller_port
         if self.local_clickhouse:
             for shard, (http, tcp) in enumerate(self.shard_ports(), start=1):
                 moved = f" (shard {shard}: 10 per shard above it)" if shard > 1 else ""
@@ -184,23 +191,28 @@ class Stack:
         return child
 
     def start_kafka(self) -> None:
+        count = self.settings.kafka_brokers
         print(
             f"  kafka       resolving jars (Kafka {kafka_broker.kafka_version()}) and "
-            "starting the broker…",
+            f"starting {'the broker' if count == 1 else f'{count} brokers'}…",
             flush=True,
         )
-        command = kafka_broker.prepare(self.settings, self.home)
-        kafka = self.spawn("kafka", command)
-        # Wait for the port before asking for metadata, so the client does not log
-        # a connection failure every 50 ms while the JVM starts.
-        self.wait(
-            lambda: is_listening(self.settings.host, self.settings.kafka_port),
-            "the Kafka broker",
-            kafka,
-            90.0,
-        )
-        probe = KafkaProbe(self.settings)
-        self.wait(lambda: probe(1.0), "the Kafka broker", kafka, 30.0)
+        brokers = [
+            (node, self.spawn(node.name, command))
+            for node, command in kafka_broker.prepare(self.settings, self.home)
+        ]
+        # Wait for the ports before asking for metadata, so the client does not log
+        # a connection failure every 50 ms while the JVMs start.
+        for node, child in brokers:
+            self.wait(
+                lambda port=node.port: is_listening(self.settings.host, port),
+                f"the Kafka broker {node.name}",
+                child,
+                90.0,
+            )
+        # Topics replicated to every broker can be made once all of them registered.
+        probe = KafkaProbe(self.settings, brokers=count)
+        self.wait(lambda: probe(1.0), "the Kafka brokers", brokers[0][1], 30.0)
 
     def start_clickhouse(self) -> None:
         """One embedded server, or with ``--clickhouse-shards N`` N of them as the
@@ -303,6 +315,14 @@ class Stack:
             ensure_free(self.settings.host, self.ports())
         except PortTaken as exc:
             print(f"hookhouse: {exc}", file=sys.stderr)
+            return 2
+        if self.local_kafka and self.settings.replication_factor > self.settings.kafka_brokers:
+            print(
+                f"hookhouse: HOOKHOUSE_REPLICATION_FACTOR={self.settings.replication_factor} "
+                f"needs as many brokers; start them with --brokers "
+                f"{self.settings.replication_factor}",
+                file=sys.stderr,
+            )
             return 2
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._on_signal)
@@ -463,15 +483,25 @@ class Stack:
         for child in services:
             child.stop(20.0)
         for name in ("clickhouse", "kafka"):
-            for child in self.children:
-                if child.name.partition("-")[0] == name:
-                    child.stop(STOP_GRACE_SECONDS[name])
+            stopping = [c for c in self.children if kind(c.name) == name]
+            if name == "kafka":  # a cluster's brokers all at once, then each waited for
+                for child in stopping[1:]:
+                    if child.alive():
+                        assert child.process is not None
+                        child.process.send_signal(signal.SIGTERM)
+            for child in stopping:
+                child.stop(STOP_GRACE_SECONDS[name])
         (self.home / "pids.json").unlink(missing_ok=True)
         print("hookhouse: stopped", flush=True)
 
 
 class _Stop(Exception):
     pass
+
+
+def kind(name: str) -> str:
+    """What a child is: ``kafka-2`` is a ``kafka`` broker."""
+    return name.partition("-")[0]
 
 
 def http_ok(url: str, timeout: float = 2.0) -> bool:
@@ -533,6 +563,9 @@ def status(settings: Settings) -> int:
         print(f"hookhouse is not running (no {pids_file})")
         return 1
     pids: dict[str, int] = json.loads(pids_file.read_text())
+    state = read_env(home / "stack.env")
+    # The brokers in node order, as `up` wrote their addresses.
+    brokers = iter(state.get("HOOKHOUSE_KAFKA_BOOTSTRAP", "").split(","))
     healthy = True
     for name, pid in pids.items():
         alive = pid_alive(pid)
@@ -542,9 +575,15 @@ def status(settings: Settings) -> int:
             ready = http_ok(f"http://{settings.host}:{port}/readyz")
             line += f"  ready={'yes' if ready else 'no'}  http://{settings.host}:{port}"
             healthy = healthy and ready
+        elif kind(name) == "kafka":
+            address = next(brokers, "")
+            host, _, port = address.rpartition(":")
+            listening = port.isdigit() and is_listening(host, int(port))
+            line += f"  listening={'yes' if listening else 'no'}  {address}"
+            healthy = healthy and listening
         healthy = healthy and alive
         print(line)
-    for key, value in read_env(home / "stack.env").items():
+    for key, value in state.items():
         print(f"  {key}={value}")
     return 0 if healthy else 1
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from hookhouse.cli import main
 from hookhouse.common.clickhouse_layout import Layout, UnshardableStatement
 from hookhouse.common.settings import Settings
 from hookhouse.stack.clickhouse_server import Cluster, arguments
@@ -59,14 +58,7 @@ def test_shard_urls_are_logged_without_their_passwords() -> None:
     assert "s3cret" not in shown and shown == "http://u:***@a:8123,http://b:8123"
 
 
-@pytest.mark.parametrize("count", ["0", "7", "-1", "two", "1e3", ""])
-def test_clickhouse_shards_out_of_range_is_refused_before_anything_starts(
-    count: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    with pytest.raises(SystemExit) as stopped:
-        main(["up", "--clickhouse-shards", count])
-    assert stopped.value.code == 2
-    assert "--clickhouse-shards" in capsys.readouterr().err
+# `hookhouse up --clickhouse-shards` out of range: test_kafka_cluster_settings.py, with --brokers.
 
 
 @pytest.mark.parametrize(
