@@ -261,8 +261,11 @@ def test_the_altinity_example_is_a_clickhouse_with_its_keeper() -> None:
     (node,) = server["spec"]["configuration"]["zookeeper"]["nodes"]
     assert node == {"host": f"keeper-{keeper['metadata']['name']}", "port": 2181}
     (cluster,) = server["spec"]["configuration"]["clusters"]
-    # The migrations make ReplacingMergeTree tables, not Replicated ones: one replica.
-    assert cluster["layout"] == {"shardsCount": 1, "replicasCount": 1}
+    # hookhouse's tables are replicated (Keeper) and sharded over this cluster.
+    assert cluster["layout"] == {"shardsCount": 2, "replicasCount": 2}
+    values = yaml.safe_load((EXAMPLES / "production-values.yaml").read_text())["settings"]
+    assert values["clickhouse_cluster"] == cluster["name"]
+    assert values["clickhouse_replicated"] is True
     pyproject = (REPO / "pyproject.toml").read_text()
     chdb = re.search(r'"chdb-core==(\d+\.\d+)', pyproject)
     assert chdb is not None
