@@ -560,7 +560,7 @@ def test_provider_handshakes_are_answered_by_ingest(stack: Stack, receiver: Rece
 
         def requests_of(source_id: str) -> list[dict[str, Any]]:
             found: list[dict[str, Any]] = client.get(
-                "/requests", params={"source_id": source_id}
+                "/requests", params={"source_id": source_id, "status": "accepted"}
             ).json()["models"]
             return found
 

@@ -79,12 +79,13 @@ def test_migrations_go_up_and_down_on_every_shard(shards: EmbeddedShards) -> Non
     assert {f"{t}_local" for t in SHARDING_KEYS} <= set(first)
     assert first["events"] == "Distributed" and first["events_local"] == "ReplacingMergeTree"
     assert first["events_of_attempts"] == "MaterializedView"
-    assert len(migrate(settings, target=0)) == 8
+    applied = [line for line in ALL_UP if line.startswith("applied")]
+    assert len(migrate(settings, target=0)) == len(applied)
     assert all(
         set(tables_of(settings, url)) == {"schema_migrations", "schema_migrations_local"}
         for url in shards.urls
     )
-    assert migrate(settings)[:8] == ALL_UP[:8]
+    assert migrate(settings)[: len(applied)] == applied
 
 
 def tables_of(settings: Settings, url: str) -> dict[str, str]:

@@ -187,7 +187,8 @@ def test_broker_unresponsive_ingest_answers_503_in_bounded_time_then_recovers(
 
         kafka = _kafka_pid()
         try:
-            wait_for(accepted, 60)
+            # A fresh broker's first producer id can take a minute on a busy machine.
+            wait_for(accepted, 150)
             os.kill(kafka, signal.SIGSTOP)
             for _ in range(3):  # unbounded waits would end in the client's timeout instead
                 answer = post()
