@@ -6,7 +6,7 @@ import argparse
 import subprocess
 import sys
 
-from hookhouse.common.settings import MAX_LOCAL_BROKERS, load
+from hookhouse.common.settings import MAX_LOCAL_BROKERS, MAX_LOCAL_WORKERS, load
 
 SERVICES = ("ingest", "router", "deliverer", "sink", "api")
 
@@ -42,6 +42,16 @@ def parser() -> argparse.ArgumentParser:
         help=f"run N local Kafka brokers (1 to {MAX_LOCAL_BROKERS}); with 3 or more, topics "
         "are replicated 3 times with min.insync.replicas 2 (the setting "
         "HOOKHOUSE_KAFKA_BROKERS does the same)",
+    )
+    up.add_argument(
+        "--workers",
+        type=int,
+        choices=range(1, MAX_LOCAL_WORKERS + 1),
+        metavar="N",
+        help=f"run N processes (1 to {MAX_LOCAL_WORKERS}) each of router, deliverer and sink, "
+        "each restarted on its own; the second and later ones listen from "
+        "HOOKHOUSE_WORKER_PORT (7710) on, three ports per process (the setting "
+        "HOOKHOUSE_WORKERS does the same)",
     )
     up.add_argument(
         "--prometheus",
@@ -108,6 +118,8 @@ def main(argv: list[str] | None = None) -> None:
 
         if args.prometheus:
             settings = settings.model_copy(update={"prometheus": True})
+        if args.workers:
+            settings = settings.model_copy(update={"workers": args.workers})
         sys.exit(up(settings, args.infra_only, args.clickhouse_shards))
     if args.command == "status":
         from hookhouse.stack.supervisor import status
