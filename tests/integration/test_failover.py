@@ -8,7 +8,6 @@ measured and printed (``failover: …``), never asserted: the machine is shared.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import signal
@@ -20,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.failover import longest_gap
 from hookhouse.stack.supervisor import pid_alive
 from tests.e2e.running import Stack, connect, wait_for
 from tests.receiver import Receiver
@@ -80,13 +80,6 @@ class Trickle:
     def __exit__(self, *_: object) -> None:
         self.stopping.set()
         self.thread.join()
-
-
-def longest_gap(arrivals: list[float], since: float) -> float:
-    """The longest time without a delivery from ``since`` to the last arrival."""
-    after = sorted(a for a in arrivals if a >= since)
-    edges = [since, *after]
-    return max((b - a for a, b in itertools.pairwise(edges)), default=0.0)
 
 
 @pytest.mark.parametrize("service", ["deliverer", "router"])
