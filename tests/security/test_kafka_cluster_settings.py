@@ -24,13 +24,28 @@ def test_broker_counts_at_the_bounds_are_taken(count: str, monkeypatch: pytest.M
 
 
 @pytest.mark.parametrize(
-    "count", ["0", "-1", str(MAX_LOCAL_BROKERS + 1), "1" + "0" * 30, "3; rm -rf /", "", "3.5"]
+    ("setting", "count"),
+    [
+        *[
+            ("kafka_brokers", n)
+            for n in [
+                "0",
+                "-1",
+                str(MAX_LOCAL_BROKERS + 1),
+                "1" + "0" * 30,
+                "3; rm -rf /",
+                "",
+                "3.5",
+            ]
+        ],
+        *[("workers", n) for n in ["0", "-1", str(MAX_LOCAL_WORKERS + 1), "2; kill", "1.5", ""]],
+    ],
 )
-def test_broker_counts_past_the_bounds_or_not_numbers_are_refused(
-    count: str, monkeypatch: pytest.MonkeyPatch
+def test_broker_and_worker_counts_past_the_bounds_or_not_numbers_are_refused(
+    setting: str, count: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HOOKHOUSE_KAFKA_BROKERS", count)
-    with pytest.raises(ValidationError, match="kafka_brokers"):
+    monkeypatch.setenv(f"HOOKHOUSE_{setting.upper()}", count)
+    with pytest.raises(ValidationError, match=setting):
         Settings()
 
 
@@ -118,15 +133,6 @@ def test_up_refuses_more_replicas_than_brokers_before_starting_any(
     assert Stack(settings, infra_only=True).run() == 2
     assert "needs as many brokers; start them with --brokers 3" in capsys.readouterr().err
     assert not (tmp_path / "kafka").exists()
-
-
-@pytest.mark.parametrize("count", ["0", "-1", str(MAX_LOCAL_WORKERS + 1), "2; kill", "1.5", ""])
-def test_worker_counts_past_the_bounds_or_not_numbers_are_refused(
-    count: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("HOOKHOUSE_WORKERS", count)
-    with pytest.raises(ValidationError, match="workers"):
-        Settings()
 
 
 @pytest.mark.parametrize(("workers", "port"), [(2, 65534), (8, 65516), (2, 0), (2, 70000)])
