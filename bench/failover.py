@@ -263,8 +263,13 @@ def stack_up(home: Path, workers: int) -> Iterator[Stack]:
 def scenario(stack: Stack, kills: list[Kill], rate: int, hold: float) -> Run:
     """Load the stack, kill each in turn, wait until everything accepted is delivered and
     stored; the figures are in each phase."""
-    receiver = Receiver()
-    receiver.__enter__()
+    with Receiver() as receiver:
+        return load_and_kill(stack, receiver, kills, rate, hold)
+
+
+def load_and_kill(
+    stack: Stack, receiver: Receiver, kills: list[Kill], rate: int, hold: float
+) -> Run:
     connection = connect(stack, receiver, f"failover-{len(kills)}")
 
     def arrivals() -> list[float]:
@@ -284,7 +289,6 @@ def scenario(stack: Stack, kills: list[Kill], rate: int, hold: float) -> Run:
     for phase, end in zip(phases, ends, strict=True):
         phase.until = end
         measure(phase, load.sent, arrived, hold)
-    receiver.__exit__(None, None, None)
     return Run(phases, load, receiver)
 
 
