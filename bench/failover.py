@@ -52,6 +52,9 @@ PORTS = {
     "HOOKHOUSE_KAFKA_CONTROLLER_PORT": "28393",  # 28393, 28395, 28397
     "HOOKHOUSE_KAFKA_HEAP": "256m",  # three JVMs on a shared machine
 }
+# Sources (each its own connection and destination path): records are keyed by source
+# and destination, so one of each would load one partition, one process of a stage.
+SOURCES = 8
 SENT_HEADER = "x-failover-sent"  # the sender's clock (monotonic, this process) at the post
 
 
@@ -86,10 +89,11 @@ class Sent:
 
 class Load:
     """Posts webhooks at ``rate`` per second on a fixed schedule from a pool of threads
-    (a slow answer never delays the next post); keeps every answer."""
+    (a slow answer never delays the next post), to each of ``urls`` in turn; keeps every
+    answer."""
 
-    def __init__(self, url: str, rate: int) -> None:
-        self.url, self.rate = url, rate
+    def __init__(self, urls: list[str], rate: int) -> None:
+        self.urls, self.rate = urls, rate
         self.sent: list[Sent] = []
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
@@ -107,7 +111,8 @@ class Load:
         sent = Sent(time.monotonic())
         self.sent.append(sent)
         try:
-            answer = client.post(self.url, json={"n": n}, headers={SENT_HEADER: repr(sent.at)})
+            url = self.urls[n % len(self.urls)]
+            answer = client.post(url, json={"n": n}, headers={SENT_HEADER: repr(sent.at)})
         except httpx.HTTPError:
             return
         sent.status = answer.status_code
@@ -270,13 +275,16 @@ def scenario(stack: Stack, kills: list[Kill], rate: int, hold: float) -> Run:
 def load_and_kill(
     stack: Stack, receiver: Receiver, kills: list[Kill], rate: int, hold: float
 ) -> Run:
-    connection = connect(stack, receiver, f"failover-{len(kills)}")
+    urls = [
+        connect(stack, receiver, f"failover-{n}", path=f"/hooks/{n}")["source"]["url"]
+        for n in range(SOURCES)
+    ]
 
     def arrivals() -> list[float]:
         return list(first_arrivals(receiver).values())
 
     phases = []
-    with Load(connection["source"]["url"], rate) as load:
+    with Load(urls, rate) as load:
         wait_for(lambda: len(arrivals()) >= rate, 120)  # a second's worth delivered
         time.sleep(hold)
         for kill in kills:
@@ -310,7 +318,9 @@ def main() -> None:
 
 Its own stack: `hookhouse up --brokers 3 --clickhouse-shards 2 --workers 2` (3 KRaft
 brokers, replication 3, min ISR 2; two embedded ClickHouse servers as one cluster; two
-router, deliverer and sink processes), {args.rate} webhooks/s posted on a fixed schedule.
+router, deliverer and sink processes), {args.rate} webhooks/s posted on a fixed schedule
+to {SOURCES} sources (each with its own connection and destination, so every partition
+has records).
 One after another, each SIGKILLed and restarted by the supervisor: a broker, a router, a
 deliverer, a ClickHouse shard. Then the same stack with one process per stage, its router
 and then its deliverer killed. *Refused*: ingest answered anything but 200, or nothing

@@ -62,7 +62,7 @@ def test_delivery_goes_on_after_a_kill(own_stack: Stack, service: str) -> None:
                 if r.headers.get("x-hookhouse-request-id") is not None
             ]
 
-        with Load(connection["source"]["url"], TRICKLE_RATE) as trickle:
+        with Load([connection["source"]["url"]], TRICKLE_RATE) as trickle:
             wait_for(lambda: len(arrivals()) >= 5, 60)
             time.sleep(STEADY_SECONDS)
             pids_file = own_stack.home / "pids.json"
