@@ -18,6 +18,7 @@ import argparse
 import itertools
 import json
 import os
+import shutil
 import signal
 import statistics
 import threading
@@ -310,6 +311,7 @@ def main() -> None:
     results: dict[str, list[Phase]] = {}
     for workers, kills in ((2, cluster_kills()), (1, SINGLE_KILLS)):
         home = harness.HOME / f"failover-{workers}"
+        shutil.rmtree(home, ignore_errors=True)  # a stack of its own, new each run
         with stack_up(home, workers) as stack:
             results[f"{workers}"] = scenario(stack, kills, args.rate, args.hold).phases
     body = f"""## Failover under a steady load (issue 28)
