@@ -293,7 +293,11 @@ def load_and_kill(
     ends = [phase.at for phase in phases[1:]] + [time.monotonic()]
     accepted = load.accepted()
     wait_for(lambda: accepted <= set(first_arrivals(receiver)), 180)
-    wait_for(lambda: stored(stack, accepted) == len(accepted), 180, every=1.0)
+    try:
+        wait_for(lambda: stored(stack, accepted) == len(accepted), 180, every=1.0)
+    except AssertionError as exc:  # say how many, for whoever looks into it
+        found = stored(stack, accepted)
+        raise AssertionError(f"{len(accepted)} accepted, {found} in ClickHouse") from exc
     arrived = first_arrivals(receiver)
     for phase, end in zip(phases, ends, strict=True):
         phase.until = end
