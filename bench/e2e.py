@@ -34,7 +34,7 @@ import uvloop
 from bench import harness, loadgen
 from hookhouse.common import topics
 from hookhouse.common.settings import Settings
-from hookhouse.stack.supervisor import http_ok, read_env
+from hookhouse.stack.supervisor import read_env
 
 STACK_WARM_UP_SECONDS = 15  # per rate, before its measured run
 PORTS = {
@@ -44,6 +44,7 @@ PORTS = {
     "DELIVERER": 29703,
     "SINK": 29704,
     "INGEST_METRICS": 29705,
+    "WORKER": 29710,  # --workers: the second and later processes of each stage
 }
 
 
@@ -206,45 +207,25 @@ machine as a whole was {figures["machine_cpu"]}% busy of {100 * (os.cpu_count() 
     )
 
 
-def start_workers(env: dict[str, str], settings: Settings, n: int) -> list[subprocess.Popen[bytes]]:
-    """Router and deliverer number ``n``: their own ports and home."""
-    home = settings.home / f"worker-{n}"
-    home.mkdir(parents=True, exist_ok=True)
-    mine = {
-        **env,
-        "HOOKHOUSE_HOME": str(home),
-        "HOOKHOUSE_ROUTER_PORT": str(PORTS["ROUTER"] + 100 * n),
-        "HOOKHOUSE_DELIVERER_PORT": str(PORTS["DELIVERER"] + 100 * n),
-    }
-    return [
-        subprocess.Popen(
-            [sys.executable, "-m", "hookhouse.cli", service],
-            env=mine,
-            cwd=harness.REPO,
-            stdout=(home / f"{service}.out").open("ab"),
-            stderr=subprocess.STDOUT,
-        )
-        for service in ("router", "deliverer")
-    ]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--rates", default="1000,300", help="comma-separated offered rates, one run each"
     )
     parser.add_argument("--seconds", type=int, default=20)
-    parser.add_argument("--workers", type=int, default=1, help="router and deliverer processes")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="router, deliverer and sink processes (up --workers)"
+    )
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--section", default="e2e", help="its section of BENCHMARKS.md")
     args = parser.parse_args()
     rates = [int(rate) for rate in args.rates.split(",")]
-    extra: list[subprocess.Popen[bytes]] = []
     with harness.infrastructure(), harness.receiver() as receiver_url:
         settings = harness.settings(topic_partitions=args.partitions)
         env = {
             **harness.env_of(settings),
             **{f"HOOKHOUSE_{name}_PORT": str(port) for name, port in PORTS.items()},
+            "HOOKHOUSE_WORKERS": str(args.workers),
         }
         log = settings.home / "up.out"
         settings.home.mkdir(parents=True, exist_ok=True)
@@ -257,11 +238,6 @@ def main() -> None:
         )
         try:
             harness.wait(lambda: "hookhouse is up" in log.read_text(), 180)
-            extra = [p for n in range(2, args.workers + 1) for p in start_workers(env, settings, n)]
-            for n in range(2, args.workers + 1):
-                for service in ("ROUTER", "DELIVERER"):
-                    ready = f"http://127.0.0.1:{PORTS[service] + 100 * n}/readyz"
-                    harness.wait(lambda ready=ready: http_ok(ready), 120)
             state = read_env(settings.home / "stack.env")
             connection = api(
                 state,
@@ -283,9 +259,6 @@ def main() -> None:
                 for rate in rates
             ]
         finally:
-            for process in extra:
-                process.terminate()
-                process.wait(60)
             stack.send_signal(signal.SIGTERM)
             stack.wait(120)
     harness.record(

@@ -272,15 +272,26 @@ def broker_pid() -> int:
 
 
 def services_of(supervisor: int) -> dict[str, int]:
-    """The ``hookhouse.cli <service>`` processes a supervisor (``hookhouse up``) runs."""
+    """The ``hookhouse.cli <service>`` processes a supervisor (``hookhouse up``) runs, by
+    service, the second and later of a stage (``--workers``) as ``router-1`` …"""
     found = {}
     for entry in Path("/proc").iterdir():
         with suppress(OSError, IndexError):
             stat = (entry / "stat").read_text().rpartition(")")[2].split()
             args = (entry / "cmdline").read_bytes().split(b"\0")
             if int(stat[1]) == supervisor and b"hookhouse.cli" in args:
-                found[args[args.index(b"hookhouse.cli") + 1].decode()] = int(entry.name)
+                service = args[args.index(b"hookhouse.cli") + 1].decode()
+                instance = instance_of((entry / "environ").read_bytes())
+                found[service if instance in ("", f"{service}-0") else instance] = int(entry.name)
     return found
+
+
+def instance_of(environ: bytes) -> str:
+    """The ``HOOKHOUSE_INSTANCE_ID`` in a process's environment, or ``""``."""
+    for line in environ.split(b"\0"):
+        if line.startswith(b"HOOKHOUSE_INSTANCE_ID="):
+            return line.partition(b"=")[2].decode()
+    return ""
 
 
 def stack_parts(supervisor: int) -> dict[str, int]:

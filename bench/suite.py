@@ -2,8 +2,9 @@
 
 Runs ingest, router, deliverer, sink, query API and end-to-end benchmarks one after
 another against one local Kafka and ClickHouse (loopback only), each with its same-run
-baseline and bounded in time, then the end-to-end run again with two router and two
-deliverer processes on more partitions (the scaling figures).  Each benchmark writes
+baseline and bounded in time, then the end-to-end run again with two router, two
+deliverer and two sink processes (``hookhouse up --workers 2``) on more partitions (the
+scaling figures).  Each benchmark writes
 its own section of BENCHMARKS.md; this writes the headline table and the scaling table
 at the top, and PNG plots in ``bench/plots/``.  A progress bar shows what runs; each
 step's output goes to ``.hookhouse/bench/suite/<step>.log``.
@@ -128,7 +129,8 @@ def headline(took: dict[str, float | None]) -> str:
 
 def scaling() -> str:
     lines = [
-        "| router + deliverer processes | partitions | offered/s | delivered/s | p50 ms | p99 ms |",
+        "| processes per stage (router, deliverer, sink) | partitions | offered/s "
+        "| delivered/s | p50 ms | p99 ms |",
         "|---|---|---|---|---|---|",
     ]
     for workers in (1, 2):
@@ -262,11 +264,11 @@ Versions: {ran}; default settings except where a section says otherwise.
 
 {headline(took)}
 
-### Scaling: the same end-to-end run with more router and deliverer processes
+### Scaling: the same end-to-end run with more router, deliverer and sink processes
 
 Offered 1,500 webhooks/s for the run's seconds; one process each on 4 partitions, then
-two each on 8. Both share the machine's cores with ingest, Kafka, ClickHouse and the
-load generator.
+two each on 8 (`hookhouse up --workers 2`). Both share the machine's cores with ingest,
+Kafka, ClickHouse and the load generator.
 
 {scaling()}
 

@@ -6,7 +6,7 @@ import argparse
 import subprocess
 import sys
 
-from hookhouse.common.settings import MAX_LOCAL_BROKERS, load
+from hookhouse.common.settings import MAX_LOCAL_BROKERS, MAX_LOCAL_WORKERS, load
 
 SERVICES = ("ingest", "router", "deliverer", "sink", "api")
 
@@ -25,6 +25,15 @@ def run_service(name: str) -> None:
     main()
 
 
+def count_option(
+    parser: argparse.ArgumentParser, flag: str, most: int, help: str, default: int | None = None
+) -> None:
+    """An option taking a whole number from 1 to ``most``; argparse refuses any other."""
+    parser.add_argument(
+        flag, type=int, choices=range(1, most + 1), metavar="N", default=default, help=help
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hookhouse", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -34,14 +43,22 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start only Kafka and ClickHouse (what the test suite needs)",
     )
-    up.add_argument(
+    count_option(
+        up,
         "--brokers",
-        type=int,
-        choices=range(1, MAX_LOCAL_BROKERS + 1),
-        metavar="N",
-        help=f"run N local Kafka brokers (1 to {MAX_LOCAL_BROKERS}); with 3 or more, topics "
+        MAX_LOCAL_BROKERS,
+        f"run N local Kafka brokers (1 to {MAX_LOCAL_BROKERS}); with 3 or more, topics "
         "are replicated 3 times with min.insync.replicas 2 (the setting "
         "HOOKHOUSE_KAFKA_BROKERS does the same)",
+    )
+    count_option(
+        up,
+        "--workers",
+        MAX_LOCAL_WORKERS,
+        f"run N processes (1 to {MAX_LOCAL_WORKERS}) each of router, deliverer and sink, "
+        "each restarted on its own; the second and later ones listen from "
+        "HOOKHOUSE_WORKER_PORT (7710) on, three ports per process (the setting "
+        "HOOKHOUSE_WORKERS does the same)",
     )
     up.add_argument(
         "--prometheus",
@@ -49,15 +66,14 @@ def parser() -> argparse.ArgumentParser:
         help="also run Prometheus (Debian's `prometheus`) scraping the stack, with its alerts "
         "(the setting HOOKHOUSE_PROMETHEUS=true does the same)",
     )
-    up.add_argument(
+    count_option(
+        up,
         "--clickhouse-shards",
-        type=int,
-        default=1,
-        choices=range(1, 7),
-        metavar="N",
-        help="run N embedded ClickHouse servers as the N shards of one cluster (ports 10 "
+        6,
+        "run N embedded ClickHouse servers as the N shards of one cluster (ports 10 "
         "apart from HOOKHOUSE_CLICKHOUSE_HTTP_PORT and _TCP_PORT); the services use the "
         "cluster layout (docs/clickhouse.md)",
+        default=1,
     )
     sub.add_parser("status", help="show what the local stack is running and whether it is ready")
     logs = sub.add_parser("logs", help="show (and with -f follow) the local stack's logs")
@@ -108,6 +124,8 @@ def main(argv: list[str] | None = None) -> None:
 
         if args.prometheus:
             settings = settings.model_copy(update={"prometheus": True})
+        if args.workers:
+            settings = settings.model_copy(update={"workers": args.workers})
         sys.exit(up(settings, args.infra_only, args.clickhouse_shards))
     if args.command == "status":
         from hookhouse.stack.supervisor import status

@@ -21,6 +21,7 @@ DEFAULT_CLICKHOUSE_HTTP_PORT = 7723
 # on kafka_controller_port + 2n: with the defaults 7792/7794/7796 and 7793/7795/7797.
 BROKER_PORT_STEP = 2
 MAX_LOCAL_BROKERS = 9
+MAX_LOCAL_WORKERS = 8
 
 
 class Settings(BaseSettings):
@@ -122,6 +123,11 @@ class Settings(BaseSettings):
     router_port: int = 7702
     deliverer_port: int = 7703
     sink_port: int = 7704
+    # `hookhouse up --workers N`: N processes each of router, deliverer and sink.  The
+    # first of each listens on the port above; the others from worker_port on, three
+    # ports per slot (services/stack/workers.py).
+    workers: int = Field(default=1, ge=1, le=MAX_LOCAL_WORKERS)
+    worker_port: int = Field(default=7710, ge=1, le=65535)
     # `hookhouse up --prometheus`: a Prometheus server scraping the local stack.
     prometheus: bool = False
     prometheus_port: int = 9090
@@ -255,6 +261,17 @@ class Settings(BaseSettings):
                 f"{BROKER_PORT_STEP}n and kafka_controller_port + {BROKER_PORT_STEP}n, all "
                 f"different and at most 65535: {self.kafka_port} and "
                 f"{self.kafka_controller_port} give {sorted(ports)}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _worker_slots_have_ports(self) -> Settings:
+        last = self.worker_port + 3 * (self.workers - 1) - 1  # sink of the last slot
+        if self.workers > 1 and last > 65535:
+            raise ValueError(
+                f"{self.workers} workers need worker_port to worker_port + "
+                f"{3 * (self.workers - 1) - 1}, at most 65535: worker_port "
+                f"{self.worker_port} gives {last}"
             )
         return self
 

@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewPartitions
 
@@ -109,6 +109,34 @@ class DedupMemory:
         return len(expired)
 
 
+# What a broker answers while a partition's leadership moves (a broker of the cluster
+# died): the lookup is asked again until LEADER_MOVE_SECONDS have passed.
+LEADER_MOVING = frozenset(
+    {
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError._TRANSPORT,
+        KafkaError._TIMED_OUT,
+    }
+)
+LEADER_MOVE_SECONDS = 60.0
+
+
+def watermarks(consumer: Consumer, partition: TopicPartition) -> tuple[int, int]:
+    """The partition's low and high offsets, waiting out a leader moving to another broker
+    (a router stopped for it would only be restarted into the same wait)."""
+    deadline = time.monotonic() + LEADER_MOVE_SECONDS
+    while True:
+        try:
+            low, high = consumer.get_watermark_offsets(partition, timeout=10, cached=False)
+            return low, high
+        except KafkaException as exc:
+            if exc.args[0].code() not in LEADER_MOVING or time.monotonic() > deadline:
+                raise
+            log.warning("dedup: %s; asking again", exc.args[0])
+            time.sleep(0.5)
+
+
 def read_to_end(settings: Settings, topic: str, partitions: set[int]) -> Entries:
     """The latest value of every key in ``partitions`` of ``topic``, tombstones applied."""
     consumer = Consumer(
@@ -123,9 +151,7 @@ def read_to_end(settings: Settings, topic: str, partitions: set[int]) -> Entries
     try:
         left = set()
         for number in partitions:
-            low, high = consumer.get_watermark_offsets(
-                TopicPartition(topic, number), timeout=10, cached=False
-            )
+            low, high = watermarks(consumer, TopicPartition(topic, number))
             if high > low:
                 left.add(number)
         consumer.assign([TopicPartition(topic, n, OFFSET_BEGINNING) for n in left])

@@ -29,6 +29,19 @@ def ensure_free(host: str, ports: dict[str, int]) -> None:
                 ) from exc
 
 
+def ensure_distinct(ports: dict[str, int]) -> None:
+    """Raise :class:`PortTaken` if two of the stack's own ports are the same one (say a
+    worker slot's and a ClickHouse shard's), naming both settings."""
+    owners: dict[int, str] = {}
+    for setting, port in ports.items():
+        if port in owners:
+            raise PortTaken(
+                f"port {port} would serve both {owners[port]} and {setting}; "
+                f"set one of them to a port of its own"
+            )
+        owners[port] = setting
+
+
 def infrastructure_up(host: str, kafka_port: int, clickhouse_port: int) -> bool:
     """Are Kafka and ClickHouse both listening (True) or neither (False)?
 

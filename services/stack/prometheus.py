@@ -16,6 +16,7 @@ import yaml
 
 from hookhouse.common.settings import Settings
 from hookhouse.stack.kafka_broker import REPO
+from hookhouse.stack.workers import Slot, slots
 
 DEPLOY = REPO / "deploy" / "prometheus"
 TOOLS = REPO / ".hookhouse" / "tools"
@@ -28,12 +29,18 @@ def binary(name: str) -> str | None:
 
 
 def config(settings: Settings, services: tuple[str, ...]) -> dict[str, Any]:
-    """The deployed scrape config with the stack's own targets."""
+    """The deployed scrape config with the stack's own targets: every process of each
+    service (``--workers``), labelled with the service."""
     made: dict[str, Any] = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())
     (job,) = made["scrape_configs"]
+    processes = slots(services, settings.workers)
     job["static_configs"] = [
         {
-            "targets": [f"{settings.host}:{metrics_port(settings, name)}"],
+            "targets": [
+                f"{settings.host}:{metrics_port(settings, slot)}"
+                for slot in processes
+                if slot.service == name
+            ],
             "labels": {"service": name},
         }
         for name in services
@@ -41,12 +48,10 @@ def config(settings: Settings, services: tuple[str, ...]) -> dict[str, Any]:
     return made
 
 
-def metrics_port(settings: Settings, service: str) -> int:
-    """Where ``service`` serves /metrics: its port, or ingest's metrics port (ingest's
+def metrics_port(settings: Settings, slot: Slot) -> int:
+    """Where a process serves /metrics: its port, or ingest's metrics port (ingest's
     own port faces providers)."""
-    port: int = getattr(settings, f"{service}_metrics_port", None) or getattr(
-        settings, f"{service}_port"
-    )
+    port: int = getattr(settings, f"{slot.service}_metrics_port", None) or slot.port(settings)
     return port
 
 

@@ -1,11 +1,13 @@
 """``hookhouse up``: start Kafka, ClickHouse and every service, and keep them running.
 
 Order: Kafka → ClickHouse → migrations and topics → first-start bootstrap → ingest,
-api, router, deliverer, sink → wait until every ``/readyz`` answers → print where to
-send a webhook and write ``stack.env``.  A child that dies is restarted with backoff
-(``restarts.py``) and ``pids.json`` names the new process.  Each service runs as slot 0
-of its kind and is named so in its consumer groups (``HOOKHOUSE_INSTANCE_ID``), so a
-restarted one takes its partitions back without a rebalance.
+api, router, deliverer, sink (``--workers N``: N processes each of the last three,
+``workers.py``) → wait until every ``/readyz`` answers → print where to send a webhook
+and write ``stack.env``.  A child that dies is restarted on its own with backoff
+(``restarts.py``) and ``pids.json`` names the new process.  Each service process runs
+as a slot of its kind and is named so in its consumer groups
+(``HOOKHOUSE_INSTANCE_ID``), so a restarted one takes its partitions back without a
+rebalance.
 SIGINT/SIGTERM stop the services first, then ClickHouse, then Kafka, so nothing is
 left mid-write.  Children get their own session (Ctrl-C reaches only this process)
 and SIGTERM if this process dies (Linux ``PR_SET_PDEATHSIG``).
@@ -40,8 +42,9 @@ from hookhouse.common.settings import Settings
 from hookhouse.stack import clickhouse_server, kafka_broker, prometheus
 from hookhouse.stack.bootstrap import Bootstrapped, bootstrap, new_api_key, project
 from hookhouse.stack.clickhouse_server import READER
-from hookhouse.stack.ports import PortTaken, ensure_free, is_listening
+from hookhouse.stack.ports import PortTaken, ensure_distinct, ensure_free, is_listening
 from hookhouse.stack.restarts import Backoff
+from hookhouse.stack.workers import Slot, slot_named, slots
 
 SERVICES = ("ingest", "api", "router", "deliverer", "sink")
 STOP_GRACE_SECONDS = {"kafka": 30.0, "clickhouse": 15.0}
@@ -156,8 +159,8 @@ class Stack:
             {}
             if self.infra_only
             else {
-                f"HOOKHOUSE_{name.upper()}_PORT": getattr(self.settings, f"{name}_port")
-                for name in SERVICES
+                slot_setting(self.settings, slot): slot.port(self.settings)
+                for slot in slots(SERVICES, self.settings.workers)
             }
             | {"HOOKHOUSE_INGEST_METRICS_PORT": self.settings.ingest_metrics_port}
         )
@@ -181,10 +184,11 @@ class Stack:
         http, tcp = self.settings.clickhouse_http_port, self.settings.clickhouse_tcp_port
         return [clickhouse_server.shard_ports(http, tcp, k) for k in range(1, self.shards + 1)]
 
-    def spawn(self, name: str, command: list[str]) -> Child:
+    def spawn(self, name: str, command: list[str], slot: Slot | None = None) -> Child:
         env = self.child_env()
-        if name in SERVICES:
-            env["HOOKHOUSE_INSTANCE_ID"] = f"{name}-0"  # one process of each, slot 0
+        if slot is not None:
+            env["HOOKHOUSE_INSTANCE_ID"] = slot.instance_id
+            env[f"HOOKHOUSE_{slot.service.upper()}_PORT"] = str(slot.port(self.settings))
         child = Child(name, command, self.home / "logs" / f"{name}.log", env)
         child.start()
         self.children.append(child)
@@ -312,7 +316,9 @@ class Stack:
             )
             return 1
         try:
-            ensure_free(self.settings.host, self.ports())
+            ports = self.ports()
+            ensure_distinct(ports)
+            ensure_free(self.settings.host, ports)
         except PortTaken as exc:
             print(f"hookhouse: {exc}", file=sys.stderr)
             return 2
@@ -348,15 +354,18 @@ class Stack:
             if created:
                 print(f"  kafka       created {len(created)} topics", flush=True)
             boot = self.bootstrap()
-            for name in SERVICES:
-                self.spawn(name, [sys.executable, "-m", "hookhouse.cli", name])
-            for child in self.children:
-                if child.name in SERVICES:
-                    port = getattr(self.settings, f"{child.name}_port")
-                    url = f"http://{self.settings.host}:{port}/readyz"
-                    self.wait(
-                        lambda url=url: http_ok(url), child.name, child, READY_TIMEOUT_SECONDS
-                    )
+            started_services = [
+                (
+                    slot,
+                    self.spawn(
+                        slot.name, [sys.executable, "-m", "hookhouse.cli", slot.service], slot
+                    ),
+                )
+                for slot in slots(SERVICES, self.settings.workers)
+            ]
+            for slot, child in started_services:
+                url = f"http://{self.settings.host}:{slot.port(self.settings)}/readyz"
+                self.wait(lambda url=url: http_ok(url), child.name, child, READY_TIMEOUT_SECONDS)
             if self.settings.prometheus:
                 self.start_prometheus()
             self.write_state(boot.api_key)
@@ -475,7 +484,7 @@ class Stack:
         if not self.children:
             return
         print("hookhouse: stopping…", flush=True)
-        services = [c for c in self.children if c.name in SERVICES]
+        services = [c for c in self.children if kind(c.name) in SERVICES]
         for child in services:
             if child.alive():
                 assert child.process is not None
@@ -552,6 +561,14 @@ def add_project(settings: Settings, name: str) -> int:
         log.stop()
 
 
+def slot_setting(settings: Settings, slot: Slot) -> str:
+    """The setting that moves a service process's port, for the port checks' messages."""
+    if slot.number == 0:
+        return f"HOOKHOUSE_{slot.service.upper()}_PORT"
+    offset = slot.port(settings) - settings.worker_port
+    return f"HOOKHOUSE_WORKER_PORT (which {slot.name} listens on + {offset})"
+
+
 def up(settings: Settings, infra_only: bool = False, shards: int = 1) -> int:
     return Stack(settings, infra_only, shards).run()
 
@@ -570,10 +587,11 @@ def status(settings: Settings) -> int:
     for name, pid in pids.items():
         alive = pid_alive(pid)
         line = f"  {name:<11} pid {pid:<8} {'running' if alive else 'stopped'}"
-        if name in SERVICES:
-            port = getattr(settings, f"{name}_port")
-            ready = http_ok(f"http://{settings.host}:{port}/readyz")
-            line += f"  ready={'yes' if ready else 'no'}  http://{settings.host}:{port}"
+        slot = slot_named(name, SERVICES)
+        if slot is not None:
+            url = f"http://{settings.host}:{slot.port(settings)}"
+            ready = http_ok(f"{url}/readyz")
+            line += f"  ready={'yes' if ready else 'no'}  {url}"
             healthy = healthy and ready
         elif kind(name) == "kafka":
             address = next(brokers, "")
@@ -598,7 +616,12 @@ def pid_alive(pid: int) -> bool:
 
 def logs(settings: Settings, service: str | None, follow: bool, lines: int) -> int:
     directory = settings.home.expanduser().resolve() / "logs"
-    files = sorted(directory.glob(f"{service or '*'}.log"))
+    # A service's or a broker's every process: router.log, router-1.log …
+    files = sorted(
+        directory.glob("*.log")
+        if service is None
+        else [*directory.glob(f"{service}.log"), *directory.glob(f"{service}-*.log")]
+    )
     if not files:
         print(f"no logs in {directory}", file=sys.stderr)
         return 1

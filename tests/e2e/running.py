@@ -39,9 +39,13 @@ PORTS = {
 
 
 class Stack:
-    def __init__(self, home: Path, ports: dict[str, str] | None = None) -> None:
-        """``ports``: the stack's ports (default: the end-to-end suite's, ``PORTS``)."""
+    def __init__(
+        self, home: Path, ports: dict[str, str] | None = None, args: tuple[str, ...] = ()
+    ) -> None:
+        """``ports``: the stack's ports (default: the end-to-end suite's, ``PORTS``);
+        ``args``: more of `hookhouse up`'s options."""
         self.home = home
+        self.args = args
         self.env = {**clean_env(), **(ports or PORTS), "HOOKHOUSE_HOME": str(home)}
         self.process: subprocess.Popen[str] | None = None
         self.output = home / "up.out"
@@ -51,7 +55,7 @@ class Stack:
         out = self.output.open("a")
         start = out.tell()  # the banner of an earlier start must not count
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "hookhouse.cli", "up"],
+            [sys.executable, "-m", "hookhouse.cli", "up", *self.args],
             env=self.env,
             cwd=REPO,
             stdout=out,

@@ -8,18 +8,16 @@ measured and printed (``failover: …``), never asserted: the machine is shared.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import signal
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
+from bench.failover import Load, longest_gap
 from hookhouse.stack.supervisor import pid_alive
 from tests.e2e.running import Stack, connect, wait_for
 from tests.receiver import Receiver
@@ -38,7 +36,7 @@ PORTS = {
     "HOOKHOUSE_CLICKHOUSE_HTTP_PORT": "28123",
     "HOOKHOUSE_CLICKHOUSE_TCP_PORT": "28190",
 }
-TRICKLE_SECONDS = 0.1  # one webhook every this often
+TRICKLE_RATE = 10  # webhooks per second
 STEADY_SECONDS = 3.0  # of trickle before the kill, and after delivery resumed
 GIVE_UP_SECONDS = 150.0  # the trickle stops then even if delivery did not resume
 
@@ -50,43 +48,6 @@ def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     yield running
     if running.process is not None:
         running.down()
-
-
-class Trickle:
-    """Posts one webhook every ``TRICKLE_SECONDS`` on a thread; keeps the ids accepted."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.accepted: set[str] = set()
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-
-    def run(self) -> None:
-        with httpx.Client(timeout=15) as client:
-            n = 0
-            while not self.stopping.wait(TRICKLE_SECONDS):
-                n += 1
-                try:
-                    answer = client.post(self.url, json={"n": n})
-                except httpx.HTTPError:
-                    continue  # not accepted: nothing is owed
-                if answer.status_code == 200:
-                    self.accepted.add(answer.json()["request_id"])
-
-    def __enter__(self) -> Trickle:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stopping.set()
-        self.thread.join()
-
-
-def longest_gap(arrivals: list[float], since: float) -> float:
-    """The longest time without a delivery from ``since`` to the last arrival."""
-    after = sorted(a for a in arrivals if a >= since)
-    edges = [since, *after]
-    return max((b - a for a, b in itertools.pairwise(edges)), default=0.0)
 
 
 @pytest.mark.parametrize("service", ["deliverer", "router"])
@@ -101,7 +62,7 @@ def test_delivery_goes_on_after_a_kill(own_stack: Stack, service: str) -> None:
                 if r.headers.get("x-hookhouse-request-id") is not None
             ]
 
-        with Trickle(connection["source"]["url"]) as trickle:
+        with Load([connection["source"]["url"]], TRICKLE_RATE) as trickle:
             wait_for(lambda: len(arrivals()) >= 5, 60)
             time.sleep(STEADY_SECONDS)
             pids_file = own_stack.home / "pids.json"
@@ -117,10 +78,10 @@ def test_delivery_goes_on_after_a_kill(own_stack: Stack, service: str) -> None:
 
         def delivered() -> bool:
             seen = {r.headers.get("x-hookhouse-request-id") for r in receiver.snapshot()}
-            return trickle.accepted <= seen
+            return trickle.accepted() <= seen
 
         wait_for(delivered, 120)
-        assert len(trickle.accepted) > 20
+        assert len(trickle.accepted()) > 20
     # `hookhouse status` reads the pids file: it names the restarted process.
     restarted = wait_for(lambda: live_pid(pids_file, service, victim), 30)
     assert pid_alive(restarted)

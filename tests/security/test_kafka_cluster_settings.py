@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from hookhouse.cli import main
-from hookhouse.common.settings import MAX_LOCAL_BROKERS, Settings
+from hookhouse.common.settings import MAX_LOCAL_BROKERS, MAX_LOCAL_WORKERS, Settings
 from hookhouse.stack.kafka_broker import nodes, server_properties
 from hookhouse.stack.supervisor import Stack
 
@@ -24,13 +24,28 @@ def test_broker_counts_at_the_bounds_are_taken(count: str, monkeypatch: pytest.M
 
 
 @pytest.mark.parametrize(
-    "count", ["0", "-1", str(MAX_LOCAL_BROKERS + 1), "1" + "0" * 30, "3; rm -rf /", "", "3.5"]
+    ("setting", "count"),
+    [
+        *[
+            ("kafka_brokers", n)
+            for n in [
+                "0",
+                "-1",
+                str(MAX_LOCAL_BROKERS + 1),
+                "1" + "0" * 30,
+                "3; rm -rf /",
+                "",
+                "3.5",
+            ]
+        ],
+        *[("workers", n) for n in ["0", "-1", str(MAX_LOCAL_WORKERS + 1), "2; kill", "1.5", ""]],
+    ],
 )
-def test_broker_counts_past_the_bounds_or_not_numbers_are_refused(
-    count: str, monkeypatch: pytest.MonkeyPatch
+def test_broker_and_worker_counts_past_the_bounds_or_not_numbers_are_refused(
+    setting: str, count: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HOOKHOUSE_KAFKA_BROKERS", count)
-    with pytest.raises(ValidationError, match="kafka_brokers"):
+    monkeypatch.setenv(f"HOOKHOUSE_{setting.upper()}", count)
+    with pytest.raises(ValidationError, match=setting):
         Settings()
 
 
@@ -39,6 +54,7 @@ def test_broker_counts_past_the_bounds_or_not_numbers_are_refused(
     [
         *[("--brokers", n) for n in ["0", "10", "abc", "1e3", "-1", "99999999999999999999"]],
         *[("--clickhouse-shards", n) for n in ["0", "7", "-1", "two", "1e3", ""]],
+        *[("--workers", n) for n in ["0", "9", "-1", "two", "1e3", "", "99999999999999999999"]],
     ],
 )
 def test_up_refuses_counts_it_cannot_run_before_anything_starts(
@@ -117,3 +133,13 @@ def test_up_refuses_more_replicas_than_brokers_before_starting_any(
     assert Stack(settings, infra_only=True).run() == 2
     assert "needs as many brokers; start them with --brokers 3" in capsys.readouterr().err
     assert not (tmp_path / "kafka").exists()
+
+
+@pytest.mark.parametrize(("workers", "port"), [(2, 65534), (8, 65516), (2, 0), (2, 70000)])
+def test_worker_ports_past_65535_or_none_are_refused(workers: int, port: int) -> None:
+    with pytest.raises(ValidationError, match="worker_port"):
+        Settings(workers=workers, worker_port=port)
+
+
+def test_worker_ports_ending_at_65535_are_taken() -> None:
+    assert Settings(workers=8, worker_port=65535 - 20).workers == 8

@@ -178,6 +178,7 @@ def test_settings_the_chart_takes_are_exactly_the_non_secret_ones() -> None:
     owned = {"home", "cache", "host", "prometheus", "prometheus_port", "kafka_heap"}
     owned |= {"instance_id"}  # the pod's name
     owned |= {"clickhouse_shard_urls"}  # the local stack's; a cluster takes ON CLUSTER
+    owned |= {"workers"}  # the local stack's processes per stage; the chart has replicas
     owned |= {name for name in Settings.model_fields if name.endswith("_port")}
     owned |= {name for name in Settings.model_fields if name.startswith("clickhouse_reader_")}
     secret = {name.removeprefix("HOOKHOUSE_").lower() for name in SECRET_SETTINGS}
