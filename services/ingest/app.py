@@ -34,7 +34,7 @@ from hookhouse.common.domain.keys import presented_key
 from hookhouse.common.domain.records import InboundRequest, RequestRow, b64
 from hookhouse.common.domain.schemas import request_max_bytes
 from hookhouse.common.domain.times import iso_ms
-from hookhouse.common.domain.verification import Signed, challenge, reply, verify
+from hookhouse.common.domain.verification import Signed, challenge, reply, verify_signed
 from hookhouse.common.health import Readiness, routes
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, KafkaUnavailable, ensure_topics
 from hookhouse.common.runtime import http_server, serve_app, settle_heap, start
@@ -306,7 +306,7 @@ class Ingest:
         verified, answer = None, None
         if refusal is None and source.get("verification"):
             signed = Signed(headers, body, time.time(), self.url_of(scope, domain), method)
-            if not verify(source["verification"], headers, body, signed.now, signed.url, method):
+            if not verify_signed(source["verification"], signed):
                 refusal = admission.Refusal(
                     401,
                     "VERIFICATION_FAILED",

@@ -7,28 +7,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from typing import Any
 
 import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hookhouse.common.domain.verification import Signed, challenge, check, reply, verify
-
-NOW = 1_795_000_000.0
-SECRET = "s3cr3t"
-URL = "https://hooks.example.com/e/src_1"
-
-
-def config(kind: str, **configs: str) -> dict[str, Any]:
-    checked = check({"type": kind, "configs": configs})
-    assert checked is not None
-    return checked
-
-
-def get(url: str) -> Signed:
-    return Signed({}, b"", NOW, url, "GET")
+from hookhouse.common.domain.verification import Signed, challenge, reply, verify
+from tests.unit.test_provider_handshakes import NOW, SECRET, URL, config, get
 
 
 def b64_hmac(secret: str, text: str) -> str:

@@ -15,7 +15,7 @@ from hookhouse.common.domain.providers import HOOKDECK_TYPES, PROVIDERS
 from hookhouse.common.domain.providers.base import Answer, InvalidVerification, Signed
 
 __all__ = ["REQUIRED", "Answer", "InvalidVerification", "challenge", "check", "masked", "reply"]
-__all__ += ["Signed", "verify"]
+__all__ += ["Signed", "verify", "verify_signed"]
 
 # The configs each type requires, by type: what the API documents.
 REQUIRED: dict[str, tuple[str, ...]] = {kind: p.required for kind, p in PROVIDERS.items()}
@@ -54,8 +54,12 @@ def verify(
 ) -> bool:
     """True when the request carries what the source's provider would send; ``url`` is
     the request's as the provider called it (schemes that sign it need it)."""
-    provider = PROVIDERS[verification["type"]]
-    return provider.verify(verification["configs"], Signed(headers, body, now, url, method))
+    return verify_signed(verification, Signed(headers, body, now, url, method))
+
+
+def verify_signed(verification: dict[str, Any], signed: Signed) -> bool:
+    """:func:`verify`, for a request already read as :class:`Signed`."""
+    return PROVIDERS[verification["type"]].verify(verification["configs"], signed)
 
 
 def challenge(verification: dict[str, Any], signed: Signed) -> Answer | None:

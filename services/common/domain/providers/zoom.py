@@ -9,26 +9,21 @@ from __future__ import annotations
 
 import orjson
 
-from hookhouse.common.domain.providers import stamps
 from hookhouse.common.domain.providers.base import (
     Answer,
     Configs,
     Provider,
     Signed,
     json_object,
-    same,
     signature,
     text,
 )
+from hookhouse.common.domain.providers.slack import v0_signed
 
 
 def _zoom(configs: Configs, signed: Signed) -> bool:
-    stamp = signed.headers.get("x-zm-request-timestamp", "")
-    if not stamps.fresh(stamp, signed.now):
-        return False
-    payload = f"v0:{stamp}:".encode() + signed.body
-    expected = "v0=" + signature(configs["webhook_secret_key"], payload, "hex")
-    return same(signed.headers.get("x-zm-signature", ""), expected)
+    secret = configs["webhook_secret_key"]
+    return v0_signed(secret, signed, "x-zm-request-timestamp", "x-zm-signature")
 
 
 def _url_validation(configs: Configs, signed: Signed) -> Answer | None:
