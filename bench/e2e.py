@@ -37,6 +37,8 @@ from hookhouse.common.settings import Settings
 from hookhouse.stack.supervisor import read_env
 
 STACK_WARM_UP_SECONDS = 15  # per rate, before its measured run
+STATISTICS_SECONDS = 1.5  # librdkafka's statistics interval, and some
+OUTSIDE_THE_STACK = ("load generator", "receiver")
 PORTS = {
     "INGEST": 29700,
     "API": 29701,
@@ -106,6 +108,22 @@ def shares(cpu: dict[str, float]) -> str:
     return ", ".join(f"{name} {share}" for name, share in cpu.items())
 
 
+def stack_cpu_ms(cpu: harness.CpuMeter, delivered: int) -> float:
+    """Milliseconds of CPU the stack's own processes used per delivered webhook."""
+    used = sum(s for name, s in cpu.used.items() if name not in OUTSIDE_THE_STACK)
+    return round(1000 * used / max(delivered, 1), 3)
+
+
+def traffic_table(traffic: dict[str, dict[str, float]]) -> str:
+    lines = ["| service | per webhook |", "|---|---|"]
+    for service, counts in traffic.items():
+        if counts:
+            lines.append(
+                f"| {service} | " + ", ".join(f"{k} {v:g}" for k, v in counts.items()) + " |"
+            )
+    return "\n".join(lines)
+
+
 def row(name: str, counts: dict[str, int], stats: dict[str, Any], in_flight: str) -> str:
     figures = " | ".join(f"{stats[k]:.1f}" for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms"))
     return (
@@ -160,6 +178,11 @@ def measure(
             "receiver": harness.receiver_pid(),
         }
     )
+    metrics_ports = {
+        "ingest": PORTS["INGEST_METRICS"],
+        **{name.lower(): PORTS[name] for name in ("ROUTER", "DELIVERER", "SINK", "API")},
+    }
+    traffic_before = harness.kafka_traffic(metrics_ports)
     cpu.start()
     counts = uvloop.run(generate(source_url, rate, seconds, tag=tag))
     cpu.stop()
@@ -169,6 +192,10 @@ def measure(
     ):
         time.sleep(0.5)
     ours = harness.stats(receiver_url)
+    time.sleep(STATISTICS_SECONDS)  # the clients' last counts reach /metrics
+    traffic = harness.traffic_per(
+        traffic_before, harness.kafka_traffic(metrics_ports), counts["accepted"]
+    )
     arrived: dict[str, int] = harness.fetched(f"{receiver_url}/arrivals")
     breakdown = stages(settings, arrived, tag)
     arrivals = sorted(arrived.values())
@@ -184,6 +211,8 @@ def measure(
         "arrivals": [a - arrivals[0] for a in arrivals],
         "cpu": cpu.shares(),
         "machine_cpu": cpu.machine_share(),
+        "stack_cpu_ms": stack_cpu_ms(cpu, ours["unique"]),
+        "kafka_per_webhook": traffic,
     }
     harness.reset(receiver_url)
     in_flight = counts["accepted"] - ours["unique"]
@@ -201,6 +230,13 @@ Rejected by ingest: {counts["rejected"]}; client errors: {counts["errors"]}.
 
 CPU while the webhooks were sent (% of one core): {shares(figures["cpu"])}; the
 machine as a whole was {figures["machine_cpu"]}% busy of {100 * (os.cpu_count() or 1)}%.
+The stack's own processes (not the generator or the receiver) used
+**{figures["stack_cpu_ms"]} ms of CPU per delivered webhook**.
+
+Kafka, per accepted webhook, by service (requests sent to the broker, by kind, from
+the clients' statistics; records produced →topic and consumed topic→):
+
+{traffic_table(traffic)}
 
 """,
         figures,
@@ -218,10 +254,19 @@ def main() -> None:
     )
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--section", default="e2e", help="its section of BENCHMARKS.md")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting of the stack (docs/settings.md, lower case without HOOKHOUSE_), "
+        "e.g. --set kafka_linger_ms=1; repeatable",
+    )
     args = parser.parse_args()
+    overrides = dict(pair.split("=", 1) for pair in args.set)
     rates = [int(rate) for rate in args.rates.split(",")]
     with harness.infrastructure(), harness.receiver() as receiver_url:
-        settings = harness.settings(topic_partitions=args.partitions)
+        settings = harness.settings(topic_partitions=args.partitions, **overrides)
         env = {
             **harness.env_of(settings),
             **{f"HOOKHOUSE_{name}_PORT": str(port) for name, port in PORTS.items()},
@@ -283,6 +328,7 @@ def main() -> None:
     )
 
     if args.section != "e2e":
+        print("".join(text for text, _ in results))
         return  # a scaling run: `hookhouse bench` tables it with the others
     body = f"""## End-to-end latency at a constant rate (issues 6 and 8)
 

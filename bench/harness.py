@@ -31,6 +31,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
+from prometheus_client.parser import text_string_to_metric_families
 
 from hookhouse.common.clickhouse import migrate
 from hookhouse.common.kafka import client_config, consumer_config, ensure_topics, producer_config
@@ -173,15 +174,15 @@ def env_of(made: Settings) -> dict[str, str]:
 
 
 @contextmanager
-def receiver() -> Iterator[str]:
-    if is_listening("127.0.0.1", RECEIVER_PORT):
-        raise RuntimeError(f"port {RECEIVER_PORT} is taken (a receiver left from another run?)")
+def receiver(port: int = RECEIVER_PORT) -> Iterator[str]:
+    if is_listening("127.0.0.1", port):
+        raise RuntimeError(f"port {port} is taken (a receiver left from another run?)")
     process = subprocess.Popen(
-        [sys.executable, str(REPO / "bench" / "receiver.py"), str(RECEIVER_PORT)], cwd=REPO
+        [sys.executable, str(REPO / "bench" / "receiver.py"), str(port)], cwd=REPO
     )
-    url = f"http://127.0.0.1:{RECEIVER_PORT}"
+    url = f"http://127.0.0.1:{port}"
     try:
-        wait(lambda: is_listening("127.0.0.1", RECEIVER_PORT), 30)
+        wait(lambda: is_listening("127.0.0.1", port), 30)
         yield url
     finally:
         process.terminate()
@@ -310,6 +311,47 @@ def idle_cpu(supervisor: int, seconds: float = 10.0) -> dict[str, float]:
     time.sleep(seconds)
     meter.stop()
     return meter.shares()
+
+
+def kafka_traffic(ports: dict[str, int]) -> dict[str, dict[str, float]]:
+    """Per service (name -> its metrics port on loopback): what its Kafka clients did so
+    far, summed over clients: ``Produce``, ``Fetch``, … requests, and ``→topic`` /
+    ``topic→`` records produced and consumed (``common/traffic.py``)."""
+    found: dict[str, dict[str, float]] = {}
+    for service, port in ports.items():
+        counts: dict[str, float] = {}
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+                text = answer.read().decode()
+        except OSError:
+            continue
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == "hookhouse_kafka_requests_total":
+                    key = sample.labels["request"]
+                elif sample.name == "hookhouse_kafka_records_total":
+                    topic = sample.labels["topic"].rpartition(".")[2]
+                    key = f"→{topic}" if sample.labels["direction"] == "produced" else f"{topic}→"
+                else:
+                    continue
+                counts[key] = counts.get(key, 0.0) + sample.value
+        found[service] = counts
+    return found
+
+
+def traffic_per(
+    before: dict[str, dict[str, float]], after: dict[str, dict[str, float]], count: int
+) -> dict[str, dict[str, float]]:
+    """What each service's clients did between two ``kafka_traffic`` readings, per unit
+    of work (``count`` webhooks)."""
+    return {
+        service: {
+            key: round((n - before.get(service, {}).get(key, 0.0)) / max(count, 1), 3)
+            for key, n in sorted(counts.items())
+            if n - before.get(service, {}).get(key, 0.0) > 0
+        }
+        for service, counts in after.items()
+    }
 
 
 def machine_busy_seconds() -> float:

@@ -41,12 +41,12 @@ from hookhouse.common.kafka import Sender, consumer_config
 from hookhouse.common.membership import JOINING, Membership, membership
 from hookhouse.common.offsets import OffsetTracker
 from hookhouse.common.settings import Settings
+from hookhouse.common.traffic import KAFKA_TRAFFIC, STATISTICS_EVERY_MS
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 COMMIT_EVERY_SECONDS = 0.5
-STATISTICS_EVERY_MS = 1000
 
 
 def position(msg: Record) -> tuple[str, int, int]:
@@ -123,9 +123,12 @@ class AsyncConsumer:
     def _statistics(self, report: str) -> None:
         """librdkafka's statistics (on the consumer's thread, inside a poll)."""
         try:
-            self.membership = membership(orjson.loads(report))
+            stats = orjson.loads(report)
         except orjson.JSONDecodeError:
             log.warning("unreadable consumer statistics")
+            return
+        self.membership = membership(stats)
+        KAFKA_TRAFFIC.report(stats)
 
     # Rebalance callbacks run on the consumer thread, inside consume().
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:

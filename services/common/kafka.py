@@ -35,6 +35,7 @@ from confluent_kafka.cimpl import NewTopic
 from hookhouse.common import topics
 from hookhouse.common.domain.limits import RECORD_MAX_BYTES
 from hookhouse.common.settings import Settings
+from hookhouse.common.traffic import KAFKA_TRAFFIC, STATISTICS_EVERY_MS
 
 log = logging.getLogger(__name__)
 LIBRDKAFKA_LOG = logging.getLogger("hookhouse.librdkafka")
@@ -148,7 +149,14 @@ class AsyncProducer:
         timeout: float | None = None,
         linger_ms: float | None = None,
     ) -> None:
-        self._producer = Producer(producer_config(settings, timeout, linger_ms))
+        self._producer = Producer(
+            {
+                **producer_config(settings, timeout, linger_ms),
+                # Served by the poll thread (a producer nobody polls would pile them up).
+                "statistics.interval.ms": STATISTICS_EVERY_MS,
+                "stats_cb": KAFKA_TRAFFIC.report_json,
+            }
+        )
         self._timeout = timeout or settings.produce_timeout_seconds
         # Sends by deadline (all share one timeout, so this is in deadline order).  An
         # idempotent producer may hold an in-flight record far past message.timeout.ms

@@ -67,13 +67,13 @@ class Settings(BaseSettings):
     # Codec of every producer's batches: lz4 stores similar webhooks in far fewer
     # bytes; none spares the producers, the broker and the consumers its CPU.
     kafka_compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "lz4"
-    # How long the broker may hold a router's or deliverer's fetch to gather records:
-    # the most a record waits per hop when traffic is light, and, idle, one fetch per
-    # that many ms per consumer (each costs the broker CPU).
-    kafka_fetch_wait_ms: int = Field(default=10, ge=1, le=5000)
-    # What the broker waits for before answering those fetches early: 64 KiB gathers
-    # records under load (less broker CPU); 1 answers as soon as one is there.
-    kafka_fetch_min_bytes: int = Field(default=64 * 1024, ge=1, le=16 * 1024 * 1024)
+    # A router's or deliverer's fetch is answered as soon as the broker holds
+    # ``kafka_fetch_min_bytes`` for it (1: the first record, at once), else after
+    # ``kafka_fetch_wait_ms``.  Idle, each consumer sends one fetch per wait (each costs
+    # the broker CPU); a larger minimum gathers records under load, each waiting up to
+    # the wait per hop.
+    kafka_fetch_wait_ms: int = Field(default=500, ge=1, le=5000)
+    kafka_fetch_min_bytes: int = Field(default=1, ge=1, le=16 * 1024 * 1024)
     # This process's name in its consumer groups (static membership): unique per
     # process, the same across its restarts (`hookhouse up`: the service and its slot;
     # Kubernetes: the pod's name).  A process restarted under its name takes its
@@ -192,6 +192,10 @@ class Settings(BaseSettings):
     # destination, and a trickle of small batches costs the broker dearly: its CPU per
     # delivery falls steeply as the batches grow.
     deliverer_linger_ms: float = Field(default=100.0, ge=0, le=1000)
+    # The same for the router's rows of requests and events on `records` (ClickHouse's
+    # copy, not on a webhook's way): its deliveries go out at once, through another
+    # producer, and a batch's offsets are done once both producers acknowledged it.
+    router_records_linger_ms: float = Field(default=100.0, ge=0, le=1000)
     delivery_header_prefix: str = "x-hookhouse-"
     response_body_limit: int = Field(default=10_000, ge=0)
     # Deliveries waiting for one destination (its rate limit or concurrency) before more

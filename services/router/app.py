@@ -1,10 +1,14 @@
 """The router: ``requests`` in; ``deliveries``, ``held``, ``records`` and ``dlq`` out.
 
 One loop reads batches of requests with confluent-kafka (``AsyncConsumer``), routes
-them and sends every output record of a batch through one ``SendGroup``; it reads and
-routes the next batch while those acknowledgements arrive, and marks a batch's offsets
-done, to be committed, only once all of them have (at least once; KAFKA-NOTES B).  A
-failed send stops the process without marking its batch, so the batch is read again
+them and sends a batch's output records through two ``SendGroup``s: deliveries, held
+deliveries, dead letters and dedup marks through a producer that sends at once, the
+rows for ClickHouse (``records``) through one that gathers them for
+``router_records_linger_ms`` (every small produce request costs the broker about as much
+as a large one).  It reads and routes the next batches while acknowledgements arrive
+(bounded by the producers' queues, see ``AsyncProducer.room``), and marks a batch's offsets done, to be
+committed, only once all its records were acknowledged (at least once; KAFKA-NOTES B).
+A failed send stops the process without marking its batch, so the batch is read again
 by the next owner of its partitions.  Deduplication memory lives in
 ``router/dedup.py``; paused connections' deliveries in ``router/release.py``.
 
@@ -20,7 +24,9 @@ import asyncio
 import binascii
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import orjson
 import uvloop
@@ -114,8 +120,10 @@ class Router:
         # NO_CONNECTION that do have connections: wait for the whole log.
         while not await asyncio.to_thread(self.config.wait_ready, 5.0):
             log.warning("waiting for the configuration log before routing")
-        producer = AsyncProducer(
-            self.settings, timeout=self.settings.background_produce_timeout_seconds
+        timeout = self.settings.background_produce_timeout_seconds
+        producer = AsyncProducer(self.settings, timeout=timeout)
+        rows = AsyncProducer(
+            self.settings, timeout=timeout, linger_ms=self.settings.router_records_linger_ms
         )
         consumer = self.consumer = AsyncConsumer(
             self.settings,
@@ -129,25 +137,23 @@ class Router:
         releaser.add_done_callback(self.releaser_ended)
         settle_heap()
         expired_at = time.monotonic()
-        # One batch's acknowledgements are awaited after the next batch was routed
-        # (its records sent): the loop routes while the broker writes.
-        unacked: tuple[list[Record], asyncio.Future[None]] | None = None
+        # Batches whose records are not all acknowledged yet: the loop routes while the
+        # broker writes, and a batch is done when its acknowledgements are all in.
+        unacked: set[asyncio.Future[Any]] = set()
         try:
             while not self.stop.is_set():
-                batch = await consumer.consume(BATCH_SIZE, 0 if unacked else POLL_SECONDS)
+                batch = await consumer.consume(BATCH_SIZE, POLL_SECONDS)
                 self.dedup.apply_restored()
-                routed = (batch, await self.route_batch(producer, batch)) if batch else None
-                if unacked is not None:
-                    await unacked[1]
-                    consumer.done_all(unacked[0])
-                unacked = routed
+                if batch:
+                    acked = await self.route_batch(producer, rows, batch)
+                    unacked.add(acked)
+                    acked.add_done_callback(self.settled(batch, unacked))
                 now = time.monotonic()
                 if now - expired_at > EXPIRE_EVERY_SECONDS:
                     self.dedup.expire(producer)
                     expired_at = now
-            if unacked is not None:
-                await unacked[1]
-                consumer.done_all(unacked[0])
+            if unacked:
+                await asyncio.wait(unacked)
         except Exception:
             log.exception("routing a batch failed; stopping without committing it")
             self.exit_code = 3
@@ -156,10 +162,31 @@ class Router:
             await asyncio.wait([releaser])
             await consumer.close()
             await asyncio.to_thread(producer.close)
+            await asyncio.to_thread(rows.close)
             self.config.stop()
             # Its V8 contexts close on the thread they run on; their threads end with them.
             await asyncio.wrap_future(self.javascript.submit(self.runtime.close))
             self.javascript.shutdown()
+
+    def settled(
+        self, batch: list[Record], unacked: set[asyncio.Future[Any]]
+    ) -> Callable[[asyncio.Future[Any]], None]:
+        """What to do when ``batch``'s acknowledgements are all in, or one failed."""
+
+        def done(acked: asyncio.Future[Any]) -> None:
+            unacked.discard(acked)
+            if acked.cancelled() or acked.exception() is not None:
+                # Never marked done: read again by the next owner (at least once).
+                log.error(
+                    "a routed batch's records were not acknowledged; stopping",
+                    exc_info=None if acked.cancelled() else acked.exception(),
+                )
+                self.exit_code = 3
+                self.stop.set()
+            elif self.consumer is not None:
+                self.consumer.done_all(batch)
+
+        return done
 
     def releaser_ended(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
@@ -168,10 +195,11 @@ class Router:
             self.stop.set()
 
     async def route_batch(
-        self, producer: AsyncProducer, batch: list[Record]
-    ) -> asyncio.Future[None]:
-        """Send everything a batch causes; the future resolves when all of it is acked."""
-        sends = producer.group()
+        self, producer: AsyncProducer, rows_producer: AsyncProducer, batch: list[Record]
+    ) -> asyncio.Future[Any]:
+        """Send everything a batch causes (its rows for ClickHouse through
+        ``rows_producer``); the future resolves when all of it is acked."""
+        sends, rows = producer.group(), rows_producer.group()
         received = []
         for msg in batch:
             try:
@@ -191,15 +219,18 @@ class Router:
             # producer's queue rather than overflowing it; if its records' bytes overflow
             # it all the same, it is routed again once acknowledgements made room (the
             # same request makes the same records, and dedup knows it for itself).
-            await producer.room(2 * len(state.connections_of(request.source_id)) + 8)
+            outputs_at_most = 2 * len(state.connections_of(request.source_id)) + 8
+            await producer.room(outputs_at_most)
+            await rows_producer.room(outputs_at_most)
             while True:
                 try:
-                    self.process(sends, msg, request, original)
+                    self.process(sends, rows, msg, request, original)
                     break
                 except LocalQueueFull:
                     await producer.drained()
+                    await rows_producer.drained()
         self.prepared.clear()
-        return sends.acked()
+        return asyncio.gather(sends.acked(), rows.acked())
 
     def run_code(
         self, project_id: str, code: str, env: dict[str, str], message: Message
@@ -236,9 +267,15 @@ class Router:
         send_dead_letter(sends, self.dlq, "router", reason, msg, {"message": detail})
 
     def process(
-        self, sends: SendGroup, msg: Record, request: InboundRequest, original: Message
+        self,
+        sends: SendGroup,
+        rows: SendGroup,
+        msg: Record,
+        request: InboundRequest,
+        original: Message,
     ) -> None:
-        """Send everything one request causes, through ``sends``."""
+        """Send everything one request causes: its rows for ClickHouse through ``rows``,
+        the rest through ``sends``."""
         connections = self.config.state.connections_of(request.source_id)
         seen_before = self.dedup.seen_in(sends, msg.partition() or 0, request.id)
         try:
@@ -266,7 +303,8 @@ class Router:
             self.dead_letter(sends, msg, "record_too_large", too_large)
             return
         for out in made:
-            sends.send(topics.name(self.settings, out.topic), out.value, out.key, out.headers)
+            group = rows if out.topic == topics.RECORDS else sends
+            group.send(topics.name(self.settings, out.topic), out.value, out.key, out.headers)
         for row in routed.events:
             metrics.ROUTER_EVENTS.labels(row.status).inc()
         for ignored in routed.ignored:
