@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -146,9 +147,9 @@ def measure(
 
 
 @contextmanager
-def hookhouse_stack(receiver_url: str) -> Iterator[str]:
+def hookhouse_stack(receiver_url: str, overrides: dict[str, str]) -> Iterator[str]:
     """``hookhouse up`` with a connection to the receiver; yields the source's URL."""
-    settings = harness.settings()
+    settings = harness.settings(**overrides)
     env = {
         **harness.env_of(settings),
         **{f"HOOKHOUSE_{name}_PORT": str(port) for name, port in e2e.PORTS.items()},
@@ -220,22 +221,30 @@ def main() -> None:
     parser.add_argument(
         "--then", default="", help="a command run once the peer is measured (to stop it)"
     )
+    parser.add_argument(
+        "--skip-peer", action="store_true", help="measure hookhouse only, beside the last run"
+    )
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     args = parser.parse_args()
+    overrides = dict(pair.split("=", 1) for pair in args.set)
     rates = [int(rate) for rate in args.rates.split(",")]
     results = {}
-    with harness.receiver(args.receiver_port) as receiver_url:
-        print(f"{args.name}:", flush=True)
-        results[args.name] = measure(args.url, receiver_url, rates, args.seconds, args.saturate)
-    if args.then:
+    if args.skip_peer:  # trying hookhouse's settings: the peer's figures of the last run
+        results[args.name] = json.loads((harness.RESULTS / "peer.json").read_text())[args.name]
+    else:
+        with harness.receiver(args.receiver_port) as receiver_url:
+            print(f"{args.name}:", flush=True)
+            results[args.name] = measure(args.url, receiver_url, rates, args.seconds, args.saturate)
+    if args.then and not args.skip_peer:
         subprocess.run(args.then, shell=True, check=True)  # noqa: S602 - the caller's own
     # hookhouse's Kafka and ClickHouse run only while hookhouse is measured.
-    with harness.infrastructure(), harness.receiver(args.receiver_port) as receiver_url:
-        harness.warm_up()
-        with hookhouse_stack(f"{receiver_url}/") as source_url:
-            print("hookhouse:", flush=True)
-            results["hookhouse"] = measure(
-                source_url, receiver_url, rates, args.seconds, args.saturate
-            )
+    with (
+        harness.infrastructure(),
+        harness.receiver(args.receiver_port) as receiver_url,
+        hookhouse_stack(f"{receiver_url}/", overrides) as source_url,
+    ):
+        print("hookhouse:", flush=True)
+        results["hookhouse"] = measure(source_url, receiver_url, rates, args.seconds, args.saturate)
     harness.record("peer", results)
     body = f"""## Beside {args.name} (issue 32)
 

@@ -6,8 +6,9 @@ deliveries, dead letters and dedup marks through a producer that sends at once, 
 rows for ClickHouse (``records``) through one that gathers them for
 ``router_records_linger_ms`` (every small produce request costs the broker about as much
 as a large one).  It reads and routes the next batches while acknowledgements arrive
-(bounded by the producers' queues, see ``AsyncProducer.room``), and marks a batch's offsets done, to be
-committed, only once all its records were acknowledged (at least once; KAFKA-NOTES B).
+(bounded by the producers' queues, see ``AsyncProducer.room``), and marks a batch's
+offsets done, to be committed, only once all its records were acknowledged (at least
+once; KAFKA-NOTES B).
 A failed send stops the process without marking its batch, so the batch is read again
 by the next owner of its partitions.  Deduplication memory lives in
 ``router/dedup.py``; paused connections' deliveries in ``router/release.py``.
