@@ -31,19 +31,14 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import orjson
 import uvloop
 
 from bench import e2e, harness, loadgen
-from hookhouse.stack.supervisor import read_env
 
 CONNECTIONS = 64  # of the saturating closed loop
 DRAIN_SECONDS = 60
@@ -146,41 +141,6 @@ def measure(
     return {"runs": runs, "saturation": flood}
 
 
-@contextmanager
-def hookhouse_stack(receiver_url: str, overrides: dict[str, str]) -> Iterator[str]:
-    """``hookhouse up`` with a connection to the receiver; yields the source's URL."""
-    settings = harness.settings(**overrides)
-    env = {
-        **harness.env_of(settings),
-        **{f"HOOKHOUSE_{name}_PORT": str(port) for name, port in e2e.PORTS.items()},
-    }
-    log = settings.home / "up.out"
-    settings.home.mkdir(parents=True, exist_ok=True)
-    stack = subprocess.Popen(
-        [sys.executable, "-m", "hookhouse.cli", "up"],
-        env=env,
-        cwd=harness.REPO,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        harness.wait(lambda: "hookhouse is up" in log.read_text(), 180)
-        state = read_env(settings.home / "stack.env")
-        connection = e2e.api(
-            state,
-            "/connections",
-            {
-                "name": "bench",
-                "source": {"name": "bench"},
-                "destination": {"name": "receiver", "url": receiver_url},
-            },
-        )
-        yield str(connection["source"]["url"])
-    finally:
-        stack.send_signal(signal.SIGTERM)
-        stack.wait(120)
-
-
 def table(name: str, peer: str, ours: dict[str, Any], theirs: dict[str, Any]) -> str:
     lines = [
         f"| | hookhouse | {peer} | hookhouse's lead |",
@@ -241,7 +201,7 @@ def main() -> None:
     with (
         harness.infrastructure(),
         harness.receiver(args.receiver_port) as receiver_url,
-        hookhouse_stack(f"{receiver_url}/", overrides) as source_url,
+        e2e.running_stack(harness.settings(**overrides), f"{receiver_url}/") as (_, source_url),
     ):
         print("hookhouse:", flush=True)
         results["hookhouse"] = measure(source_url, receiver_url, rates, args.seconds, args.saturate)

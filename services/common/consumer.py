@@ -96,13 +96,17 @@ class AsyncConsumer:
         bulk: bool = False,
         on_assign: Callable[[list[TopicPartition]], None] | None = None,
         commit_every_seconds: float = COMMIT_EVERY_SECONDS,
+        before_revoke: Callable[[], None] | None = None,
     ) -> None:
         """``on_assign`` runs on the consumer's thread when partitions are assigned,
-        before any of their records is returned (the router restores state there)."""
+        before any of their records is returned (the router restores state there);
+        ``before_revoke`` when partitions are taken away (or at the close), before what
+        is done is committed (the router lets its records in flight be acknowledged)."""
         self.tracker = OffsetTracker()
         self.commit_every_seconds = commit_every_seconds
         self._committer: asyncio.Task[None] | None = None  # started by the first consume
         self._on_assign_hook = on_assign
+        self._before_revoke = before_revoke
         self.paused = False
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"kafka-{group}")
         self.membership: Membership = JOINING
@@ -142,6 +146,8 @@ class AsyncConsumer:
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Commit what is complete, then forget the partitions: records still in flight
         # for them will be delivered again by their new owner (at least once).
+        if self._before_revoke is not None and partitions:
+            self._before_revoke()
         self._commit_now(consumer)
         self._drop(partitions)
 

@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     produce_timeout_seconds: float = Field(default=10.0, gt=0)
     # How long a producer gathers records into one batch before sending: longer means
     # fewer, larger requests (less broker CPU per record), each record waiting longer.
-    kafka_linger_ms: float = Field(default=0.5, ge=0, le=1000)
+    kafka_linger_ms: float = Field(default=2.0, ge=0, le=1000)
     # Codec of every producer's batches: lz4 stores similar webhooks in far fewer
     # bytes; none spares the producers, the broker and the consumers its CPU.
     kafka_compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "lz4"

@@ -6,9 +6,9 @@ deliveries, dead letters and dedup marks through a producer that sends at once, 
 rows for ClickHouse (``records``) through one that gathers them for
 ``router_records_linger_ms`` (every small produce request costs the broker about as much
 as a large one).  It reads and routes the next batches while acknowledgements arrive
-(bounded by the producers' queues, see ``AsyncProducer.room``), and marks a batch's
-offsets done, to be committed, only once all its records were acknowledged (at least
-once; KAFKA-NOTES B).
+(``UNACKED_REQUESTS`` at most), and marks a batch's offsets done, to be committed, only
+once all its records were acknowledged (at least once; KAFKA-NOTES B).  A revoke waits
+for the batches in flight first, so the next owner does not route them again.
 A failed send stops the process without marking its batch, so the batch is read again
 by the next owner of its partitions.  Deduplication memory lives in
 ``router/dedup.py``; paused connections' deliveries in ``router/release.py``.
@@ -68,6 +68,12 @@ log = logging.getLogger(__name__)
 GROUP = topics.ROUTER_GROUP
 BATCH_SIZE = 500
 POLL_SECONDS = 0.1  # how long an idle loop waits for a record
+# Consumed requests whose records may wait for acknowledgements at once (memory, and
+# what a crash routes again); past it the loop waits for the oldest batches.
+UNACKED_REQUESTS = 5_000
+# How long a revoke waits for the batches in flight, so that their offsets go with it
+# and the next owner of the partitions does not route (and deliver) them again.
+REVOKE_WAIT_SECONDS = 5.0
 EXPIRE_EVERY_SECONDS = 60.0
 
 
@@ -103,6 +109,9 @@ class Router:
         self.stop = asyncio.Event()
         self.exit_code = 0
         self.consumer: AsyncConsumer | None = None  # made once the config log is read
+        # Batches routed whose records are not all acknowledged yet, and their requests.
+        self.unacked: dict[asyncio.Future[Any], int] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.dedup = DedupMemory(settings)
         self.runtime = Runtime(Limits.of(settings))
         self.javascript = ThreadPoolExecutor(max_workers=1, thread_name_prefix="javascript")
@@ -126,11 +135,13 @@ class Router:
         rows = AsyncProducer(
             self.settings, timeout=timeout, linger_ms=self.settings.router_records_linger_ms
         )
+        self.loop = asyncio.get_running_loop()
         consumer = self.consumer = AsyncConsumer(
             self.settings,
             GROUP,
             [topics.name(self.settings, topics.REQUESTS)],
             on_assign=self.dedup.restore,
+            before_revoke=self.settle_before_revoke,
         )
         releaser = asyncio.create_task(
             Releaser(self.settings, self.config, producer).run(self.stop)
@@ -138,29 +149,31 @@ class Router:
         releaser.add_done_callback(self.releaser_ended)
         settle_heap()
         expired_at = time.monotonic()
-        # Batches whose records are not all acknowledged yet: the loop routes while the
-        # broker writes, and a batch is done when its acknowledgements are all in.
-        unacked: set[asyncio.Future[Any]] = set()
+        # The loop routes while the broker writes; a batch is done when its
+        # acknowledgements are all in (``settled``).
+        unacked = self.unacked
         try:
             while not self.stop.is_set():
                 batch = await consumer.consume(BATCH_SIZE, POLL_SECONDS)
                 self.dedup.apply_restored()
-                if batch:
+                if batch and not self.stop.is_set():
                     acked = await self.route_batch(producer, rows, batch)
-                    unacked.add(acked)
-                    acked.add_done_callback(self.settled(batch, unacked))
+                    unacked[acked] = len(batch)
+                    acked.add_done_callback(self.settled(batch))
+                while sum(unacked.values()) > UNACKED_REQUESTS:
+                    await asyncio.wait(list(unacked), return_when=asyncio.FIRST_COMPLETED)
                 now = time.monotonic()
                 if now - expired_at > EXPIRE_EVERY_SECONDS:
                     self.dedup.expire(producer)
                     expired_at = now
-            if unacked:
-                await asyncio.wait(unacked)
         except Exception:
             log.exception("routing a batch failed; stopping without committing it")
             self.exit_code = 3
         finally:
             self.stop.set()
             await asyncio.wait([releaser])
+            # What was acknowledged is committed at the close, whatever ended the loop.
+            await self.acknowledged(timeout)
             await consumer.close()
             await asyncio.to_thread(producer.close)
             await asyncio.to_thread(rows.close)
@@ -169,25 +182,43 @@ class Router:
             await asyncio.wrap_future(self.javascript.submit(self.runtime.close))
             self.javascript.shutdown()
 
-    def settled(
-        self, batch: list[Record], unacked: set[asyncio.Future[Any]]
-    ) -> Callable[[asyncio.Future[Any]], None]:
+    def settled(self, batch: list[Record]) -> Callable[[asyncio.Future[Any]], None]:
         """What to do when ``batch``'s acknowledgements are all in, or one failed."""
 
         def done(acked: asyncio.Future[Any]) -> None:
-            unacked.discard(acked)
-            if acked.cancelled() or acked.exception() is not None:
-                # Never marked done: read again by the next owner (at least once).
-                log.error(
-                    "a routed batch's records were not acknowledged; stopping",
-                    exc_info=None if acked.cancelled() else acked.exception(),
-                )
-                self.exit_code = 3
-                self.stop.set()
-            elif self.consumer is not None:
-                self.consumer.done_all(batch)
+            self.unacked.pop(acked, None)
+            failure = None if acked.cancelled() else acked.exception()
+            if not acked.cancelled() and failure is None and self.consumer is not None:
+                try:
+                    self.consumer.done_all(batch)
+                    return
+                except Exception as exc:  # a bug: stop rather than stall the partition
+                    failure = exc
+            # Never marked done: read again by the next owner (at least once).
+            log.error("a routed batch's records were not acknowledged; stopping", exc_info=failure)
+            self.exit_code = 3
+            self.stop.set()
 
         return done
+
+    async def acknowledged(self, seconds: float) -> None:
+        """Wait (at most ``seconds``) until the batches routed so far are settled."""
+        if self.unacked:
+            await asyncio.wait(list(self.unacked), timeout=seconds)
+
+    def settle_before_revoke(self) -> None:
+        """On the consumer's thread, when partitions are revoked: wait a while for the
+        batches in flight, so that their offsets are committed with the revoke.  The
+        loop is free meanwhile (it awaits the consumer's thread)."""
+        if self.loop is None or not self.unacked or self.loop.is_closed():
+            return
+        waiting = asyncio.run_coroutine_threadsafe(
+            self.acknowledged(REVOKE_WAIT_SECONDS), self.loop
+        )
+        try:
+            waiting.result(REVOKE_WAIT_SECONDS + 1)
+        except Exception:  # timed out or the loop is going: commit what is done
+            log.warning("batches in flight at a revoke were not all acknowledged")
 
     def releaser_ended(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:

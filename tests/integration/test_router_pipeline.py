@@ -1,0 +1,156 @@
+"""The router's batches against the real broker.  Its rows for ClickHouse go through a
+producer that gathers them (``router_records_linger_ms``), so a batch's deliveries are
+acknowledged long before its rows: its offsets must be committed only after both, and
+a revoke must wait for them, so that the next owner of the partitions does not route
+(and deliver) them again."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+
+import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from hookhouse.common import topics
+from hookhouse.common.configlog import ConfigLog
+from hookhouse.common.domain.records import InboundRequest, b64
+from hookhouse.common.kafka import client_config, consumer_config, ensure_topics
+from hookhouse.common.settings import Settings
+from hookhouse.router.app import GROUP, Router
+from tests.stack import isolated_settings
+
+pytestmark = pytest.mark.integration
+
+LINGER_MS = 1000  # the rows' producer (its most): long enough to look at a batch in between
+REQUESTS = 20
+
+
+@pytest.fixture
+def routed() -> Iterator[tuple[Settings, list[int]]]:
+    """A router running (in a thread of its own) over 20 requests of a source with one
+    connection; yields its settings and the end offset of each partition of
+    ``requests``."""
+    settings = isolated_settings(router_records_linger_ms=LINGER_MS)
+    ensure_topics(settings)
+    config = ConfigLog(settings)
+    config.start()
+    assert config.wait_ready(30)
+    config.put("source", "src_p", {"id": "src_p", "project_id": "tm_p", "name": "p"})
+    config.put(
+        "destination",
+        "des_p",
+        {"id": "des_p", "project_id": "tm_p", "name": "d", "url": "http://127.0.0.1:9/"},
+    )
+    config.put(
+        "connection",
+        "web_p",
+        {"id": "web_p", "project_id": "tm_p", "source_id": "src_p", "destination_id": "des_p"},
+    )
+    config.stop()
+    post(settings, "first")
+    router = Router(settings)
+    loop = asyncio.new_event_loop()
+    task = loop.create_task(router.run())
+    thread = threading.Thread(target=loop.run_until_complete, args=(task,), daemon=True)
+    thread.start()
+    try:
+        yield settings, [REQUESTS // 2, REQUESTS // 2]
+    finally:
+        loop.call_soon_threadsafe(router.stop.set)
+        thread.join(60)
+        loop.close()
+
+
+def post(settings: Settings, tag: str) -> None:
+    """``REQUESTS`` requests of source ``src_p`` on ``requests``, half on each partition."""
+    sample = InboundRequest(
+        id="req_0",
+        project_id="tm_p",
+        source_id="src_p",
+        received_at="2026-12-06T00:00:00.000Z",
+        method="POST",
+        path="",
+        query="",
+        headers={"content-type": "application/json"},
+        body=b64(b'{"n":1}'),
+    )
+    producer = Producer(client_config(settings))
+    requests = topics.name(settings, topics.REQUESTS)
+    for n in range(REQUESTS):
+        value = replace(sample, id=f"req_{tag}_{n}").to_json()
+        producer.produce(requests, value=value, key=f"{tag}{n}", partition=n % 2)
+    assert producer.flush(30) == 0
+
+
+def committed(settings: Settings) -> list[int]:
+    consumer = Consumer({**client_config(settings), "group.id": GROUP})
+    try:
+        requests = topics.name(settings, topics.REQUESTS)
+        found = consumer.committed([TopicPartition(requests, p) for p in (0, 1)], timeout=10)
+        return [max(tp.offset, 0) for tp in found]
+    finally:
+        consumer.close()
+
+
+def count(settings: Settings, topic: str) -> int:
+    consumer = Consumer({**client_config(settings), "group.id": f"count-{time.time_ns()}"})
+    try:
+        name = topics.name(settings, topic)
+        meta = consumer.list_topics(name, timeout=10).topics[name]
+        total = 0
+        for p in meta.partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(name, p), timeout=10)
+            total += high - low
+        return total
+    finally:
+        consumer.close()
+
+
+def wait_until(check: Callable[[], bool], seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_offsets_wait_for_the_rows_and_a_revoke_waits_for_them_too(
+    infra: None, routed: tuple[Settings, list[int]]
+) -> None:
+    settings, ends = routed
+    # The deliveries are acknowledged at once; the rows linger 1 s.
+    wait_until(lambda: count(settings, topics.DELIVERIES) == REQUESTS)
+    assert count(settings, topics.RECORDS) == 0
+    assert committed(settings) == [0, 0]  # not before the rows are acknowledged too
+    wait_until(lambda: count(settings, topics.RECORDS) == 2 * REQUESTS)
+    wait_until(lambda: committed(settings) == ends)
+
+    # 20 more, and a second member joins the group while their rows linger: the revoke
+    # waits for them and commits them, so the newcomer reads none of them again.
+    post(settings, "more")
+    wait_until(lambda: count(settings, topics.DELIVERIES) == 2 * REQUESTS)
+    assert committed(settings) == ends  # the new ones' rows still linger
+
+    newcomer = Consumer(consumer_config(settings, GROUP))
+    newcomer.subscribe([topics.name(settings, topics.REQUESTS)])
+    read_again = []
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not newcomer.assignment():
+            msg = newcomer.poll(0.2)
+            if msg is not None and not msg.error():
+                read_again.append(msg.offset())
+        for _ in range(20):  # whatever it was given, read it to its end
+            msg = newcomer.poll(0.2)
+            if msg is not None and not msg.error():
+                read_again.append(msg.offset())
+        assert newcomer.assignment(), "the newcomer was never given a partition"
+    finally:
+        with contextlib.suppress(Exception):
+            newcomer.close()
+    assert read_again == []
+    assert committed(settings) == [REQUESTS, REQUESTS]
