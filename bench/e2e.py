@@ -188,12 +188,7 @@ def measure(
     cpu.start()
     counts = uvloop.run(generate(source_url, rate, seconds, tag=tag))
     cpu.stop()
-    deadline = time.monotonic() + 60
-    while (
-        harness.stats(receiver_url)["unique"] < counts["accepted"] and time.monotonic() < deadline
-    ):
-        time.sleep(0.5)
-    ours = harness.stats(receiver_url)
+    ours = harness.until_delivered(receiver_url, counts["accepted"], 60)
     time.sleep(STATISTICS_SECONDS)  # the clients' last counts reach /metrics
     traffic = harness.traffic_per(
         traffic_before, harness.kafka_traffic(metrics_ports), counts["accepted"]

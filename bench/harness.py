@@ -436,6 +436,15 @@ async def at_fixed_rate(
     return total
 
 
+def until_delivered(receiver_url: str, wanted: int, seconds: float) -> dict[str, Any]:
+    """The receiver's stats once it has ``wanted`` distinct webhooks, or after
+    ``seconds`` with what it has (what is missing then is still in flight)."""
+    deadline = time.monotonic() + seconds
+    while stats(receiver_url)["unique"] < wanted and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return stats(receiver_url)
+
+
 def wait(check: Any, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not check():

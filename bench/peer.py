@@ -59,22 +59,15 @@ class Outside:
         return self.ours.machine - sum(self.ours.used.values())
 
 
-def until_delivered(receiver_url: str, wanted: int, seconds: float) -> dict[str, Any]:
-    deadline = time.monotonic() + seconds
-    while harness.stats(receiver_url)["unique"] < wanted and time.monotonic() < deadline:
-        time.sleep(0.5)
-    return harness.stats(receiver_url)
-
-
 def at_rate(url: str, receiver_url: str, rate: int, seconds: int) -> dict[str, Any]:
     print(f"  {rate}/s: warm-up {seconds} s, then {rate * seconds} webhooks…", flush=True)
     warm = uvloop.run(e2e.generate(url, rate, seconds, tag=f"warm{rate}-"))
-    until_delivered(receiver_url, warm["accepted"], DRAIN_SECONDS)
+    harness.until_delivered(receiver_url, warm["accepted"], DRAIN_SECONDS)
     harness.reset(receiver_url)
     meter = Outside(harness.stats(receiver_url)["pid"])
     meter.start()
     counts = uvloop.run(e2e.generate(url, rate, seconds, tag=f"r{rate}-"))
-    got = until_delivered(receiver_url, counts["accepted"], DRAIN_SECONDS)
+    got = harness.until_delivered(receiver_url, counts["accepted"], DRAIN_SECONDS)
     cpu = meter.stop()
     harness.reset(receiver_url)
     return {
@@ -132,7 +125,7 @@ def measure(
     meter.start()
     flood = uvloop.run(saturate(url, hold))
     started = time.monotonic()
-    got = until_delivered(receiver_url, flood["accepted"], DRAIN_SECONDS)
+    got = harness.until_delivered(receiver_url, flood["accepted"], DRAIN_SECONDS)
     cpu = meter.stop()
     flood["delivered"] = got["unique"]
     flood["drained_seconds"] = time.monotonic() - started

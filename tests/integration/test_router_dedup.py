@@ -5,8 +5,6 @@ remembers, the next restores from the ``dedup`` topic; expired entries do not re
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 
 import pytest
 from confluent_kafka import TopicPartition
@@ -17,6 +15,7 @@ from hookhouse.common import topics
 from hookhouse.common.kafka import AsyncProducer, client_config, ensure_topics
 from hookhouse.common.settings import Settings
 from hookhouse.router.dedup import DedupMemory, match_partitions
+from tests.e2e.running import wait_for
 from tests.stack import isolated_settings
 
 pytestmark = pytest.mark.integration
@@ -75,15 +74,8 @@ def test_dedup_grows_to_as_many_partitions_as_requests(infra: None) -> None:
     def partitions(topic: str) -> int:
         return len(admin.list_topics(topic, timeout=10).topics[topic].partitions)
 
-    wait_until(lambda: partitions(requests) == 3)  # metadata catches up after a change
+    wait_for(lambda: partitions(requests) == 3, timeout=30, every=0.2)  # metadata catches up
     match_partitions(settings)
-    wait_until(lambda: partitions(dedup) == 3)
+    wait_for(lambda: partitions(dedup) == 3, timeout=30, every=0.2)
     match_partitions(settings)  # already matching: nothing to do
     assert partitions(dedup) == 3
-
-
-def wait_until(check: Callable[[], bool], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "not within the time limit"
-        time.sleep(0.2)

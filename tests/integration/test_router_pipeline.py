@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -22,6 +22,7 @@ from hookhouse.common.domain.records import InboundRequest, b64
 from hookhouse.common.kafka import client_config, consumer_config, ensure_topics
 from hookhouse.common.settings import Settings
 from hookhouse.router.app import GROUP, Router
+from tests.e2e.running import wait_for
 from tests.stack import isolated_settings
 
 pytestmark = pytest.mark.integration
@@ -111,28 +112,21 @@ def count(settings: Settings, topic: str) -> int:
         consumer.close()
 
 
-def wait_until(check: Callable[[], bool], seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def test_offsets_wait_for_the_rows_and_a_revoke_waits_for_them_too(
     infra: None, routed: tuple[Settings, list[int]]
 ) -> None:
     settings, ends = routed
     # The deliveries are acknowledged at once; the rows linger 1 s.
-    wait_until(lambda: count(settings, topics.DELIVERIES) == REQUESTS)
+    wait_for(lambda: count(settings, topics.DELIVERIES) == REQUESTS, timeout=30, every=0.05)
     assert count(settings, topics.RECORDS) == 0
     assert committed(settings) == [0, 0]  # not before the rows are acknowledged too
-    wait_until(lambda: count(settings, topics.RECORDS) == 2 * REQUESTS)
-    wait_until(lambda: committed(settings) == ends)
+    wait_for(lambda: count(settings, topics.RECORDS) == 2 * REQUESTS, timeout=30, every=0.05)
+    wait_for(lambda: committed(settings) == ends, timeout=30, every=0.05)
 
     # 20 more, and a second member joins the group while their rows linger: the revoke
     # waits for them and commits them, so the newcomer reads none of them again.
     post(settings, "more")
-    wait_until(lambda: count(settings, topics.DELIVERIES) == 2 * REQUESTS)
+    wait_for(lambda: count(settings, topics.DELIVERIES) == 2 * REQUESTS, timeout=30, every=0.05)
     assert committed(settings) == ends  # the new ones' rows still linger
 
     newcomer = Consumer(consumer_config(settings, GROUP))
