@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from hookhouse.api.backtest import Backtests
 from hookhouse.api.bulk import BulkRetries
 from hookhouse.api.javascript import JavaScript
 from hookhouse.api.kinds import catalog
@@ -39,6 +40,7 @@ class Context:
     replays: Replays
     retries: Retries
     bulk: BulkRetries
+    backtests: Backtests
 
     @property
     def state(self) -> ConfigState:
@@ -67,6 +69,17 @@ class Context:
         )
         request_exists = functools.partial(store.has, "requests")
         kinds = catalog(resources, settings.ingest_url, javascript.probe, request_exists)
+        backtests = Backtests(store, javascript, lambda i: config.state.get("transformation", i))
         return cls(
-            settings, config, store, producer, javascript, resources, kinds, replays, retries, bulk
+            settings,
+            config,
+            store,
+            producer,
+            javascript,
+            resources,
+            kinds,
+            replays,
+            retries,
+            bulk,
+            backtests,
         )

@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from hookhouse.api.fields import ApiError
 from hookhouse.common.domain.message import Message, Transformed
-from hookhouse.common.domain.routing import Routed
 from hookhouse.common.settings import Settings
 from hookhouse.common.transformations import Limits, Runtime
+
+T = TypeVar("T")
 
 
 class JavaScript:
@@ -40,7 +42,7 @@ class JavaScript:
         if outcome.message is None and outcome.error.startswith("the code does not load"):
             raise ApiError(422, "UNPROCESSABLE_ENTITY", outcome.error)
 
-    async def off_loop(self, work: Callable[[], Routed]) -> Routed:
+    async def off_loop(self, work: Callable[[], T]) -> T:
         """Route on the runtime's thread: the transformations a route runs need it."""
         return await asyncio.get_running_loop().run_in_executor(self.thread, work)
 

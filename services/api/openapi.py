@@ -24,7 +24,7 @@ from hookhouse.api.models.actions import (
     RequestRetry,
 )
 from hookhouse.api.models.bookmarks import BookmarkInput, BookmarkTrigger
-from hookhouse.api.models.connections import ConnectionInput
+from hookhouse.api.models.connections import BacktestInput, ConnectionInput
 from hookhouse.api.models.custom_domains import CustomDomainInput
 from hookhouse.api.models.destinations import DestinationInput
 from hookhouse.api.models.issue_triggers import IssueTriggerInput
@@ -51,6 +51,7 @@ INPUTS: tuple[type[BaseModel], ...] = (
     BulkRetryInput,
     NotificationSettingInput,
     CustomDomainInput,
+    BacktestInput,
 )
 ANSWERS: tuple[type[BaseModel], ...] = (
     *responses.RESOURCES,
@@ -58,6 +59,7 @@ ANSWERS: tuple[type[BaseModel], ...] = (
     responses.NotificationSetting,
     responses.TransformationRunResult,
     responses.CustomDomain,
+    responses.BacktestResult,
     responses.Error,
 )
 
@@ -87,7 +89,9 @@ def errors(*statuses: int) -> dict[str, Any]:
         409: "The data is not stored yet",
         413: "The body is larger than HOOKHOUSE_API_MAX_BODY_BYTES",
         422: "A field, parameter or name is refused; the message names it",
+        429: "The project is already running one of these",
         503: "Kafka could not store the change, or ClickHouse could not answer",
+        504: "ClickHouse stopped the query at its time limit; narrow it",
     }
     return {
         str(s): {
@@ -467,6 +471,15 @@ def query_paths() -> dict[str, Any]:
             404,
             503,
         ),
+    }
+    paths["/connections/backtest"] = {
+        "post": op(
+            "connections",
+            "What rules not yet saved would have done to a source's stored requests",
+            ref("BacktestResult"),
+            *(400, 401, 404, 422, 429, 503, 504),
+            requestBody=body(ref("BacktestInput")),
+        )
     }
     paths["/transformations/run"] = {
         "put": op(

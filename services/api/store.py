@@ -43,6 +43,12 @@ class Store:
         try:
             result = self.client().query(sql, parameters=parameters)
         except ClickHouseError as exc:
+            if "TIMEOUT_EXCEEDED" in str(exc):  # the query's own max_execution_time
+                raise ApiError(
+                    504,
+                    "QUERY_TIMEOUT",
+                    "ClickHouse stopped the query at its time limit; ask for a shorter range.",
+                ) from exc
             log.warning("query failed: %s", exc)
             raise ApiError(
                 503,

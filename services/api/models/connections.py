@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, SkipValidation, ValidationInfo
+from pydantic import BeforeValidator, Field, SkipValidation, ValidationInfo
 
 from hookhouse.api.models.base import Input, Text, refused
 from hookhouse.api.models.destinations import DestinationInput
@@ -13,6 +13,8 @@ from hookhouse.api.models.sources import SourceInput
 from hookhouse.api.models.transformations import TransformationInput
 from hookhouse.common.domain.rules import RULE_TYPES as RULE_TYPES
 from hookhouse.common.domain.rules import InvalidRule, check_rules
+
+SAMPLE_MAX = 1_000  # requests a backtest runs through transformations
 
 
 class Rule(Input):
@@ -58,3 +60,15 @@ class ConnectionInput(Input):
     source: SkipValidation[SourceInput | None] = None
     destination: SkipValidation[DestinationInput | None] = None
     rules: Annotated[SkipValidation[list[Rule]], BeforeValidator(checked_rules)] = []
+
+
+class BacktestInput(Input):
+    """A backtest: ``rules`` (or a saved connection's), over a source's requests from
+    ``since`` to ``until``; rules are checked by the handler, inline code included."""
+
+    source_id: Text | None = None
+    connection_id: Text | None = None
+    rules: SkipValidation[list[Any]] | None = None
+    since: Text | None = None
+    until: Text | None = None
+    sample_size: Annotated[int, Field(ge=1, le=SAMPLE_MAX)] = 100

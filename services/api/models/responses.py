@@ -249,6 +249,46 @@ class CustomDomain(Answer):
     created_at: Stamp
 
 
+class BacktestFilters(Answer):
+    """The filters ahead of any transformation, over every request of the range."""
+
+    rules: int
+    passed_count: int
+    filtered_count: int
+    decided_in_python_count: int = Field(description="requests SQL could not decide")
+    undecided_count: int = Field(description="requests neither SQL nor Python decided")
+
+
+class BacktestSample(Answer):
+    """The rest of the rules, over the oldest requests that passed the filters."""
+
+    rules: int
+    size: int
+    of: int
+
+
+class BacktestError(Answer):
+    request_id: str
+    error: str
+
+
+class BacktestResult(Answer):
+    source_id: str
+    since: Stamp
+    until: Stamp
+    requests_count: int
+    evaluated_count: int = Field(description="the requests the counts below are of")
+    complete: bool
+    events_count: int
+    filtered_count: int
+    transformation_failed_count: int
+    duplicate_count: int
+    filters: BacktestFilters
+    sample: BacktestSample | None
+    samples: dict[str, list[str]] = Field(description="a few request ids per outcome")
+    errors: list[BacktestError]
+
+
 class Error(BaseModel):
     handled: bool = True
     status: int
