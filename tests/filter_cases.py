@@ -4,12 +4,13 @@ Python evaluator of a backtest)."""
 
 from __future__ import annotations
 
+import json
 import random
 from typing import Any
 
 KEYS = ["a", "b", "type", "ü", "n"]
 TEXTS = ["", "x", "xy", "order.created", "Ω", 'q"\\', "tab\tline\n", "1"]
-NUMBERS: list[Any] = [0, 1, -1, 2.5, 1.0, 10, 2**53 + 1, -0.0]
+NUMBERS: list[Any] = [0, 1, -1, 2.5, 1.0, 10, 2**53 + 1, -0.0, 10**22, -(10**19), 1e300]
 COMPARISONS = ["$eq", "$neq", "$in", "$nin", "$gt", "$gte", "$lt", "$lte"]
 SCALARS: list[Any] = [*TEXTS, *NUMBERS, True, False, None]
 
@@ -76,3 +77,14 @@ def body_rule(rng: random.Random) -> dict[str, Any]:
     if rng.random() < 0.1:
         rule["path"] = rng.choice(["/hooks", {"$startsWith": "/h"}, {"$in": "ook"}])
     return rule
+
+
+def encoded(rng: random.Random, document: Any) -> bytes:
+    """``document`` as a provider may write it: compact, spaced, or with every non-ASCII
+    character escaped (integers beyond 64 bits are written by the standard library)."""
+    roll = rng.random()
+    if roll < 0.4:
+        return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+    if roll < 0.7:
+        return json.dumps(document, ensure_ascii=False).encode()
+    return json.dumps(document).encode()

@@ -86,9 +86,8 @@ class Backtests:
         ahead, rest = leading_filters(test.rules)
         compiled = filter_sql.Compiled()
         verdict = filter_sql.least([filter_sql.rule_verdict(rule, compiled) for rule in ahead])
-        documents = sorted({d for rule in ahead for d in filter_sql.documents(rule)})
         scope = self.scope(test, compiled.parameters)
-        withs = ", ".join(["base64Decode(body) AS b", *documents, f"{verdict} AS verdict"])
+        withs = f"{filter_sql.BYTES}, {verdict} AS verdict"
         groups = await self.read(
             f"WITH {withs} SELECT verdict, count() AS n, groupArray(5)(id) AS ids "  # noqa: S608
             f"FROM requests FINAL WHERE {scope} GROUP BY verdict",

@@ -73,7 +73,7 @@ def test_the_sql_of_a_filter_agrees_with_the_router_s_filter(settings: Settings)
             continue
         compiled = filter_sql.Compiled()
         verdict = filter_sql.rule_verdict(rule, compiled)
-        withs = ", ".join(["base64Decode(body) AS b", *filter_sql.documents(rule)])
+        withs = filter_sql.BYTES
         rows = client.query(
             f"WITH {withs} SELECT n, {verdict} FROM agreement ORDER BY n",  # noqa: S608
             parameters=compiled.parameters,
