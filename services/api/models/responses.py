@@ -161,7 +161,7 @@ class Attempt(Resource):
     destination_id: str
     response_status: int | None
     attempt_number: int
-    trigger: Literal["INITIAL", "MANUAL", "BULK_RETRY", "UNPAUSE", "AUTOMATIC"]
+    trigger: Literal["INITIAL", "MANUAL", "BULK_RETRY", "UNPAUSE", "AUTOMATIC", "BACKFILL"]
     error_code: ErrorCode
     error_detail: ErrorDetail
     body: Any
