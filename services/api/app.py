@@ -29,6 +29,7 @@ from hookhouse.api.context import Context
 from hookhouse.api.fields import error_response
 from hookhouse.api.handlers import (
     attempts,
+    backfill,
     bookmarks,
     bulk,
     custom_domains,
@@ -95,6 +96,7 @@ def versioned(ctx: Context) -> list[BaseRoute]:
         *notifications.routes(ctx),
         *issues.routes(ctx),
         *bulk.routes(ctx),
+        *backfill.routes(ctx),  # before the resources': /connections/{id}/backfill
         *attempts.routes(ctx),
         *custom_domains.routes(ctx),
         *resources.routes(ctx),

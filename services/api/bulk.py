@@ -46,6 +46,9 @@ Requeue = Callable[[str, list[dict[str, Any]], str], Awaitable[list[BaseExceptio
 TYPES = {"events": "events", "requests": "requests", "ignored-events": "ignored_events"}
 BACKOFF_SECONDS = 5.0
 RowKey = Callable[[dict[str, Any]], tuple[str, str]]
+# A job type with a batch of its own (a backfill's): one batch of the job, False when
+# it is over; called only while the job is in progress and this replica's.
+Step = Callable[[dict[str, Any]], Awaitable[bool]]
 
 
 class Params:
@@ -141,6 +144,7 @@ class BulkRetries:
         self.run = run
         self.requeue = requeue  # by type
         self.row_key = row_key
+        self.steps: dict[str, Step] = {}  # by type, for types not retried by ``requeue``
         self.replica = uuid.uuid4().hex
         self.tasks: set[asyncio.Task[None]] = set()
 
@@ -244,6 +248,8 @@ class BulkRetries:
         if job is None or not job["in_progress"] or job.get("owner") != self.replica:
             return False
         kind = type_of(job)
+        if kind in self.steps:
+            return await self.steps[kind](job)
         table = queries.TABLES[kind]
         cursor = (str(job["cursor"][0]), str(job["cursor"][1])) if job.get("cursor") else None
         query = pages.ListQuery("created_at", False, BATCH, cursor, None)
