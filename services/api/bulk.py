@@ -211,7 +211,8 @@ class BulkRetries:
         """At start: claim the bulk retries left in progress and carry on with those
         whose claim stands once the log has settled."""
         claimed = []
-        for job in self.state.resources[KIND].values():
+        # A copy: each claim is applied to the state while this loop waits for it.
+        for job in list(self.state.resources[KIND].values()):
             if job["in_progress"]:
                 claimed.append(
                     (await self.resources.update(KIND, job, {"owner": self.replica}))["id"]

@@ -17,7 +17,7 @@ from hookhouse.common import topics
 from hookhouse.common.domain.ids import derived_id
 from hookhouse.common.settings import Settings
 from hookhouse.sink.service import Sink
-from tests.api_client import Caller, Tenants, ok
+from tests.api_client import Caller, Tenants, ok, running_api
 from tests.e2e.running import wait_for
 from tests.integration.test_api import RECENT, insert, request_row, topic_records
 
@@ -184,3 +184,32 @@ def test_a_connection_created_with_a_backfill_gets_it_and_a_cancel_stops_one(
     assert len(sent) == stopped["completed_count"] <= 5
     done = stopped["completed_count"] + stopped["skipped_count"] + stopped["failed_count"]
     assert done == len(sent) and stopped["progress"] == done / 40
+
+
+def test_a_backfill_resumes_after_an_api_restart_without_a_request_twice(
+    settings: Settings, sink: None
+) -> None:
+    with running_api(settings) as first:
+        a = first.a
+        project, source_id, destination_id = source_and_destination(
+            a, "resumed", rate_limit=2, rate_limit_period="second"
+        )
+        insert(settings, "requests", stored_requests(project, source_id, "resumed", 12))
+        web = ok(
+            a.post("/connections", json={"source_id": source_id, "destination_id": destination_id})
+        )["id"]
+        job = ok(a.post(f"/connections/{web}/backfill", json={"since": SINCE}))
+
+        def batched() -> dict[str, Any]:
+            current: dict[str, Any] = ok(a.get(f"/bulk/backfill/{job['id']}"))
+            return current if current["processed_batch"] >= 1 else {}
+
+        assert wait_for(batched)["in_progress"] is True
+    # That API is gone with its backfill in progress; the next one to start carries on.
+    with running_api(settings) as second:
+        done = wait_for(lambda: finished(second.a, job["id"]), 90)
+    assert done["completed_count"] + done["skipped_count"] == 12 and done["failed_count"] == 0
+    sent = backfilled(settings, web)
+    assert sorted({d["request_id"] for d in sent}) == [f"req_resumed_{n:04d}" for n in range(12)]
+    # A batch routed again (if the restart caught one) has the same ids: one event each.
+    assert len({d["event_id"] for d in sent}) == 12
