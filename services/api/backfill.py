@@ -71,6 +71,7 @@ def shape(job: dict[str, Any]) -> dict[str, Any]:
         "per_second": job["per_second"],
         "skipped_count": job["skipped_count"],
         "stopped_reason": job.get("stopped_reason"),
+        "estimated_batch": -(-estimated // backfill.batch_size(job["per_second"])),
         "progress": min(1.0, done / estimated) if estimated else 1.0,
     }
 

@@ -155,3 +155,6 @@ def test_a_backfill_shows_as_a_bulk_job_whose_counts_add_up() -> None:
     assert api_backfill.shape(job(skipped_count=5))["progress"] == 1.0
     assert api_backfill.shape(job(estimated_count=0))["progress"] == 1.0
     assert shown["stopped_reason"] is None and shown["team_id"] == "tm_1"
+    # Batches as the pace makes them: 100 at 20 a second, 5 at 1 a second.
+    assert shown["estimated_batch"] == 1
+    assert api_backfill.shape(job(per_second=1.0))["estimated_batch"] == 2
