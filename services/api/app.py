@@ -29,6 +29,7 @@ from hookhouse.api.context import Context
 from hookhouse.api.fields import error_response
 from hookhouse.api.handlers import (
     attempts,
+    backfill,
     backtest,
     bookmarks,
     bulk,
@@ -97,6 +98,7 @@ def versioned(ctx: Context) -> list[BaseRoute]:
         *issues.routes(ctx),
         *bulk.routes(ctx),
         *backtest.routes(ctx),  # before the resources': /connections/{id}
+        *backfill.routes(ctx),  # before the resources': /connections/{id}/backfill
         *attempts.routes(ctx),
         *custom_domains.routes(ctx),
         *resources.routes(ctx),

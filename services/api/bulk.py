@@ -46,6 +46,9 @@ Requeue = Callable[[str, list[dict[str, Any]], str], Awaitable[list[BaseExceptio
 TYPES = {"events": "events", "requests": "requests", "ignored-events": "ignored_events"}
 BACKOFF_SECONDS = 5.0
 RowKey = Callable[[dict[str, Any]], tuple[str, str]]
+# A job type with a batch of its own (a backfill's): one batch of the job, False when
+# it is over; called only while the job is in progress and this replica's.
+Step = Callable[[dict[str, Any]], Awaitable[bool]]
 
 
 class Params:
@@ -141,6 +144,7 @@ class BulkRetries:
         self.run = run
         self.requeue = requeue  # by type
         self.row_key = row_key
+        self.steps: dict[str, Step] = {}  # by type, for types not retried by ``requeue``
         self.replica = uuid.uuid4().hex
         self.tasks: set[asyncio.Task[None]] = set()
 
@@ -207,7 +211,8 @@ class BulkRetries:
         """At start: claim the bulk retries left in progress and carry on with those
         whose claim stands once the log has settled."""
         claimed = []
-        for job in self.state.resources[KIND].values():
+        # A copy: each claim is applied to the state while this loop waits for it.
+        for job in list(self.state.resources[KIND].values()):
             if job["in_progress"]:
                 claimed.append(
                     (await self.resources.update(KIND, job, {"owner": self.replica}))["id"]
@@ -244,6 +249,8 @@ class BulkRetries:
         if job is None or not job["in_progress"] or job.get("owner") != self.replica:
             return False
         kind = type_of(job)
+        if kind in self.steps:
+            return await self.steps[kind](job)
         table = queries.TABLES[kind]
         cursor = (str(job["cursor"][0]), str(job["cursor"][1])) if job.get("cursor") else None
         query = pages.ListQuery("created_at", False, BATCH, cursor, None)

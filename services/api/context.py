@@ -1,6 +1,6 @@
 """What the API's handlers work with, made once when the app is built: the settings,
 the config log (and the state it keeps), ClickHouse, the producer, the V8 runtime,
-and the services made of those (resources, replays, retries, bulk retries).
+and the services made of those (resources, replays, retries, bulk retries, backfills).
 
 Every handler takes it as its first argument, so a test can call one with a context
 of its own making.
@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from hookhouse.api.backfill import Backfills
 from hookhouse.api.backtest import Backtests
 from hookhouse.api.bulk import BulkRetries
 from hookhouse.api.javascript import JavaScript
@@ -41,6 +42,7 @@ class Context:
     retries: Retries
     bulk: BulkRetries
     backtests: Backtests
+    backfills: Backfills
 
     @property
     def state(self) -> ConfigState:
@@ -67,6 +69,7 @@ class Context:
             },
             row_key,
         )
+        backfills = Backfills(settings, bulk, store, replays)
         request_exists = functools.partial(store.has, "requests")
         kinds = catalog(resources, settings.ingest_url, javascript.probe, request_exists)
         backtests = Backtests(store, javascript, lambda i: config.state.get("transformation", i))
@@ -82,4 +85,5 @@ class Context:
             retries,
             bulk,
             backtests,
+            backfills,
         )

@@ -18,6 +18,7 @@ from hookhouse.api.handlers.resources import ALIASES
 from hookhouse.api.measures import DIMENSIONS, MEASURES
 from hookhouse.api.models import responses
 from hookhouse.api.models.actions import (
+    BackfillInput,
     BulkRetryInput,
     IssueUpdate,
     NotificationSettingInput,
@@ -49,6 +50,7 @@ INPUTS: tuple[type[BaseModel], ...] = (
     IssueUpdate,
     RequestRetry,
     BulkRetryInput,
+    BackfillInput,
     NotificationSettingInput,
     CustomDomainInput,
     BacktestInput,
@@ -86,7 +88,7 @@ def errors(*statuses: int) -> dict[str, Any]:
         400: "The body is not JSON",
         401: "No valid API key",
         404: "Not found in the caller's project",
-        409: "The data is not stored yet",
+        409: "The data is not stored yet, or a backfill of the connection is in progress",
         413: "The body is larger than HOOKHOUSE_API_MAX_BODY_BYTES",
         422: "A field, parameter or name is refused; the message names it",
         429: "The project is already running one of these",
@@ -383,6 +385,7 @@ def query_paths() -> dict[str, Any]:
         paths[f"{base}/{{id}}/cancel"] = item(
             post=op("bulk", "Stop a bulk retry after the batch in flight", bulk, 401, 404, 503)
         )
+    paths.update(backfill_paths())
     for kind in MEASURES:
         filters = [q for q in table_parameters(TABLES[kind]) if q["name"] not in PAGING_NAMES]
         paths[f"/metrics/{kind}"] = {
@@ -491,6 +494,47 @@ def query_paths() -> dict[str, Any]:
         )
     }
     return paths
+
+
+def backfill_paths() -> dict[str, Any]:
+    job = ref("Backfill")
+    time = {"type": "string", "format": "date-time"}
+    window = [{**query("since", time), "required": True}, query("until", time)]
+    plan = {"type": "object", "required": ["estimated_count", "since", "until"]}
+    return {
+        "/connections/{id}/backfill/plan": item(
+            get=op(
+                "bulk",
+                "How many stored requests a backfill of the connection would route",
+                plan,
+                *(401, 404, 422, 503),
+                parameters=window,
+            )
+        ),
+        "/connections/{id}/backfill": item(
+            post=op(
+                "bulk",
+                "Route the source's stored requests since a time through this connection "
+                "(trigger BACKFILL), skipping those it already received",
+                job,
+                *(400, 401, 404, 409, 422, 503),
+                requestBody=body(ref("BackfillInput")),
+            )
+        ),
+        "/bulk/backfill": {
+            "get": op(
+                "bulk",
+                "List backfills",
+                page_of(job),
+                *(401, 422),
+                parameters=[query("webhook_id", {"type": "string"}, many=True), *PAGING[1:]],
+            )
+        },
+        "/bulk/backfill/{id}": item(get=op("bulk", "A backfill and its progress", job, 401, 404)),
+        "/bulk/backfill/{id}/cancel": item(
+            post=op("bulk", "Stop a backfill after the batch in flight", job, 401, 404, 503)
+        ),
+    }
 
 
 def op(tag: str, summary: str, answer: Schema, *statuses: int, **extra: Any) -> Schema:

@@ -6,7 +6,8 @@ as this process's configuration holds them, so that it can answer with the event
 made; the records go to the topics the router writes.  A replay makes new events (ids
 of their own, created now, with the trigger given) and skips deduplication: retrying is
 asking for the event again.  A connection that ignores the request again records a new
-ignored event with its cause.
+ignored event with its cause.  A backfill (``backfill.py``) routes a request as the
+router's first pass would have instead: the same ids, and its own deduplication.
 """
 
 from __future__ import annotations
@@ -22,7 +23,16 @@ from hookhouse.common.clock import now_ms
 from hookhouse.common.domain.config import ConfigState
 from hookhouse.common.domain.ids import new_id
 from hookhouse.common.domain.records import InboundRequest
-from hookhouse.common.domain.routing import Output, Routed, Transform, outputs, oversized, route
+from hookhouse.common.domain.routing import (
+    Output,
+    Routed,
+    SeenBefore,
+    Transform,
+    never_seen,
+    outputs,
+    oversized,
+    route,
+)
 from hookhouse.common.kafka import KafkaUnavailable
 
 OffLoop = Callable[[Callable[[], Routed]], Awaitable[Routed]]
@@ -77,15 +87,29 @@ class Replays:
         return connections
 
     async def replay(
-        self, row: dict[str, Any], connection_ids: Sequence[str] | None, trigger: str
+        self,
+        row: dict[str, Any],
+        connection_ids: Sequence[str] | None,
+        trigger: str,
+        seen_before: SeenBefore | None = None,
     ) -> Routed:
-        """Route ``row`` again, produce what that causes, and return it once acked."""
+        """Route ``row`` again, produce what that causes, and return it once acked.
+
+        With ``seen_before`` (a backfill's deduplication) it is routed as the router's
+        first pass would have: the ids of that pass, created when it was received."""
         connections = self.connections(row, connection_ids)
         now = now_ms()
-        request, tag = inbound(row), new_id("rpl", now)
+        request = inbound(row)
+        tag = "" if seen_before is not None else new_id("rpl", now)
         routed = await self.off_loop(
             lambda: route(
-                request, connections, self.transform, replay=tag, trigger=trigger, now_ms=now
+                request,
+                connections,
+                self.transform,
+                seen_before or never_seen,
+                replay=tag,
+                trigger=trigger,
+                now_ms=now,
             )
         )
         routed.request = replace(

@@ -158,6 +158,10 @@ class Settings(BaseSettings):
     # How often the API looks for newly opened issues to notify (webhook notifications).
     issue_notify_interval_seconds: float = Field(default=10.0, gt=0)
 
+    # The most deliveries a second one backfill sends; to a destination with a rate
+    # limit, at most half of that limit (the rest stays for its live traffic).
+    backfill_per_second: float = Field(default=20.0, gt=0, le=10_000)
+
     # Ingest
     # Ingest's /metrics (and its probes too) for operators, apart from the port that
     # providers post to: the metrics name every source.

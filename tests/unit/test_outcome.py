@@ -231,6 +231,7 @@ MUTES = {
     "UNPAUSE": True,
     "MANUAL": False,  # asked for by hand: goes
     "BULK_RETRY": False,
+    "BACKFILL": True,  # a new event, as live traffic's: a mute stops it
 }
 
 

@@ -1,6 +1,7 @@
 """The configuration resources (sources, destinations, connections, transformations,
 issue triggers, bookmarks: ``kinds.py``), each with Hookdeck's verbs: list, count,
-create, upsert by name, retrieve, update, delete, and the toggles of its kind.  Each
+create, upsert by name, retrieve, update, delete, and the toggles of its kind (a
+connection's create and upsert may also start a backfill: ``backfill.py``).  Each
 handler serves every kind; ``kind`` is bound in :func:`routes`; the writes go through
 :class:`Resources`."""
 
@@ -13,13 +14,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
-from hookhouse.api import pages
+from hookhouse.api import backfill, pages
 from hookhouse.api.context import Context
 from hookhouse.api.endpoint import route
 from hookhouse.api.fields import ApiError, checked, json_body
+from hookhouse.api.models.actions import BackfillInput
 from hookhouse.api.models.base import Named
 from hookhouse.api.resources import Kind, Staged, invalid_as_422
 from hookhouse.common.clock import now_ms
+from hookhouse.common.domain.backfill import Window
 from hookhouse.common.domain.times import iso_ms
 
 # The toggles' verbs (stamp field -> (verb, sets it)), and the verbs' other names
@@ -50,11 +53,31 @@ async def count(ctx: Context, request: Request, project_id: str, *, kind: Kind) 
     return JSONResponse({"count": len(rows)})
 
 
+def backfill_asked(kind: Kind, data: dict[str, Any]) -> Window | None:
+    """A connection body's ``backfill`` window, checked before anything is written."""
+    if kind.name != "connection" or data.get("backfill") is None:
+        return None
+    body = checked(BackfillInput, data["backfill"])
+    return backfill.window_of(body.since, body.until)
+
+
+async def answer(
+    ctx: Context, kind: Kind, resource: dict[str, Any], asked: Window | None
+) -> Response:
+    """The resource; a connection with its backfill, when one was asked for."""
+    if asked is None:
+        return JSONResponse(kind.shape(resource))
+    job = await ctx.backfills.create(resource, asked)
+    return JSONResponse({**kind.shape(resource), "backfill": backfill.shape(job)})
+
+
 async def create(ctx: Context, request: Request, project_id: str, *, kind: Kind) -> Response:
     staged = Staged()
-    fields = await kind.fields(project_id, await json_body(request), None, staged)
+    data = await json_body(request)
+    fields = await kind.fields(project_id, data, None, staged)
+    asked = backfill_asked(kind, data)
     made = await ctx.resources.create(kind.name, kind.prefix, project_id, fields, staged)
-    return JSONResponse(kind.shape(made))
+    return await answer(ctx, kind, made, asked)
 
 
 async def upsert(ctx: Context, request: Request, project_id: str, *, kind: Kind) -> Response:
@@ -68,16 +91,19 @@ async def upsert(ctx: Context, request: Request, project_id: str, *, kind: Kind)
         fields = await kind.fields(project_id, data, None, staged)
         within = fields["source_id"]
     existing = ctx.state.find(kind.name, project_id, name, within)
+    asked = backfill_asked(kind, data)
     if existing is None:
         fields = fields or await kind.fields(project_id, data, None, staged)
         made = await ctx.resources.create(kind.name, kind.prefix, project_id, fields, staged)
-        return JSONResponse(kind.shape(made))
+        return await answer(ctx, kind, made, asked)
     staged = Staged()  # what the first reading staged is not written
     fields = await kind.fields(project_id, data, existing, staged)
+    if asked is not None:  # refused before the connection changes, not after
+        ctx.backfills.check_can_start({**existing, **fields})
     if all(existing.get(k) == v for k, v in fields.items()):
-        return JSONResponse(kind.shape(existing))  # nothing changes: no write
+        return await answer(ctx, kind, existing, asked)  # nothing changes: no write
     changed = await ctx.resources.update(kind.name, existing, fields, staged)
-    return JSONResponse(kind.shape(changed))
+    return await answer(ctx, kind, changed, asked)
 
 
 async def retrieve(ctx: Context, request: Request, project_id: str, *, kind: Kind) -> Response:

@@ -1,5 +1,5 @@
 """The bodies of the API's actions: an issue's status, a request's retry, a bulk
-retry, the notification setting."""
+retry, a backfill, the notification setting."""
 
 from __future__ import annotations
 
@@ -31,6 +31,14 @@ class BulkRetryInput(Input):
     """``query``: the filters of the list of what is retried (checked per type)."""
 
     query: dict[str, Any] | None = None
+
+
+class BackfillInput(Input):
+    """The stored requests of the connection's source received from ``since`` (an ISO
+    8601 time) to ``until`` (default: now); checked by ``common/domain/backfill.py``."""
+
+    since: str
+    until: str | None = None
 
 
 class NotificationSettingInput(Input):

@@ -1,5 +1,5 @@
-"""A connection's body: its source and destination (by id or inline) and its rules,
-which the domain checks (``rules.check_rules``)."""
+"""A connection's body: its source and destination (by id or inline), its rules,
+which the domain checks (``rules.check_rules``), and an optional backfill to start."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, SkipValidation, ValidationInfo
 
+from hookhouse.api.models.actions import BackfillInput
 from hookhouse.api.models.base import Input, Text, refused
 from hookhouse.api.models.destinations import DestinationInput
 from hookhouse.api.models.sources import SourceInput
@@ -60,6 +61,9 @@ class ConnectionInput(Input):
     source: SkipValidation[SourceInput | None] = None
     destination: SkipValidation[DestinationInput | None] = None
     rules: Annotated[SkipValidation[list[Rule]], BeforeValidator(checked_rules)] = []
+    # Not stored: once the connection is written, a backfill of its source's requests
+    # since then starts (its job is in the answer's "backfill").
+    backfill: BackfillInput | None = None
 
 
 class BacktestInput(Input):

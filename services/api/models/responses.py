@@ -161,7 +161,7 @@ class Attempt(Resource):
     destination_id: str
     response_status: int | None
     attempt_number: int
-    trigger: Literal["INITIAL", "MANUAL", "BULK_RETRY", "UNPAUSE", "AUTOMATIC"]
+    trigger: Literal["INITIAL", "MANUAL", "BULK_RETRY", "UNPAUSE", "AUTOMATIC", "BACKFILL"]
     error_code: ErrorCode
     error_detail: ErrorDetail
     body: Any
@@ -215,6 +215,22 @@ class BulkRetry(Resource):
     progress: float
     cancelled_at: Stamp | None
     completed_at: Stamp | None
+
+
+class Backfill(BulkRetry):
+    """A backfill: a bulk job that routes a source's stored requests through one
+    connection (``query`` holds its ``webhook_id`` and ``since``)."""
+
+    type: Literal["backfill"]  # type: ignore[assignment]
+    webhook_id: str
+    since: Stamp
+    until: Stamp = Field(description="the end of the window: at most the connection's creation")
+    stored_since: Stamp | None = Field(
+        description="requests older than this are no longer stored (ClickHouse's retention)"
+    )
+    per_second: float = Field(description="the most deliveries a second it sends")
+    skipped_count: int = Field(description="requests the connection had already received")
+    stopped_reason: Literal["CONNECTION_DELETED", "CONNECTION_DISABLED"] | None
 
 
 class Issue(Resource):
@@ -297,4 +313,13 @@ class Error(BaseModel):
 
 
 RESOURCES = (Source, Destination, Connection, Transformation, IssueTrigger, Bookmark)
-RECORDS = (Request, Event, Attempt, IgnoredEvent, TransformationExecution, BulkRetry, Issue)
+RECORDS = (
+    Request,
+    Event,
+    Attempt,
+    IgnoredEvent,
+    TransformationExecution,
+    BulkRetry,
+    Backfill,
+    Issue,
+)

@@ -17,7 +17,8 @@ from hookhouse.common.domain.records import AttemptRow, Delivery
 from hookhouse.common.domain.retry import MAX_AGE_SECONDS, RetryPolicy, retry_after_seconds
 from hookhouse.common.domain.times import iso_ms, parse_iso
 
-BY_HAND = ("MANUAL", "BULK_RETRY")  # triggers of deliveries a user asked for
+# Triggers of deliveries a user asked for (a backfill's are new events, as live ones).
+BY_HAND = ("MANUAL", "BULK_RETRY")
 
 
 @dataclass(frozen=True)

@@ -197,7 +197,7 @@ def _no_transform(rule: dict[str, Any], message: Message) -> Transformed:
     return Transformed(None, "transformations are not available in this process")
 
 
-def _never_seen(connection_id: str, key: str, window_ms: int) -> bool:
+def never_seen(connection_id: str, key: str, window_ms: int) -> bool:
     return False
 
 
@@ -324,7 +324,7 @@ def route(
     request: InboundRequest,
     connections: list[dict[str, Any]],
     transform: Transform = _no_transform,
-    seen_before: SeenBefore = _never_seen,
+    seen_before: SeenBefore = never_seen,
     replay: str = "",
     trigger: str = "INITIAL",
     original: Message | None = None,

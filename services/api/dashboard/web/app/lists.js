@@ -52,7 +52,7 @@ const KINDS = {
     filters: [
       { name: 'status', label: 'Status', options: ['SUCCESSFUL', 'FAILED'] },
       { name: 'destination_id', label: 'Destination', from: 'destinations' },
-      { name: 'trigger', label: 'Trigger', options: ['INITIAL', 'AUTOMATIC', 'MANUAL', 'BULK_RETRY', 'UNPAUSE'] },
+      { name: 'trigger', label: 'Trigger', options: ['INITIAL', 'AUTOMATIC', 'MANUAL', 'BULK_RETRY', 'UNPAUSE', 'BACKFILL'] },
       { name: 'event_id', label: 'Event id', text: true },
     ],
     columns: ['At', 'Status', 'Event', 'Destination', '#', 'Trigger', 'Response', 'Latency'],
