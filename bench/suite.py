@@ -54,6 +54,11 @@ STEPS = (
         ("bench.queries", "--attempts", "10000000", "--calls", "20"),
         ("--attempts", "500000", "--calls", "5"),
     ),
+    Step(
+        "backtest",
+        ("bench.backtest", "--requests", "10000000", "--calls", "3"),
+        ("--requests", "1000000", "--calls", "2"),
+    ),
     Step("e2e", ("bench.e2e", "--rates", "1000,300", "--seconds", "20"), ("--seconds", "5")),
     *(
         Step(

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 
 const app = '../../services/api/dashboard/web/app';
 const { searchParams } = await import(`${app}/api.js`);
-const { rulesSummary, parsedJson, toRules, fromConnection } = await import(`${app}/connections.js`);
+const { rulesSummary, parsedJson, toRules, fromConnection, backtestRules, backtestSummary, backfillStatus } = await import(`${app}/connections.js`);
 const { apiFilters, bulkStatus } = await import(`${app}/lists.js`);
 const { eventsOf } = await import(`${app}/issues.js`);
 const { columns } = await import(`${app}/metrics.js`);
@@ -91,4 +91,30 @@ test('metrics rows become one series per dimension value, gaps left empty', () =
   assert.deepEqual(Object.fromEntries(series), { 'name-a': [null, 2], 'name-b': [5, 1] });
   const flat = columns(rows.slice(0, 1), ['count'], '', null);
   assert.deepEqual(Object.fromEntries(flat.series), { count: [2] });
+});
+
+test('a backtest tries the form\'s rules, a saved transformation\'s code as edited', () => {
+  const saved = [{ id: 'trs_1', name: 'flag', code: 'old', env: {} }];
+  const form = { ...fromConnection({ rules: [{ type: 'transform', transformation_id: 'trs_1' }] }, saved), code: 'old' };
+  assert.deepEqual(backtestRules(form, saved), [{ type: 'transform', transformation_id: 'trs_1' }]);
+  assert.deepEqual(backtestRules({ ...form, code: 'new', env: '{"A": "1"}' }, saved), [
+    { type: 'transform', transformation: { name: 'flag', code: 'new', env: { A: '1' } } },
+  ]);
+});
+
+test('a backtest\'s answer reads as what the requests became', () => {
+  const answer = {
+    complete: true, requests_count: 10, evaluated_count: 10, events_count: 6, filtered_count: 3,
+    transformation_failed_count: 1, duplicate_count: 0, filters: { undecided_count: 0 },
+  };
+  assert.deepEqual(backtestSummary(answer), ['Of all 10 requests: 6 events, 3 filtered, 1 failed the transformation, 0 duplicates.']);
+  const sampled = backtestSummary({ ...answer, complete: false, evaluated_count: 4, filters: { undecided_count: 2 } });
+  assert.match(sampled[0], /^Of 4 of 10 requests \(a sample past the filters\)/);
+  assert.equal(sampled[1], '2 requests left undecided.');
+});
+
+test('a backfill says how far it got', () => {
+  const job = { completed_count: 2, skipped_count: 1, failed_count: 0, estimated_count: 5, in_progress: true, cancelled_at: null };
+  assert.equal(backfillStatus(job), '2 of 5 routed, 1 already there — in progress');
+  assert.equal(backfillStatus({ ...job, skipped_count: 0, in_progress: false }), '2 of 5 routed — done');
 });

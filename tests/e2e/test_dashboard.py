@@ -244,6 +244,48 @@ def test_the_editor_validates_filters_and_test_runs_transformations(
     ]
 
 
+def test_the_editor_backtests_rules_and_backfills_a_later_connection(
+    stack: Stack, receiver: Receiver, page: Page, dashboard: str
+) -> None:
+    sign_in(page, dashboard, key_of(stack))
+    ingest_url = create_connection(page, "tried", f"{receiver.url}/tried")
+    marker = uuid.uuid4().hex
+    for kind in ("a", "a", "b"):
+        assert (
+            httpx.post(ingest_url, json={"kind": kind, "m": marker}, timeout=10).status_code == 200
+        )
+    delivered(receiver, marker, 3)
+    with api(stack) as client:
+        source = client.get("/connections", params={"name": "tried"}).json()["models"][0]["source"]
+        wait_for(
+            lambda: client.get("/requests", params={"source_id": source["id"]}).json()["count"] == 3
+        )
+
+    page.locator("[data-connection='tried']").get_by_role("link", name="Edit").click()
+    page.check("input[name=filter]")
+    page.fill("textarea[name=filter_body]", '{"kind": "a"}')
+    page.click("text=Backtest these rules")
+    result = page.locator(".backtest-result")
+    expect(result).to_contain_text("Of all 3 requests: 2 events, 1 filtered")
+    shot(page, "backtest")
+
+    # A connection made later on the same source gets those requests by a backfill.
+    page.goto(f"{dashboard}#/connections/new")
+    page.fill("input[name=name]", "late")
+    page.select_option("select[name=source]", source["id"])
+    page.fill("input[name=destination_name]", "late-destination")
+    page.fill("input[name=destination_url]", f"{receiver.url}/late")
+    page.click("button[type=submit]")
+    page.locator("[data-connection='late']").get_by_role("link", name="Edit").click()
+    page.fill("input[name=backfill_since]", "2000-01-01T00:00")
+    page.click("text=Start backfill")
+    expect(page.locator(".backfill-status")).to_contain_text("3 of 3 routed — done")
+    late = wait_for(
+        lambda: [r for r in delivered(receiver, marker, 6) if r.path.startswith("/late")] or None
+    )
+    assert {r.headers["x-hookhouse-attempt-trigger"] for r in late} == {"BACKFILL"}
+
+
 def test_bulk_retry_shows_its_plan_and_progress(
     stack: Stack, receiver: Receiver, page: Page, dashboard: str
 ) -> None:

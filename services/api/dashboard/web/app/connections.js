@@ -1,5 +1,5 @@
 // Connections: sources with their destinations at a glance, and the connection editor.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api } from './api.js';
 import { html, useLoad, Loading, Failure, Action, Badge, Copy, go } from './ui.js';
 
@@ -214,6 +214,96 @@ function TestRun({ form }) {
   </div>`;
 }
 
+// The rules a backtest tries: the form's, with a saved transformation's code as edited
+// (inline, so nothing is saved before the user saves).
+export function backtestRules(form, transformations) {
+  const existing = transformations.find((t) => t.id === form.transform);
+  return toRules(form).map((rule) => {
+    if (rule.type !== 'transform' || !existing || existing.code === form.code) return rule;
+    const env = parsedJson('The environment', form.env);
+    if (env.error) throw new Error(env.error);
+    return { type: 'transform', transformation: { name: existing.name, code: form.code, env: env.value || {} } };
+  });
+}
+
+// A backtest's answer as lines a user reads.
+export function backtestSummary(answer) {
+  const of = answer.complete
+    ? `all ${answer.requests_count} requests`
+    : `${answer.evaluated_count} of ${answer.requests_count} requests (a sample past the filters)`;
+  const lines = [
+    `Of ${of}: ${answer.events_count} events, ${answer.filtered_count} filtered, `
+      + `${answer.transformation_failed_count} failed the transformation, ${answer.duplicate_count} duplicates.`,
+  ];
+  if (answer.filters.undecided_count) lines.push(`${answer.filters.undecided_count} requests left undecided.`);
+  return lines;
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
+function Backtest({ form, transformations }) {
+  const [days, setDays] = useState('7');
+  const [answer, setAnswer] = useState(null);
+  const run = async () => {
+    const since = new Date(Date.now() - Number(days) * DAY_MS).toISOString();
+    setAnswer(await api('/connections/backtest', {
+      method: 'POST',
+      body: { source_id: form.sourceId, rules: backtestRules(form, transformations), since },
+    }));
+  };
+  if (!form.sourceId) return html`<p class="hint">A new source has no requests to try the rules on yet.</p>`;
+  return html`<div class="backtest">
+    <label>Over the last <select name="backtest_days" value=${days} onChange=${(e) => setDays(e.target.value)}>
+      <option value="1">day</option><option value="7">7 days</option><option value="30">30 days</option>
+    </select></label>
+    <${Action} label="Backtest these rules" run=${run} />
+    ${answer && html`<div class="backtest-result">
+      ${backtestSummary(answer).map((line) => html`<p>${line}</p>`)}
+      ${answer.errors.map((e) => html`<p class="error inline">${e.request_id}: ${e.error}</p>`)}
+      ${Object.entries(answer.samples).filter(([, ids]) => ids.length).map(([outcome, ids]) => html`
+        <p class="samples">${outcome}: ${ids.map((i) => html`<code>${i}</code> `)}</p>`)}
+    </div>`}
+  </div>`;
+}
+
+// A backfill's progress, as a bulk retry's reads.
+export function backfillStatus(job) {
+  const skipped = job.skipped_count ? `, ${job.skipped_count} already there` : '';
+  const failed = job.failed_count ? `, ${job.failed_count} failed` : '';
+  const state = job.cancelled_at ? 'cancelled' : job.in_progress ? 'in progress' : 'done';
+  return `${job.completed_count} of ${job.estimated_count} routed${skipped}${failed} — ${state}`;
+}
+
+function Backfill({ id }) {
+  const [since, setSince] = useState('');
+  const [job, setJob] = useState(null);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    api('/bulk/backfill', { query: { webhook_id: id, limit: 1 } })
+      .then((page) => setJob(page.models[0] || null), setError);
+  }, [id]);
+  useEffect(() => {
+    if (!job || !job.in_progress) return undefined;
+    const timer = setInterval(() => api(`/bulk/backfill/${job.id}`).then(setJob, setError), 1000);
+    return () => clearInterval(timer);
+  }, [job && job.id, job && job.in_progress]);
+  const start = async () => setJob(await api(`/connections/${id}/backfill`, {
+    method: 'POST', body: { since: new Date(since).toISOString() },
+  }));
+  const cancel = async () => setJob(await api(`/bulk/backfill/${job.id}/cancel`, { method: 'POST', body: {} }));
+  return html`<div class="backfill">
+    <label>Send the source's stored requests since
+      <input name="backfill_since" type="datetime-local" value=${since} onInput=${(e) => setSince(e.target.value)} /></label>
+    <${Action} label="Start backfill" run=${start} />
+    ${job && html`<div class="progress-box">
+      <progress max="1" value=${job.progress}></progress>
+      <span class="backfill-status">${backfillStatus(job)}</span>
+      ${job.in_progress && !job.cancelled_at && html`<${Action} label="Cancel backfill" run=${cancel} />`}
+    </div>`}
+    <${Failure} error=${error} />
+  </div>`;
+}
+
 async function loadForm(id) {
   const [sources, destinations, transformations, connection] = await Promise.all([
     api('/sources', { query: { limit: 250 } }),
@@ -323,6 +413,14 @@ function Editor({ id, data }) {
         <label>Deduplicate window (ms) <input name="dedup" type="number" min="1000" max="3600000" value=${form.dedup} onInput=${set('dedup')} /></label>
         <label>Deduplicate on fields <input name="dedup_fields" placeholder="body.id" value=${form.dedupFields} onInput=${set('dedupFields')} /></label>
       </fieldset>
+      <fieldset>
+        <legend>Backtest</legend>
+        <${Backtest} form=${form} transformations=${data.transformations} />
+      </fieldset>
+      ${id && html`<fieldset>
+        <legend>Backfill</legend>
+        <${Backfill} id=${id} />
+      </fieldset>`}
       <${Failure} error=${error} />
       <div class="buttons">
         <button type="submit" class="primary" disabled=${saving || filterErrors.length > 0}>${saving ? 'Saving…' : 'Save'}</button>

@@ -71,7 +71,7 @@ export function Action({ label, run, kind = '', confirm: question, done }) {
     }
   };
   return html`<span class="action">
-    <button class=${kind} disabled=${busy} onClick=${click}>${busy ? `${label}…` : label}</button>
+    <button type="button" class=${kind} disabled=${busy} onClick=${click}>${busy ? `${label}…` : label}</button>
     ${error && html`<span class="error inline" role="alert">${error.message}</span>`}
   </span>`;
 }
