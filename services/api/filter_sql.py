@@ -24,8 +24,9 @@ Undecided, and left to Python:
 
 - a body that ClickHouse does not read as JSON but that may be JSON to Python (deeper
   than ClickHouse's 1,024 levels, a lone surrogate), or text that is not UTF-8;
-- a number beyond 2**53, where a float is no longer exact, and a text of 19 digits or
-  more (ClickHouse writes an integer beyond 64 bits back as such a text);
+- a number of 2**53 or more in size, where a float is no longer exact, and a text of 19
+  digits or more (ClickHouse writes an integer beyond 64 bits back as such a text); a
+  body with an integer of 309 digits or more (ClickHouse reads it, Python does not);
 - equality with an object or array, ``$ref`` (a value read from the document itself),
   a non-empty query string, and arrays nested more than two deep under an object filter.
 
@@ -42,15 +43,17 @@ from hookhouse.common.domain.filters import COMPARE_OPS, MAX_DEPTH, InvalidFilte
 from hookhouse.common.domain.routing import FILTERED_PARTS
 
 NO, UNDECIDED, YES = 0, 1, 2
-EXACT = 2**53  # beyond it a float may differ from the integer Python compares
+EXACT = 2**53  # from it on, a float may differ from the integer Python compares
 _SQL_OPS = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 
 # The parts of a stored request as JSON text (``''``: Python would not read it the
 # same).  ``b`` is the body's bytes.  A body ClickHouse refuses as JSON is text to Python
 # only when it cannot start a JSON value; otherwise Python may read what ClickHouse did
-# not.  ClickHouse reads JSON after a byte order mark, Python does not.
+# not.  ClickHouse reads JSON after a byte order mark, Python does not; ClickHouse reads
+# an integer of 309 digits or more (as a text), Python refuses it (infinite as a float).
 BODY = (
-    "multiIf(b = '', 'null', isValidJSON(b) AND NOT startsWith(b, '\\xEF\\xBB\\xBF'), "
+    "multiIf(b = '', 'null', isValidJSON(b) AND NOT startsWith(b, '\\xEF\\xBB\\xBF') "
+    "AND NOT (length(b) > 308 AND match(b, '[0-9]{309}')), "
     "trimBoth(b, ' \\t\\n\\r'), "
     "isValidUTF8(b) AND NOT match(b, '^[ \\\\t\\\\n\\\\r]*[-0-9{\\\\[\"tfn]'), "
     "toJSONString(b), '')"
@@ -63,21 +66,58 @@ PARTS = {
 }
 
 
-class Compiled:
-    """One query's expressions share these parameters (and lambda names)."""
+PARAMETERS_MAX = 400  # distinct literals sent one parameter each; past it, in arrays
 
-    def __init__(self) -> None:
-        self.parameters: dict[str, Any] = {}
+
+class Compiled:
+    """One query's expressions share these parameters (and lambda names).
+
+    Each distinct literal is one parameter, or with ``arrays`` an element of one of two
+    array parameters (texts, numbers): ClickHouse takes about a thousand parameters,
+    and a filter may hold more literals than that, but an element of an array is slower
+    to search for (inside a lambda it is read again for every value)."""
+
+    def __init__(self, arrays: bool = False) -> None:
+        self.arrays = arrays
+        self._values: dict[str, dict[Any, int]] = {"String": {}, "Float64": {}}
         self._lambdas = 0
 
+    @property
+    def parameters(self) -> dict[str, Any]:
+        texts, numbers = self._values["String"], self._values["Float64"]
+        if self.arrays:
+            return {"ft": list(texts), "fn": list(numbers)}
+        return {
+            "ft": [],
+            "fn": [],
+            **{f"ft{n}": value for value, n in texts.items()},
+            **{f"fn{n}": value for value, n in numbers.items()},
+        }
+
+    @property
+    def literals(self) -> int:
+        return sum(len(values) for values in self._values.values())
+
     def literal(self, value: Any, kind: str) -> str:
-        name = f"f{len(self.parameters)}"
-        self.parameters[name] = value
-        return f"{{{name}:{kind}}}"
+        """``value`` (a ``String`` or a ``Float64``) as SQL."""
+        values = self._values[kind]
+        index = values.setdefault(value, len(values) + 1)
+        name = "ft" if kind == "String" else "fn"
+        return f"{name}[{index}]" if self.arrays else f"{{{name}{index}:{kind}}}"
 
     def variable(self) -> str:
         self._lambdas += 1
         return f"x{self._lambdas}"
+
+
+def verdict_of(rules: list[dict[str, Any]]) -> tuple[str, Compiled]:
+    """Every filter rule of ``rules`` must pass: the expression, and its parameters."""
+    compiled = Compiled()
+    verdict = least([rule_verdict(rule, compiled) for rule in rules])
+    if compiled.literals > PARAMETERS_MAX:
+        compiled = Compiled(arrays=True)
+        verdict = least([rule_verdict(rule, compiled) for rule in rules])
+    return verdict, compiled
 
 
 def rule_verdict(rule: dict[str, Any], compiled: Compiled) -> str:
@@ -106,7 +146,9 @@ def rule_verdict(rule: dict[str, Any], compiled: Compiled) -> str:
     return least(checks)
 
 
-BYTES = "base64Decode(body) AS b"  # the WITH clause every verdict reads
+# The WITH clause every verdict reads: its literals (an alias of a parameter is read as
+# a constant, an element of a parameter is not) and the body's bytes.
+BYTES = "{ft:Array(String)} AS ft, {fn:Array(Float64)} AS fn, base64Decode(body) AS b"
 
 
 def least(parts: list[str]) -> str:
@@ -235,13 +277,13 @@ def _same(literal: Any, v: str, compiled: Compiled) -> str:
 
 
 def _numbers(v: str, sign: str, number: float, compiled: Compiled) -> str:
-    """``v`` is a number and ``v <sign> number``; undecided past 2**53."""
-    if abs(number) > EXACT:
+    """``v`` is a number and ``v <sign> number``; undecided from 2**53 on."""
+    if abs(number) >= EXACT:
         return _unsure(v, f"if({_number_(v)}, {UNDECIDED}, {NO})")
     operand = compiled.literal(float(number), "Float64")
     return _unsure(
         v,
-        f"multiIf(NOT {_number_(v)}, {NO}, abs(JSONExtractFloat({v})) > {EXACT}, "
+        f"multiIf(NOT {_number_(v)}, {NO}, abs(JSONExtractFloat({v})) >= {EXACT}, "
         f"{UNDECIDED}, JSONExtractFloat({v}) {sign} {operand}, {YES}, {NO})",
     )
 

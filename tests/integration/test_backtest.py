@@ -61,6 +61,8 @@ EDGES = [
     b' \n {"type" : "order.paid"} ',
     b'{"a":[[{"b":"y"}]],"type":["x","order.paid"]}',
     b'{"a":[[[{"b":"y"}]]]}',
+    b'{"n":9007199254740993,"m":-9007199254740993}',
+    b'{"a":1,"n":1' + b"0" * 400 + b"}",
 ]
 EDGE_RULES: list[Any] = [
     {"a": 2},
@@ -75,14 +77,23 @@ EDGE_RULES: list[Any] = [
     {"s": {"$startsWith": "1"}},
     {"n": {"$exist": True}, "s": "123456789012345678901234"},
     {"type": {"$endsWith": "paid"}},
+    {"n": 9007199254740992},
+    {"n": {"$gt": 9007199254740992}},
+    {"m": {"$lte": -9007199254740992}},
+    {"n": {"$in": [9007199254740992, 1]}},
+    {"$startsWith": "{"},
 ]
 
 
-def test_the_sql_of_a_filter_agrees_with_the_router_s_filter(settings: Settings) -> None:
+@pytest.mark.parametrize("arrays", [False, True], ids=["parameters", "arrays"])
+def test_the_sql_of_a_filter_agrees_with_the_router_s_filter(
+    settings: Settings, arrays: bool
+) -> None:
     """Every verdict ClickHouse decides is the router's; most are decided there."""
     rng = random.Random(29)
     messages = [Message({}, body, "/", "") for body in EDGES] + documents(rng, 120)
     client = clickhouse.client(settings, settings.clickhouse_database)
+    client.command("DROP TABLE IF EXISTS agreement")
     client.command(
         "CREATE TABLE agreement (n UInt32, body String, headers Map(String, String), "
         "path String, query String) ENGINE = Memory"
@@ -105,7 +116,7 @@ def test_the_sql_of_a_filter_agrees_with_the_router_s_filter(settings: Settings)
                     compile_filter(rule[part])
         except InvalidFilter:
             continue
-        compiled = filter_sql.Compiled()
+        compiled = filter_sql.Compiled(arrays)
         verdict = filter_sql.rule_verdict(rule, compiled)
         withs = filter_sql.BYTES
         rows = client.query(

@@ -130,3 +130,57 @@ def test_code_that_loops_or_allocates_forever_is_bounded(
         assert answer["errors"], answer
     # and the API still answers the other project at once
     assert tenants.b.get("/sources").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"a": {"$in": [f"kind-{n}" for n in range(2000)] + ["b"]}},
+        {"$or": [{"type": f"kind-{n}"} for n in range(300)] + [{"a": "b"}]},
+        {**{f"key-{n}": {"$exist": False} for n in range(300)}, "a": "b"},
+    ],
+    ids=["in-2000", "or-300", "keys-300"],
+)
+def test_wide_filters_the_router_accepts_are_backtested(
+    tenants: Tenants, settings: Settings, spec: dict[str, Any]
+) -> None:
+    """Past the parameters ClickHouse takes one by one, literals travel in arrays."""
+    source = source_with(tenants, settings, f"bt-wide-{len(str(spec))}", [{"a": "b"}, {"a": 1}])
+    body = {"source_id": source, "rules": [{"type": "filter", "body": spec}], **RANGE}
+    answer = ok(tenants.a.post("/connections/backtest", json=body))
+    assert (answer["events_count"], answer["filtered_count"]) == (1, 1)
+    assert answer["complete"] is True
+
+
+def test_a_backtest_reads_only_the_bodies_it_uses(
+    tenants: Tenants, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sample of one reads one stored body, not the thousands ahead of it; undecided
+    requests are read within a byte budget."""
+    big = {"pad": "x" * 10_000}
+    source = source_with(tenants, settings, "bt-reads", [{**big, "n": n} for n in range(300)])
+    wide = {"since": at(-10).isoformat(), "until": at(400).isoformat()}
+    fetched: list[int] = []
+    store = backtest.Store.rows_by_id
+
+    async def counted(self: Any, table: str, project_id: str, ids: list[str]) -> Any:
+        fetched.append(len(ids))
+        return await store(self, table, project_id, ids)
+
+    monkeypatch.setattr(backtest.Store, "rows_by_id", counted)
+    code = "addHandler('transform', (r) => r)"
+    rules = [{"type": "transform", "transformation": {"name": "t", "code": code}}]
+    body = {"source_id": source, "rules": rules, "sample_size": 1, **wide}
+    answer = ok(tenants.a.post("/connections/backtest", json=body))
+    assert answer["sample"]["size"] == 1
+    assert fetched == [1]
+
+    fetched.clear()
+    monkeypatch.setattr(backtest, "BODY_BYTES", 50 * 14_000)  # room for about 50 of them
+    ref = [{"type": "filter", "body": {"n": {"$ref": "n"}}}]  # only Python decides $ref
+    answer = ok(
+        tenants.a.post("/connections/backtest", json={"source_id": source, "rules": ref, **wide})
+    )
+    assert sum(fetched) == answer["filters"]["decided_in_python_count"] < 60
+    assert answer["filters"]["undecided_count"] == 300 - sum(fetched), answer
+    assert answer["complete"] is False
