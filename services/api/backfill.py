@@ -3,14 +3,16 @@
 A backfill is a bulk job (``bulk.py``: kind ``bulk_retry``, type ``backfill``), so it
 has the bulk retries' plan, progress, cancel, and resumption after an API restart.
 Its batch (:meth:`Backfills.step`) reads the next requests of the connection's source
-in the window, oldest first, in the caller's project; skips those that already have
-an event or an ignored event on the connection (routed live, or by an earlier
-backfill: both tables are looked up by request id, the project in every ``WHERE``);
-and routes the rest through that connection only, as the router's first pass would
-have (``common/domain/backfill.py`` and ``replay.py``): its rules, the ids of that
-pass (so a batch routed twice after a crash makes the same events, with the same
-``Idempotency-Key``), trigger ``BACKFILL``.  Batches are paced to the destination's
-rate limit (``backfill.per_second``).
+in the window, oldest first, in the caller's project; skips those that an earlier
+backfill of the connection went through (its covered range, recorded in the job in the
+configuration log with each batch: it does not wait for ClickHouse) and those that
+have an event or an ignored event on the connection in ClickHouse (routed live, or
+retried by hand; both tables are looked up by request id, the project in every
+``WHERE``); and routes the rest through that connection only, as the router's first
+pass would have (``common/domain/backfill.py`` and ``replay.py``): its rules, the ids
+of that pass (so a batch routed twice after a crash makes the same events, with the
+same ``Idempotency-Key``), trigger ``BACKFILL``.  Batches are paced to the
+destination's rate limit (``backfill.per_second``).
 
 The window ends when the connection was created: from then on the router routed the
 source's requests to it live.  Only one backfill of a connection runs at a time.
@@ -30,7 +32,7 @@ from hookhouse.api.replay import Replays
 from hookhouse.api.store import Row, Store
 from hookhouse.common.clock import now_ms
 from hookhouse.common.domain import backfill
-from hookhouse.common.domain.backfill import DedupMemory, InvalidWindow, Window
+from hookhouse.common.domain.backfill import Covered, DedupMemory, InvalidWindow, SeekKey, Window
 from hookhouse.common.domain.routing import Routed
 from hookhouse.common.domain.times import iso_ms, parse_iso
 from hookhouse.common.settings import Settings
@@ -43,7 +45,6 @@ TRIGGER = "BACKFILL"
 # connection then), not those ingest refused (recorded without their body).
 ROUTED_CAUSES = ("", "NO_CONNECTION")
 WAIT_SLICE_SECONDS = 1.0  # a paced job looks at its state (a cancel) this often
-RECENT_BATCHES = 2  # batches whose request ids a job keeps (see ``recent``)
 
 
 def window_of(since: Any, until: Any) -> Window:
@@ -185,7 +186,9 @@ class Backfills:
                 "in_progress": True,
                 "cursor": None,
                 "not_before_ms": 0,
-                "recent": [],
+                # What it went through, for later backfills (``backfill.Covered``).
+                "covered_through": None,
+                "failed_ids": [],
                 "owner": self.jobs.replica,
             }
             job = await self.resources.create(KIND, "bch", project_id, fields)
@@ -217,13 +220,16 @@ class Backfills:
         )
         rows = await asyncio.to_thread(self.store.run, text, parameters)
         batch = rows[:size]
-        routed = await self.routed_already(job, [r["id"] for r in batch])
-        todo = [row for row in batch if row["id"] not in routed]
+        skipped = await self.gone_through(job, batch)
+        todo = [row for row in batch if row["id"] not in skipped]
         outcomes = await self.route(job, connection, todo)
-        failed = [o for o in outcomes if not isinstance(o, Routed)]
-        for problem in failed[:1]:
+        failed = [
+            row["id"] for row, o in zip(todo, outcomes, strict=True) if not isinstance(o, Routed)
+        ]
+        for problem in [o for o in outcomes if not isinstance(o, Routed)][:1]:
             log.warning("backfill %s: a request was not routed: %s", job["id"], problem)
-        delivered = sum(len(o.deliveries) for o in outcomes if isinstance(o, Routed))
+        # Held deliveries (a paused connection's) count: they leave at once on unpause.
+        delivered = sum(len(o.deliveries) + len(o.held) for o in outcomes if isinstance(o, Routed))
         finished = len(rows) <= size
         latest = self.state.get(KIND, job["id"]) or job  # a cancel may have arrived meanwhile
         changes: dict[str, Any] = {
@@ -233,9 +239,18 @@ class Backfills:
             "skipped_count": latest["skipped_count"] + len(batch) - len(todo),
             "cursor": list(self.jobs.row_key(batch[-1])) if batch else latest.get("cursor"),
             "not_before_ms": backfill.next_batch_at(started, delivered, rate),
-            "recent": [r["id"] for r in todo]
-            + latest.get("recent", [])[: size * (RECENT_BATCHES - 1)],
         }
+        if "covered_through" in latest:  # not in jobs written before it was recorded
+            through, failed_ids = backfill.covered_after(
+                through_of(latest),
+                latest["failed_ids"],
+                seek_key(batch[-1]) if batch else None,
+                failed,
+            )
+            changes |= {
+                "covered_through": [iso_ms(through[0]), through[1]] if through else None,
+                "failed_ids": failed_ids,
+            }
         if finished and latest["in_progress"]:
             changes |= {"in_progress": False, "completed_at": iso_ms(now_ms())}
         await self.resources.update(KIND, latest, changes)
@@ -243,26 +258,41 @@ class Backfills:
             self.memories.pop(job["id"], None)
         return not finished and bool(latest["in_progress"])
 
-    async def routed_already(self, job: dict[str, Any], request_ids: list[str]) -> set[str]:
-        """Those of ``request_ids`` that have an event or an ignored event on the job's
-        connection in ClickHouse, or that a backfill of it routed in its last batches
-        (their rows may still be on their way to ClickHouse)."""
-        if not request_ids:
-            return set()
-        connection_id = job["connection_id"]
+    def covered(self, job: dict[str, Any]) -> list[Covered]:
+        """The ranges the backfills of the job's connection went through, as the
+        configuration log has them now.  The job's own is among them: it ends at the
+        job's cursor, and the job reads after it."""
+        ranges = []
+        for other in self.state.resources[KIND].values():
+            through = through_of(other)
+            if (
+                bulk.type_of(other) == TYPE
+                and other.get("connection_id") == job["connection_id"]
+                and other.get("project_id") == job["project_id"]
+                and through is not None
+            ):
+                since_ms = backfill.parse_time("since", other["since"])
+                ranges.append(Covered(since_ms, through, frozenset(other["failed_ids"])))
+        return ranges
+
+    async def gone_through(self, job: dict[str, Any], batch: list[Row]) -> set[str]:
+        """The ids of the requests of ``batch`` not to route again: those inside the
+        range an earlier backfill of the connection covered, and those that have an
+        event or an ignored event on the connection in ClickHouse."""
+        ranges = self.covered(job)
+        found = {row["id"] for row in batch if backfill.covered(seek_key(row), ranges)}
+        rest = [row["id"] for row in batch if row["id"] not in found]
+        if not rest:
+            return found
         text = " UNION ALL ".join(
             f"SELECT DISTINCT request_id FROM {table} "  # noqa: S608 - the code's own tables
             "WHERE project_id = {project:String} AND connection_id = {connection:String} "
             "AND request_id IN {ids:Array(String)}"
             for table in ("events", "ignored_events")
         )
-        parameters = {"project": job["project_id"], "connection": connection_id, "ids": request_ids}
+        parameters = {"project": job["project_id"], "connection": job["connection_id"], "ids": rest}
         rows = await asyncio.to_thread(self.store.run, text, parameters)
-        found = {str(row["request_id"]) for row in rows}
-        for other in self.state.resources[KIND].values():
-            if bulk.type_of(other) == TYPE and other.get("connection_id") == connection_id:
-                found.update(other.get("recent", []))
-        return found.intersection(request_ids)
+        return found | {str(row["request_id"]) for row in rows}.intersection(rest)
 
     async def route(
         self, job: dict[str, Any], connection: dict[str, Any], rows: list[Row]
@@ -293,6 +323,20 @@ class Backfills:
         )
         self.memories.pop(job["id"], None)
         return False
+
+
+def seek_key(row: Row) -> SeekKey:
+    """A ``requests`` row's place in the order a backfill reads in."""
+    return received_ms(row), str(row["id"])
+
+
+def through_of(job: dict[str, Any]) -> SeekKey | None:
+    """The end of a job's covered range; ``None`` before its first batch, and for jobs
+    written before it was recorded (those rely on ClickHouse)."""
+    through = job.get("covered_through")
+    if not through:
+        return None
+    return backfill.parse_time("covered_through", through[0]), str(through[1])
 
 
 def received_ms(row: Row) -> int:

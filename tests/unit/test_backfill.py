@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from hookhouse.api import backfill as api_backfill
 from hookhouse.common.domain import backfill
-from hookhouse.common.domain.backfill import DedupMemory, InvalidWindow, Window
+from hookhouse.common.domain.backfill import Covered, DedupMemory, InvalidWindow, Window
 from hookhouse.common.domain.times import iso_ms
 
 NOW = 1_795_440_000_000  # 2026-11-22T…Z
@@ -119,6 +119,35 @@ def test_the_dedup_memory_is_bounded() -> None:
     assert len(memory.seen) == 3
     assert memory.at(NOW + 5)("web_1", "k0", HOUR) is False  # forgotten, the oldest first
     assert memory.at(NOW + 5)("web_1", "k4", HOUR) is True
+
+
+def test_a_covered_range_runs_from_since_through_the_last_request_read_but_its_failures() -> None:
+    went = Covered(NOW - HOUR, (NOW, "req_m"), frozenset({"req_failed"}))
+    assert went.holds((NOW - HOUR, "req_a")) and went.holds((NOW - 1, "req_z"))
+    assert went.holds((NOW, "req_a")) and went.holds((NOW, "req_m"))
+    # Received in the same millisecond, but after it in the seek order: not read yet.
+    assert not went.holds((NOW, "req_n"))
+    assert not went.holds((NOW + 1, "req_a"))
+    assert not went.holds((NOW - HOUR - 1, "req_z"))  # before its window
+    assert not went.holds((NOW - 5, "req_failed"))  # not queued: a later one routes it
+    later = Covered(NOW - 10 * HOUR, (NOW - 9 * HOUR, "req_a"), frozenset())
+    assert backfill.covered((NOW - 9 * HOUR, "req_a"), [went, later])
+    assert backfill.covered((NOW - 5, "req_b"), [went, later])
+    assert not backfill.covered((NOW - 5, "req_failed"), [went, later])
+    assert not backfill.covered((NOW - 5, "req_b"), [])
+
+
+def test_a_covered_range_grows_batch_by_batch_until_its_failures_do_not_fit() -> None:
+    assert backfill.covered_after(None, [], None, []) == (None, [])  # nothing read
+    first = backfill.covered_after(None, [], (NOW, "req_5"), ["req_2"])
+    assert first == ((NOW, "req_5"), ["req_2"])
+    assert backfill.covered_after(*first, None, []) == first  # an empty batch
+    most = [f"req_{n}" for n in range(backfill.FAILED_IDS_MAX - 1)]
+    full = backfill.covered_after((NOW, "req_5"), most, (NOW + 1, "req_9"), ["req_x"])
+    assert full == ((NOW + 1, "req_9"), [*most, "req_x"])
+    # One more would not fit: the range stays, what comes after relies on ClickHouse.
+    assert backfill.covered_after(*full, (NOW + 2, "req_z"), ["req_y"]) == full
+    assert backfill.covered_after(*full, (NOW + 2, "req_z"), []) == ((NOW + 2, "req_z"), full[1])
 
 
 def job(**values: Any) -> dict[str, Any]:

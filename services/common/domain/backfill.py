@@ -4,7 +4,8 @@ to route, how fast it may go, and the deduplication it applies as it goes.
 A backfill routes a source's stored requests through one connection as the router's
 first pass would have (``routing.route`` without a replay tag: the same event and
 ignored-event ids, so a batch routed twice after a crash makes the same events), and
-skips a request that already has an event or an ignored event on that connection.
+skips a request that an earlier backfill of the connection covered (:class:`Covered`)
+or that already has an event or an ignored event on that connection.
 """
 
 from __future__ import annotations
@@ -29,6 +30,13 @@ BATCH_MAX = 100  # requests read, checked and routed at once
 BATCH_SECONDS = 5.0  # a batch holds what the pace allows in this long (at least one)
 # Requests whose deduplication keys the job remembers (the oldest are forgotten).
 DEDUP_MEMORY_MAX = 100_000
+# Ids of the requests a backfill could not queue that it keeps, so that a later one
+# routes them; past that many, its covered range stops growing (:func:`covered_after`).
+FAILED_IDS_MAX = 1_000
+
+# A request's place in the order a backfill reads in: (received, epoch ms; its id).
+# ``requests.created_at`` is a DateTime64(3): milliseconds are its whole precision.
+SeekKey = tuple[int, str]
 
 
 class InvalidWindow(ValueError):
@@ -149,3 +157,38 @@ class DedupMemory:
             return False
 
         return seen_before
+
+
+@dataclass(frozen=True)
+class Covered:
+    """What an earlier backfill of a connection went through: the source's requests
+    from ``since_ms`` up to and including the seek key ``through`` (the last one it
+    read), except ``failed``, those it could not queue.  It lives in the job, in the
+    configuration log, so it is there before its events reach ClickHouse."""
+
+    since_ms: int
+    through: SeekKey
+    failed: frozenset[str]
+
+    def holds(self, key: SeekKey) -> bool:
+        return self.since_ms <= key[0] and key <= self.through and key[1] not in self.failed
+
+
+def covered(key: SeekKey, ranges: list[Covered]) -> bool:
+    """Whether an earlier backfill of the connection went through this request."""
+    return any(r.holds(key) for r in ranges)
+
+
+def covered_after(
+    through: SeekKey | None, failed: list[str], last: SeekKey | None, failed_now: list[str]
+) -> tuple[SeekKey | None, list[str]]:
+    """A job's covered range and the failed ids it keeps, after a batch whose last
+    request is ``last`` (``None``: it read none) and that could not queue
+    ``failed_now``.  When those would not fit in ``FAILED_IDS_MAX``, the range stays
+    where it was: from then on, what the job routed is found by later backfills in
+    ClickHouse only, and what it could not queue is routed by them."""
+    if last is None:
+        return through, failed
+    if len(failed) + len(failed_now) > FAILED_IDS_MAX:
+        return through, failed
+    return last, failed + failed_now
