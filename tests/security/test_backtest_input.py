@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from hookhouse.api import backtest
+from hookhouse.api.store import Store
 from hookhouse.common.domain.filters import MAX_DEPTH
 from hookhouse.common.settings import Settings
 from tests.api_client import Tenants, ok, refused
@@ -161,13 +162,13 @@ def test_a_backtest_reads_only_the_bodies_it_uses(
     source = source_with(tenants, settings, "bt-reads", [{**big, "n": n} for n in range(300)])
     wide = {"since": at(-10).isoformat(), "until": at(400).isoformat()}
     fetched: list[int] = []
-    store = backtest.Store.rows_by_id
+    store = Store.rows_by_id
 
     async def counted(self: Any, table: str, project_id: str, ids: list[str]) -> Any:
         fetched.append(len(ids))
         return await store(self, table, project_id, ids)
 
-    monkeypatch.setattr(backtest.Store, "rows_by_id", counted)
+    monkeypatch.setattr(Store, "rows_by_id", counted)
     code = "addHandler('transform', (r) => r)"
     rules = [{"type": "transform", "transformation": {"name": "t", "code": code}}]
     body = {"source_id": source, "rules": rules, "sample_size": 1, **wide}
