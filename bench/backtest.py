@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,9 +27,7 @@ import httpx
 
 from bench import harness
 from hookhouse.common import clickhouse
-from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.settings import Settings
-from hookhouse.stack.bootstrap import new_api_key, project
 
 API_PORT = 29814
 SPAN_MS = 7 * 24 * 3600 * 1000
@@ -122,20 +118,13 @@ def main() -> None:
     slowest = (0.0, 0.0)
     with harness.infrastructure():
         settings = harness.settings(topic_partitions=1, clickhouse_retention_days=0)
-        log = ConfigLog(settings)
-        log.start()
-        log.wait_ready(30)
-        project_id = project(log, "bench")["id"]
-        key = new_api_key(log, project_id)
-        log.stop()
-        env = {**harness.env_of(settings), "HOOKHOUSE_API_PORT": str(API_PORT)}
-        api = subprocess.Popen(
-            [sys.executable, "-m", "hookhouse.cli", "api"], env=env, cwd=harness.REPO
-        )
+        project_id, key = harness.project_with_key(settings)
         ch = clickhouse.client(settings, settings.clickhouse_database)
-        base = f"http://127.0.0.1:{API_PORT}/2024-03-01"
         try:
-            with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=120) as http:
+            with (
+                harness.api_process(settings, API_PORT) as base,
+                httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=120) as http,
+            ):
                 harness.wait(lambda: _answers(http, f"{base}/sources"), 120)
                 made = http.post(f"{base}/sources", json={"name": "provider"})
                 source_id = made.raise_for_status().json()["id"]
@@ -172,8 +161,6 @@ def main() -> None:
                         f"| {last['filters']['decided_in_python_count']} |"
                     )
         finally:
-            api.terminate()
-            api.wait(60)
             ch.close()
     harness.record(
         "backtest",

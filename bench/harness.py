@@ -34,8 +34,10 @@ from confluent_kafka.cimpl import NewTopic
 from prometheus_client.parser import text_string_to_metric_families
 
 from hookhouse.common.clickhouse import migrate
+from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.kafka import client_config, consumer_config, ensure_topics, producer_config
 from hookhouse.common.settings import Settings
+from hookhouse.stack.bootstrap import new_api_key, project
 from hookhouse.stack.ports import infrastructure_up, is_listening
 
 REPO = Path(__file__).resolve().parents[1]
@@ -499,3 +501,27 @@ def write_section(name: str, body: str) -> None:
         else (text.rstrip() + "\n\n" + stamped + "\n")
     )
     REPORT.write_text(text)
+
+
+def project_with_key(settings: Settings, name: str = "bench") -> tuple[str, str]:
+    """A project in the configuration log, and an API key of it."""
+    log = ConfigLog(settings)
+    log.start()
+    try:
+        log.wait_ready(30)
+        project_id = str(project(log, name)["id"])
+        return project_id, new_api_key(log, project_id)
+    finally:
+        log.stop()
+
+
+@contextmanager
+def api_process(settings: Settings, port: int) -> Iterator[str]:
+    """``hookhouse api`` on ``port`` while the block runs; its versioned base URL."""
+    env = {**env_of(settings), "HOOKHOUSE_API_PORT": str(port)}
+    api = subprocess.Popen([sys.executable, "-m", "hookhouse.cli", "api"], env=env, cwd=REPO)
+    try:
+        yield f"http://127.0.0.1:{port}/2024-03-01"
+    finally:
+        api.terminate()
+        api.wait(60)

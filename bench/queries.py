@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -30,9 +28,7 @@ from starlette.datastructures import QueryParams
 from bench import harness
 from hookhouse.api import measures, pages, queries
 from hookhouse.common import clickhouse
-from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.settings import Settings
-from hookhouse.stack.bootstrap import new_api_key, project
 
 API_PORT = 29813
 WARM_UP = 3
@@ -167,23 +163,16 @@ def main() -> None:
     worst: dict[str, tuple[float, float]] = {}  # kind of call -> (API p95, SQL p95), slowest
     with harness.infrastructure():
         settings = harness.settings(topic_partitions=1, clickhouse_retention_days=0)
-        log = ConfigLog(settings)
-        log.start()
-        log.wait_ready(30)
-        project_id = project(log, "bench")["id"]
-        key = new_api_key(log, project_id)
-        log.stop()
+        project_id, key = harness.project_with_key(settings)
         print(f"generating {args.attempts:,} attempts…", flush=True)
         took = generate(settings, project_id, args.attempts)
         print(f"  {took:.0f} s", flush=True)
-        env = {**harness.env_of(settings), "HOOKHOUSE_API_PORT": str(API_PORT)}
-        api = subprocess.Popen(
-            [sys.executable, "-m", "hookhouse.cli", "api"], env=env, cwd=harness.REPO
-        )
         ch = clickhouse.client(settings, settings.clickhouse_database)
-        base = f"http://127.0.0.1:{API_PORT}/2024-03-01"
         try:
-            with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=60) as http:
+            with (
+                harness.api_process(settings, API_PORT) as base,
+                httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=60) as http,
+            ):
                 harness.wait(lambda: _answers(http, f"{base}/attempts", {"limit": 1}), 120)
                 for label, path, params in calls(project_id):
                     sql, parameters = raw_sql(project_id, path, params)
@@ -199,8 +188,6 @@ def main() -> None:
                         f"| {p(api_ms, 95) / p(raw_ms, 95):.2f} |"
                     )
         finally:
-            api.terminate()
-            api.wait(60)
             ch.close()
     harness.record(
         "queries",
