@@ -27,6 +27,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import orjson
@@ -248,21 +249,32 @@ class Router:
         await self.prepare([(request, original) for _, request, original in received])
         for msg, request, original in received:
             # However many connections a source has, a request waits for room in the
-            # producer's queue rather than overflowing it; if its records' bytes overflow
-            # it all the same, it is routed again once acknowledgements made room (the
-            # same request makes the same records, and dedup knows it for itself).
+            # producer's queue rather than overflowing it.  If its records overflow it
+            # all the same (their bytes, or more of them), each waits for room in turn:
+            # sent once each, never routed again (its deliveries would go out twice).
             outputs_at_most = 2 * len(state.connections_of(request.source_id)) + 8
             await producer.room(outputs_at_most)
             await rows_producer.room(outputs_at_most)
             while True:
                 try:
-                    self.process(sends, rows, msg, request, original)
+                    todo = self.process(sends, rows, msg, request, original)
                     break
+                except LocalQueueFull:  # its dead letter, the one record it sent
+                    await self.drained(producer, rows_producer)
+            sent = 0
+            while sent < len(todo):
+                try:
+                    todo[sent]()
+                    sent += 1
                 except LocalQueueFull:
-                    await producer.drained()
-                    await rows_producer.drained()
+                    await self.drained(producer, rows_producer)
         self.prepared.clear()
         return asyncio.gather(sends.acked(), rows.acked())
+
+    @staticmethod
+    async def drained(*producers: AsyncProducer) -> None:
+        for producer in producers:
+            await producer.drained()
 
     def run_code(
         self, project_id: str, code: str, env: dict[str, str], message: Message
@@ -305,11 +317,13 @@ class Router:
         msg: Record,
         request: InboundRequest,
         original: Message,
-    ) -> None:
-        """Send everything one request causes: its rows for ClickHouse through ``rows``,
-        the rest through ``sends``."""
+    ) -> list[Callable[[], None]]:
+        """Route one request: the sends of what it causes (its rows for ClickHouse
+        through ``rows``, the rest through ``sends``), for the caller to make one by one;
+        a dead letter is sent from here."""
         connections = self.config.state.connections_of(request.source_id)
-        seen_before = self.dedup.seen_in(sends, msg.partition() or 0, request.id)
+        marks = Deferred(sends)  # its deduplication marks, sent before its deliveries
+        seen_before = self.dedup.seen_in(marks, msg.partition() or 0, request.id)
         try:
             routed = route(
                 request,
@@ -329,18 +343,44 @@ class Router:
                 extra={"request_id": request.id},
             )
             self.dead_letter(sends, msg, "routing_failed", repr(exc))
-            return
+            return marks.sends
         too_large = oversized(made)
         if too_large is not None:  # a request not from ingest, which bounds them
             self.dead_letter(sends, msg, "record_too_large", too_large)
-            return
-        for out in made:
-            group = rows if out.topic == topics.RECORDS else sends
-            group.send(topics.name(self.settings, out.topic), out.value, out.key, out.headers)
+            return marks.sends
         for row in routed.events:
             metrics.ROUTER_EVENTS.labels(row.status).inc()
         for ignored in routed.ignored:
             metrics.ROUTER_IGNORED.labels(ignored.cause).inc()
+        return marks.sends + [
+            partial(
+                (rows if out.topic == topics.RECORDS else sends).send,
+                topics.name(self.settings, out.topic),
+                out.value,
+                out.key,
+                out.headers,
+            )
+            for out in made
+        ]
+
+
+class Deferred:
+    """A :class:`SendGroup`'s sends, held for the router to make one at a time as the
+    producer's queue has room (a send of a full queue raises, and is made again)."""
+
+    def __init__(self, group: SendGroup) -> None:
+        self.group = group
+        self.sends: list[Callable[[], None]] = []
+
+    def send(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | str | None = None,
+        headers: list[tuple[str, str | bytes | None]] | None = None,
+        partition: int = -1,
+    ) -> None:
+        self.sends.append(partial(self.group.send, topic, value, key, headers, partition))
 
 
 def observe(outcome: Transformed, seconds: float) -> None:

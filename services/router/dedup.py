@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Protocol
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
@@ -24,12 +25,25 @@ from confluent_kafka.cimpl import NewPartitions
 from hookhouse.common import topics
 from hookhouse.common.clock import now_ms
 from hookhouse.common.domain.routing import SeenBefore
-from hookhouse.common.kafka import AsyncProducer, SendGroup, client_config, serve_logs
+from hookhouse.common.kafka import AsyncProducer, client_config, serve_logs
 from hookhouse.common.settings import Settings
 
 log = logging.getLogger(__name__)
 
 Entries = dict[bytes, bytes]
+
+
+class Sender(Protocol):
+    """Where entries are sent: a :class:`SendGroup`, or what holds its sends."""
+
+    def send(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | str | None = None,
+        headers: list[tuple[str, str | bytes | None]] | None = None,
+        partition: int = -1,
+    ) -> None: ...
 
 
 def partition_of(value: bytes) -> int:
@@ -71,7 +85,7 @@ class DedupMemory:
             self.entries = {k: v for k, v in self.entries.items() if partition_of(v) not in numbers}
             self.entries.update(entries)
 
-    def seen_in(self, sends: SendGroup, partition: int, request_id: str) -> SeenBefore:
+    def seen_in(self, sends: Sender, partition: int, request_id: str) -> SeenBefore:
         """The ``seen_before`` for request ``request_id`` of ``partition``; the entries it
         writes go through ``sends`` (acknowledged with the request's other records).
 
@@ -83,11 +97,15 @@ class DedupMemory:
         def seen_before(connection_id: str, key: str, window_ms: int) -> bool:
             entry, now = f"{connection_id}:{key}".encode(), now_ms()
             known = self.entries.get(entry)
+            value = b"%d:%d:%s" % (now + window_ms, partition, mine)
             if known is not None:
                 until, _, made_by = known.split(b":", 2)
                 if int(until) > now:
-                    return made_by != mine
-            value = b"%d:%d:%s" % (now + window_ms, partition, mine)
+                    if made_by != mine:
+                        return True
+                    # The request's own mark, routed again: its send may not have been
+                    # made (the queue was full) or acknowledged, so it is sent again.
+                    value = known
             self.entries[entry] = value
             sends.send(self.topic, value, entry, partition=partition)
             return False

@@ -10,19 +10,21 @@ import asyncio
 import contextlib
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from hookhouse.common import topics
+from hookhouse.common import kafka, topics
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.domain.records import InboundRequest, b64
 from hookhouse.common.kafka import client_config, consumer_config, ensure_topics
 from hookhouse.common.settings import Settings
 from hookhouse.router.app import GROUP, Router
-from tests.e2e.running import wait_for
+from tests.e2e.running import topic_values, wait_for
 from tests.stack import isolated_settings
 
 pytestmark = pytest.mark.integration
@@ -37,6 +39,14 @@ def routed() -> Iterator[tuple[Settings, list[int]]]:
     connection; yields its settings and the end offset of each partition of
     ``requests``."""
     settings = isolated_settings(router_records_linger_ms=LINGER_MS)
+    with router_over(settings, 1, []):
+        yield settings, [REQUESTS // 2, REQUESTS // 2]
+
+
+@contextlib.contextmanager
+def router_over(settings: Settings, connections: int, rules: list[Any]) -> Iterator[None]:
+    """A router running (in a thread of its own) over 20 requests of a source with
+    ``connections`` connections with ``rules``."""
     ensure_topics(settings)
     config = ConfigLog(settings)
     config.start()
@@ -47,11 +57,9 @@ def routed() -> Iterator[tuple[Settings, list[int]]]:
         "des_p",
         {"id": "des_p", "project_id": "tm_p", "name": "d", "url": "http://127.0.0.1:9/"},
     )
-    config.put(
-        "connection",
-        "web_p",
-        {"id": "web_p", "project_id": "tm_p", "source_id": "src_p", "destination_id": "des_p"},
-    )
+    for n in range(connections):
+        connection = {"project_id": "tm_p", "source_id": "src_p", "destination_id": "des_p"}
+        config.put("connection", f"web_{n}", {**connection, "id": f"web_{n}", "rules": rules})
     config.stop()
     post(settings, "first")
     router = Router(settings)
@@ -60,7 +68,7 @@ def routed() -> Iterator[tuple[Settings, list[int]]]:
     thread = threading.Thread(target=loop.run_until_complete, args=(task,), daemon=True)
     thread.start()
     try:
-        yield settings, [REQUESTS // 2, REQUESTS // 2]
+        yield
     finally:
         loop.call_soon_threadsafe(router.stop.set)
         thread.join(60)
@@ -83,7 +91,7 @@ def post(settings: Settings, tag: str) -> None:
     producer = Producer(client_config(settings))
     requests = topics.name(settings, topics.REQUESTS)
     for n in range(REQUESTS):
-        value = replace(sample, id=f"req_{tag}_{n}").to_json()
+        value = replace(sample, id=f"req_{tag}_{n}", body=b64(b'{"n":%d}' % n)).to_json()
         producer.produce(requests, value=value, key=f"{tag}{n}", partition=n % 2)
     assert producer.flush(30) == 0
 
@@ -148,3 +156,42 @@ def test_offsets_wait_for_the_rows_and_a_revoke_waits_for_them_too(
             newcomer.close()
     assert read_again == []
     assert committed(settings) == [REQUESTS, REQUESTS]
+
+
+def test_a_request_that_overflows_the_local_queue_sends_each_record_once(
+    infra: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """40 connections with deduplication make 121 records a request, past a queue of 30:
+    each is sent as room appears, once; no delivery twice, no deduplication mark lost."""
+    monkeypatch.setattr(kafka, "QUEUE_MESSAGES", 30)
+    settings = isolated_settings(router_records_linger_ms=5)
+    with router_over(settings, 40, [{"type": "deduplicate", "window": 600_000}]):
+        wait_for(lambda: committed(settings) == [REQUESTS // 2] * 2, timeout=60, every=0.1)
+    bootstrap = settings.kafka_bootstrap
+    events = Counter(
+        d["event_id"] for d in topic_values(bootstrap, topics.name(settings, topics.DELIVERIES))
+    )
+    assert len(events) == 40 * REQUESTS and set(events.values()) == {1}
+    marks = keys_of(settings, topics.DEDUP)
+    assert len(marks) == 40 * REQUESTS  # one per connection and body
+
+
+def keys_of(settings: Settings, topic: str) -> set[bytes]:
+    """The keys of every record of ``topic`` so far (its values are not JSON)."""
+    name = topics.name(settings, topic)
+    consumer = Consumer({**client_config(settings), "group.id": f"keys-{time.time_ns()}"})
+    found: set[bytes] = set()
+    try:
+        for partition in consumer.list_topics(name, timeout=10).topics[name].partitions:
+            end = consumer.get_watermark_offsets(TopicPartition(name, partition), timeout=10)[1]
+            consumer.assign([TopicPartition(name, partition, 0)])
+            read = 0
+            while read < end:
+                msg = consumer.poll(5)
+                assert msg is not None, f"{name}[{partition}] stopped before offset {end}"
+                if msg.error() is None:
+                    found.add(msg.key() or b"")
+                    read = (msg.offset() or 0) + 1
+    finally:
+        consumer.close()
+    return found
