@@ -32,7 +32,8 @@ from hookhouse.api.replay import Replays
 from hookhouse.api.store import Row, Store
 from hookhouse.common.clock import now_ms
 from hookhouse.common.domain import backfill
-from hookhouse.common.domain.backfill import Covered, DedupMemory, InvalidWindow, SeekKey, Window
+from hookhouse.common.domain.backfill import Covered, InvalidWindow, SeekKey, Window
+from hookhouse.common.domain.dedup import DedupMemory
 from hookhouse.common.domain.routing import Routed
 from hookhouse.common.domain.times import iso_ms, parse_iso
 from hookhouse.common.settings import Settings

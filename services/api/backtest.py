@@ -38,7 +38,8 @@ from hookhouse.api.javascript import JavaScript
 from hookhouse.api.replay import inbound
 from hookhouse.api.store import Row, Store
 from hookhouse.common.clock import now_ms
-from hookhouse.common.domain.backtest import Deduplication, Tally, leading_filters
+from hookhouse.common.domain.backtest import Tally, leading_filters
+from hookhouse.common.domain.dedup import DedupMemory
 from hookhouse.common.domain.message import Message, Transformed
 from hookhouse.common.domain.routing import as_received, passes, route
 from hookhouse.common.domain.times import iso_ms
@@ -248,7 +249,7 @@ class Backtests:
         """``chosen`` through the rest of the rules; how many were run (fewer when the
         time or the bytes ran out)."""
         connection = {"id": "web_backtest", "destination_id": "", "rules": rest}
-        memory = Deduplication()
+        memory = DedupMemory()
         transform = self.transform(test)
         deadline = time.monotonic() + TRANSFORM_SECONDS
 

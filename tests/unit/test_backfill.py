@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from hookhouse.api import backfill as api_backfill
 from hookhouse.common.domain import backfill
-from hookhouse.common.domain.backfill import Covered, DedupMemory, InvalidWindow, Window
+from hookhouse.common.domain.backfill import Covered, InvalidWindow, Window
 from hookhouse.common.domain.times import iso_ms
 
 NOW = 1_795_440_000_000  # 2026-11-22T…Z
@@ -101,24 +101,6 @@ def test_the_next_batch_waits_for_what_this_one_sent(delivered: int, rate: float
     assert after >= started
     # Over the batches, never more than the rate (within a millisecond's rounding).
     assert delivered <= rate * (after - started) / 1000 + 1e-6
-
-
-def test_the_dedup_memory_drops_duplicates_within_the_window_by_received_time() -> None:
-    memory = DedupMemory()
-    assert memory.at(NOW)("web_1", "k", 60_000) is False
-    assert memory.at(NOW + 59_999)("web_1", "k", 60_000) is True
-    assert memory.at(NOW + 59_999)("web_2", "k", 60_000) is False  # per connection
-    assert memory.at(NOW + 60_000)("web_1", "k", 60_000) is False  # out of the window
-    assert memory.at(NOW + 60_001)("web_1", "k", 60_000) is True  # a new window from there
-
-
-def test_the_dedup_memory_is_bounded() -> None:
-    memory = DedupMemory(limit=3)
-    for n in range(5):
-        memory.at(NOW + n)("web_1", f"k{n}", HOUR)
-    assert len(memory.seen) == 3
-    assert memory.at(NOW + 5)("web_1", "k0", HOUR) is False  # forgotten, the oldest first
-    assert memory.at(NOW + 5)("web_1", "k4", HOUR) is True
 
 
 def test_a_covered_range_runs_from_since_through_the_last_request_read_but_its_failures() -> None:

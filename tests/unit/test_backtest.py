@@ -3,7 +3,8 @@ requests' own times, and the tally of outcomes."""
 
 from __future__ import annotations
 
-from hookhouse.common.domain.backtest import SAMPLES, Deduplication, Tally, leading_filters
+from hookhouse.common.domain.backtest import SAMPLES, Tally, leading_filters
+from hookhouse.common.domain.dedup import DedupMemory
 from hookhouse.common.domain.records import InboundRequest, b64
 from hookhouse.common.domain.routing import route
 
@@ -20,15 +21,6 @@ def test_filters_ahead_of_a_transformation_run_over_all_the_rest_on_the_sample()
     # deduplication runs last wherever it is written, as in the router
     assert leading_filters([DEDUP, FILTER]) == ([FILTER], [DEDUP])
     assert leading_filters([TRANSFORM, FILTER]) == ([], [TRANSFORM, FILTER])
-
-
-def test_a_key_is_a_duplicate_while_the_window_of_its_first_request_lasts() -> None:
-    memory = Deduplication()
-    assert memory.at(0)("web_1", "k", 1000) is False
-    assert memory.at(999)("web_1", "k", 1000) is True
-    assert memory.at(500)("web_2", "k", 1000) is False  # per connection
-    assert memory.at(1000)("web_1", "k", 1000) is False  # the window closed: a new one
-    assert memory.at(1999)("web_1", "k", 1000) is True
 
 
 def request(n: int, body: bytes) -> InboundRequest:
@@ -48,7 +40,7 @@ def request(n: int, body: bytes) -> InboundRequest:
 
 def test_the_tally_counts_outcomes_keeps_a_few_ids_and_the_first_distinct_errors() -> None:
     connection = {"id": "web_1", "destination_id": "des_1", "rules": [LATER, DEDUP]}
-    memory = Deduplication()
+    memory = DedupMemory()
     tally = Tally()
     for n, body in enumerate([b'{"b":1}', b'{"b":2}', b'{"b":1}', b"x"] * 3):
         routed = route(request(n, body), [connection], seen_before=memory.at(n), now_ms=n)

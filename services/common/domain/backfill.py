@@ -11,13 +11,11 @@ or that already has an event or an ignored event on that connection.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from hookhouse.common.domain.ratelimit import PERIODS
-from hookhouse.common.domain.routing import SeenBefore
 from hookhouse.common.domain.times import iso_ms
 
 # Times a backfill may name: what ClickHouse's DateTime64 holds and a person writes.
@@ -28,8 +26,6 @@ TIME_MAX_CHARS = 40  # "2026-12-06T17:11:09.123456+05:30" and room to spare
 SHARE_OF_LIMIT = 0.5
 BATCH_MAX = 100  # requests read, checked and routed at once
 BATCH_SECONDS = 5.0  # a batch holds what the pace allows in this long (at least one)
-# Requests whose deduplication keys the job remembers (the oldest are forgotten).
-DEDUP_MEMORY_MAX = 100_000
 # Ids of the requests a backfill could not queue that it keeps, so that a later one
 # routes them; past that many, its covered range stops growing (:func:`covered_after`).
 FAILED_IDS_MAX = 1_000
@@ -130,33 +126,6 @@ def next_batch_at(started_ms: int, delivered: int, rate: float) -> int:
     """When the next batch may start, if the one started at ``started_ms`` made
     ``delivered`` deliveries: not before they have had their time at ``rate``."""
     return started_ms + math.ceil(1000 * delivered / rate)
-
-
-class DedupMemory:
-    """The connection's deduplication over the requests a backfill routes, by the times
-    they were received (they are routed in that order): a key seen within the rule's
-    window before is a duplicate.  In the job's memory only (the router's lives in the
-    router's process and counts live time); bounded to ``DEDUP_MEMORY_MAX`` keys."""
-
-    def __init__(self, limit: int = DEDUP_MEMORY_MAX) -> None:
-        self.limit = limit
-        self.seen: OrderedDict[tuple[str, str], int] = OrderedDict()
-
-    def at(self, received_ms: int) -> SeenBefore:
-        """The ``seen_before`` of ``routing.route`` for a request received then."""
-
-        def seen_before(connection_id: str, key: str, window_ms: int) -> bool:
-            entry = (connection_id, key)
-            last = self.seen.get(entry)
-            if last is not None and 0 <= received_ms - last < window_ms:
-                return True
-            self.seen[entry] = received_ms
-            self.seen.move_to_end(entry)
-            while len(self.seen) > self.limit:
-                self.seen.popitem(last=False)
-            return False
-
-        return seen_before
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,8 @@ A backtest splits a connection's rules in two.  The filters ahead of any transfo
 them over every request of the range at once, inside ClickHouse where it can
 (``api/filter_sql.py``).  The rest (transformations, later filters, deduplication) runs
 here, request by request, on the oldest of those that passed, with the router's own
-:func:`~hookhouse.common.domain.routing.route`: :class:`Tally` counts what each became,
-and :class:`Deduplication` plays the router's deduplication memory with the requests'
-own times instead of the clock.
+:func:`~hookhouse.common.domain.routing.route` and the deduplication memory of
+``dedup.py``: :class:`Tally` counts what each became.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from hookhouse.common.domain.routing import Routed, SeenBefore
+from hookhouse.common.domain.routing import Routed
 
 OUTCOMES = ("events", "filtered", "transformation_failed", "duplicate")
 CAUSES = {"FILTERED": "filtered", "TRANSFORMATION_FAILED": "transformation_failed"}
@@ -35,24 +34,6 @@ def leading_filters(
     rest = [rule for rule in rules[first:] if rule.get("type") in DECIDING]
     rest += [rule for rule in rules[:first] if rule.get("type") == "deduplicate"]
     return ahead, rest
-
-
-class Deduplication:
-    """The router's memory of deduplication keys (``router/dedup.py``), on the requests'
-    times: a key is a duplicate while the window its first request opened lasts."""
-
-    def __init__(self) -> None:
-        self.until: dict[tuple[str, str], int] = {}
-
-    def at(self, moment_ms: int) -> SeenBefore:
-        def seen_before(connection_id: str, key: str, window_ms: int) -> bool:
-            known = self.until.get((connection_id, key))
-            if known is not None and known > moment_ms:
-                return True
-            self.until[(connection_id, key)] = moment_ms + window_ms
-            return False
-
-        return seen_before
 
 
 @dataclass
