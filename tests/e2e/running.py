@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Message, TopicPartition
 
 from hookhouse.stack.supervisor import read_env
 from tests.receiver import Receiver
@@ -82,9 +82,14 @@ class Stack:
 
 def topic_values(bootstrap: str, topic: str) -> list[dict[str, Any]]:
     """Every record of ``topic`` so far, as JSON, partition by partition."""
+    return topic_records(bootstrap, topic, lambda msg: json.loads(msg.value() or b"{}"))
+
+
+def topic_records(bootstrap: str, topic: str, pick: Callable[[Message], T]) -> list[T]:
+    """``pick`` of every record of ``topic`` so far, partition by partition."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "e2e-reader"})
     partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-    values: list[dict[str, Any]] = []
+    values: list[T] = []
     for partition in partitions:
         end = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1]
         consumer.assign([TopicPartition(topic, partition, 0)])
@@ -93,7 +98,7 @@ def topic_values(bootstrap: str, topic: str) -> list[dict[str, Any]]:
             msg = consumer.poll(5)
             assert msg is not None, f"{topic}[{partition}] stopped before offset {end}"
             if msg.error() is None:
-                values.append(json.loads(msg.value() or b"{}"))
+                values.append(pick(msg))
                 read = (msg.offset() or 0) + 1
     consumer.close()
     return values

@@ -24,7 +24,7 @@ from hookhouse.common.domain.records import InboundRequest, b64
 from hookhouse.common.kafka import client_config, consumer_config, ensure_topics
 from hookhouse.common.settings import Settings
 from hookhouse.router.app import GROUP, Router
-from tests.e2e.running import topic_values, wait_for
+from tests.e2e.running import topic_records, topic_values, wait_for
 from tests.stack import isolated_settings
 
 pytestmark = pytest.mark.integration
@@ -172,26 +172,6 @@ def test_a_request_that_overflows_the_local_queue_sends_each_record_once(
         d["event_id"] for d in topic_values(bootstrap, topics.name(settings, topics.DELIVERIES))
     )
     assert len(events) == 40 * REQUESTS and set(events.values()) == {1}
-    marks = keys_of(settings, topics.DEDUP)
+    dedup = topics.name(settings, topics.DEDUP)
+    marks = set(topic_records(bootstrap, dedup, lambda msg: msg.key()))
     assert len(marks) == 40 * REQUESTS  # one per connection and body
-
-
-def keys_of(settings: Settings, topic: str) -> set[bytes]:
-    """The keys of every record of ``topic`` so far (its values are not JSON)."""
-    name = topics.name(settings, topic)
-    consumer = Consumer({**client_config(settings), "group.id": f"keys-{time.time_ns()}"})
-    found: set[bytes] = set()
-    try:
-        for partition in consumer.list_topics(name, timeout=10).topics[name].partitions:
-            end = consumer.get_watermark_offsets(TopicPartition(name, partition), timeout=10)[1]
-            consumer.assign([TopicPartition(name, partition, 0)])
-            read = 0
-            while read < end:
-                msg = consumer.poll(5)
-                assert msg is not None, f"{name}[{partition}] stopped before offset {end}"
-                if msg.error() is None:
-                    found.add(msg.key() or b"")
-                    read = (msg.offset() or 0) + 1
-    finally:
-        consumer.close()
-    return found
