@@ -342,4 +342,4 @@ def through_of(job: dict[str, Any]) -> SeekKey | None:
 
 def received_ms(row: Row) -> int:
     """When a ``requests`` row was received, in epoch ms (ClickHouse gives UTC)."""
-    return created_ms({"created_at": shapes.iso(row["created_at"]) or iso_ms(now_ms())})
+    return shapes.epoch_ms(row["created_at"])

@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from hookhouse.api import filter_sql
+from hookhouse.api import filter_sql, shapes
 from hookhouse.api.fields import ApiError
 from hookhouse.api.javascript import JavaScript
 from hookhouse.api.replay import inbound
@@ -258,8 +258,8 @@ class Backtests:
             ran, until = 0, min(deadline, time.monotonic() + SLICE_SECONDS)
             for row in rows[start:]:
                 request = inbound(row)
-                moment = int(row["created_at"].timestamp() * 1000)
-                routed = route(request, [connection], transform, memory.at(moment), now_ms=now_ms())
+                moment = memory.at(shapes.epoch_ms(row["created_at"]))
+                routed = route(request, [connection], transform, moment, now_ms=now_ms())
                 tally.routed(request.id, routed)
                 ran += 1
                 if time.monotonic() >= until:

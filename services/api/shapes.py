@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -14,6 +14,11 @@ from hookhouse.common.domain.message import Message
 from hookhouse.common.domain.records import EventRow, unb64
 from hookhouse.common.domain.times import parse_iso
 from hookhouse.common.domain.verification import masked as masked_verification
+
+
+def epoch_ms(value: datetime) -> int:
+    """A time ClickHouse answered (UTC, however its zone is marked) in epoch ms."""
+    return int(value.replace(tzinfo=UTC).timestamp() * 1000)
 
 
 def iso(value: datetime | None) -> str | None:
