@@ -6,23 +6,21 @@ from __future__ import annotations
 import base64
 import threading
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import orjson
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 
 from hookhouse.api import shapes
 from hookhouse.common import clickhouse, topics
 from hookhouse.common.clock import now_ms
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.domain.config import new_resource
-from hookhouse.common.kafka import client_config
 from hookhouse.common.settings import Settings
 from tests.api_client import Caller, Tenants, ok, refused
+from tests.e2e.running import topic_values
 
 pytestmark = pytest.mark.integration
 
@@ -583,25 +581,8 @@ def wait_until(check: Any, timeout: float = 30) -> Any:
 
 
 def topic_records(settings: Settings, topic: str) -> list[dict[str, Any]]:
-    name = topics.name(settings, topic)
-    consumer = Consumer({**client_config(settings), "group.id": f"reader-{uuid.uuid4().hex}"})
-    found: list[dict[str, Any]] = []
-    try:
-        for partition in consumer.list_topics(name, timeout=10).topics[name].partitions:
-            end = consumer.get_watermark_offsets(TopicPartition(name, partition), timeout=10)[1]
-            if not end:
-                continue
-            consumer.assign([TopicPartition(name, partition, 0)])
-            while True:
-                msg = consumer.poll(5)
-                assert msg is not None
-                if msg.error() is None:
-                    found.append(orjson.loads(msg.value() or b"{}"))
-                    if (msg.offset() or 0) + 1 >= end:
-                        break
-    finally:
-        consumer.close()
-    return found
+    """Every record of the logical ``topic`` so far, as JSON."""
+    return topic_values(settings.kafka_bootstrap, topics.name(settings, topic))
 
 
 def measured_attempt(

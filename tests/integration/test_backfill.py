@@ -72,6 +72,22 @@ def stored_requests(
     ]
 
 
+def stored_connection(
+    settings: Settings, caller: Caller, name: str, count: int, **destination: Any
+) -> str:
+    """A connection made after ``count`` requests of its new source were stored: its id."""
+    project, source_id, destination_id = source_and_destination(caller, name, **destination)
+    insert(settings, "requests", stored_requests(project, source_id, name, count))
+    body = {"source_id": source_id, "destination_id": destination_id}
+    return str(ok(caller.post("/connections", json=body))["id"])
+
+
+def batched(caller: Caller, job_id: str) -> dict[str, Any]:
+    """The backfill once its first batch is done; nothing (to wait for) before."""
+    job: dict[str, Any] = ok(caller.get(f"/bulk/backfill/{job_id}"))
+    return job if job["processed_batch"] >= 1 else {}
+
+
 def finished(caller: Caller, job_id: str) -> dict[str, Any]:
     """The backfill once it is over; nothing (to wait for) before."""
     job: dict[str, Any] = ok(caller.get(f"/bulk/backfill/{job_id}"))
@@ -191,20 +207,11 @@ def test_a_backfill_resumes_after_an_api_restart_without_a_request_twice(
 ) -> None:
     with running_api(settings) as first:
         a = first.a
-        project, source_id, destination_id = source_and_destination(
-            a, "resumed", rate_limit=2, rate_limit_period="second"
+        web = stored_connection(
+            settings, a, "resumed", 12, rate_limit=2, rate_limit_period="second"
         )
-        insert(settings, "requests", stored_requests(project, source_id, "resumed", 12))
-        web = ok(
-            a.post("/connections", json={"source_id": source_id, "destination_id": destination_id})
-        )["id"]
         job = ok(a.post(f"/connections/{web}/backfill", json={"since": SINCE}))
-
-        def batched() -> dict[str, Any]:
-            current: dict[str, Any] = ok(a.get(f"/bulk/backfill/{job['id']}"))
-            return current if current["processed_batch"] >= 1 else {}
-
-        assert wait_for(batched)["in_progress"] is True
+        assert wait_for(lambda: batched(a, job["id"]))["in_progress"] is True
     # That API is gone with its backfill in progress; the next one to start carries on.
     with running_api(settings) as second:
         done = wait_for(lambda: finished(second.a, job["id"]), 90)
