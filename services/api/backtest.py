@@ -39,9 +39,10 @@ from hookhouse.api.replay import inbound
 from hookhouse.api.store import Row, Store
 from hookhouse.common.clock import now_ms
 from hookhouse.common.domain.backtest import Tally, leading_filters
+from hookhouse.common.domain.config import ConfigState
 from hookhouse.common.domain.dedup import DedupMemory
 from hookhouse.common.domain.message import Message, Transformed
-from hookhouse.common.domain.routing import as_received, passes, route
+from hookhouse.common.domain.routing import as_received, passes, route, transformer
 from hookhouse.common.domain.times import iso_ms
 
 DEFAULT_RANGE = timedelta(days=7)
@@ -106,10 +107,12 @@ class Budget:
 
 
 class Backtests:
-    def __init__(self, store: Store, javascript: JavaScript, saved: Callable[[str], Any]) -> None:
+    def __init__(self, store: Store, javascript: JavaScript, state: ConfigState) -> None:
         self.store = store
         self.javascript = javascript
-        self.saved = saved  # a transformation by id (the caller checked it is the project's)
+        # a saved transformation's run, as the router's (the caller checked it is the
+        # project's)
+        self.saved = transformer(state, javascript.transform)
         self.running: set[str] = set()  # projects
 
     async def run(self, test: Backtest) -> dict[str, Any]:
@@ -280,14 +283,10 @@ class Backtests:
         """A rule's transformation: inline code given with the backtest, or saved."""
 
         def transform(rule: dict[str, Any], message: Message) -> Transformed:
-            wanted = str(rule.get("transformation_id"))
-            if wanted in test.inline:
-                code, env = test.inline[wanted]
-            else:
-                saved = self.saved(wanted)
-                if saved is None:
-                    return Transformed(None, f"transformation {wanted!r} does not exist")
-                code, env = saved["code"], saved.get("env") or {}
+            inline = test.inline.get(str(rule.get("transformation_id")))
+            if inline is None:
+                return self.saved(rule, message)
+            code, env = inline
             return self.javascript.transform(test.project_id, code, env, message)
 
         return transform

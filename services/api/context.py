@@ -72,7 +72,7 @@ class Context:
         backfills = Backfills(settings, bulk, store, replays)
         request_exists = functools.partial(store.has, "requests")
         kinds = catalog(resources, settings.ingest_url, javascript.probe, request_exists)
-        backtests = Backtests(store, javascript, lambda i: config.state.get("transformation", i))
+        backtests = Backtests(store, javascript, config.state)
         return cls(
             settings,
             config,

@@ -180,7 +180,8 @@ def _number_(v: str) -> str:
 
 
 def _text_(v: str) -> str:
-    """A string, and not one ClickHouse made of an integer beyond 64 bits."""
+    """A string (or an integer beyond 64 bits, which ClickHouse writes as one: see
+    :func:`_unsure`)."""
     return f"startsWith({v}, '\"')"
 
 

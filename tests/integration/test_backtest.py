@@ -224,6 +224,12 @@ def test_a_backtest_runs_transformations_and_deduplication_on_a_sample(
     assert answer["complete"] is False
     assert answer["errors"][0]["error"].find("no 3") >= 0
 
+    # a saved transformation, by its id: the same code, the same outcomes
+    saved = ok(tenants.a.post("/transformations", json={"name": "bt-saved", "code": code}))
+    rules[1] = {"type": "transform", "transformation_id": saved["id"]}
+    again = ok(tenants.a.post("/connections/backtest", json={**body, "rules": rules}))
+    assert again["transformation_failed_count"] == 4 and again["events_count"] == 10
+
     # a saved connection's rules, by its id, over its own source
     saved = ok(tenants.a.post("/connections/backtest", json={"connection_id": made["id"]}))
     assert saved["source_id"] == source
