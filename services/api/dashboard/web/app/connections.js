@@ -1,6 +1,7 @@
 // Connections: sources with their destinations at a glance, and the connection editor.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from './api.js';
+import { bulkStatus } from './lists.js';
 import { html, useLoad, Loading, Failure, Action, Badge, Copy, go } from './ui.js';
 
 const seconds = (ms) => (ms % 1000 ? `${ms} ms` : `${ms / 1000} s`);
@@ -267,12 +268,7 @@ function Backtest({ form, transformations }) {
 }
 
 // A backfill's progress, as a bulk retry's reads.
-export function backfillStatus(job) {
-  const skipped = job.skipped_count ? `, ${job.skipped_count} already there` : '';
-  const failed = job.failed_count ? `, ${job.failed_count} failed` : '';
-  const state = job.cancelled_at ? 'cancelled' : job.in_progress ? 'in progress' : 'done';
-  return `${job.completed_count} of ${job.estimated_count} routed${skipped}${failed} — ${state}`;
-}
+export const backfillStatus = (job) => bulkStatus(job, 'routed');
 
 function Backfill({ id }) {
   const [since, setSince] = useState('');

@@ -137,10 +137,13 @@ export function List({ kind, query }) {
   </section>`;
 }
 
-export function bulkStatus(job) {
+// A bulk job's progress: a bulk retry's (retried), or a backfill's (routed, and the
+// requests the connection already had).
+export function bulkStatus(job, verb = 'retried') {
+  const skipped = job.skipped_count ? `, ${job.skipped_count} already there` : '';
   const failed = job.failed_count ? `, ${job.failed_count} failed` : '';
   const state = job.cancelled_at ? 'cancelled' : job.in_progress ? 'in progress' : 'done';
-  return `${job.completed_count} of ${job.estimated_count} retried${failed} — ${state}`;
+  return `${job.completed_count} of ${job.estimated_count} ${verb}${skipped}${failed} — ${state}`;
 }
 
 // Plan (how many match), then start, progress and cancel of one bulk retry.
