@@ -322,8 +322,9 @@ class Router:
         through ``rows``, the rest through ``sends``), for the caller to make one by one;
         a dead letter is sent from here."""
         connections = self.config.state.connections_of(request.source_id)
-        marks = Deferred(sends)  # its deduplication marks, sent before its deliveries
-        seen_before = self.dedup.seen_in(marks, msg.partition() or 0, request.id)
+        # its deduplication marks, held to be sent before its deliveries
+        marks: list[Callable[[], None]] = []
+        seen_before = self.dedup.seen_in(sends, msg.partition() or 0, request.id, marks)
         try:
             routed = route(
                 request,
@@ -343,16 +344,16 @@ class Router:
                 extra={"request_id": request.id},
             )
             self.dead_letter(sends, msg, "routing_failed", repr(exc))
-            return marks.sends
+            return marks
         too_large = oversized(made)
         if too_large is not None:  # a request not from ingest, which bounds them
             self.dead_letter(sends, msg, "record_too_large", too_large)
-            return marks.sends
+            return marks
         for row in routed.events:
             metrics.ROUTER_EVENTS.labels(row.status).inc()
         for ignored in routed.ignored:
             metrics.ROUTER_IGNORED.labels(ignored.cause).inc()
-        return marks.sends + [
+        return marks + [
             partial(
                 (rows if out.topic == topics.RECORDS else sends).send,
                 topics.name(self.settings, out.topic),
@@ -362,25 +363,6 @@ class Router:
             )
             for out in made
         ]
-
-
-class Deferred:
-    """A :class:`SendGroup`'s sends, held for the router to make one at a time as the
-    producer's queue has room (a send of a full queue raises, and is made again)."""
-
-    def __init__(self, group: SendGroup) -> None:
-        self.group = group
-        self.sends: list[Callable[[], None]] = []
-
-    def send(
-        self,
-        topic: str,
-        value: bytes | None,
-        key: bytes | str | None = None,
-        headers: list[tuple[str, str | bytes | None]] | None = None,
-        partition: int = -1,
-    ) -> None:
-        self.sends.append(partial(self.group.send, topic, value, key, headers, partition))
 
 
 def observe(outcome: Transformed, seconds: float) -> None:

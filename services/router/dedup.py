@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Protocol
+from collections.abc import Callable
+from functools import partial
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
@@ -25,25 +26,12 @@ from confluent_kafka.cimpl import NewPartitions
 from hookhouse.common import topics
 from hookhouse.common.clock import now_ms
 from hookhouse.common.domain.routing import SeenBefore
-from hookhouse.common.kafka import AsyncProducer, client_config, serve_logs
+from hookhouse.common.kafka import AsyncProducer, SendGroup, client_config, serve_logs
 from hookhouse.common.settings import Settings
 
 log = logging.getLogger(__name__)
 
 Entries = dict[bytes, bytes]
-
-
-class Sender(Protocol):
-    """Where entries are sent: a :class:`SendGroup`, or what holds its sends."""
-
-    def send(
-        self,
-        topic: str,
-        value: bytes | None,
-        key: bytes | str | None = None,
-        headers: list[tuple[str, str | bytes | None]] | None = None,
-        partition: int = -1,
-    ) -> None: ...
 
 
 def partition_of(value: bytes) -> int:
@@ -85,9 +73,16 @@ class DedupMemory:
             self.entries = {k: v for k, v in self.entries.items() if partition_of(v) not in numbers}
             self.entries.update(entries)
 
-    def seen_in(self, sends: Sender, partition: int, request_id: str) -> SeenBefore:
+    def seen_in(
+        self,
+        sends: SendGroup,
+        partition: int,
+        request_id: str,
+        held: list[Callable[[], None]] | None = None,
+    ) -> SeenBefore:
         """The ``seen_before`` for request ``request_id`` of ``partition``; the entries it
-        writes go through ``sends`` (acknowledged with the request's other records).
+        writes go through ``sends`` (acknowledged with the request's other records), or
+        into ``held``, for the caller to send when the producer's queue has room.
 
         An entry names the request that made it: the same request read again (after a
         crash between its records' sends and its offset's commit, some of them may be
@@ -107,7 +102,11 @@ class DedupMemory:
                     # made (the queue was full) or acknowledged, so it is sent again.
                     value = known
             self.entries[entry] = value
-            sends.send(self.topic, value, entry, partition=partition)
+            send = partial(sends.send, self.topic, value, entry, partition=partition)
+            if held is None:
+                send()
+            else:
+                held.append(send)
             return False
 
         return seen_before
