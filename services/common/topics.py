@@ -15,6 +15,8 @@ from hookhouse.common.domain.topics import (
     DLQ,
     GROUPS,
     HELD,
+    LANES,
+    ORDERED,
     RECORDS,
     RELEASER_GROUP,
     REQUESTS,
@@ -32,6 +34,8 @@ __all__ = [
     "DLQ",
     "GROUPS",
     "HELD",
+    "LANES",
+    "ORDERED",
     "RECORDS",
     "RELEASER_GROUP",
     "REQUESTS",
@@ -68,6 +72,7 @@ def specs(settings: Settings) -> list[TopicSpec]:
         "max.message.bytes": str(TOPIC_MAX_MESSAGE_BYTES),
     }
     delete = {**base, "cleanup.policy": "delete", "retention.ms": retention_ms}
+    month_ms = str(30 * 86400 * 1000)
     parts = settings.topic_partitions
     out = [
         TopicSpec(name(settings, REQUESTS), parts, delete),
@@ -75,11 +80,16 @@ def specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(name(settings, CONFIG), 1, {**base, "cleanup.policy": "compact"}),
         TopicSpec(name(settings, DELIVERIES), parts, delete),
         TopicSpec(name(settings, RECORDS), parts, delete),
-        TopicSpec(name(settings, DLQ), parts, {**delete, "retention.ms": str(30 * 86400 * 1000)}),
+        TopicSpec(name(settings, DLQ), parts, {**delete, "retention.ms": month_ms}),
         # What a paused connection holds is kept this long (see router/release.py).
-        TopicSpec(name(settings, HELD), parts, {**delete, "retention.ms": str(30 * 86400 * 1000)}),
+        TopicSpec(name(settings, HELD), parts, {**delete, "retention.ms": month_ms}),
         # Partition n holds what requests' partition n remembers: as many partitions.
         TopicSpec(name(settings, DEDUP), parts, {**base, "cleanup.policy": "compact"}),
+        # A key's events wait here until the one ahead of them is done: kept as long as
+        # a paused connection's.  Partition n of ``lanes`` is the state of the keys of
+        # partition n of ``ordered``: as many partitions.
+        TopicSpec(name(settings, ORDERED), parts, {**delete, "retention.ms": month_ms}),
+        TopicSpec(name(settings, LANES), parts, {**base, "cleanup.policy": "compact"}),
     ]
     out += [TopicSpec(retry_topic(settings, tier), parts, delete) for tier, _ in RETRY_TIERS]
     return out

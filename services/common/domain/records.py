@@ -90,6 +90,11 @@ class Delivery(Envelope):
     not_before: str | None = None
     version: int = DELIVERY_SCHEMA_VERSION
     verified: bool | None = None
+    # Ordered delivery (``domain/ordering.py``): the value of the connection's ordering
+    # key, and the request's [partition, offset] on ``requests``, which orders a key's
+    # events; both ``None`` for an event delivered without order.
+    ordering_key: str | None = None
+    sequence: list[int] | None = None
 
 
 # Rows for ClickHouse, carried on the ``records`` topic.  The Kafka header ``kind``

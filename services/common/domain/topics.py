@@ -10,6 +10,11 @@ DLQ = "dlq"
 RECORDS = "records"
 HELD = "held"  # deliveries of paused connections, until unpause (key: connection id)
 DEDUP = "dedup"  # the router's deduplication memory (router/dedup.py), compacted
+# Deliveries of connections with an ordering key (key: "<connection id>:<key value>"),
+# and the state of each such key's lane (same key, same partition), compacted: see
+# domain/lanes.py and deliverer/lanes.py.
+ORDERED = "ordered"
+LANES = "lanes"
 # Retry tiers, shortest first: (name suffix, delay in seconds).  Used by the deliverer.
 RETRY_TIERS: tuple[tuple[str, int], ...] = (
     ("5s", 5),
