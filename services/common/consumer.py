@@ -97,16 +97,20 @@ class AsyncConsumer:
         on_assign: Callable[[list[TopicPartition]], None] | None = None,
         commit_every_seconds: float = COMMIT_EVERY_SECONDS,
         before_revoke: Callable[[], None] | None = None,
+        on_drop: Callable[[list[TopicPartition]], None] | None = None,
     ) -> None:
         """``on_assign`` runs on the consumer's thread when partitions are assigned,
         before any of their records is returned (the router restores state there);
         ``before_revoke`` when partitions are taken away (or at the close), before what
-        is done is committed (the router lets its records in flight be acknowledged)."""
+        is done is committed (the router lets its records in flight be acknowledged);
+        ``on_drop`` after partitions were revoked or lost (the deliverer forgets their
+        lanes), on the consumer's thread too."""
         self.tracker = OffsetTracker()
         self.commit_every_seconds = commit_every_seconds
         self._committer: asyncio.Task[None] | None = None  # started by the first consume
         self._on_assign_hook = on_assign
         self._before_revoke = before_revoke
+        self._on_drop = on_drop
         self.paused = False
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"kafka-{group}")
         self.membership: Membership = JOINING
@@ -159,6 +163,8 @@ class AsyncConsumer:
             self._assigned.discard((tp.topic, tp.partition))
             self._held.pop((tp.topic, tp.partition), None)
             self.tracker.forget(tp.topic, tp.partition)
+        if self._on_drop is not None and partitions:
+            self._on_drop(partitions)
 
     def _commit_now(self, consumer: Consumer) -> None:
         """Commit what is done and not confirmed yet, and wait for the broker (a revoke,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -128,6 +128,27 @@ SINK_INSERT_LATENCY = Histogram(
 SINK_INSERT_FAILURES = Counter(
     "hookhouse_sink_insert_failures",
     "ClickHouse inserts that failed and will be retried.",
+    registry=REGISTRY,
+)
+# Ordered delivery (``deliverer/lanes.py``), per deliverer process.
+ORDERING_BLOCKED_KEYS = Gauge(
+    "hookhouse_ordering_blocked_keys",
+    "Ordering keys whose head event failed and waits for its next attempt.",
+    registry=REGISTRY,
+)
+ORDERING_BLOCKED_SECONDS = Gauge(
+    "hookhouse_ordering_oldest_blocked_seconds",
+    "How long the longest-blocked ordering key has waited since its head first failed.",
+    registry=REGISTRY,
+)
+ORDERING_WAITING_EVENTS = Gauge(
+    "hookhouse_ordering_waiting_events",
+    "Events held in memory behind their key's head.",
+    registry=REGISTRY,
+)
+ORDERING_REPEATS = Counter(
+    "hookhouse_ordering_repeats_skipped",
+    "Records of ordered events already taken (routed or read again after a crash).",
     registry=REGISTRY,
 )
 

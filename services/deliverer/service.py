@@ -20,7 +20,8 @@ import asyncio
 import collections
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -29,9 +30,11 @@ from confluent_kafka import Message as Record
 
 from hookhouse.common import metrics, topics
 from hookhouse.common.clock import now_ms
+from hookhouse.common.compacted import match_partitions
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.consumer import AsyncConsumer, membership_of, position, send_dead_letter
 from hookhouse.common.domain.ids import new_id
+from hookhouse.common.domain.lanes import Entry, Head, Reread
 from hookhouse.common.domain.outcome import (
     DeadLetter,
     Muted,
@@ -56,6 +59,7 @@ from hookhouse.common.kafka import (
 )
 from hookhouse.common.runtime import serve_beside, settle_heap, start
 from hookhouse.common.settings import Settings, load
+from hookhouse.deliverer.lanes import Ordering, entry_of
 from hookhouse.deliverer.push import Pusher
 
 log = logging.getLogger(__name__)
@@ -70,6 +74,9 @@ BACKLOG_PER_SLOT = 4
 PAUSE_AFTER_FULL_SECONDS = 5.0
 # The ``kind`` header of the row every attempt produces (the sink's table).
 ATTEMPT_KIND: list[tuple[str, str | bytes | None]] = [("kind", AttemptRow.kind.encode())]
+# Where a delivery goes when it is not attempted now: (the delivery as it will be
+# attempted, the retry tier that fits its wait, whether an attempt failed).
+Aside = Callable[[Delivery, str, bool], None]
 
 
 @dataclass
@@ -89,6 +96,8 @@ class Deliverer:
         self.records_topic = topics.name(settings, topics.RECORDS)
         self.dlq_topic = topics.name(settings, topics.DLQ)
         self.tier_delays = tier_delays(settings.topic_prefix, topics.RETRY_TIERS)
+        self.ordered_topic = topics.name(settings, topics.ORDERED)
+        self.ordering = Ordering(settings, self.start_head)
         self.allowed = parse_networks(settings.destination_allow_networks)
         self.consumer: AsyncConsumer | None = None
         self.producer: AsyncProducer | None = None
@@ -112,6 +121,7 @@ class Deliverer:
     # -- the poll loop ---------------------------------------------------------------
     async def run(self) -> None:
         await asyncio.to_thread(ensure_topics, self.settings)
+        await asyncio.to_thread(match_partitions, self.settings, topics.ORDERED, topics.LANES)
         self.config.start()
         while not await asyncio.to_thread(self.config.wait_ready, 5.0):
             log.warning("waiting for the configuration log before delivering")
@@ -126,12 +136,20 @@ class Deliverer:
         self.pusher = Pusher(self.settings, self.allowed, connections=limit + 16)
         names = [topics.name(self.settings, topics.DELIVERIES)]
         names += [topics.retry_topic(self.settings, tier) for tier, _ in topics.RETRY_TIERS]
-        self.consumer = AsyncConsumer(self.settings, GROUP, names)
+        names.append(self.ordered_topic)
+        self.consumer = AsyncConsumer(
+            self.settings,
+            GROUP,
+            names,
+            on_assign=self.ordering.restore,
+            on_drop=self.ordering.dropped,
+        )
         settle_heap()
         try:
             dispatcher = asyncio.create_task(self.dispatch_loop(limit))
             most = BACKLOG_PER_SLOT * limit
             full_since: float | None = None
+            ticked = time.monotonic()
             while not self.stop.is_set():
                 room = most - len(self.backlog)
                 if room > 0:
@@ -155,6 +173,9 @@ class Deliverer:
                     else:
                         await asyncio.sleep(0.005)
                 await self.consumer.release_due(time.time())
+                if time.monotonic() - ticked > 1.0:
+                    ticked = time.monotonic()
+                    self.tick()
                 self.seal()
             dispatcher.cancel()
         finally:
@@ -169,8 +190,18 @@ class Deliverer:
             await self.wakeup.wait()
 
     async def dispatch(self, msg: Record) -> None:
-        """Start handling ``msg`` unless its retry-tier partition is not ready yet."""
-        assert self.consumer is not None
+        """Start handling ``msg`` unless its retry-tier partition is not ready yet, or
+        it is an ordered delivery whose key's lane holds it."""
+        assert self.consumer is not None and self.sends is not None
+        if msg.topic() == self.ordered_topic:
+            try:
+                finished = self.ordering.offer(msg, self.sends)
+            except (orjson.JSONDecodeError, TypeError, ValueError):
+                pass  # not an ordered delivery: delivered (or dead-lettered) like any
+            else:
+                if finished is not None:
+                    self.consumer.done(finished)
+                return
         delay = self.tier_delays.get(msg.topic() or "")
         if delay is not None:
             _, appended_ms = msg.timestamp()
@@ -196,6 +227,8 @@ class Deliverer:
 
     def seal(self) -> None:
         """Close the current group: its records' deliveries become done on its ack."""
+        if self.sends is not None:
+            self.ordering.write(self.sends)  # with the attempt rows that changed them
         if not self.sending or self.producer is None or self.sends is None:
             return
         group, finished = self.sends, self.sending
@@ -272,17 +305,77 @@ class Deliverer:
         if pending:
             await asyncio.gather(*pending)
 
+    # -- ordered deliveries (deliverer/lanes.py) ---------------------------------------
+    def start_head(self, entry: Entry[Record], head: Head) -> None:
+        """Attempt a lane's head now, as one more task of the in-flight budget."""
+        task = asyncio.create_task(self.handle_head(entry, head))
+        self.tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    async def handle_head(self, entry: Entry[Record], head: Head) -> None:
+        """One attempt of a lane's head (or its cancellation).  Its record is done only
+        when it ended for good; until then the lane's record holds its retry state."""
+        assert self.sends is not None
+        msg = entry.ref
+        _, stored = entry_of(msg)
+        delivery = replace(
+            stored, attempt=head.attempt, trigger=head.trigger, not_before=head.not_before
+        )
+        later: list[tuple[Delivery, bool]] = []
+        try:
+            body = delivery.body_bytes
+            pending = await self.deliver(
+                delivery, msg, body, lambda d, tier, failed: later.append((d, failed))
+            )
+        except (TypeError, ValueError, RecordTooLarge) as exc:
+            await self.dead_letter(msg, "invalid_delivery", str(exc))
+            pending = []
+        if later:
+            after, failed = later[0]
+            if failed:
+                self.ordering.retrying(entry, after, self.sends)
+            else:  # not attempted: not due yet, or the destination's rate limit
+                self.ordering.later(entry, after.not_before, otherwise=SET_ASIDE_AFTER_SECONDS)
+        else:
+            self.done_when_acked(msg)
+            reread = self.ordering.ended(entry)
+            if reread is not None:
+                pending.append(asyncio.ensure_future(self.reread(reread)))
+        if pending:
+            await asyncio.gather(*pending)
+
+    async def reread(self, reread: Reread) -> None:
+        await self.ordering.reread(reread)
+
+    def tick(self) -> None:
+        """Once a second: the lanes' cancelled heads, metrics and idle lanes."""
+        assert self.consumer is not None and self.sends is not None
+        state = self.config.state
+        committed = {
+            partition: tracked.committed
+            for (topic, partition), tracked in self.consumer.tracker.partitions.items()
+            if topic == self.ordered_topic and tracked.committed is not None
+        }
+        self.ordering.tick(
+            lambda event_id: state.get("muted_event", event_id) is not None,
+            committed,
+            self.sends,
+        )
+
     def muted(self, delivery: Delivery) -> bool:
         """Was the event muted through the API?  Deliveries asked for by hand still go."""
         marked = self.config.state.get("muted_event", delivery.event_id) is not None
         return mute_stops(delivery, marked)
 
     async def deliver(
-        self, delivery: Delivery, msg: Record, body: bytes
+        self, delivery: Delivery, msg: Record, body: bytes, aside: Aside | None = None
     ) -> list[asyncio.Future[Any]]:
         """Send everything one delivery record causes (through the current
-        :meth:`done_when_acked` group, at its very end); return what else to await."""
+        :meth:`done_when_acked` group, at its very end); return what else to await.
+
+        What is not attempted now goes to ``aside`` (by default, a retry tier)."""
         assert self.pusher is not None
+        aside = aside or self.in_tier
         if self.muted(delivery):  # the API has recorded the event as cancelled
             log.info(
                 "dropping delivery %s of muted event %s",
@@ -298,7 +391,7 @@ class Deliverer:
                 await asyncio.sleep(placement.seconds)
                 continue
             if placement.where != NOW:
-                self.wait_in_tier(delivery, placement.where)
+                aside(delivery, placement.where, False)
                 return []
             destination = await self.destination(delivery.destination_id)
             if destination is None:
@@ -307,7 +400,7 @@ class Deliverer:
             gate = self.gate(destination)
             wait = self.reserve(gate)
             if wait is None:  # a long wait: set it aside, the partition moves on
-                self.wait_in_tier(delivery, topics.RETRY_TIERS[0][0])
+                aside(delivery, topics.RETRY_TIERS[0][0], False)
                 return []
             if wait > 0:
                 gate.waiting += 1
@@ -330,7 +423,7 @@ class Deliverer:
             finally:
                 if gate.concurrency is not None:
                     gate.concurrency.release()
-            return self.record(delivery, pushed, msg, policy)
+            return self.record(delivery, pushed, msg, policy, aside)
 
     async def destination(self, destination_id: str) -> dict[str, Any] | None:
         found = self.config.state.get("destination", destination_id)
@@ -412,7 +505,7 @@ class Deliverer:
         return policy
 
     def record(
-        self, delivery: Delivery, pushed: Pushed, msg: Record, policy: RetryPolicy
+        self, delivery: Delivery, pushed: Pushed, msg: Record, policy: RetryPolicy, aside: Aside
     ) -> list[asyncio.Future[Any]]:
         """Produce the attempt row (which carries the event's new status too), and the
         retry or dead letter the domain decided on; return what else to await."""
@@ -435,7 +528,7 @@ class Deliverer:
         self.sends.send(self.records_topic, orjson.dumps(row), row.id, ATTEMPT_KIND)
         match decided.then:
             case Retry(delivery=retry, due_ms=due_ms):
-                self.wait_in_tier(retry, place((due_ms - now) / 1000, topics.RETRY_TIERS).where)
+                aside(retry, place((due_ms - now) / 1000, topics.RETRY_TIERS).where, True)
             case DeadLetter(reason=reason):
                 self.dead_letter_outcome(msg, reason, delivery)
             case Muted():
@@ -449,6 +542,9 @@ class Deliverer:
         return asyncio.ensure_future(
             asyncio.to_thread(self.config.put, "muted_event", delivery.event_id, None)
         )
+
+    def in_tier(self, delivery: Delivery, tier: str, failed: bool) -> None:
+        self.wait_in_tier(delivery, tier)
 
     def wait_in_tier(self, delivery: Delivery, tier: str) -> None:
         """Put a delivery in a retry tier (the shortest one when ``tier`` is not a tier)."""

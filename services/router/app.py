@@ -36,6 +36,7 @@ from confluent_kafka import Message as Record
 
 from hookhouse.common import metrics, topics
 from hookhouse.common.clock import now_ms
+from hookhouse.common.compacted import match_partitions
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.consumer import AsyncConsumer, membership_of, send_dead_letter
 from hookhouse.common.domain.message import Message, Transformed
@@ -61,7 +62,7 @@ from hookhouse.common.kafka import (
 from hookhouse.common.runtime import serve_beside, settle_heap, start
 from hookhouse.common.settings import Settings, load
 from hookhouse.common.transformations import Limits, Runtime, timed
-from hookhouse.router.dedup import DedupMemory, match_partitions
+from hookhouse.router.dedup import DedupMemory
 from hookhouse.router.release import Releaser
 
 log = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ class Router:
 
     async def run(self) -> None:
         await asyncio.to_thread(ensure_topics, self.settings)
-        await asyncio.to_thread(match_partitions, self.settings)
+        await asyncio.to_thread(match_partitions, self.settings, topics.REQUESTS, topics.DEDUP)
         self.config.start()
         # Routing against a half-read configuration would record requests as
         # NO_CONNECTION that do have connections: wait for the whole log.

@@ -19,14 +19,13 @@ import time
 from collections.abc import Callable
 from functools import partial
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient
-from confluent_kafka.cimpl import NewPartitions
+from confluent_kafka import TopicPartition
 
 from hookhouse.common import topics
 from hookhouse.common.clock import now_ms
+from hookhouse.common.compacted import read_to_end
 from hookhouse.common.domain.routing import SeenBefore
-from hookhouse.common.kafka import AsyncProducer, SendGroup, client_config, serve_logs
+from hookhouse.common.kafka import AsyncProducer, SendGroup
 from hookhouse.common.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,7 +53,7 @@ class DedupMemory:
         if not numbers:
             return
         started = time.monotonic()
-        entries = read_to_end(self.settings, self.topic, numbers)
+        entries = read_to_end(self.settings, self.topic, numbers, topics.ROUTER_GROUP)
         with self._lock:
             self._restored.append((numbers, entries))
         log.info(
@@ -124,88 +123,3 @@ class DedupMemory:
             # Not awaited: a lost tombstone only means the entry is read back, expired.
             producer.send(self.topic, None, entry, partition=partition_of(value))
         return len(expired)
-
-
-# What a broker answers while a partition's leadership moves (a broker of the cluster
-# died): the lookup is asked again until LEADER_MOVE_SECONDS have passed.
-LEADER_MOVING = frozenset(
-    {
-        KafkaError.NOT_LEADER_FOR_PARTITION,
-        KafkaError.LEADER_NOT_AVAILABLE,
-        KafkaError._TRANSPORT,
-        KafkaError._TIMED_OUT,
-    }
-)
-LEADER_MOVE_SECONDS = 60.0
-
-
-def watermarks(consumer: Consumer, partition: TopicPartition) -> tuple[int, int]:
-    """The partition's low and high offsets, waiting out a leader moving to another broker
-    (a router stopped for it would only be restarted into the same wait)."""
-    deadline = time.monotonic() + LEADER_MOVE_SECONDS
-    while True:
-        try:
-            low, high = consumer.get_watermark_offsets(partition, timeout=10, cached=False)
-            return low, high
-        except KafkaException as exc:
-            if exc.args[0].code() not in LEADER_MOVING or time.monotonic() > deadline:
-                raise
-            log.warning("dedup: %s; asking again", exc.args[0])
-            time.sleep(0.5)
-
-
-def read_to_end(settings: Settings, topic: str, partitions: set[int]) -> Entries:
-    """The latest value of every key in ``partitions`` of ``topic``, tombstones applied."""
-    consumer = Consumer(
-        {
-            **client_config(settings),
-            "group.id": f"{topics.ROUTER_GROUP}-restore",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-        }
-    )
-    entries: Entries = {}
-    try:
-        left = set()
-        for number in partitions:
-            low, high = watermarks(consumer, TopicPartition(topic, number))
-            if high > low:
-                left.add(number)
-        consumer.assign([TopicPartition(topic, n, OFFSET_BEGINNING) for n in left])
-        while left:
-            msg = consumer.poll(10.0)
-            if msg is None:
-                raise TimeoutError(f"reading {topic} {sorted(left)} stalled")
-            error = msg.error()
-            if error is not None:
-                if error.code() == KafkaError._PARTITION_EOF:
-                    left.discard(msg.partition() or 0)
-                    continue
-                raise RuntimeError(f"reading {topic}: {error}")
-            key, value = msg.key(), msg.value()
-            if key is None:
-                continue
-            if value is None:
-                entries.pop(key, None)
-            else:
-                entries[key] = value
-    finally:
-        consumer.close()
-    return entries
-
-
-def match_partitions(settings: Settings) -> None:
-    """Give ``dedup`` as many partitions as ``requests`` (more were added to it since
-    ``dedup`` was created): every request partition needs its own to write to."""
-    admin = AdminClient(client_config(settings))
-    requests, dedup = topics.name(settings, topics.REQUESTS), topics.name(settings, topics.DEDUP)
-    try:
-        found = admin.list_topics(timeout=10).topics
-        wanted, have = len(found[requests].partitions), len(found[dedup].partitions)
-        if have < wanted:
-            log.warning(
-                "%s has %d partitions and %s %d: adding to %s", requests, wanted, dedup, have, dedup
-            )
-            admin.create_partitions([NewPartitions(dedup, wanted)])[dedup].result(timeout=30)
-    finally:
-        serve_logs(admin)

@@ -37,9 +37,11 @@ SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
 
 def deliverer_settings(**overrides: Any) -> Settings:
     made = isolated_settings(
-        topic_partitions=1,  # every destination shares one partition
-        delivery_timeout_seconds=1.0,
-        **overrides,
+        **{
+            "topic_partitions": 1,  # every destination shares one partition
+            "delivery_timeout_seconds": 1.0,
+            **overrides,
+        }
     )
     ensure_topics(made)
     migrate(made)

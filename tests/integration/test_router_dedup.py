@@ -12,9 +12,10 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewPartitions
 
 from hookhouse.common import topics
+from hookhouse.common.compacted import match_partitions
 from hookhouse.common.kafka import AsyncProducer, client_config, ensure_topics
 from hookhouse.common.settings import Settings
-from hookhouse.router.dedup import DedupMemory, match_partitions
+from hookhouse.router.dedup import DedupMemory
 from tests.e2e.running import wait_for
 from tests.stack import isolated_settings
 
@@ -75,7 +76,7 @@ def test_dedup_grows_to_as_many_partitions_as_requests(infra: None) -> None:
         return len(admin.list_topics(topic, timeout=10).topics[topic].partitions)
 
     wait_for(lambda: partitions(requests) == 3, timeout=30, every=0.2)  # metadata catches up
-    match_partitions(settings)
+    match_partitions(settings, topics.REQUESTS, topics.DEDUP)
     wait_for(lambda: partitions(dedup) == 3, timeout=30, every=0.2)
-    match_partitions(settings)  # already matching: nothing to do
+    match_partitions(settings, topics.REQUESTS, topics.DEDUP)  # already matching: nothing to do
     assert partitions(dedup) == 3

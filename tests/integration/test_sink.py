@@ -36,6 +36,7 @@ ALL_UP = [
     "applied 0007_attempts_hourly",
     "applied 0008_attempt_outcomes",
     "applied 0009_execution_events",
+    "applied 0010_event_waiting_for",
     *(f"retention of {table}: 30 days" for table in RETAINED),
 ]
 
@@ -248,6 +249,7 @@ def test_migrations_go_down_and_up(settings: Settings) -> None:
     assert migrate(other) == ALL_UP
     assert migrate(other) == []
     assert migrate(other, target=1) == [
+        "reverted 0010_event_waiting_for",
         "reverted 0009_execution_events",
         "reverted 0008_attempt_outcomes",
         "reverted 0007_attempts_hourly",

@@ -139,6 +139,7 @@ class EventRow:
     error_code: str
     version: int
     next_attempt_at: str | None = None
+    waiting_for: str = ""  # ordered delivery: the event of the same key it waits for
 
     kind = "event"
 
