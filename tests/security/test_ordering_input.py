@@ -5,6 +5,7 @@ or odd, which must still make a delivery its schema accepts."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -12,10 +13,10 @@ import pytest
 
 from hookhouse.common.domain import topics
 from hookhouse.common.domain.ordering import KEY_MAX, PATH_MAX, SEGMENTS_MAX
-from hookhouse.common.domain.records import InboundRequest, b64
 from hookhouse.common.domain.routing import outputs, route
 from hookhouse.common.domain.schemas import first_error
 from tests.api_client import Tenants, ok, refused
+from tests.unit.test_routing import connection, request
 
 NOW = 1_796_515_200_000
 
@@ -84,21 +85,9 @@ def test_another_projects_connection_cannot_be_ordered(tenants: Tenants) -> None
 def routed_key(
     body: bytes, path: str, headers: dict[str, str] | None = None, query: str = ""
 ) -> Any:
-    request = InboundRequest(
-        id="req_1",
-        project_id="tm_1",
-        source_id="src_1",
-        received_at="2026-11-23T13:00:00.000Z",
-        method="POST",
-        path="/x",
-        query=query,
-        headers=headers or {},
-        body=b64(body),
-    )
-    connection = {"id": "web_1", "source_id": "src_1", "destination_id": "des_1"}
-    routed = route(
-        request, [{**connection, "ordering": {"key": path}}], now_ms=NOW, position=(0, 7)
-    )
+    sent = replace(request(body), headers=headers or {}, query=query)
+    ordered = connection("a", ordering={"key": path})
+    routed = route(sent, [ordered], now_ms=NOW, position=(0, 7))
     (delivery,) = routed.deliveries
     assert first_error(topics.DELIVERIES, orjson.loads(delivery.to_json())) is None
     out = outputs(routed)[0]

@@ -22,10 +22,11 @@ from hookhouse.common.domain.ordering import (
     readable,
     sent_to,
 )
-from hookhouse.common.domain.records import InboundRequest, b64
 from hookhouse.common.domain.routing import outputs, route
+from tests.unit.test_routing import connection, request
 
 NOW = 1_796_515_200_000
+CUSTOMER = b'{"customer_id":"cus_1"}'
 
 
 def message(body: Any = None, headers: dict[str, str] | None = None, **rest: str) -> Message:
@@ -163,29 +164,11 @@ def test_invalid_settings_are_refused(setting: Any) -> None:
 
 
 def test_where_a_delivery_goes() -> None:
-    delivery = route(request(), [connection("a")], now_ms=NOW).deliveries[0]
+    delivery = route(request(CUSTOMER), [connection("a")], now_ms=NOW).deliveries[0]
     assert sent_to(delivery) == (topics.DELIVERIES, "des_a")
     ordered = replace(delivery, ordering_key="cus:1", sequence=[0, 5])
-    assert lane_of(ordered) == "web_a:cus:1"
-    assert sent_to(ordered) == (topics.ORDERED, "web_a:cus:1")
-
-
-def request(body: bytes = b'{"customer_id":"cus_1"}') -> InboundRequest:
-    return InboundRequest(
-        id="req_1",
-        project_id="tm_1",
-        source_id="src_1",
-        received_at="2026-11-23T13:00:00.000Z",
-        method="POST",
-        path="/x",
-        query="",
-        headers={"content-type": "application/json"},
-        body=b64(body),
-    )
-
-
-def connection(name: str, **extra: Any) -> dict[str, Any]:
-    return {"id": f"web_{name}", "source_id": "src_1", "destination_id": f"des_{name}", **extra}
+    assert lane_of(ordered) == "a:cus:1"
+    assert sent_to(ordered) == (topics.ORDERED, "a:cus:1")
 
 
 BY_CUSTOMER = {"key": "body.customer_id"}
@@ -193,7 +176,7 @@ BY_CUSTOMER = {"key": "body.customer_id"}
 
 def test_the_routers_first_pass_orders_by_key() -> None:
     routed = route(
-        request(),
+        request(CUSTOMER),
         [connection("a", ordering=BY_CUSTOMER), connection("b")],
         now_ms=NOW,
         position=(3, 41),
@@ -202,7 +185,7 @@ def test_the_routers_first_pass_orders_by_key() -> None:
     assert (ordered.ordering_key, ordered.sequence) == ("cus_1", [3, 41])
     assert (plain.ordering_key, plain.sequence) == (None, None)
     made = [(out.topic, out.key) for out in outputs(routed) if out.topic != topics.RECORDS]
-    assert made == [(topics.ORDERED, "web_a:cus_1"), (topics.DELIVERIES, "des_b")]
+    assert made == [(topics.ORDERED, "a:cus_1"), (topics.DELIVERIES, "des_b")]
 
 
 def test_events_without_the_key_go_unordered() -> None:
@@ -220,8 +203,8 @@ def test_events_without_the_key_go_unordered() -> None:
 def test_replays_backfills_and_backtests_are_not_ordered() -> None:
     conn = connection("a", ordering=BY_CUSTOMER)
     for routed in (
-        route(request(), [conn], replay="rpl_1", trigger="MANUAL", now_ms=NOW),
-        route(request(), [conn], trigger="BACKFILL", now_ms=NOW),
+        route(request(CUSTOMER), [conn], replay="rpl_1", trigger="MANUAL", now_ms=NOW),
+        route(request(CUSTOMER), [conn], trigger="BACKFILL", now_ms=NOW),
     ):
         assert routed.deliveries[0].ordering_key is None
         assert outputs(routed)[0].topic == topics.DELIVERIES
@@ -229,11 +212,11 @@ def test_replays_backfills_and_backtests_are_not_ordered() -> None:
 
 def test_a_paused_connection_holds_ordered_deliveries_with_their_key() -> None:
     conn = connection("a", ordering=BY_CUSTOMER, paused_at="2026-11-23T12:00:00.000Z")
-    routed = route(request(), [conn], now_ms=NOW, position=(1, 2))
+    routed = route(request(CUSTOMER), [conn], now_ms=NOW, position=(1, 2))
     (held,) = routed.held
     assert (held.ordering_key, held.sequence) == ("cus_1", [1, 2])
     assert outputs(routed)[0].topic == topics.HELD
-    assert sent_to(replace(held, trigger="UNPAUSE")) == (topics.ORDERED, "web_a:cus_1")
+    assert sent_to(replace(held, trigger="UNPAUSE")) == (topics.ORDERED, "a:cus_1")
 
 
 def test_the_key_is_read_after_transformations() -> None:
@@ -243,5 +226,5 @@ def test_the_key_is_read_after_transformations() -> None:
     conn = connection(
         "a", ordering=BY_CUSTOMER, rules=[{"type": "transform", "transformation_id": "trs_1"}]
     )
-    routed = route(request(), [conn], transform, now_ms=NOW, position=(0, 0))
+    routed = route(request(CUSTOMER), [conn], transform, now_ms=NOW, position=(0, 0))
     assert routed.deliveries[0].ordering_key == "from_code"
