@@ -146,6 +146,7 @@ def catalog(
             "source_id": src["id"],
             "destination_id": dst["id"],
             "rules": rules,
+            "ordering": body.ordering,
             **{k: old[k] for k in ("disabled_at", "paused_at") if k in old},
         }
 

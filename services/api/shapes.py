@@ -92,6 +92,7 @@ def connection(resource: dict[str, Any], state: ConfigState, ingest_url: str) ->
         "source": source(src, state, ingest_url) if src else None,
         "destination": destination(dst) if dst else None,
         "rules": resource.get("rules", []),
+        "ordering": resource.get("ordering"),
         "disabled_at": resource.get("disabled_at"),
         "paused_at": resource.get("paused_at"),
         "updated_at": resource["updated_at"],

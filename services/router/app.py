@@ -1,4 +1,5 @@
-"""The router: ``requests`` in; ``deliveries``, ``held``, ``records`` and ``dlq`` out.
+"""The router: ``requests`` in; ``deliveries``, ``ordered``, ``held``, ``records`` and
+``dlq`` out.
 
 One loop reads batches of requests with confluent-kafka (``AsyncConsumer``), routes
 them and sends a batch's output records through two ``SendGroup``s: deliveries, held
@@ -38,7 +39,7 @@ from hookhouse.common import metrics, topics
 from hookhouse.common.clock import now_ms
 from hookhouse.common.compacted import match_partitions
 from hookhouse.common.configlog import ConfigLog
-from hookhouse.common.consumer import AsyncConsumer, membership_of, send_dead_letter
+from hookhouse.common.consumer import AsyncConsumer, membership_of, position, send_dead_letter
 from hookhouse.common.domain.message import Message, Transformed
 from hookhouse.common.domain.records import InboundRequest
 from hookhouse.common.domain.routing import (
@@ -334,6 +335,7 @@ class Router:
                 seen_before,
                 original=original,
                 now_ms=now_ms(),
+                position=position(msg)[1:],  # orders the events of connections with a key
             )
             made = outputs(routed)
         except LocalQueueFull:  # not this request's fault: route_batch waits and retries

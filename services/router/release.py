@@ -8,7 +8,8 @@ gets partitions it did not have; it reads every partition from its oldest record
 yet released up to the end it had when the pass began:
 
 - a record of a connection that is no longer paused (nor disabled) goes to
-  ``deliveries`` with trigger UNPAUSE, and its event is recorded as QUEUED again;
+  ``deliveries`` with trigger UNPAUSE (one with an ordering key to its lane on
+  ``ordered``, key and sequence kept), and its event is recorded as QUEUED again;
 - a record of a connection still paused or disabled stays where it is: the committed
   offset cannot pass it, and the next pass reads it again (records released after it
   are remembered, so they are not released twice — unless the process restarts, then
@@ -35,6 +36,7 @@ from hookhouse.common import topics
 from hookhouse.common.clock import now_ms
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.consumer import AsyncConsumer, position, send_dead_letter
+from hookhouse.common.domain.ordering import sent_to
 from hookhouse.common.domain.records import Delivery, EventRow
 from hookhouse.common.kafka import AsyncProducer
 from hookhouse.common.settings import Settings
@@ -132,12 +134,9 @@ class Releaser:
             return None
         released = replace(delivery, trigger="UNPAUSE")
         event = EventRow.of(delivery, "QUEUED", now_ms())
+        topic, key = sent_to(released)
         return [
-            self.producer.send(
-                topics.name(self.settings, topics.DELIVERIES),
-                released.to_json(),
-                key=delivery.destination_id,
-            ),
+            self.producer.send(topics.name(self.settings, topic), released.to_json(), key=key),
             self.producer.send(
                 topics.name(self.settings, topics.RECORDS),
                 orjson.dumps(event),

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 
 const app = '../../services/api/dashboard/web/app';
 const { searchParams } = await import(`${app}/api.js`);
-const { rulesSummary, parsedJson, toRules, fromConnection, backtestRules, backtestSummary, backfillStatus } = await import(`${app}/connections.js`);
+const { rulesSummary, parsedJson, toRules, fromConnection, orderingOf, backtestRules, backtestSummary, backfillStatus } = await import(`${app}/connections.js`);
 const { apiFilters, bulkStatus } = await import(`${app}/lists.js`);
 const { eventsOf } = await import(`${app}/issues.js`);
 const { columns } = await import(`${app}/metrics.js`);
@@ -117,4 +117,11 @@ test('a backfill says how far it got', () => {
   const job = { completed_count: 2, skipped_count: 1, failed_count: 0, estimated_count: 5, in_progress: true, cancelled_at: null };
   assert.equal(backfillStatus(job), '2 of 5 routed, 1 already there — in progress');
   assert.equal(backfillStatus({ ...job, skipped_count: 0, in_progress: false }), '2 of 5 routed — done');
+});
+
+test('the order-by field is the ordering setting, and empty is none', () => {
+  const form = fromConnection({ name: 'c', rules: [], ordering: { key: 'body.customer_id' } }, []);
+  assert.equal(form.orderBy, 'body.customer_id');
+  assert.deepEqual(orderingOf({ ...form, orderBy: ' headers.x-account ' }), { key: 'headers.x-account' });
+  assert.equal(orderingOf(fromConnection({ name: 'c', rules: [] }, [])), null);
 });

@@ -44,9 +44,14 @@ def routed() -> Iterator[tuple[Settings, list[int]]]:
 
 
 @contextlib.contextmanager
-def router_over(settings: Settings, connections: int, rules: list[Any]) -> Iterator[None]:
+def router_over(
+    settings: Settings,
+    connections: int,
+    rules: list[Any],
+    fields: list[dict[str, Any]] | None = None,
+) -> Iterator[None]:
     """A router running (in a thread of its own) over 20 requests of a source with
-    ``connections`` connections with ``rules``."""
+    ``connections`` connections with ``rules`` (connection ``n``: and ``fields[n]``)."""
     ensure_topics(settings)
     config = ConfigLog(settings)
     config.start()
@@ -58,8 +63,14 @@ def router_over(settings: Settings, connections: int, rules: list[Any]) -> Itera
         {"id": "des_p", "project_id": "tm_p", "name": "d", "url": "http://127.0.0.1:9/"},
     )
     for n in range(connections):
-        connection = {"project_id": "tm_p", "source_id": "src_p", "destination_id": "des_p"}
-        config.put("connection", f"web_{n}", {**connection, "id": f"web_{n}", "rules": rules})
+        connection: dict[str, Any] = {"project_id": "tm_p", "source_id": "src_p"}
+        connection |= {
+            "destination_id": "des_p",
+            "id": f"web_{n}",
+            "rules": rules,
+            **(fields[n] if fields else {}),
+        }
+        config.put("connection", f"web_{n}", connection)
     config.stop()
     post(settings, "first")
     router = Router(settings)

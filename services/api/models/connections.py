@@ -1,5 +1,6 @@
 """A connection's body: its source and destination (by id or inline), its rules,
-which the domain checks (``rules.check_rules``), and an optional backfill to start."""
+which the domain checks (``rules.check_rules``), its ordering (``ordering.parse``), and
+an optional backfill to start."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from hookhouse.api.models.base import Input, Text, refused
 from hookhouse.api.models.destinations import DestinationInput
 from hookhouse.api.models.sources import SourceInput
 from hookhouse.api.models.transformations import TransformationInput
+from hookhouse.common.domain.ordering import InvalidOrdering, parse
 from hookhouse.common.domain.rules import RULE_TYPES as RULE_TYPES
 from hookhouse.common.domain.rules import InvalidRule, check_rules
 
@@ -50,6 +52,21 @@ def checked_rules(given: Any, info: ValidationInfo) -> list[dict[str, Any]]:
         raise refused(str(exc)) from exc
 
 
+def checked_ordering(given: Any) -> dict[str, str] | None:
+    """``{"key": "<path>"}`` as the domain reads it, or ``None`` (no order)."""
+    try:
+        ordering = parse(given)
+    except InvalidOrdering as exc:
+        raise refused(str(exc)) from exc
+    return None if ordering is None else {"key": given["key"]}
+
+
+class Ordering(Input):
+    """As the document shows it; :func:`checked_ordering` checks it."""
+
+    key: str
+
+
 class ConnectionInput(Input):
     """Inline ``source``, ``destination`` and rule ``transformation`` objects are
     checked by their own models when they are staged."""
@@ -61,6 +78,8 @@ class ConnectionInput(Input):
     source: SkipValidation[SourceInput | None] = None
     destination: SkipValidation[DestinationInput | None] = None
     rules: Annotated[SkipValidation[list[Rule]], BeforeValidator(checked_rules)] = []
+    # Events with the same value at this path are delivered in order (docs/connections.md).
+    ordering: Annotated[SkipValidation[Ordering | None], BeforeValidator(checked_ordering)] = None
     # Not stored: once the connection is written, a backfill of its source's requests
     # since then starts (its job is in the answer's "backfill").
     backfill: BackfillInput | None = None

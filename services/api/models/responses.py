@@ -88,6 +88,7 @@ class Connection(Resource):
     source: Source
     destination: Destination
     rules: list[dict[str, Any]]
+    ordering: dict[str, str] | None  # {"key": "<path>"}: ordered delivery per key
     disabled_at: Stamp | None
     paused_at: Stamp | None
 

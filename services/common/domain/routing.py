@@ -27,6 +27,7 @@ from hookhouse.common.domain.filters import MISSING, InvalidFilter, compile_filt
 from hookhouse.common.domain.ids import derived_id
 from hookhouse.common.domain.limits import DEAD_LETTERED_MAX_BYTES, base64_bytes
 from hookhouse.common.domain.message import Message, Transformed
+from hookhouse.common.domain.ordering import key_of, readable, sent_to
 from hookhouse.common.domain.records import (
     Delivery,
     EventPayloadRow,
@@ -115,9 +116,13 @@ def row_output(row: Row) -> Output:
 
 
 def outputs(routed: Routed) -> list[Output]:
-    """Every record ``routed`` produces: deliveries to push, deliveries held by paused
-    connections, and the rows for ClickHouse (the request's own row last)."""
-    sent = [Output(topics.DELIVERIES, d.to_json(), d.destination_id) for d in routed.deliveries]
+    """Every record ``routed`` produces: deliveries to push (ordered ones to their
+    lane, ``ordering.sent_to``), deliveries held by paused connections, and the rows for
+    ClickHouse (the request's own row last)."""
+    sent = []
+    for delivery in routed.deliveries:
+        topic, key = sent_to(delivery)
+        sent.append(Output(topic, delivery.to_json(), key))
     sent += [Output(topics.HELD, d.to_json(), d.connection_id) for d in routed.held]
     rows: list[Row] = [
         *routed.events,
@@ -330,9 +335,15 @@ def route(
     original: Message | None = None,
     *,
     now_ms: int,
+    position: tuple[int, int] | None = None,
 ) -> Routed:
     """What ``request`` causes on ``connections`` at ``now_ms``; ``original`` is the
     request as received when the caller already made it (see :data:`Prepared`).
+
+    ``position`` is the request's (partition, offset) on ``requests``, given by the
+    router's first pass only: with it, a connection's ``ordering`` gives each event its
+    key and this sequence (``domain/ordering.py``).  Without it (replays, backfills,
+    backtests) every event is delivered without order.
 
     A replay (a request retried by hand or in bulk: ``replay`` is its unique tag) makes
     new events, created now, with their own ids; the router's first pass, and its
@@ -398,6 +409,8 @@ def route(
                 for n, (rule, outcome) in enumerate(runs)
             ]
         paused = bool(connection.get("paused_at"))
+        ordering = readable(connection.get("ordering")) if position is not None else None
+        key = key_of(ordering, message)
         delivery = Delivery(
             event_id=event_id,
             project_id=request.project_id,
@@ -415,6 +428,8 @@ def route(
             verified=request.verified,
             trigger=trigger,
             not_before=_later(created_at, delay_ms) if delay_ms else None,
+            ordering_key=key,
+            sequence=list(position) if key is not None and position is not None else None,
         )
         events.append(EventRow.of(delivery, "HOLD" if paused else "QUEUED", version))
         if message is not original:  # transformed: keep what this event delivers

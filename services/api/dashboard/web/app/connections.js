@@ -110,6 +110,7 @@ const EMPTY = {
   delay: '',
   dedup: '',
   dedupFields: '',
+  orderBy: '',
 };
 
 export function fromConnection(c, transformations) {
@@ -139,7 +140,14 @@ export function fromConnection(c, transformations) {
     delay: delay ? String(delay.delay) : '',
     dedup: dedup ? String(dedup.window) : '',
     dedupFields: dedup && dedup.include_fields ? dedup.include_fields.join(', ') : '',
+    orderBy: c.ordering ? c.ordering.key : '',
   };
+}
+
+// The form's "Order by key" as the API's `ordering`: empty is unordered (null).
+export function orderingOf(form) {
+  const key = form.orderBy.trim();
+  return key ? { key } : null;
 }
 
 // JSON text -> value, or an error message naming the field.
@@ -337,7 +345,7 @@ function Editor({ id, data }) {
         if (env.error) throw new Error(env.error);
         await api(`/transformations/${existing.id}`, { method: 'PUT', body: { code: form.code, env: env.value || {} } });
       }
-      const body = { name: form.name, rules };
+      const body = { name: form.name, rules, ordering: orderingOf(form) };
       if (!id) {
         Object.assign(body, form.sourceId ? { source_id: form.sourceId } : { source: { name: form.sourceName } });
       }
@@ -408,6 +416,10 @@ function Editor({ id, data }) {
         <label>Delay (ms) <input name="delay" type="number" min="0" max="86400000" value=${form.delay} onInput=${set('delay')} /></label>
         <label>Deduplicate window (ms) <input name="dedup" type="number" min="1000" max="3600000" value=${form.dedup} onInput=${set('dedup')} /></label>
         <label>Deduplicate on fields <input name="dedup_fields" placeholder="body.id" value=${form.dedupFields} onInput=${set('dedupFields')} /></label>
+      </fieldset>
+      <fieldset>
+        <label>Order by key <input name="order_by" placeholder="body.customer_id" value=${form.orderBy} onInput=${set('orderBy')} /></label>
+        <p class="hint">Events with the same value here (body.…, headers.…, query.… or path) are delivered one after another, in the order they arrived; events without it, in no order. Empty: no order.</p>
       </fieldset>
       <fieldset>
         <legend>Backtest</legend>
