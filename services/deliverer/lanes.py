@@ -34,6 +34,7 @@ from hookhouse.common import metrics, topics
 from hookhouse.common.clock import now_ms
 from hookhouse.common.compacted import read_to_end
 from hookhouse.common.domain.lanes import Entry, Head, Lanes, Reread, Skip, Spill, Start, Wait
+from hookhouse.common.domain.ordering import lane_of
 from hookhouse.common.domain.records import Delivery, EventRow
 from hookhouse.common.domain.times import parse_iso
 from hookhouse.common.kafka import SendGroup, client_config
@@ -55,8 +56,7 @@ def entry_of(msg: Record) -> tuple[Entry[Record], Delivery]:
     if delivery.ordering_key is None or not isinstance(sequence, list) or len(sequence) != 2:
         raise ValueError("an ordered delivery needs an ordering_key and a sequence")
     seq = (int(sequence[0]), int(sequence[1]))
-    lane = f"{delivery.connection_id}:{delivery.ordering_key}"  # TODO ordering.lane_of
-    return Entry(lane, seq, delivery.event_id, msg.offset() or 0, msg), delivery
+    return Entry(lane_of(delivery), seq, delivery.event_id, msg.offset() or 0, msg), delivery
 
 
 class Ordering:
@@ -68,6 +68,8 @@ class Ordering:
         self.start = start
         self.owned: set[int] = set()
         self.timers: dict[str, asyncio.TimerHandle] = {}
+        # Heads of paused connections, by lane: started again once unpaused.
+        self.parked: dict[str, tuple[Entry[Record], Head]] = {}
         # Assignments and revocations, filled on the consumer's thread and applied on
         # the loop's, in order, before any record of theirs is offered.
         self._changes: list[tuple[set[int], dict[str, dict[str, Any]] | None]] = []
@@ -99,6 +101,7 @@ class Ordering:
         for numbers, records in changes:
             for lane in self.lanes.drop(numbers):
                 self.cancel_timer(lane.id)
+                self.parked.pop(lane.id, None)
             if records is None:
                 self.owned -= numbers
                 continue
@@ -164,6 +167,10 @@ class Ordering:
         if lane is not None and lane.entry is entry:
             self.start(entry, head)
 
+    def park(self, entry: Entry[Record], head: Head) -> None:
+        """Hold the head ``entry`` while its connection is paused (:meth:`tick`)."""
+        self.parked[entry.lane] = (entry, head)
+
     def cancel_timer(self, lane: str) -> None:
         timer = self.timers.pop(lane, None)
         if timer is not None:
@@ -208,11 +215,22 @@ class Ordering:
             sends.send(self.state_topic, orjson.dumps(record), lane, partition=partition)
 
     def tick(
-        self, muted: Callable[[str], bool], committed: dict[int, int], sends: SendGroup
+        self,
+        muted: Callable[[str], bool],
+        paused: Callable[[str], bool],
+        committed: dict[int, int],
+        sends: SendGroup,
     ) -> None:
-        """Once a second: end the waits of heads cancelled meanwhile, publish what is
-        blocked, and forget lanes idle for long."""
+        """Once a second: start the heads of connections unpaused meanwhile, end the
+        waits of heads cancelled meanwhile, publish what is blocked, and forget lanes
+        idle for long."""
         now = now_ms()
+        for lane_id, (parked, head) in list(self.parked.items()):
+            if not paused(parked.lane.split(":", 1)[0]):
+                del self.parked[lane_id]
+                lane = self.lanes.lanes.get(lane_id)
+                if lane is not None and lane.entry is parked:
+                    self.start(parked, head)
         blocked = self.lanes.blocked()
         for lane in blocked:
             entry = lane.entry

@@ -318,6 +318,9 @@ class Deliverer:
         assert self.sends is not None
         msg = entry.ref
         _, stored = entry_of(msg)
+        if self.paused(stored.connection_id):  # its lane waits (the router held none)
+            self.ordering.park(entry, head)
+            return
         delivery = replace(
             stored, attempt=head.attempt, trigger=head.trigger, not_before=head.not_before
         )
@@ -358,9 +361,14 @@ class Deliverer:
         }
         self.ordering.tick(
             lambda event_id: state.get("muted_event", event_id) is not None,
+            self.paused,
             committed,
             self.sends,
         )
+
+    def paused(self, connection_id: str) -> bool:
+        connection = self.config.state.get("connection", connection_id) or {}
+        return bool(connection.get("paused_at"))
 
     def muted(self, delivery: Delivery) -> bool:
         """Was the event muted through the API?  Deliveries asked for by hand still go."""

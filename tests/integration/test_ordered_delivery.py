@@ -5,6 +5,7 @@ retries and a restart, while other keys go on (``deliverer/lanes.py``)."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -169,3 +170,22 @@ def test_a_blocked_key_resumes_after_a_restart_on_its_schedule(
     )
     numbers = sorted(r["attempt_number"] for r in attempts if r["event_id"] == "evt_k1")
     assert numbers == [1, 2]  # the count went on after the restart
+
+
+def test_a_paused_connection_holds_its_lanes_until_unpaused(
+    osettings: Settings, config: ConfigLog
+) -> None:
+    flaky = Flaky(set(), times=0)
+    with Receiver(flaky) as receiver:
+        connection, destination = connect(config, receiver.url)
+        stored = config.state.get("connection", connection)
+        assert stored is not None
+        config.put("connection", connection, {**stored, "paused_at": iso_ms(now_ms())})
+        events = [(key, n) for n in range(3) for key in "pq"]
+        with running(osettings):
+            produce(osettings, connection, destination, project_id(config), events)
+            time.sleep(3)  # long enough for a deliverer that ignored the pause
+            assert flaky.log == []
+            config.put("connection", connection, {**stored, "paused_at": None})
+            wait_for(lambda: len(flaky.log) == 6, 30)
+        delivered_in_order(flaky.log, {"p": 3, "q": 3})

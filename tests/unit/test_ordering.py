@@ -210,13 +210,17 @@ def test_replays_backfills_and_backtests_are_not_ordered() -> None:
         assert outputs(routed)[0].topic == topics.DELIVERIES
 
 
-def test_a_paused_connection_holds_ordered_deliveries_with_their_key() -> None:
+def test_a_paused_connection_sends_ordered_deliveries_to_their_lane() -> None:
+    """Not to ``held``: released from there later, they would come after newer ones."""
     conn = connection("a", ordering=BY_CUSTOMER, paused_at="2026-11-23T12:00:00.000Z")
     routed = route(request(CUSTOMER), [conn], now_ms=NOW, position=(1, 2))
-    (held,) = routed.held
-    assert (held.ordering_key, held.sequence) == ("cus_1", [1, 2])
-    assert outputs(routed)[0].topic == topics.HELD
-    assert sent_to(replace(held, trigger="UNPAUSE")) == (topics.ORDERED, "a:cus_1")
+    assert routed.held == []
+    (queued,) = routed.deliveries
+    assert (queued.ordering_key, queued.sequence) == ("cus_1", [1, 2])
+    assert routed.events[0].status == "HOLD"
+    assert outputs(routed)[0].topic == topics.ORDERED
+    unkeyed = route(request(b"{}"), [conn], now_ms=NOW, position=(1, 3))
+    assert [d.event_id for d in unkeyed.held] == [unkeyed.events[0].id]
 
 
 def test_the_key_is_read_after_transformations() -> None:

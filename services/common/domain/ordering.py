@@ -19,10 +19,11 @@ are kept as ``sha256:<hex>`` of their UTF-8 text: two different values never sha
 lane by being cut to the same prefix.
 
 An event without a key is delivered without order, as on a connection without the
-setting (topic ``deliveries``).  Only the router's first pass orders (and the release of
-what a paused connection held, which keeps the key and sequence): retries, bulk
+setting (topic ``deliveries``).  Only the router's first pass orders: retries, bulk
 retries, replays and backfills are not in the order ingest accepted the requests, so
-they carry no key.
+they carry no key.  A paused connection's ordered events go to their lane all the same
+(not to ``held``), where the deliverer holds them until the connection is unpaused:
+released from ``held`` later, they would come after newer ones.
 """
 
 from __future__ import annotations

@@ -434,7 +434,10 @@ def route(
         events.append(EventRow.of(delivery, "HOLD" if paused else "QUEUED", version))
         if message is not original:  # transformed: keep what this event delivers
             payloads.append(EventPayloadRow.of(delivery, version))
-        (held if paused else deliveries).append(delivery)
+        # A paused connection's ordered events wait in their key's lane, behind the ones
+        # ahead of them (the deliverer holds a lane while its connection is paused):
+        # through ``held``, released later, they could come after newer ones.
+        (held if paused and key is None else deliveries).append(delivery)
     request_row = RequestRow(
         id=request.id,
         project_id=request.project_id,
