@@ -43,7 +43,7 @@ from hookhouse.common.settings import Settings
 log = logging.getLogger(__name__)
 
 FORGET_IDLE_AFTER_MS = 15 * 60 * 1000  # a lane with nothing to do, kept this long
-TICK_SECONDS = 1.0
+REREAD_AGAIN_SECONDS = 1.0  # when a lane read again found no room for its events
 
 Started = Callable[[Entry[Record], Head], None]
 
@@ -205,7 +205,8 @@ class Ordering:
         following = self.lanes.refill(reread.lane, entries, through)
         if isinstance(following, Start):
             self.start(following.entry, following.head)
-        elif isinstance(following, Reread):
+        elif isinstance(following, Reread):  # no room for any of them yet
+            await asyncio.sleep(REREAD_AGAIN_SECONDS)
             await self.reread(following)
 
     def write(self, sends: SendGroup) -> None:

@@ -58,7 +58,7 @@ class Deliverer:
         self.boot()
 
     def boot(self) -> None:
-        self.lanes: Lanes[int] = Lanes(self.queue_max)
+        self.lanes: Lanes[int] = Lanes(self.queue_max, held_max=self.queue_max * 2)
         self.lanes.restore(0, {k: v for k, v in self.written.items()})
         self.position = self.committed
         self.pending: set[int] = set()  # offsets read and not done
@@ -212,6 +212,8 @@ def test_a_key_is_delivered_in_order_through_failures_retries_cancels_and_crashe
             deliverer.write()
         else:
             deliverer.crash()
+        queued = sum(len(lane.queue) for lane in deliverer.lanes.lanes.values())
+        assert deliverer.lanes.held() == queued <= deliverer.lanes.held_max
     deliverer.write()
     deliverer.drain()
     check(deliverer)

@@ -18,9 +18,9 @@ What a lane writes (:meth:`Lane.record`) is how far it is done and its head's re
 state, so that after a restart nothing done is delivered again (the head whose attempt
 was on its way may be: at least once) and the head keeps its attempt count and schedule.
 
-Memory is bounded: a lane keeps at most ``QUEUE_MAX`` events behind its head; the ones
-after those stay on ``ordered`` (their offsets uncommitted) and are read again from
-there once the lane has room (:class:`Reread`).
+Memory is bounded: a lane keeps at most ``QUEUE_MAX`` events behind its head, and all
+lanes together ``HELD_MAX``; the ones after those stay on ``ordered`` (their offsets
+uncommitted) and are read again from there once the lane has room (:class:`Reread`).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ R = TypeVar("R")
 Seq = tuple[int, int]  # the request's partition and offset on ``requests``
 
 QUEUE_MAX = 200  # events kept in memory behind one lane's head
+HELD_MAX = 50_000  # and behind all the heads of one process
 
 
 @dataclass(eq=False)
@@ -151,8 +152,10 @@ def _mark(marks: dict[int, int], seq: Seq) -> None:
 class Lanes(Generic[R]):
     """Every lane of the ``ordered`` partitions this process holds."""
 
-    def __init__(self, queue_max: int = QUEUE_MAX) -> None:
+    def __init__(self, queue_max: int = QUEUE_MAX, held_max: int = HELD_MAX) -> None:
         self.queue_max = queue_max
+        self.held_max = held_max
+        self.count = 0  # entries in the queues
         self.lanes: dict[str, Lane[R]] = {}
         self.dirty: set[str] = set()  # lanes whose record changed since :meth:`changed`
 
@@ -175,10 +178,11 @@ class Lanes(Generic[R]):
             return Spill()
         if lane.head is None:
             return self._start(lane, entry)
-        if len(lane.queue) >= self.queue_max:
+        if len(lane.queue) >= self.queue_max or self.count >= self.held_max:
             lane.spilled = (entry.offset, entry.offset)
             return Spill()
         lane.queue.append(entry)
+        self.count += 1
         _mark(lane.kept, entry.seq)
         entry.shown = lane.head.blocked
         return Wait(lane.head, entry.shown)
@@ -189,11 +193,16 @@ class Lanes(Generic[R]):
         lane = self.lanes.get(lane_id)
         if lane is None or lane.spilled is None:
             return None
-        for entry in entries:
-            if _after(entry.seq, lane.kept) and _after(entry.seq, lane.done):
-                lane.queue.append(entry)
-                _mark(lane.kept, entry.seq)
         last = lane.spilled[1]
+        for entry in entries:
+            if not (_after(entry.seq, lane.kept) and _after(entry.seq, lane.done)):
+                continue
+            if len(lane.queue) >= self.queue_max or self.count >= self.held_max:
+                lane.spilled = (entry.offset, last)  # no room: the rest later
+                return self._next(lane)
+            lane.queue.append(entry)
+            self.count += 1
+            _mark(lane.kept, entry.seq)
         lane.spilled = None if read_through >= last else (read_through + 1, last)
         return self._next(lane)
 
@@ -244,6 +253,7 @@ class Lanes(Generic[R]):
         if lane.head is not None:
             return None
         if lane.queue:
+            self.count -= 1
             return self._start(lane, lane.queue.popleft())
         if lane.spilled is not None:
             return Reread(lane.id, lane.partition, *lane.spilled)
@@ -288,6 +298,7 @@ class Lanes(Generic[R]):
         for lane in gone:
             del self.lanes[lane.id]
             self.dirty.discard(lane.id)
+            self.count -= len(lane.queue)
         return gone
 
     def forget_idle(self, before_ms: int, committed: dict[int, int]) -> list[Lane[R]]:
@@ -310,4 +321,4 @@ class Lanes(Generic[R]):
         return [lane for lane in self.lanes.values() if lane.head and lane.head.blocked]
 
     def held(self) -> int:
-        return sum(len(lane.queue) for lane in self.lanes.values())
+        return self.count
