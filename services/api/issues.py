@@ -6,8 +6,11 @@ response status (with how many of its events failed for good: ``failed_events``)
 transformation issue is the failed runs of one transformation on one connection; a
 backpressure issue is a destination whose oldest event waiting for its first attempt
 has waited longer than a threshold (the smallest ``delay`` of the enabled backpressure
-triggers that name the destination, otherwise five minutes).  Their ids derive from
-those keys, so the same failures are always the same issue.
+triggers that name the destination, otherwise five minutes); and a connection with
+ordered delivery whose oldest event waiting behind a failed one of its key (status
+``HOLD``, ``waiting_for`` set) has waited longer than that same threshold is a
+backpressure issue too, with ``blocked_keys`` saying which keys and since when.  Their
+ids derive from those keys, so the same failures are always the same issue.
 
 An issue is ``OPENED`` until someone sets ``ACKNOWLEDGED``, ``RESOLVED`` or ``IGNORED``
 (kind ``issue_state`` in the config log); a resolved or dismissed issue opens again
@@ -47,6 +50,14 @@ BACKLOG_SQL = (
     "GROUP BY destination_id"
 )
 BACKPRESSURE_DELAY_MS = 300_000  # without a backpressure trigger: five minutes
+# Ordered connections' keys blocked behind a failed event (deliverer/lanes.py).
+BLOCKED_SQL = (
+    "SELECT connection_id, destination_id, uniqExact(waiting_for) AS keys, "
+    "count() AS depth, min(created_at) AS oldest, max(created_at) AS newest, "
+    "argMin(waiting_for, created_at) AS head "
+    "FROM events FINAL WHERE project_id = {project:String} AND status = 'HOLD' "
+    "AND waiting_for != '' GROUP BY connection_id, destination_id"
+)
 TRANSFORMATION_SQL = (
     "SELECT transformation_id, connection_id, count() AS failures, "
     "min(created_at) AS first_seen, max(created_at) AS last_seen, "
@@ -65,6 +76,7 @@ class Found:
     failed_events: list[dict[str, Any]] = field(default_factory=list)
     transformations: list[dict[str, Any]] = field(default_factory=list)
     backlogs: list[dict[str, Any]] = field(default_factory=list)
+    blocked: list[dict[str, Any]] = field(default_factory=list)
 
 
 def delivery_key(row: dict[str, Any]) -> tuple[Any, ...]:
@@ -135,6 +147,30 @@ def backpressure(
         # the latest event to join the backlog: a dismissed issue shows again when more
         # events queue up behind a destination that is still too slow
         "last_seen_at": shapes.iso(max(crossed, row["newest"].replace(tzinfo=UTC))),
+    }
+
+
+def blocked(
+    project_id: str, row: dict[str, Any], threshold_ms: int, now: datetime
+) -> dict[str, Any] | None:
+    """An ordered connection's blocked keys as an issue, or ``None`` while the oldest
+    event waiting behind one has waited less than ``threshold_ms``."""
+    issue = backpressure(project_id, row, threshold_ms, now)
+    if issue is None:
+        return None
+    connection = row["connection_id"]
+    return {
+        **issue,
+        "id": derived_id("iss", project_id, "backpressure", "ordering", connection),
+        "aggregation_keys": {
+            "destination_id": [row["destination_id"]],
+            "webhook_id": [connection],
+        },
+        "reference": {"destination_id": row["destination_id"], "webhook_id": connection},
+        "blocked_keys": {
+            "keys": row["keys"],
+            "oldest_waiting_for": row["head"],
+        },
     }
 
 
@@ -215,6 +251,10 @@ def listed(
     made += [
         backpressure(project_id, row, threshold(row["destination_id"], triggers), now)
         for row in found.backlogs
+    ]
+    made += [
+        blocked(project_id, row, threshold(row["destination_id"], triggers), now)
+        for row in found.blocked
     ]
     shown = (with_state(issue, states.get(issue["id"])) for issue in made if issue)
     return [issue for issue in shown if issue is not None]

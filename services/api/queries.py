@@ -73,6 +73,7 @@ TABLES = {
             "destination_id": "destination_id",
             "request_id": "request_id",
             "error_code": "error_code",
+            "waiting_for": "waiting_for",
         },
         codes=frozenset({"error_code"}),
         numbers={"response_status": "response_status", "attempts": "attempts"},

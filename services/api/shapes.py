@@ -125,6 +125,7 @@ def event(row: dict[str, Any]) -> dict[str, Any]:
         "status": row["status"],
         "successful_at": iso(row["last_attempt_at"]) if row["status"] == "SUCCESSFUL" else None,
         "cli_id": None,
+        "waiting_for": row.get("waiting_for") or None,
         "updated_at": iso(row["last_attempt_at"] or row["created_at"]),
         "created_at": iso(row["created_at"]),
     }

@@ -934,6 +934,60 @@ def test_events_failed_for_good_and_backlogged_destinations_are_issues_too(
     ok(a.delete(f"/issue-triggers/{made['id']}"))
 
 
+def test_keys_blocked_behind_a_failed_event_show_on_events_and_as_an_issue(
+    tenants: Tenants, settings: Settings
+) -> None:
+    a_project = project_of(tenants, "project-a")
+    waited = (datetime.now(UTC) - timedelta(minutes=10)).replace(tzinfo=None)
+    behind = {
+        "connection_id": "web_ordered",
+        "destination_id": "des_ordered",
+        "status": "HOLD",
+        "created_at": waited,
+        "attempts": 0,
+        "last_attempt_at": None,
+        "response_status": None,
+        "error_code": "",
+    }
+    head = event_row(
+        a_project, 9101, connection_id="web_ordered", status="SCHEDULED", waiting_for=""
+    )
+    insert(
+        settings,
+        "events",
+        [
+            head,
+            *(event_row(a_project, 9102 + n, **behind, waiting_for=head["id"]) for n in range(2)),
+            event_row(a_project, 9110, **behind, waiting_for="evt_other_head"),
+        ],
+    )
+    a = tenants.a
+    waiting = ok(a.get("/events", params={"waiting_for": head["id"]}))["models"]
+    assert sorted(e["id"] for e in waiting) == [f"evt_{a_project[-4:]}_{9102 + n}" for n in (0, 1)]
+    assert {(e["status"], e["waiting_for"]) for e in waiting} == {("HOLD", head["id"])}
+    (listed_head,) = ok(a.get("/events", params={"id": head["id"]}))["models"]
+    assert listed_head["waiting_for"] is None
+
+    def blocked() -> list[dict[str, Any]]:
+        listed = ok(a.get("/issues", params={"webhook_id": "web_ordered"}))["models"]
+        return [i for i in listed if "blocked_keys" in i]
+
+    (issue,) = blocked()
+    assert issue["type"] == "backpressure" and issue["status"] == "OPENED"
+    assert issue["aggregation_keys"] == {
+        "destination_id": ["des_ordered"],
+        "webhook_id": ["web_ordered"],
+    }
+    assert issue["blocked_keys"]["keys"] == 2 and issue["backlog"]["depth"] == 3
+    assert issue["backlog"]["delay_ms"] >= 600_000
+    assert issue["id"] not in ids(tenants.b.get("/issues"))
+    assert ok(tenants.b.get("/events", params={"waiting_for": head["id"]}))["models"] == []
+    hour = {"delay": 3_600_000, "destinations": ["des_ordered"]}
+    made = ok(a.post("/issue-triggers", json={"type": "backpressure", "configs": hour}))
+    assert blocked() == []  # the backpressure trigger's delay is the threshold
+    ok(a.delete(f"/issue-triggers/{made['id']}"))
+
+
 def test_a_request_retried_routes_again_through_chosen_connections(
     tenants: Tenants, settings: Settings
 ) -> None:

@@ -61,3 +61,26 @@ def test_the_smallest_delay_of_the_enabled_triggers_naming_a_destination_applies
     assert threshold("des_1", []) == 300_000
     assert threshold("des_1", [made(120_000), made(90_000)]) == 90_000
     assert threshold("des_1", [made(60_000, disabled_at="2026-01-01")]) == 300_000
+
+
+def test_an_ordered_connection_with_a_key_blocked_past_the_threshold_is_an_issue() -> None:
+    oldest = (NOW - timedelta(minutes=7)).replace(tzinfo=None)
+    row = {
+        "connection_id": "web_1",
+        "destination_id": "des_1",
+        "keys": 2,
+        "depth": 9,
+        "oldest": oldest,
+        "newest": oldest,
+        "head": "evt_head",
+    }
+    (shown,) = listed("tm_1", Found(blocked=[row]), {}, [], NOW)
+    assert shown["type"] == "backpressure"
+    assert shown["aggregation_keys"] == {"destination_id": ["des_1"], "webhook_id": ["web_1"]}
+    assert shown["blocked_keys"] == {"keys": 2, "oldest_waiting_for": "evt_head"}
+    assert shown["backlog"]["depth"] == 9
+    # not the destination's own backlog issue: both can be open at once
+    (backlogged,) = listed("tm_1", Found(backlogs=[backlog(6)]), {}, [], NOW)
+    assert backlogged["id"] != shown["id"]
+    ten = {"type": "backpressure", "configs": {"delay": 600_000, "destinations": ["des_1"]}}
+    assert listed("tm_1", Found(blocked=[row]), {}, [ten], NOW) == []

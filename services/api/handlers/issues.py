@@ -31,6 +31,7 @@ QUERIES = (
     issues.FAILED_EVENTS_SQL,
     issues.TRANSFORMATION_SQL,
     issues.BACKLOG_SQL,
+    issues.BLOCKED_SQL,
 )
 
 

@@ -154,6 +154,11 @@ class Event(Resource):
     status: Literal["SCHEDULED", "QUEUED", "HOLD", "SUCCESSFUL", "FAILED"]
     successful_at: Stamp | None
     cli_id: str | None
+    waiting_for: str | None = Field(
+        None,
+        description="ordered delivery: the event of the same ordering key this one waits "
+        "for (status HOLD), until that one is delivered, fails for good or is cancelled",
+    )
     data: EventData | None = None
 
 
