@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 FORGET_IDLE_AFTER_MS = 15 * 60 * 1000  # a lane with nothing to do, kept this long
 REREAD_AGAIN_SECONDS = 1.0  # when a lane read again found no room for its events
+POSITION_LIMIT = 2**63  # a Kafka offset (and partition) fits in 64 bits
 
 Started = Callable[[Entry[Record], Head], None]
 
@@ -53,9 +54,14 @@ def entry_of(msg: Record) -> tuple[Entry[Record], Delivery]:
     orjson.JSONDecodeError for one that is not an ordered delivery)."""
     delivery = Delivery.from_dict(orjson.loads(msg.value() or b""))
     sequence = delivery.sequence
-    if delivery.ordering_key is None or not isinstance(sequence, list) or len(sequence) != 2:
+    if (
+        not isinstance(delivery.ordering_key, str)
+        or not isinstance(sequence, list)
+        or len(sequence) != 2
+        or not all(type(n) is int and 0 <= n < POSITION_LIMIT for n in sequence)
+    ):
         raise ValueError("an ordered delivery needs an ordering_key and a sequence")
-    seq = (int(sequence[0]), int(sequence[1]))
+    seq = (sequence[0], sequence[1])
     return Entry(lane_of(delivery), seq, delivery.event_id, msg.offset() or 0, msg), delivery
 
 

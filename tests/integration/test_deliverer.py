@@ -66,7 +66,16 @@ def running(settings: Settings) -> Iterator[Deliverer]:
     """A deliverer in its own thread and event loop, stopped at the end."""
     deliverer = Deliverer(settings)
     loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_until_complete, args=(deliverer.run(),), daemon=True)
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            loop.run_until_complete(deliverer.run())
+        except BaseException as exc:
+            raised.append(exc)
+            raise
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     try:
         yield deliverer
@@ -74,6 +83,7 @@ def running(settings: Settings) -> Iterator[Deliverer]:
         loop.call_soon_threadsafe(deliverer.stop.set)
         thread.join(60)
         assert not deliverer.failed
+        assert raised == [], f"the deliverer stopped on {raised[0]!r}"
 
 
 @pytest.fixture(scope="module")
