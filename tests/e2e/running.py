@@ -158,6 +158,7 @@ def connect(
     name: str,
     rules: list[dict[str, Any]] | None = None,
     path: str = "/hooks",
+    ordering: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     with api(stack) as client:
         response = client.post(
@@ -167,6 +168,7 @@ def connect(
                 "source": {"name": f"{name}-source"},
                 "destination": {"name": f"{name}-destination", "url": f"{receiver.url}{path}"},
                 "rules": rules or [],
+                "ordering": ordering,
             },
         )
     assert response.status_code == 200, response.text
