@@ -182,11 +182,16 @@ class Ordering:
         if timer is not None:
             timer.cancel()
 
-    def ended(self, entry: Entry[Record]) -> Reread | None:
-        """The head ``entry`` ended for good: start the next of its lane, or say what to
-        read again."""
+    def ended(self, entry: Entry[Record]) -> None:
+        """The head ``entry`` ended for good (its lane's record says so from the next
+        write; the lane stays held until :meth:`settled`)."""
         self.cancel_timer(entry.lane)
-        following = self.lanes.ended(entry)
+        self.lanes.ended(entry)
+
+    def settled(self, entry: Entry[Record]) -> Reread | None:
+        """The write saying ``entry`` ended is acknowledged: start the next of its lane,
+        or say what to read again."""
+        following = self.lanes.settled(entry)
         if isinstance(following, Start):
             self.start(following.entry, following.head)
             return None

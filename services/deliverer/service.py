@@ -22,6 +22,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import orjson
@@ -34,7 +35,7 @@ from hookhouse.common.compacted import match_partitions
 from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.consumer import AsyncConsumer, membership_of, position, send_dead_letter
 from hookhouse.common.domain.ids import new_id
-from hookhouse.common.domain.lanes import Entry, Head, Reread
+from hookhouse.common.domain.lanes import Entry, Head
 from hookhouse.common.domain.outcome import (
     DeadLetter,
     Muted,
@@ -109,6 +110,7 @@ class Deliverer:
         # loop seals it each turn, and its records' deliveries are done once it is acked.
         self.sends: SendGroup | None = None
         self.sending: list[Record] = []
+        self.then: list[Callable[[], None]] = []  # to run once the current group is acked
         self.unsettled: set[asyncio.Future[None]] = set()
         # Records read but not started yet: they let the partitions stay unpaused while
         # deliveries run, since every pause makes the client drop and re-fetch what it
@@ -231,8 +233,8 @@ class Deliverer:
             self.ordering.write(self.sends)  # with the attempt rows that changed them
         if not self.sending or self.producer is None or self.sends is None:
             return
-        group, finished = self.sends, self.sending
-        self.sends, self.sending = self.producer.group(), []
+        group, finished, then = self.sends, self.sending, self.then
+        self.sends, self.sending, self.then = self.producer.group(), [], []
         acked = group.acked()
         self.unsettled.add(acked)
 
@@ -248,6 +250,8 @@ class Deliverer:
                 self.stop.set()
             elif self.consumer is not None:
                 self.consumer.done_all(finished)
+                for step in then:
+                    step()
 
         acked.add_done_callback(settled)
 
@@ -341,14 +345,21 @@ class Deliverer:
                 self.ordering.later(entry, after.not_before, otherwise=SET_ASIDE_AFTER_SECONDS)
         else:
             self.done_when_acked(msg)
-            reread = self.ordering.ended(entry)
-            if reread is not None:
-                pending.append(asyncio.ensure_future(self.reread(reread)))
+            self.ordering.ended(entry)
+            self.then.append(partial(self.settle_head, entry))
         if pending:
             await asyncio.gather(*pending)
 
-    async def reread(self, reread: Reread) -> None:
-        await self.ordering.reread(reread)
+    def settle_head(self, entry: Entry[Record]) -> None:
+        """The records saying a lane's head ended are acknowledged: its next may start
+        (or be read again, as one more task of the in-flight budget)."""
+        if self.stop.is_set():
+            return  # the lane is restored from its record by whoever reads it next
+        reread = self.ordering.settled(entry)
+        if reread is not None:
+            task = asyncio.create_task(self.ordering.reread(reread))
+            self.tasks.add(task)
+            task.add_done_callback(self._finished)
 
     def tick(self) -> None:
         """Once a second: the lanes' cancelled heads, metrics and idle lanes."""

@@ -63,6 +63,7 @@ class Deliverer:
         self.position = self.committed
         self.pending: set[int] = set()  # offsets read and not done
         self.unwritten_done: list[int] = []  # done once the next write is acknowledged
+        self.unsettled: list[Entry[int]] = []  # ended, settled once it is acknowledged
         self.running: list[Entry[int]] = []  # attempts on their way
         self.waiting: list[Entry[int]] = []  # heads waiting for a retry
         self.rereads: list[Reread] = []
@@ -112,7 +113,8 @@ class Deliverer:
     def end(self, entry: Entry[int]) -> None:
         self.history.append(("end", entry.lane, entry.event_id))
         self.unwritten_done.append(entry.offset)
-        self.take(self.lanes.ended(entry))
+        self.lanes.ended(entry)
+        self.unsettled.append(entry)
 
     def due(self, rng: random.Random, cancelled: bool) -> None:
         if not self.waiting:
@@ -144,6 +146,9 @@ class Deliverer:
         self.unwritten_done = []
         self.committed = min(self.pending, default=self.position)
         self.history.append(("write", "", ""))
+        settled, self.unsettled = self.unsettled, []
+        for entry in settled:
+            self.take(self.lanes.settled(entry))
 
     def crash(self) -> None:
         self.history.append(("crash", "", ""))
@@ -151,15 +156,21 @@ class Deliverer:
 
     def drain(self) -> None:
         """Read to the end and let every attempt succeed."""
-        while self.position < len(self.log) or self.running or self.waiting or self.rereads:
+        while (
+            self.position < len(self.log)
+            or self.running
+            or self.waiting
+            or self.rereads
+            or self.unsettled
+        ):
             self.read()
-            while self.running or self.waiting or self.rereads:
+            while self.running or self.waiting:
                 if self.running:
                     self.end(self.running.pop(0))
-                elif self.waiting:
-                    self.start(self.waiting.pop(0))
                 else:
-                    self.reread()
+                    self.start(self.waiting.pop(0))
+            for _ in range(len(self.rereads)):  # once each: no room may wait for a write
+                self.reread()
             self.write()
 
 
@@ -169,6 +180,7 @@ def check(deliverer: Deliverer) -> None:
         if event not in order.setdefault(lane, []):
             order[lane].append(event)
     ended: set[str] = set()
+    latest: dict[str, int] = {}  # per lane: the furthest event started
     durable: set[str] = set()  # ends whose records were acknowledged
     unwritten: list[str] = []
     for what, lane, event in deliverer.history:
@@ -182,6 +194,9 @@ def check(deliverer: Deliverer) -> None:
             missing = [e for e in events[: events.index(event)] if e not in ended]
             assert not missing, f"{event} of {lane} started before {missing} ended"
             assert event not in durable, f"{event} attempted again after its end was written"
+            place = events.index(event)
+            assert place >= latest.get(lane, 0), f"{event} again after a later one of {lane}"
+            latest[lane] = place
         else:
             ended.add(event)
             unwritten.append(event)
@@ -255,7 +270,8 @@ def test_a_lane_forgotten_when_idle_only_below_the_committed_offset() -> None:
     lanes: Lanes[int] = Lanes()
     e = Entry("web_1:a", (0, 1), "evt_a1", 7, 7)
     lanes.offer(0, e, now_ms=0)
-    assert lanes.ended(e) is None
+    lanes.ended(e)
+    assert lanes.settled(e) is None
     lanes.changed()
     assert lanes.forget_idle(before_ms=10, committed={0: 7}) == []
     assert [lane.id for lane in lanes.forget_idle(before_ms=10, committed={0: 8})] == ["web_1:a"]

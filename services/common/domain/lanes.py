@@ -17,6 +17,9 @@ as the one taken, and it is, or will be, delivered once as that one.
 What a lane writes (:meth:`Lane.record`) is how far it is done and its head's retry
 state, so that after a restart nothing done is delivered again (the head whose attempt
 was on its way may be: at least once) and the head keeps its attempt count and schedule.
+The next event of a key starts only once the record saying its head ended is
+acknowledged (:meth:`Lanes.ended`, :meth:`Lanes.settled`): an event is never delivered
+again after a later one of its key.
 
 Memory is bounded: a lane keeps at most ``QUEUE_MAX`` events behind its head, and all
 lanes together ``HELD_MAX``; the ones after those stay on ``ordered`` (their offsets
@@ -77,11 +80,12 @@ class Lane(Generic[R]):
     queue: deque[Entry[R]] = field(default_factory=deque)
     spilled: tuple[int, int] | None = None  # first and last offsets not kept
     done_offset: int = -1  # on ``ordered``, of the last event done
+    closing: bool = False  # the head ended; the record saying so is not acknowledged yet
     touched_ms: int = 0
 
     def record(self) -> dict[str, Any]:
         head = None
-        if self.head is not None and self.head.blocked:
+        if self.head is not None and self.head.blocked and not self.closing:
             h = self.head
             head = {
                 "seq": list(h.seq),
@@ -225,16 +229,27 @@ class Lanes(Generic[R]):
             e.shown = True
         return unshown
 
-    def ended(self, entry: Entry[R]) -> Next[R]:
-        """The head ``entry`` ended for good; what to start next (``None``: nothing, or
-        the lane is no longer this process's)."""
+    def ended(self, entry: Entry[R]) -> None:
+        """The head ``entry`` ended for good.  The lane's record says so from now on, but
+        the lane stays held by ``entry`` until :meth:`settled`: the next event of the key
+        must not start before that record is acknowledged, or a crash in between would
+        deliver ``entry`` again after it."""
         lane = self._holding(entry)
         if lane is None:
-            return None
+            return
         _mark(lane.done, entry.seq)
         lane.done_offset = max(lane.done_offset, entry.offset)
-        lane.head = lane.entry = None
+        lane.closing = True
         self.dirty.add(lane.id)
+
+    def settled(self, entry: Entry[R]) -> Next[R]:
+        """The record that says ``entry`` ended is acknowledged: what to start next
+        (``None``: nothing, or the lane is no longer this process's)."""
+        lane = self._holding(entry)
+        if lane is None or not lane.closing:
+            return None
+        lane.head = lane.entry = None
+        lane.closing = False
         return self._next(lane)
 
     def _holding(self, entry: Entry[R]) -> Lane[R] | None:
