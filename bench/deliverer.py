@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import aiohttp
@@ -104,15 +105,23 @@ class Ids(NamedTuple):
     connection: str
 
 
+Fill = Callable[[Settings, str, str, str, int], None]
+
+
 def run_deliverer(
-    settings: Settings, ids: Ids, url: str, events: int, others: dict[str, int]
+    settings: Settings,
+    ids: Ids,
+    url: str,
+    events: int,
+    others: dict[str, int],
+    filled_by: Fill = fill,
 ) -> tuple[dict[str, Any], float, harness.CpuMeter, int]:
-    """Fill ``deliveries`` with ``events`` and run one deliverer until the receiver got
-    them all.  The receiver's stats; the wall time from the start of the process; the
-    CPU meter (the deliverer and the ``others`` processes) from the first arrival to the
-    last, and the arrivals before it started."""
+    """Fill ``deliveries`` with ``events`` (or what ``filled_by`` fills) and run one
+    deliverer until the receiver got them all.  The receiver's stats; the wall time from
+    the start of the process; the CPU meter (the deliverer and the ``others`` processes)
+    from the first arrival to the last, and the arrivals before it started."""
     print(f"filling {events} deliveries…", flush=True)
-    fill(settings, ids.destination, ids.connection, ids.project, events)
+    filled_by(settings, ids.destination, ids.connection, ids.project, events)
     print("deliverer…", flush=True)
     env = {**harness.env_of(settings), "HOOKHOUSE_DELIVERER_PORT": "29810"}
     started = time.monotonic()
@@ -135,6 +144,26 @@ def run_deliverer(
     return stats, wall, cpu, first
 
 
+def configure(settings: Settings, url: str, **connection: Any) -> Ids:
+    """A project, the receiver as its destination, and a connection to it."""
+    log = ConfigLog(settings)
+    log.start()
+    log.wait_ready(30)
+    project = new_resource("tm", "", {"name": "bench", "signing_secret": "s"}, now_ms())
+    log.append("project", project["id"], project)
+    dest = new_resource("des", project["id"], {"name": "receiver", "url": url}, now_ms())
+    log.append("destination", dest["id"], dest)
+    conn = new_resource(
+        "web",
+        project["id"],
+        {"name": "bench", "source_id": "src_b", "destination_id": dest["id"], **connection},
+        now_ms(),
+    )
+    log.append("connection", conn["id"], conn)
+    log.stop()
+    return Ids(project["id"], dest["id"], conn["id"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=20000)
@@ -142,24 +171,9 @@ def main() -> None:
     args = parser.parse_args()
     with harness.infrastructure(), harness.receiver() as url:
         settings = harness.settings(topic_partitions=4, deliverer_max_in_flight=args.in_flight)
-        log = ConfigLog(settings)
-        log.start()
-        log.wait_ready(30)
-        project = new_resource("tm", "", {"name": "bench", "signing_secret": "s"}, now_ms())
-        log.append("project", project["id"], project)
-        dest = new_resource("des", project["id"], {"name": "receiver", "url": url}, now_ms())
-        log.append("destination", dest["id"], dest)
-        conn = new_resource(
-            "web",
-            project["id"],
-            {"name": "bench", "source_id": "src_b", "destination_id": dest["id"]},
-            now_ms(),
-        )
-        log.append("connection", conn["id"], conn)
-        log.stop()
-        ids = Ids(project["id"], dest["id"], conn["id"])
+        ids = configure(settings, url)
         # What the deliverer sends for one of these deliveries, byte for byte in size.
-        sample = delivery(0, iso_ms(now_ms()), dest["id"], conn["id"], project["id"])
+        sample = delivery(0, iso_ms(now_ms()), ids.destination, ids.connection, ids.project)
         headers = outbound_headers(
             sample,
             settings.delivery_header_prefix,

@@ -47,6 +47,11 @@ STEPS = (
     Step("ingest", ("bench.ingest", "--seconds", "15"), ("--seconds", "5")),
     Step("router", ("bench.router", "--events", "20000"), ("--events", "5000")),
     Step("deliverer", ("bench.deliverer", "--events", "40000"), ("--events", "5000")),
+    Step(
+        "ordered",
+        ("bench.ordered", "--events", "40000", "--keys", "10000"),
+        ("--events", "5000", "--keys", "1000"),
+    ),
     Step("sink", ("bench.sink", "--events", "50000"), ("--events", "10000")),
     Step("config", ("bench.config", "--connections", "20000"), ("--connections", "5000")),
     Step(

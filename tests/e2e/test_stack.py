@@ -820,7 +820,7 @@ def test_prometheus_scrapes_every_service_and_loads_the_alerts(stack: Stack) -> 
 
     assert wait_for(scraped, 60) == {"ingest", "api", "router", "deliverer", "sink"}
     groups = httpx.get(f"{prometheus}/rules").json()["data"]["groups"]
-    assert len([rule for group in groups for rule in group["rules"]]) == 7
+    assert len([rule for group in groups for rule in group["rules"]]) == 8
 
     def depth() -> list[dict[str, Any]]:
         query = {"query": "hookhouse_retry_tier_depth"}

@@ -74,6 +74,7 @@ def test_the_alerts_cover_what_operators_asked_for() -> None:
         "HookhouseDeliveryErrorRate",
         "HookhouseIngestServerErrors",
         "HookhouseSinkFailing",
+        "HookhouseOrderingKeyBlocked",
     }
     ingest = next(r for r in rules if r["alert"] == "HookhouseIngestServerErrors")
     assert all(outcome in ingest["expr"] for outcome in metrics.INGEST_SERVER_ERRORS)
