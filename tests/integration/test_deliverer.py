@@ -128,6 +128,35 @@ def connect(
     return conn["id"], dest["id"]
 
 
+def delivery_of(
+    connection_id: str,
+    destination_id: str,
+    project: str,
+    event_id: str,
+    request_id: str,
+    body: Any,
+    **fields: Any,
+) -> Delivery:
+    """A delivery of source ``src_t`` made now, with ``body`` as its JSON body."""
+    stamp = iso_ms(now_ms())
+    return Delivery(
+        event_id=event_id,
+        project_id=project,
+        request_id=request_id,
+        source_id="src_t",
+        connection_id=connection_id,
+        destination_id=destination_id,
+        created_at=stamp,
+        received_at=stamp,
+        method="POST",
+        path="",
+        query="",
+        headers={"content-type": "application/json"},
+        body=b64(orjson.dumps(body)),
+        **fields,
+    )
+
+
 def send(
     settings: Settings,
     connection_id: str,
@@ -141,22 +170,8 @@ def send(
     given = fields.pop("event_id", None)
     for n in range(count):
         event_id = given or f"evt_{uuid.uuid4().hex}"
-        stamp = iso_ms(now_ms())
-        delivery = Delivery(
-            event_id=event_id,
-            project_id=project,
-            request_id=f"req_{n}",
-            source_id="src_t",
-            connection_id=connection_id,
-            destination_id=destination_id,
-            created_at=stamp,
-            received_at=stamp,
-            method="POST",
-            path="",
-            query="",
-            headers={"content-type": "application/json"},
-            body=b64(orjson.dumps({"n": n})),
-            **fields,
+        delivery = delivery_of(
+            connection_id, destination_id, project, event_id, f"req_{n}", {"n": n}, **fields
         )
         producer.produce(
             topics.name(settings, topics.DELIVERIES), delivery.to_json(), key=destination_id

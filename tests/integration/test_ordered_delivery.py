@@ -16,7 +16,7 @@ from confluent_kafka import Producer
 from hookhouse.common import topics
 from hookhouse.common.clock import now_ms
 from hookhouse.common.configlog import ConfigLog
-from hookhouse.common.domain.records import Delivery, b64
+from hookhouse.common.domain.ordering import lane_of
 from hookhouse.common.domain.times import iso_ms
 from hookhouse.common.kafka import client_config
 from hookhouse.common.settings import Settings
@@ -24,6 +24,7 @@ from tests.integration.test_deliverer import (
     config_log,
     connect,
     deliverer_settings,
+    delivery_of,
     project_id,
     read_rows,
     running,
@@ -51,26 +52,18 @@ def produce(
     """``events``: (key, number) in the order ingest accepted their requests."""
     producer = Producer(client_config(settings))
     for offset, (key, n) in enumerate(events):
-        stamp = iso_ms(now_ms())
-        delivery = Delivery(
-            event_id=f"evt_{key}{n}",
-            project_id=project,
-            request_id=f"req_{offset}",
-            source_id="src_t",
-            connection_id=connection,
-            destination_id=destination,
-            created_at=stamp,
-            received_at=stamp,
-            method="POST",
-            path="",
-            query="",
-            headers={"content-type": "application/json"},
-            body=b64(orjson.dumps({"key": key, "n": n})),
+        delivery = delivery_of(
+            connection,
+            destination,
+            project,
+            f"evt_{key}{n}",
+            f"req_{offset}",
+            {"key": key, "n": n},
             ordering_key=key,
             sequence=[0, offset],
         )
-        lane = f"{connection}:{key}"
-        producer.produce(topics.name(settings, topics.ORDERED), delivery.to_json(), key=lane)
+        topic = topics.name(settings, topics.ORDERED)
+        producer.produce(topic, delivery.to_json(), key=lane_of(delivery))
     assert producer.flush(10) == 0
 
 

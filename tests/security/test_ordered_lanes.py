@@ -14,7 +14,6 @@ from confluent_kafka import Producer
 from hookhouse.common import topics
 from hookhouse.common.clock import now_ms
 from hookhouse.common.configlog import ConfigLog
-from hookhouse.common.domain.records import Delivery, b64
 from hookhouse.common.domain.times import iso_ms
 from hookhouse.common.kafka import client_config
 from hookhouse.common.settings import Settings
@@ -22,6 +21,7 @@ from tests.integration.test_deliverer import (
     config_log,
     connect,
     deliverer_settings,
+    delivery_of,
     project_id,
     read_rows,
     running,
@@ -32,18 +32,19 @@ from tests.receiver import Receiver
 
 pytestmark = pytest.mark.integration
 
-RETRY = [{"type": "retry", "strategy": "linear", "interval": 1500, "count": 5}]
-
 
 @pytest.fixture(scope="module")
-def lsettings(infra: None) -> Settings:
+def osettings(infra: None) -> Settings:
     return deliverer_settings(destination_allow_networks="127.0.0.0/8", topic_partitions=2)
 
 
 @pytest.fixture(scope="module")
-def config(lsettings: Settings) -> Iterator[ConfigLog]:
-    with config_log(lsettings) as log:
+def config(osettings: Settings) -> Iterator[ConfigLog]:
+    with config_log(osettings) as log:
         yield log
+
+
+RETRY = [{"type": "retry", "strategy": "linear", "interval": 1500, "count": 5}]
 
 
 def raw(settings: Settings, records: list[tuple[str, bytes]]) -> None:
@@ -53,30 +54,8 @@ def raw(settings: Settings, records: list[tuple[str, bytes]]) -> None:
     assert producer.flush(10) == 0
 
 
-def ordered(connection: str, destination: str, project: str, **fields: object) -> Delivery:
-    stamp = iso_ms(now_ms())
-    base: dict[str, object] = {
-        "event_id": "evt_odd",
-        "project_id": project,
-        "request_id": "req_odd",
-        "source_id": "src_t",
-        "connection_id": connection,
-        "destination_id": destination,
-        "created_at": stamp,
-        "received_at": stamp,
-        "method": "POST",
-        "path": "",
-        "query": "",
-        "headers": {"content-type": "application/json"},
-        "body": b64(orjson.dumps({"key": "odd", "n": 0})),
-        "ordering_key": "odd",
-        "sequence": [0, 0],
-    }
-    return Delivery(**{**base, **fields})  # type: ignore[arg-type]
-
-
 def test_malformed_records_neither_stop_nor_block_the_lanes(
-    lsettings: Settings, config: ConfigLog
+    osettings: Settings, config: ConfigLog
 ) -> None:
     flaky = Flaky(set(), times=0)
     with Receiver(flaky) as receiver:
@@ -85,14 +64,22 @@ def test_malformed_records_neither_stop_nor_block_the_lanes(
         lane = f"{connection}:odd"
 
         def odd(n: int, **fields: object) -> bytes:
-            body = b64(orjson.dumps({"key": f"odd{n}", "n": 0}))
-            made = ordered(connection, destination, project, event_id=f"evt_odd{n}", body=body)
+            made = delivery_of(
+                connection,
+                destination,
+                project,
+                f"evt_odd{n}",
+                "req_odd",
+                {"key": f"odd{n}", "n": 0},
+                ordering_key="odd",
+                sequence=[0, 0],
+            )
             value = orjson.loads(made.to_json())
             value.update(fields)
             return json.dumps(value).encode()  # orjson refuses integers past 64 bits
 
         raw(
-            lsettings,
+            osettings,
             [
                 (lane, b"not json"),
                 (lane, b"{" * 100_000),  # deeply nested
@@ -105,18 +92,18 @@ def test_malformed_records_neither_stop_nor_block_the_lanes(
             ],
         )
         keys = {"good": 5}
-        produce(lsettings, connection, destination, project, [("good", n) for n in range(5)])
-        with running(lsettings):
+        produce(osettings, connection, destination, project, [("good", n) for n in range(5)])
+        with running(osettings):
             wait_for(lambda: sum(1 for k, *_ in flaky.log if k == "good") == 5, 60)
             wait_for(lambda: {f"odd{n}" for n in (1, 2, 3, 4)} <= {k for k, *_ in flaky.log}, 60)
         delivered_in_order([x for x in flaky.log if x[0] == "good"], keys)
-    letters = read_rows(lsettings, topics.DLQ, None, lambda got: len(got) >= 4, 30)
+    letters = read_rows(osettings, topics.DLQ, None, lambda got: len(got) >= 4, 30)
     reasons = sorted(letter["reason"] for letter in letters)
     assert reasons.count("invalid_delivery") == 4  # the three non-deliveries, bad base64
 
 
 def test_a_flooded_failing_key_spills_and_still_holds_no_one_else_back(
-    lsettings: Settings, config: ConfigLog
+    osettings: Settings, config: ConfigLog
 ) -> None:
     """More events behind one failing head than a lane keeps in memory (200): the rest
     stay on the topic and are read again, in order; other keys and another tenant's
@@ -127,9 +114,9 @@ def test_a_flooded_failing_key_spills_and_still_holds_no_one_else_back(
         other, other_destination = connect(config, other_receiver.url)
         project = project_id(config)
         flood = [("hot", n) for n in range(450)]
-        produce(lsettings, connection, destination, project, [*flood, ("cool", 0), ("cool", 1)])
-        produce(lsettings, other, other_destination, project, [("hot", n) for n in range(3)])
-        with running(lsettings):
+        produce(osettings, connection, destination, project, [*flood, ("cool", 0), ("cool", 1)])
+        produce(osettings, other, other_destination, project, [("hot", n) for n in range(3)])
+        with running(osettings):
             wait_for(lambda: sum(s < 300 for k, _, s in flaky.log if k == "hot") == 450, 120)
         delivered_in_order(flaky.log, {"hot": 450, "cool": 2})
         first_hot0_success = flaky.log.index(("hot", 0, 200))
@@ -139,13 +126,13 @@ def test_a_flooded_failing_key_spills_and_still_holds_no_one_else_back(
         assert len(flaky.log) == 454
 
 
-def test_a_cancelled_head_unblocks_its_key_at_once(lsettings: Settings, config: ConfigLog) -> None:
+def test_a_cancelled_head_unblocks_its_key_at_once(osettings: Settings, config: ConfigLog) -> None:
     flaky = Flaky({"m0"}, times=99)  # never answers m0 well
     with Receiver(flaky) as receiver:
         rules = [{"type": "retry", "strategy": "linear", "interval": 600_000, "count": 5}]
         connection, destination = connect(config, receiver.url, rules)
-        produce(lsettings, connection, destination, project_id(config), [("m", 0), ("m", 1)])
-        with running(lsettings):
+        produce(osettings, connection, destination, project_id(config), [("m", 0), ("m", 1)])
+        with running(osettings):
             wait_for(lambda: ("m", 0, 503) in flaky.log, 30)
             mark = {"id": "evt_m0", "project_id": project_id(config), "muted_at": iso_ms(now_ms())}
             config.put("muted_event", "evt_m0", mark)
