@@ -113,7 +113,7 @@ class Ordering:
                 continue
             self.owned |= numbers
             for number in numbers:
-                self.lanes.restore(number, records)
+                self.lanes.restore(number, records, now_ms())
 
     def offer(self, msg: Record, sends: SendGroup) -> Record | None:
         """Take an ``ordered`` record; returns it when it is done with already (a
@@ -169,6 +169,7 @@ class Ordering:
 
     def _due(self, entry: Entry[Record], head: Head) -> None:
         self.timers.pop(entry.lane, None)
+        self.apply_changes()  # a revoke drops the lane (and this timer with it)
         lane = self.lanes.lanes.get(entry.lane)
         if lane is not None and lane.entry is entry:
             self.start(entry, head)
@@ -191,6 +192,7 @@ class Ordering:
     def settled(self, entry: Entry[Record]) -> Reread | None:
         """The write saying ``entry`` ended is acknowledged: start the next of its lane,
         or say what to read again."""
+        self.apply_changes()
         following = self.lanes.settled(entry)
         if isinstance(following, Start):
             self.start(following.entry, following.head)
@@ -198,27 +200,30 @@ class Ordering:
         return following
 
     async def reread(self, reread: Reread) -> None:
+        """Read a spilled lane's events again until it has them or a head to attempt."""
         if reread.lane in self.rereading:
             return
         self.rereading.add(reread.lane)
         try:
-            found, through = await asyncio.to_thread(
-                read_range, self.settings, self.topic, reread, self.lanes.queue_max
-            )
+            following: Reread | Start[Record] | None = reread
+            while isinstance(following, Reread):
+                if following is not reread:  # no room for any of them yet
+                    await asyncio.sleep(REREAD_AGAIN_SECONDS)
+                    self.apply_changes()
+                found, through = await asyncio.to_thread(
+                    read_range, self.settings, self.topic, following, self.lanes.queue_max
+                )
+                entries = []
+                for msg in found:
+                    try:
+                        entries.append(entry_of(msg)[0])
+                    except (orjson.JSONDecodeError, TypeError, ValueError):
+                        continue  # delivered unordered when it was first read
+                following = self.lanes.refill(following.lane, entries, through)
         finally:
             self.rereading.discard(reread.lane)
-        entries = []
-        for msg in found:
-            try:
-                entries.append(entry_of(msg)[0])
-            except (orjson.JSONDecodeError, TypeError, ValueError):
-                continue  # dead-lettered when it was first read
-        following = self.lanes.refill(reread.lane, entries, through)
         if isinstance(following, Start):
             self.start(following.entry, following.head)
-        elif isinstance(following, Reread):  # no room for any of them yet
-            await asyncio.sleep(REREAD_AGAIN_SECONDS)
-            await self.reread(following)
 
     def write(self, sends: SendGroup) -> None:
         """Send the records of the lanes changed since the last call (into the group
@@ -236,6 +241,7 @@ class Ordering:
         """Once a second: start the heads of connections unpaused meanwhile, end the
         waits of heads cancelled meanwhile, publish what is blocked, and forget lanes
         idle for long."""
+        self.apply_changes()  # revokes, even when no record of ``ordered`` comes
         now = now_ms()
         for lane_id, (parked, head) in list(self.parked.items()):
             if not paused(parked.lane.split(":", 1)[0]):

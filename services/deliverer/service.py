@@ -325,8 +325,10 @@ class Deliverer:
         if self.paused(stored.connection_id):  # its lane waits (the router held none)
             self.ordering.park(entry, head)
             return
+        # A fresh head has no schedule of its own: the delivery's (a delay rule's) holds.
+        not_before = head.not_before or stored.not_before
         delivery = replace(
-            stored, attempt=head.attempt, trigger=head.trigger, not_before=head.not_before
+            stored, attempt=head.attempt, trigger=head.trigger, not_before=not_before
         )
         later: list[tuple[Delivery, bool]] = []
         try:

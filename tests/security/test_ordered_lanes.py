@@ -5,6 +5,7 @@ memory and still delivered in order (``deliverer/lanes.py``)."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import orjson
@@ -14,6 +15,8 @@ from confluent_kafka import Producer
 from hookhouse.common import topics
 from hookhouse.common.clock import now_ms
 from hookhouse.common.configlog import ConfigLog
+from hookhouse.common.domain.ordering import lane_of
+from hookhouse.common.domain.records import Delivery
 from hookhouse.common.domain.times import iso_ms
 from hookhouse.common.kafka import client_config
 from hookhouse.common.settings import Settings
@@ -28,7 +31,7 @@ from tests.integration.test_deliverer import (
     wait_for,
 )
 from tests.integration.test_ordered_delivery import Flaky, delivered_in_order, produce
-from tests.receiver import Receiver
+from tests.receiver import Answer, Received, Receiver
 
 pytestmark = pytest.mark.integration
 
@@ -138,3 +141,74 @@ def test_a_cancelled_head_unblocks_its_key_at_once(osettings: Settings, config: 
             config.put("muted_event", "evt_m0", mark)
             wait_for(lambda: ("m", 1, 200) in flaky.log, 30)  # not ten minutes later
         assert flaky.log == [("m", 0, 503), ("m", 1, 200)]
+
+
+def send_ordered(settings: Settings, deliveries: list[Delivery]) -> None:
+    raw(settings, [(lane_of(d), d.to_json()) for d in deliveries])
+
+
+def test_a_delay_rule_holds_an_ordered_head(osettings: Settings, config: ConfigLog) -> None:
+    """A connection's delay rule is the delivery's ``not_before``: a key's head waits
+    for it like any delivery (a fresh head's own schedule is none)."""
+    got: list[float] = []
+
+    def answer(_: Received) -> Answer:
+        got.append(time.time())
+        return Answer()
+
+    with Receiver(answer) as receiver:
+        connection, destination = connect(config, receiver.url)
+        sent = time.time()
+        due = iso_ms(now_ms() + 5_000)
+        body = {"key": "d", "n": 0}
+        delayed = delivery_of(
+            connection,
+            destination,
+            project_id(config),
+            "evt_d0",
+            "req_d0",
+            body,
+            ordering_key="d",
+            sequence=[0, 0],
+            not_before=due,
+        )
+        send_ordered(osettings, [delayed])
+        with running(osettings):
+            wait_for(lambda: bool(got), 30)
+        assert got[0] - sent >= 4.5  # not before it was due
+
+
+def test_a_rebalance_leaves_no_second_sender_of_a_head(
+    osettings: Settings, config: ConfigLog
+) -> None:
+    """Deliverer A holds blocked heads; B joins and is given the ``ordered`` partitions
+    while A reads no more of them: A must drop their lanes and timers all the same, or
+    it goes on attempting heads that are B's, after their next events."""
+    keys = [f"rc{i}x" for i in range(6)]
+    counts: dict[str, int] = {}
+    log: list[tuple[str, int, int]] = []
+
+    def answer(got: Received) -> Answer:
+        body = orjson.loads(got.body)
+        name = f"{body['key']}{body['n']}"
+        counts[name] = counts.get(name, 0) + 1
+        # a head is answered well once, at its third push; any other push of it fails
+        status = 200 if body["n"] != 0 or counts[name] == 3 else 503
+        log.append((body["key"], body["n"], status))
+        return Answer(status=status)
+
+    with Receiver(answer) as receiver:
+        rules = [{"type": "retry", "strategy": "linear", "interval": 3000, "count": 6}]
+        connection, destination = connect(config, receiver.url, rules)
+        events = [(k, n) for n in range(2) for k in keys]
+        produce(osettings, connection, destination, project_id(config), events)
+        with running(osettings):
+            wait_for(lambda: all(counts.get(f"{k}0", 0) >= 1 for k in keys), 30)
+            with running(osettings):
+                wait_for(lambda: all((k, 1, 200) in log for k in keys), 60)
+                time.sleep(7)  # two more retry intervals
+    for k in keys:
+        pushes = [(n, s) for key, n, s in log if key == k]
+        after_next = pushes[pushes.index((1, 200)) :]
+        assert all(n == 1 for n, _ in after_next), f"{k}'s head pushed after its next: {pushes}"
+        assert [n for n, _ in pushes].count(1) == 1, f"{k}1 pushed twice: {pushes}"

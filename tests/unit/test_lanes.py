@@ -59,7 +59,7 @@ class Deliverer:
 
     def boot(self) -> None:
         self.lanes: Lanes[int] = Lanes(self.queue_max, held_max=self.queue_max * 2)
-        self.lanes.restore(0, {k: v for k, v in self.written.items()})
+        self.lanes.restore(0, dict(self.written), now_ms=0)
         self.position = self.committed
         self.pending: set[int] = set()  # offsets read and not done
         self.unwritten_done: list[int] = []  # done once the next write is acknowledged
@@ -243,7 +243,7 @@ def test_a_restored_head_keeps_its_attempt_and_schedule() -> None:
     assert (lane_id, partition) == ("web_1:a", 3)
 
     restored: Lanes[int] = Lanes()
-    restored.restore(3, {lane_id: record})
+    restored.restore(3, {lane_id: record}, now_ms=2)
     assert [lane.id for lane in restored.blocked()] == ["web_1:a"]
     earlier = Entry("web_1:a", (0, 4), "evt_4", 9, 9)
     assert isinstance(restored.offer(3, earlier, now_ms=2), Skip)  # done before the head
@@ -266,12 +266,14 @@ def test_other_keys_are_not_held_back() -> None:
     assert len(lanes.blocked()) == 1 and lanes.held() == 1
 
 
-def test_a_lane_forgotten_when_idle_only_below_the_committed_offset() -> None:
-    lanes: Lanes[int] = Lanes()
-    e = Entry("web_1:a", (0, 1), "evt_a1", 7, 7)
-    lanes.offer(0, e, now_ms=0)
-    lanes.ended(e)
-    assert lanes.settled(e) is None
-    lanes.changed()
-    assert lanes.forget_idle(before_ms=10, committed={0: 7}) == []
-    assert [lane.id for lane in lanes.forget_idle(before_ms=10, committed={0: 8})] == ["web_1:a"]
+def test_an_idle_lane_is_forgotten_and_its_record_dropped_only_below_the_commit() -> None:
+    for committed, dropped in ((7, []), (8, ["web_1:a"])):
+        lanes: Lanes[int] = Lanes()
+        e = Entry("web_1:a", (0, 1), "evt_a1", 7, 7)
+        lanes.offer(0, e, now_ms=0)
+        lanes.ended(e)
+        assert lanes.settled(e) is None
+        lanes.changed()
+        assert lanes.forget_idle(before_ms=0, committed={0: committed}) == []  # touched
+        gone = lanes.forget_idle(before_ms=10, committed={0: committed})
+        assert [lane.id for lane in gone] == dropped and lanes.lanes == {}

@@ -39,7 +39,7 @@ QUEUE_MAX = 200  # events kept in memory behind one lane's head
 HELD_MAX = 50_000  # and behind all the heads of one process
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Entry(Generic[R]):
     """One event of lane ``lane``, as read from ``ordered`` (at ``offset``); ``ref`` is
     what the adapter delivers it from (its record)."""
@@ -52,7 +52,7 @@ class Entry(Generic[R]):
     shown: bool = False  # its event row says what it waits for
 
 
-@dataclass
+@dataclass(slots=True)
 class Head:
     """The event a lane's others wait for, and where its attempts stand."""
 
@@ -68,7 +68,7 @@ class Head:
         return self.blocked_since_ms is not None
 
 
-@dataclass
+@dataclass(slots=True)
 class Lane(Generic[R]):
     id: str
     partition: int  # of ``ordered`` (and of ``lanes``)
@@ -198,17 +198,21 @@ class Lanes(Generic[R]):
         if lane is None or lane.spilled is None:
             return None
         last = lane.spilled[1]
+        started: Start[R] | None = None
         for entry in entries:
             if not (_after(entry.seq, lane.kept) and _after(entry.seq, lane.done)):
                 continue
+            if lane.head is None and not lane.queue:  # a head takes no room
+                started = self._start(lane, entry)
+                continue
             if len(lane.queue) >= self.queue_max or self.count >= self.held_max:
                 lane.spilled = (entry.offset, last)  # no room: the rest later
-                return self._next(lane)
+                return started or self._next(lane)
             lane.queue.append(entry)
             self.count += 1
             _mark(lane.kept, entry.seq)
         lane.spilled = None if read_through >= last else (read_through + 1, last)
-        return self._next(lane)
+        return started or self._next(lane)
 
     # -- outcomes ----------------------------------------------------------------------
     def retrying(
@@ -285,14 +289,16 @@ class Lanes(Generic[R]):
         self.dirty.clear()
         return out
 
-    def restore(self, partition: int, records: dict[str, dict[str, Any]]) -> None:
-        """The lanes of ``partition`` as their last records left them."""
+    def restore(self, partition: int, records: dict[str, dict[str, Any]], now_ms: int) -> None:
+        """The lanes of ``partition`` as their last records left them, touched now (so
+        that none is forgotten before the records after the commit are read again)."""
         self.drop({partition})
         for lane_id, record in records.items():
             lane: Lane[R] = Lane(lane_id, partition)
             lane.done = {int(p): int(o) for p, o in (record.get("done") or {}).items()}
             lane.done_offset = int(record.get("offset", -1))
             lane.seen, lane.kept = dict(lane.done), dict(lane.done)
+            lane.touched_ms = now_ms
             head = record.get("head")
             if head:
                 seq = (int(head["seq"][0]), int(head["seq"][1]))
@@ -317,19 +323,19 @@ class Lanes(Generic[R]):
         return gone
 
     def forget_idle(self, before_ms: int, committed: dict[int, int]) -> list[Lane[R]]:
-        """Forget lanes idle since before ``before_ms`` whose last event done lies below
-        their partition's committed offset (no record of theirs is read again)."""
+        """Forget lanes idle since before ``before_ms``; return those whose record may go
+        too: their last event done lies below their partition's committed offset, so no
+        record of theirs is read again.  The others keep their record (a restart reads
+        it back, and a lane restored idle is forgotten again later): a key blocked on a
+        partition holds its commit, and must not pin every other key in memory."""
         gone = [
             lane
             for lane in self.lanes.values()
-            if lane.idle
-            and lane.touched_ms < before_ms
-            and lane.done_offset < committed.get(lane.partition, -1)
-            and lane.id not in self.dirty
+            if lane.idle and lane.touched_ms < before_ms and lane.id not in self.dirty
         ]
         for lane in gone:
             del self.lanes[lane.id]
-        return gone
+        return [lane for lane in gone if lane.done_offset < committed.get(lane.partition, -1)]
 
     # -- what is blocked ---------------------------------------------------------------
     def blocked(self) -> list[Lane[R]]:
