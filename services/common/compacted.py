@@ -47,19 +47,25 @@ def watermarks(consumer: Consumer, partition: TopicPartition) -> tuple[int, int]
             time.sleep(0.5)
 
 
+def reader(settings: Settings, group: str) -> Consumer:
+    """A consumer for reading assigned partitions from a given offset to their end: it
+    commits nothing and says when it reached a partition's end."""
+    return Consumer(
+        {
+            **client_config(settings),
+            "group.id": group,
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+        }
+    )
+
+
 def read_to_end(
     settings: Settings, topic: str, partitions: set[int], group: str
 ) -> dict[bytes, bytes]:
     """The latest value of every key in ``partitions`` of ``topic``, tombstones applied
     (``group``: the reader's, whose offsets are never committed)."""
-    consumer = Consumer(
-        {
-            **client_config(settings),
-            "group.id": f"{group}-restore",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-        }
-    )
+    consumer = reader(settings, f"{group}-restore")
     entries: dict[bytes, bytes] = {}
     try:
         left = set()

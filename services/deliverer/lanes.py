@@ -27,17 +27,17 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka import KafkaError, TopicPartition
 from confluent_kafka import Message as Record
 
 from hookhouse.common import metrics, topics
 from hookhouse.common.clock import now_ms
-from hookhouse.common.compacted import read_to_end
+from hookhouse.common.compacted import read_to_end, reader
 from hookhouse.common.domain.lanes import Entry, Head, Lanes, Reread, Skip, Spill, Start, Wait
 from hookhouse.common.domain.ordering import lane_of
 from hookhouse.common.domain.records import Delivery, EventRow
 from hookhouse.common.domain.times import parse_iso
-from hookhouse.common.kafka import SendGroup, client_config
+from hookhouse.common.kafka import SendGroup
 from hookhouse.common.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -155,9 +155,8 @@ class Ordering:
     def later(self, entry: Entry[Record], not_before: str | None, otherwise: float = 0) -> None:
         """Start the head ``entry`` again at ``not_before`` when that is to come, else
         in ``otherwise`` seconds."""
-        seconds = otherwise
-        if not_before and parse_iso(not_before).timestamp() > time.time():
-            seconds = parse_iso(not_before).timestamp() - time.time()
+        due = parse_iso(not_before).timestamp() - time.time() if not_before else 0.0
+        seconds = due if due > 0 else otherwise
         lane = self.lanes.lanes.get(entry.lane)
         if lane is None or lane.entry is not entry or lane.head is None:
             return
@@ -269,14 +268,7 @@ def read_range(
 ) -> tuple[list[Record], int]:
     """Records of lane ``reread.lane`` on ``topic`` partition ``reread.partition`` from
     ``first`` through ``last`` (at most ``most``), and the offset read through."""
-    consumer = Consumer(
-        {
-            **client_config(settings),
-            "group.id": f"{topics.DELIVERER_GROUP}-reread",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-        }
-    )
+    consumer = reader(settings, f"{topics.DELIVERER_GROUP}-reread")
     found: list[Record] = []
     through = reread.first - 1
     lane = reread.lane.encode()

@@ -20,7 +20,7 @@ import asyncio
 import collections
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
@@ -217,7 +217,12 @@ class Deliverer:
                     m for m in self.backlog if (m.topic(), m.partition()) != held
                 )
                 return
-        task = asyncio.create_task(self.handle(msg))
+        self.spawn(self.handle(msg))
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` as one more task of the in-flight budget (its failure stops the
+        process: :meth:`_finished`)."""
+        task = asyncio.create_task(work)
         self.tasks.add(task)
         task.add_done_callback(self._finished)
 
@@ -312,9 +317,7 @@ class Deliverer:
     # -- ordered deliveries (deliverer/lanes.py) ---------------------------------------
     def start_head(self, entry: Entry[Record], head: Head) -> None:
         """Attempt a lane's head now, as one more task of the in-flight budget."""
-        task = asyncio.create_task(self.handle_head(entry, head))
-        self.tasks.add(task)
-        task.add_done_callback(self._finished)
+        self.spawn(self.handle_head(entry, head))
 
     async def handle_head(self, entry: Entry[Record], head: Head) -> None:
         """One attempt of a lane's head (or its cancellation).  Its record is done only
@@ -359,21 +362,18 @@ class Deliverer:
             return  # the lane is restored from its record by whoever reads it next
         reread = self.ordering.settled(entry)
         if reread is not None:
-            task = asyncio.create_task(self.ordering.reread(reread))
-            self.tasks.add(task)
-            task.add_done_callback(self._finished)
+            self.spawn(self.ordering.reread(reread))
 
     def tick(self) -> None:
         """Once a second: the lanes' cancelled heads, metrics and idle lanes."""
         assert self.consumer is not None and self.sends is not None
-        state = self.config.state
         committed = {
             partition: tracked.committed
             for (topic, partition), tracked in self.consumer.tracker.partitions.items()
             if topic == self.ordered_topic and tracked.committed is not None
         }
         self.ordering.tick(
-            lambda event_id: state.get("muted_event", event_id) is not None,
+            self.marked_muted,
             self.paused,
             committed,
             self.sends,
@@ -385,8 +385,11 @@ class Deliverer:
 
     def muted(self, delivery: Delivery) -> bool:
         """Was the event muted through the API?  Deliveries asked for by hand still go."""
-        marked = self.config.state.get("muted_event", delivery.event_id) is not None
-        return mute_stops(delivery, marked)
+        return mute_stops(delivery, self.marked_muted(delivery.event_id))
+
+    def marked_muted(self, event_id: str) -> bool:
+        """Did the API cancel event ``event_id`` (a mark in the config log)?"""
+        return self.config.state.get("muted_event", event_id) is not None
 
     async def deliver(
         self, delivery: Delivery, msg: Record, body: bytes, aside: Aside | None = None
