@@ -36,6 +36,8 @@ from hookhouse.common.kafka import client_config, producer_config, serve_logs
 from hookhouse.common.sealing import MARK, Sealer
 from hookhouse.common.settings import Settings
 
+FETCH_WAIT_MS = 2000
+
 log = logging.getLogger(__name__)
 
 
@@ -81,6 +83,9 @@ class ConfigLog:
                 "group.id": f"hookhouse-config-{uuid.uuid4().hex}",  # never joined
                 "enable.auto.commit": False,
                 "enable.partition.eof": True,
+                # A change is fetched as soon as it is written; idle, each process's
+                # reader sends one fetch per wait.
+                "fetch.wait.max.ms": FETCH_WAIT_MS,
             }
         )
         consumer.assign([TopicPartition(self.topic, 0, OFFSET_BEGINNING)])

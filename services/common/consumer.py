@@ -47,6 +47,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 COMMIT_EVERY_SECONDS = 0.5
+# How long a reader with nothing in hand waits in ``consume``.  The wait ends at the
+# first record, so it adds no latency; it sets how often an idle service wakes (and how
+# late it notices a stop).  A reader with work in hand waits less: between reads it
+# seals, releases and ticks.
+IDLE_WAIT_SECONDS = 1.0
 
 
 def position(msg: Record) -> tuple[str, int, int]:
@@ -247,6 +252,11 @@ class AsyncConsumer:
             take(topic, partition, offset)  # type: ignore[arg-type]
             out.append(msg)
         return out
+
+    @property
+    def holding(self) -> bool:
+        """Whether a partition waits to be read again (``hold``)."""
+        return bool(self._held)
 
     async def hold(self, msg: Record, until: float) -> None:
         """Stop reading ``msg``'s partition until ``until`` and read again from ``msg``."""

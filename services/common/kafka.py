@@ -139,6 +139,34 @@ def consumer_config(
     }
 
 
+# How long the poll thread of an idle producer sleeps.
+PRODUCER_POLL_SECONDS = 0.5
+# How long an eager send keeps librdkafka flushing (linger.ms counted as 0): long enough
+# for its broker thread to wake and send what is queued.
+EAGER_FLUSH_SECONDS = 0.002
+
+
+class Pace:
+    """Records counted by second: is a producer's rate below ``limit`` a second?"""
+
+    __slots__ = ("last", "limit", "second", "this")
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self.second = 0
+        self.this = self.last = 0  # records in this second and in the one before
+
+    def light(self, now: float) -> bool:
+        """Count one record sent at ``now`` (seconds): whether this second and the last
+        stayed below the limit."""
+        second = int(now)
+        if second != self.second:
+            self.last = self.this if second == self.second + 1 else 0
+            self.second, self.this = second, 0
+        self.this += 1
+        return max(self.this, self.last) < self.limit
+
+
 class AsyncProducer:
     """An idempotent producer whose ``send`` resolves on the broker's acknowledgement."""
 
@@ -148,7 +176,10 @@ class AsyncProducer:
         loop: asyncio.AbstractEventLoop | None = None,
         timeout: float | None = None,
         linger_ms: float | None = None,
+        eager_below: float = 0.0,
     ) -> None:
+        """``eager_below``: while this producer sends fewer records a second, each is
+        sent at once instead of lingering ``linger.ms`` for others (0: never)."""
         self._producer = Producer(
             {
                 **producer_config(settings, timeout, linger_ms),
@@ -173,10 +204,29 @@ class AsyncProducer:
         self._handed_over = False
         self._poller = threading.Thread(target=self._poll, name="kafka-producer-poll", daemon=True)
         self._poller.start()
+        # Eager sending: the rate it is for, and the flusher.
+        self._pace = Pace(eager_below) if eager_below > 0 else None
+        self._send_now = threading.Event()
+        if self._pace is not None:
+            threading.Thread(target=self._flush_when_asked, name="kafka-flush", daemon=True).start()
+
+    def _flush_when_asked(self) -> None:
+        """Light load: what is queued goes now.  librdkafka counts linger.ms as 0 while a
+        flush() lasts; this one lasts until it is acknowledged or EAGER_FLUSH_SECONDS
+        passed, serving the acknowledgements that come meanwhile (handed over here)."""
+        while True:
+            self._send_now.wait()
+            if self._closing.is_set():
+                return
+            self._send_now.clear()
+            self._producer.flush(EAGER_FLUSH_SECONDS)
+            self._hand_over()
 
     def _poll(self) -> None:
         while not self._closing.is_set():
-            self._producer.poll(0.05)
+            # poll() returns as soon as it served an acknowledgement: the wait only
+            # bounds how late a deadline fails, and how often an idle producer wakes.
+            self._producer.poll(PRODUCER_POLL_SECONDS)
             self._expire(time.monotonic())
             self._hand_over()
 
@@ -263,6 +313,8 @@ class AsyncProducer:
                     f"a record for {topic} is larger than {RECORD_MAX_BYTES} bytes"
                 ) from exc
             raise
+        if self._pace is not None and self._pace.light(time.monotonic()):
+            self._send_now.set()  # at a light rate, it goes at once
 
     async def room(self, records: int) -> None:
         """Wait until the local queue can take ``records`` more (acknowledgements make
@@ -294,6 +346,7 @@ class AsyncProducer:
         if remaining:
             log.error("%d records were not acknowledged before shutdown", remaining)
         self._closing.set()
+        self._send_now.set()  # the flusher ends
         self._poller.join(timeout=2)
 
 

@@ -59,7 +59,28 @@ def start(service: str, settings: Settings) -> None:
     log.info("starting %s with %s", service, settings.describe())
 
 
-class _EmbeddedServer(uvicorn.Server):
+# uvicorn.run()'s exit status when its server did not start.
+STARTUP_FAILURE = 3
+# How often an HTTP server wakes to refresh its Date header and look for a shutdown.
+TICK_SECONDS = 1.0
+
+
+class Server(uvicorn.Server):
+    """uvicorn's server, woken once a second rather than ten times.
+
+    uvicorn's own loop sleeps 0.1 s between ticks, and its tick only refreshes the Date
+    header once every ten.  An idle service spent about a tenth of its CPU on those
+    wake-ups; now a shutdown is noticed within a second instead of a tenth of one.
+    """
+
+    async def main_loop(self) -> None:
+        ticks = 0
+        while not await self.on_tick(ticks):
+            await asyncio.sleep(TICK_SECONDS)
+            ticks = (ticks + 10) % 864_000  # a multiple of ten: each tick dates
+
+
+class _EmbeddedServer(Server):
     """A uvicorn server inside a service whose own loop owns SIGINT and SIGTERM."""
 
     @contextlib.contextmanager
@@ -98,7 +119,7 @@ def http_server(app: ASGIApp, settings: Settings, port: int) -> uvicorn.Server:
 
 def serve_app(app: ASGIApp, settings: Settings, port: int) -> None:
     """Run an HTTP service (ingest, api) in the foreground until SIGINT/SIGTERM."""
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=port,
@@ -107,6 +128,11 @@ def serve_app(app: ASGIApp, settings: Settings, port: int) -> None:
         timeout_graceful_shutdown=5,
         **client_bounds(settings),
     )
+    server = Server(config)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:  # the port was taken, say: as uvicorn.run() exits
+        sys.exit(STARTUP_FAILURE)
 
 
 async def serve_beside(

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     # How long a producer gathers records into one batch before sending: longer means
     # fewer, larger requests (less broker CPU per record), each record waiting longer.
     kafka_linger_ms: float = Field(default=2.0, ge=0, le=1000)
+    # Below this many records a second, ingest's and the router's producers send each
+    # record at once instead of lingering (0: always linger).  At light load a hop then
+    # costs no linger; under load records are batched as before.
+    kafka_eager_below: float = Field(default=500.0, ge=0)
     # Codec of every producer's batches: lz4 stores similar webhooks in far fewer
     # bytes; none spares the producers, the broker and the consumers its CPU.
     kafka_compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "lz4"
@@ -71,8 +75,9 @@ class Settings(BaseSettings):
     # ``kafka_fetch_min_bytes`` for it (1: the first record, at once), else after
     # ``kafka_fetch_wait_ms``.  Idle, each consumer sends one fetch per wait (each costs
     # the broker CPU); a larger minimum gathers records under load, each waiting up to
-    # the wait per hop.
-    kafka_fetch_wait_ms: int = Field(default=500, ge=1, le=5000)
+    # the wait per hop.  The wait also bounds how late a partition the deliverer held (a
+    # retry tier's record not due yet) is read again after its release.
+    kafka_fetch_wait_ms: int = Field(default=2000, ge=1, le=5000)
     kafka_fetch_min_bytes: int = Field(default=1, ge=1, le=16 * 1024 * 1024)
     # This process's name in its consumer groups (static membership): unique per
     # process, the same across its restarts (`hookhouse up`: the service and its slot;

@@ -33,7 +33,13 @@ from hookhouse.common import metrics, topics
 from hookhouse.common.clock import now_ms
 from hookhouse.common.compacted import match_partitions
 from hookhouse.common.configlog import ConfigLog
-from hookhouse.common.consumer import AsyncConsumer, membership_of, position, send_dead_letter
+from hookhouse.common.consumer import (
+    IDLE_WAIT_SECONDS,
+    AsyncConsumer,
+    membership_of,
+    position,
+    send_dead_letter,
+)
 from hookhouse.common.domain.ids import new_id
 from hookhouse.common.domain.lanes import Entry, Head
 from hookhouse.common.domain.outcome import (
@@ -158,7 +164,8 @@ class Deliverer:
                     full_since = None
                     if self.consumer.paused and room >= most // 2:
                         await self.consumer.resume()
-                    fresh = await self.consumer.consume(min(room, 500), 0.05)
+                    wait = IDLE_WAIT_SECONDS if self.idle() else 0.05
+                    fresh = await self.consumer.consume(min(room, 500), wait)
                     if fresh:
                         self.backlog.extend(fresh)
                         self.wakeup.set()
@@ -182,6 +189,19 @@ class Deliverer:
             dispatcher.cancel()
         finally:
             await self.shutdown()
+
+    def idle(self) -> bool:
+        """Nothing in flight, read ahead, to seal, to settle, held or timed: the next
+        read may wait long, since nothing but a record can need the loop meanwhile."""
+        assert self.consumer is not None
+        return not (
+            self.tasks
+            or self.backlog
+            or self.sending
+            or self.unsettled
+            or self.ordering.timers
+            or self.consumer.holding
+        )
 
     async def dispatch_loop(self, limit: int) -> None:
         """Start backlog records as soon as there is room (woken by reads and endings)."""

@@ -409,7 +409,7 @@ def build_app(settings: Settings) -> ASGIApp:
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await asyncio.to_thread(ensure_topics, settings)
         config.start()
-        ingest.producer = producer = AsyncProducer(settings)
+        ingest.producer = producer = AsyncProducer(settings, eager_below=settings.kafka_eager_below)
         # Metrics name every source, and a source's id is all it takes to post to it:
         # they are served to operators on a port of their own, not to providers.
         operators = http_server(

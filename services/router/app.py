@@ -39,7 +39,13 @@ from hookhouse.common import metrics, topics
 from hookhouse.common.clock import now_ms
 from hookhouse.common.compacted import match_partitions
 from hookhouse.common.configlog import ConfigLog
-from hookhouse.common.consumer import AsyncConsumer, membership_of, position, send_dead_letter
+from hookhouse.common.consumer import (
+    IDLE_WAIT_SECONDS,
+    AsyncConsumer,
+    membership_of,
+    position,
+    send_dead_letter,
+)
 from hookhouse.common.domain.message import Message, Transformed
 from hookhouse.common.domain.records import InboundRequest
 from hookhouse.common.domain.routing import (
@@ -70,7 +76,7 @@ log = logging.getLogger(__name__)
 
 GROUP = topics.ROUTER_GROUP
 BATCH_SIZE = 500
-POLL_SECONDS = 0.1  # how long an idle loop waits for a record
+POLL_SECONDS = 0.1  # how long a loop with batches unacknowledged waits for a record
 # Consumed requests whose records may wait for acknowledgements at once (memory, and
 # what a crash routes again); past it the loop waits for the oldest batches.
 UNACKED_REQUESTS = 5_000
@@ -134,7 +140,9 @@ class Router:
         while not await asyncio.to_thread(self.config.wait_ready, 5.0):
             log.warning("waiting for the configuration log before routing")
         timeout = self.settings.background_produce_timeout_seconds
-        producer = AsyncProducer(self.settings, timeout=timeout)
+        producer = AsyncProducer(
+            self.settings, timeout=timeout, eager_below=self.settings.kafka_eager_below
+        )
         rows = AsyncProducer(
             self.settings, timeout=timeout, linger_ms=self.settings.router_records_linger_ms
         )
@@ -157,7 +165,8 @@ class Router:
         unacked = self.unacked
         try:
             while not self.stop.is_set():
-                batch = await consumer.consume(BATCH_SIZE, POLL_SECONDS)
+                wait = POLL_SECONDS if unacked else IDLE_WAIT_SECONDS
+                batch = await consumer.consume(BATCH_SIZE, wait)
                 self.dedup.apply_restored()
                 if batch and not self.stop.is_set():
                     acked = await self.route_batch(producer, rows, batch)

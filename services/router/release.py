@@ -35,7 +35,7 @@ from confluent_kafka import Message as Record
 from hookhouse.common import topics
 from hookhouse.common.clock import now_ms
 from hookhouse.common.configlog import ConfigLog
-from hookhouse.common.consumer import AsyncConsumer, position, send_dead_letter
+from hookhouse.common.consumer import IDLE_WAIT_SECONDS, AsyncConsumer, position, send_dead_letter
 from hookhouse.common.domain.ordering import sent_to
 from hookhouse.common.domain.records import Delivery, EventRow
 from hookhouse.common.kafka import AsyncProducer
@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 GROUP = topics.RELEASER_GROUP
 FOREVER = math.inf
+# Held deliveries wait for an unpause anyway: fetch lazily (64 KiB, or this long).
+FETCH_WAIT_MS = 1000
 
 
 class Releaser:
@@ -73,7 +75,7 @@ class Releaser:
             before = now
 
     async def run(self, stop: asyncio.Event) -> None:
-        consumer = AsyncConsumer(self.settings, GROUP, [self.held], fetch_wait_ms=200)
+        consumer = AsyncConsumer(self.settings, GROUP, [self.held], fetch_wait_ms=FETCH_WAIT_MS)
         watcher = asyncio.create_task(self.watch(stop))
         ends: dict[tuple[str, int], int] = {}
         released: set[tuple[str, int, int]] = set()  # beyond the committed offsets
@@ -83,7 +85,7 @@ class Releaser:
                     self.pass_wanted.clear()
                     ends = await consumer.ends()
                     await consumer.rewind()
-                batch = await consumer.consume(500, 0.2)
+                batch = await consumer.consume(500, IDLE_WAIT_SECONDS)
                 pending: list[tuple[Record, list[asyncio.Future[Any]]]] = []
                 stopped: set[tuple[str, int]] = set()
                 for msg in batch:

@@ -20,7 +20,13 @@ from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 from confluent_kafka import Message as Record
 
 from hookhouse.common import clickhouse, metrics, topics
-from hookhouse.common.consumer import AsyncConsumer, membership_of, position, send_dead_letter
+from hookhouse.common.consumer import (
+    IDLE_WAIT_SECONDS,
+    AsyncConsumer,
+    membership_of,
+    position,
+    send_dead_letter,
+)
 from hookhouse.common.health import Readiness
 from hookhouse.common.kafka import AsyncProducer, KafkaProbe, ensure_topics
 from hookhouse.common.runtime import serve_beside, start
@@ -35,6 +41,7 @@ INSERT_SETTINGS = {
     "date_time_input_format": "best_effort",
 }
 MAX_BACKOFF_SECONDS = 10.0
+FETCH_WAIT_MS = 500
 
 
 def header(msg: Record, name: str) -> bytes | None:
@@ -68,12 +75,13 @@ class Sink:
         self.producer = AsyncProducer(
             self.settings, timeout=self.settings.background_produce_timeout_seconds
         )
-        # The sink batches for up to sink_batch_seconds anyway: fetch lazily.
+        # The sink batches for up to sink_batch_seconds anyway: fetch lazily (a fetch
+        # waits for 64 KiB or this long; idle, it is one fetch per wait).
         self.consumer = AsyncConsumer(
             self.settings,
             GROUP,
             [topics.name(self.settings, topics.RECORDS)],
-            fetch_wait_ms=250,
+            fetch_wait_ms=FETCH_WAIT_MS,
             bulk=True,
         )
         batch = Batch()
@@ -85,7 +93,8 @@ class Sink:
         try:
             while not stop.is_set():
                 room = self.settings.sink_batch_rows - len(batch)
-                fresh = await self.consumer.consume(room, 0.1) if room > 0 else []
+                wait = 0.1 if batch or flushing is not None else IDLE_WAIT_SECONDS
+                fresh = await self.consumer.consume(room, wait) if room > 0 else []
                 if fresh and not batch:
                     opened = time.monotonic()
                 for msg in fresh:

@@ -80,6 +80,8 @@ def resolve_jars(settings: Settings) -> Path:
 # kafka-run-class.sh).  G1's default pause target is 200 ms; a 20 ms target shortens
 # its longest young pauses under ingest's load, and each pause holds every produce
 # acknowledgement waiting behind it.
+NETWORK_THREADS = 1
+IO_THREADS = 2
 JVM_PERFORMANCE_OPTIONS = (
     "-server",
     "-XX:+UseG1GC",
@@ -144,6 +146,10 @@ def server_properties(settings: Settings, node: Node, data_dir: Path) -> str:
             "broker.session.timeout.ms=3000",
             "broker.heartbeat.interval.ms=1000",
             "auto.create.topics.enable=false",
+            # Kafka's 3 network and 8 request threads each wake several times a second
+            # with nothing to do; a local stack's clients keep one of each busy at most.
+            f"num.network.threads={NETWORK_THREADS}",
+            f"num.io.threads={IO_THREADS}",
             f"message.max.bytes={TOPIC_MAX_MESSAGE_BYTES}",  # hookhouse's topics set it too
             "",
         ]

@@ -190,3 +190,22 @@ def test_a_send_group_open_longer_than_the_timeout_still_resolves(settings: Sett
         producer.close()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("eager_below", [0.0, 1000.0])
+def test_an_eager_producer_sends_at_a_light_rate_without_lingering(
+    settings: Settings, eager_below: float
+) -> None:
+    # A linger far longer than the test: only a record sent at once is acknowledged.
+    async def scenario() -> bool:
+        producer = AsyncProducer(settings, linger_ms=60_000, timeout=120, eager_below=eager_below)
+        topic = topics.name(settings, topics.REQUESTS)
+        # The topic's partitions known first: until then no record can be sent at all.
+        producer.send(topic, b"first", key="eager")
+        assert await asyncio.to_thread(producer.flush, 30) == 0
+        sent = producer.send(topic, b"light", key="eager")
+        done, _ = await asyncio.wait([sent], timeout=5 if not eager_below else 30)
+        producer.close(timeout=30)  # a flush: sends what lingers
+        return bool(done)
+
+    assert asyncio.run(scenario()) is bool(eager_below)

@@ -73,7 +73,7 @@ def test_consumers_fetch_settings_apply_unless_a_wait_is_given() -> None:
     own = consumer_config(settings, "g", fetch_wait_ms=250)
     assert (own["fetch.wait.max.ms"], own["fetch.min.bytes"]) == (250, 64 * 1024)
     default = consumer_config(Settings(), "g")
-    assert (default["fetch.wait.max.ms"], default["fetch.min.bytes"]) == (500, 1)
+    assert (default["fetch.wait.max.ms"], default["fetch.min.bytes"]) == (2000, 1)
 
 
 def test_settled_heap_is_frozen_and_collected_seldom() -> None:
