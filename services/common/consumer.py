@@ -253,10 +253,9 @@ class AsyncConsumer:
             out.append(msg)
         return out
 
-    @property
-    def holding(self) -> bool:
-        """Whether a partition waits to be read again (``hold``)."""
-        return bool(self._held)
+    def next_release(self) -> float | None:
+        """When the first held partition is due to be read again (``time.time()``)."""
+        return min(self._held.values(), default=None)
 
     async def hold(self, msg: Record, until: float) -> None:
         """Stop reading ``msg``'s partition until ``until`` and read again from ``msg``."""

@@ -79,6 +79,9 @@ SET_ASIDE_AFTER_SECONDS = 2.0
 # prefetched and fetch it again on resume; a deep backlog makes pauses rare and long.
 BACKLOG_PER_SLOT = 4
 PAUSE_AFTER_FULL_SECONDS = 5.0
+# How long a read waits for a record while the loop has work in hand (it seals, releases
+# and ticks between reads).
+BUSY_WAIT_SECONDS = 0.05
 # The ``kind`` header of the row every attempt produces (the sink's table).
 ATTEMPT_KIND: list[tuple[str, str | bytes | None]] = [("kind", AttemptRow.kind.encode())]
 # Where a delivery goes when it is not attempted now: (the delivery as it will be
@@ -164,8 +167,7 @@ class Deliverer:
                     full_since = None
                     if self.consumer.paused and room >= most // 2:
                         await self.consumer.resume()
-                    wait = IDLE_WAIT_SECONDS if self.idle() else 0.05
-                    fresh = await self.consumer.consume(min(room, 500), wait)
+                    fresh = await self.consumer.consume(min(room, 500), self.read_wait())
                     if fresh:
                         self.backlog.extend(fresh)
                         self.wakeup.set()
@@ -178,7 +180,7 @@ class Deliverer:
                         await self.consumer.pause()
                         # Paused partitions yield nothing, but a partition assigned
                         # meanwhile may: keep whatever comes.
-                        self.backlog.extend(await self.consumer.consume(1, 0.05))
+                        self.backlog.extend(await self.consumer.consume(1, BUSY_WAIT_SECONDS))
                     else:
                         await asyncio.sleep(0.005)
                 await self.consumer.release_due(time.time())
@@ -190,18 +192,22 @@ class Deliverer:
         finally:
             await self.shutdown()
 
-    def idle(self) -> bool:
-        """Nothing in flight, read ahead, to seal, to settle, held or timed: the next
-        read may wait long, since nothing but a record can need the loop meanwhile."""
+    def read_wait(self) -> float:
+        """How long the next read may wait for a record.  Short while anything is in
+        flight, read ahead, to seal or to settle; else until the first held partition or
+        lane timer is due (its release or attempt makes the next turn a short one), at
+        most IDLE_WAIT_SECONDS: nothing but a record can need the loop meanwhile."""
         assert self.consumer is not None
-        return not (
-            self.tasks
-            or self.backlog
-            or self.sending
-            or self.unsettled
-            or self.ordering.timers
-            or self.consumer.holding
-        )
+        if self.tasks or self.backlog or self.sending or self.unsettled:
+            return BUSY_WAIT_SECONDS
+        wait = IDLE_WAIT_SECONDS
+        released = self.consumer.next_release()
+        if released is not None:
+            wait = min(wait, released - time.time())
+        if self.ordering.timers:
+            loop = asyncio.get_running_loop()
+            wait = min(wait, min(t.when() for t in self.ordering.timers.values()) - loop.time())
+        return max(wait, BUSY_WAIT_SECONDS)
 
     async def dispatch_loop(self, limit: int) -> None:
         """Start backlog records as soon as there is room (woken by reads and endings)."""
