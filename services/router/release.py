@@ -45,8 +45,6 @@ log = logging.getLogger(__name__)
 
 GROUP = topics.RELEASER_GROUP
 FOREVER = math.inf
-# Held deliveries wait for an unpause anyway: fetch lazily (64 KiB, or this long).
-FETCH_WAIT_MS = 1000
 
 
 class Releaser:
@@ -75,7 +73,9 @@ class Releaser:
             before = now
 
     async def run(self, stop: asyncio.Event) -> None:
-        consumer = AsyncConsumer(self.settings, GROUP, [self.held], fetch_wait_ms=FETCH_WAIT_MS)
+        # Fetches as the hops do: idle, one per kafka_fetch_wait_ms; after an unpause's
+        # rewind, answered at the first record.
+        consumer = AsyncConsumer(self.settings, GROUP, [self.held])
         watcher = asyncio.create_task(self.watch(stop))
         ends: dict[tuple[str, int], int] = {}
         released: set[tuple[str, int, int]] = set()  # beyond the committed offsets
