@@ -159,10 +159,16 @@ def test_a_kept_alive_connection_is_answered_and_bounded_too(port: int) -> None:
 def test_ingest_and_the_api_are_served_with_the_same_bounds(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    served: dict[str, Any] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: served.update(kwargs))
+    served: list[uvicorn.Config] = []
+
+    def run(server: runtime.Server, sockets: Any = None) -> None:
+        served.append(server.config)
+        server.started = True  # as if it had served until a stop
+
+    monkeypatch.setattr(runtime.Server, "run", run)
     settings = Settings(**BOUNDS)  # type: ignore[arg-type]
     runtime.serve_app(Starlette(), settings, 1)
-    protocol = served["http"]
-    assert (protocol.header_seconds, protocol.body_seconds) == (0.5, 0.5)
-    assert protocol.max_header_bytes == 4096 and served["timeout_keep_alive"] == 1
+    protocol = served[0].http
+    assert (protocol.header_seconds, protocol.body_seconds) == (0.5, 0.5)  # type: ignore[union-attr]
+    assert protocol.max_header_bytes == 4096  # type: ignore[union-attr]
+    assert served[0].timeout_keep_alive == 1
