@@ -15,6 +15,7 @@ import uvicorn
 from pythonjsonlogger.json import JsonFormatter
 from starlette.applications import Starlette
 from starlette.types import ASGIApp
+from uvicorn.config import STARTUP_FAILURE
 
 from hookhouse.common.deadlines import deadlined
 from hookhouse.common.health import Readiness, routes
@@ -59,8 +60,6 @@ def start(service: str, settings: Settings) -> None:
     log.info("starting %s with %s", service, settings.describe())
 
 
-# uvicorn.run()'s exit status when its server did not start.
-STARTUP_FAILURE = 3
 # How often an HTTP server wakes to refresh its Date header and look for a shutdown.
 TICK_SECONDS = 1.0
 
