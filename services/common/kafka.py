@@ -207,11 +207,10 @@ class AsyncProducer:
         self._handed_over = False
         self._poller = threading.Thread(target=self._poll, name="kafka-producer-poll", daemon=True)
         self._poller.start()
-        # Eager sending: the rate it is for, and the flusher.
+        # Eager sending: the rate it is for, and the flusher (asked by :meth:`hurry` too).
         self._pace = Pace(eager_below) if eager_below > 0 else None
         self._send_now = threading.Event()
-        if self._pace is not None:
-            threading.Thread(target=self._flush_when_asked, name="kafka-flush", daemon=True).start()
+        threading.Thread(target=self._flush_when_asked, name="kafka-flush", daemon=True).start()
 
     def _flush_when_asked(self) -> None:
         """Light load: what is queued goes now.  librdkafka counts linger.ms as 0 while a
@@ -227,6 +226,11 @@ class AsyncProducer:
             except Exception:
                 log.exception("an eager flush failed")
             self._hand_over()
+
+    def hurry(self) -> None:
+        """Send what is queued now instead of after ``linger.ms``: somebody waits for
+        its acknowledgement (the caller bounds how often it asks)."""
+        self._send_now.set()
 
     def _poll(self) -> None:
         while not self._closing.is_set():

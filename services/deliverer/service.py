@@ -60,6 +60,7 @@ from hookhouse.common.health import Readiness
 from hookhouse.common.kafka import (
     AsyncProducer,
     KafkaProbe,
+    Pace,
     RecordTooLarge,
     SendGroup,
     ensure_topics,
@@ -108,6 +109,7 @@ class Deliverer:
         self.tier_delays = tier_delays(settings.topic_prefix, topics.RETRY_TIERS)
         self.ordered_topic = topics.name(settings, topics.ORDERED)
         self.ordering = Ordering(settings, self.start_head)
+        self.head_ends = Pace(settings.kafka_eager_below)
         self.allowed = parse_networks(settings.destination_allow_networks)
         self.consumer: AsyncConsumer | None = None
         self.producer: AsyncProducer | None = None
@@ -378,8 +380,18 @@ class Deliverer:
             self.done_when_acked(msg)
             self.ordering.ended(entry)
             self.then.append(partial(self.settle_head, entry))
+            self.hurry_head_end()
         if pending:
             await asyncio.gather(*pending)
+
+    def hurry_head_end(self) -> None:
+        """A lane's next event waits for the records ending its head.  At a light rate
+        (fewer than ``kafka_eager_below`` head ends a second) they are sealed now rather
+        than at the loop's next turn, and sent without the producer's linger; above it,
+        many lanes move at once and the turn's group and the linger batch them."""
+        if self.producer is not None and self.head_ends.light(time.monotonic()):
+            self.seal()
+            self.producer.hurry()
 
     def settle_head(self, entry: Entry[Record]) -> None:
         """The records saying a lane's head ended are acknowledged: its next may start

@@ -182,3 +182,30 @@ def test_a_paused_connection_holds_its_lanes_until_unpaused(
             config.put("connection", connection, {**stored, "paused_at": None})
             wait_for(lambda: len(flaky.log) == 6, 30)
         delivered_in_order(flaky.log, {"p": 3, "q": 3})
+
+
+@pytest.mark.parametrize("eager_below", [0.0, 500.0])
+def test_a_keys_next_event_waits_for_the_acknowledgement_not_the_linger(
+    infra: None, eager_below: float
+) -> None:
+    """At a light rate a key's next event starts once the records ending the one ahead
+    are acknowledged: they are sealed and sent at once (``kafka_eager_below``), not at
+    the loop's next turn and after the producer's linger.  The linger here is far longer
+    than the test (past the setting's bound, so set without validation): with eager
+    sending off, the second event waits for it."""
+    settings = deliverer_settings(
+        destination_allow_networks="127.0.0.0/8", kafka_eager_below=eager_below
+    ).model_copy(update={"deliverer_linger_ms": 60_000})
+    flaky = Flaky(set(), times=0)
+    with config_log(settings) as config, Receiver(flaky) as receiver:
+        connection, destination = connect(config, receiver.url)
+        events = [("one", n) for n in range(5)]
+        produce(settings, connection, destination, project_id(config), events)
+        with running(settings):
+            if eager_below:
+                wait_for(lambda: len(flaky.log) == 5, 30)
+            else:
+                wait_for(lambda: len(flaky.log) == 1, 30)
+                time.sleep(5)
+                assert len(flaky.log) == 1  # the next waits for the lingering records
+        delivered_in_order(flaky.log, {"one": 5 if eager_below else 1})

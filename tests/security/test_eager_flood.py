@@ -1,7 +1,9 @@
 """A flood of webhooks cannot make every record its own produce request.
 
 Below ``kafka_eager_below`` records a second, ingest and the router send each record at
-once (one produce request each, which costs the broker about as much as a large one).
+once (one produce request each, which costs the broker about as much as a large one),
+and the deliverer the records ending an ordered key's event (the same ``Pace``, counting
+those endings).
 Whoever posts faster than that gets batching back, so eager sends are bounded by the
 setting, whatever the rate and its pattern.
 """

@@ -121,7 +121,8 @@ def test_a_flooded_failing_key_spills_and_still_holds_no_one_else_back(
         produce(osettings, other, other_destination, project, [("hot", n) for n in range(3)])
         with running(osettings):
             # One key's events go one at a time, each after the record ending the one
-            # before is acknowledged (~75 s on an idle machine): a bound for a hang only.
+            # before is acknowledged (~19 s on an idle machine, ~76 s before those
+            # records were sent at once): a bound for a hang only.
             wait_for(lambda: sum(s < 300 for k, _, s in flaky.log if k == "hot") == 450, 300)
         delivered_in_order(flaky.log, {"hot": 450, "cool": 2})
         first_hot0_success = flaky.log.index(("hot", 0, 200))
