@@ -53,7 +53,7 @@ def reader(settings: Settings, group: str) -> Consumer:
     return Consumer(
         {
             **client_config(settings),
-            "group.id": group,
+            "group.id": topics.group(settings, group),
             "enable.auto.commit": False,
             "enable.partition.eof": True,
         }

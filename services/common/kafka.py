@@ -118,7 +118,7 @@ def consumer_config(
     static = {"group.instance.id": settings.instance_id} if settings.instance_id else {}
     return {
         **client_config(settings),
-        "group.id": group,
+        "group.id": topics.group(settings, group),
         # Classic groups with static members, not KIP-848's protocol: there the broker
         # alone sets the session (45 s by default) and a killed static member's name
         # stays taken until it ends, so its restart would wait as long (docs/kafka.md).

@@ -1,9 +1,10 @@
 """What waits in Kafka, as Prometheus gauges read from the broker when scraped.
 
 ``hookhouse_consumer_lag{group, topic, partition}``: the end offset minus the group's
-committed offset, for hookhouse's consumer groups on this stack's topics (a partition
-shows once its group committed there).  ``hookhouse_retry_tier_depth{tier}``: records
-waiting in each retry tier (the deliverer's lag on it).  ``hookhouse_dlq_depth``:
+committed offset, for this stack's consumer groups (``topics.group``; labelled with
+their unprefixed names) on its topics (a partition shows once its group committed
+there).  ``hookhouse_retry_tier_depth{tier}``: records waiting in each retry tier (the
+deliverer's lag on it).  ``hookhouse_dlq_depth``:
 records kept on the dead-letter topic.  One broker round of admin calls per scrape,
 at most every ``cache_seconds``; the API serves them.
 """
@@ -89,7 +90,7 @@ class KafkaLag(Collector):
         starts = wait_all(admin.list_offsets(earliest, request_timeout=TIMEOUT_SECONDS))
         reading = Reading(dlq=sum(ends[(tp.topic, tp.partition)] - i.offset for tp, i in starts))
         for group in topics.GROUPS:  # the client asks for one group per call
-            asked = [ConsumerGroupTopicPartitions(group)]
+            asked = [ConsumerGroupTopicPartitions(topics.group(self.settings, group))]
             try:
                 (future,) = admin.list_consumer_group_offsets(asked).values()
                 committed = future.result(timeout=TIMEOUT_SECONDS).topic_partitions

@@ -43,6 +43,7 @@ __all__ = [
     "ROUTER_GROUP",
     "SINK_GROUP",
     "TopicSpec",
+    "group",
     "name",
     "retry_topic",
     "specs",
@@ -58,6 +59,20 @@ class TopicSpec:
 
 def name(settings: Settings, topic: str) -> str:
     return f"{settings.topic_prefix}{topic}"
+
+
+# The prefix every release used before consumer groups were named after it.
+DEFAULT_PREFIX: str = Settings.model_fields["topic_prefix"].default
+
+
+def group(settings: Settings, logical: str) -> str:
+    """The id of consumer group ``logical`` on the broker: prefixed like the topics, so
+    that two stacks on one cluster never share a group (a shared group rebalances both
+    at each join, and the same static member name in both fences one of them).  With
+    the default prefix the id stays ``logical`` (``hookhouse-router``...), so an
+    upgraded stack keeps its committed offsets."""
+    prefix = settings.topic_prefix
+    return logical if prefix == DEFAULT_PREFIX else f"{prefix}{logical}"
 
 
 def retry_topic(settings: Settings, tier: str) -> str:

@@ -4,6 +4,7 @@ what is done, and the group's committed offsets follow, as the broker confirms t
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 
 import pytest
@@ -11,8 +12,9 @@ from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
 from hookhouse.common import topics
 from hookhouse.common.consumer import AsyncConsumer
-from hookhouse.common.kafka import AsyncProducer, consumer_config
+from hookhouse.common.kafka import AsyncProducer, consumer_config, ensure_topics
 from hookhouse.common.settings import Settings
+from tests.stack import isolated_settings
 
 pytestmark = pytest.mark.integration
 
@@ -80,3 +82,37 @@ def test_a_refused_commit_is_logged_and_asked_again(
 
     assert asyncio.run(scenario()) == {(topic, 0): 42}
     assert "offset commit failed" in caplog.text
+
+
+def test_two_stacks_on_one_cluster_with_the_same_member_names_do_not_fence_each_other(
+    infra: None,
+) -> None:
+    """Each stack's router is a static member named ``router-0`` (as ``hookhouse up``
+    names them); their groups are their own, so neither takes the other's place."""
+    stacks = [isolated_settings(instance_id="router-0") for _ in range(2)]
+    consumers = []
+    for settings in stacks:
+        ensure_topics(settings)
+        consumer = Consumer(consumer_config(settings, topics.ROUTER_GROUP))
+        consumer.subscribe([topics.name(settings, topics.REQUESTS)])
+        consumers.append(consumer)
+    errors: list[KafkaError] = []
+
+    def poll_all() -> None:
+        for consumer in consumers:
+            msg = consumer.poll(0.2)
+            error = msg.error() if msg is not None else None
+            if error is not None and error.fatal():
+                errors.append(error)
+
+    try:
+        deadline = time.monotonic() + 60
+        while not all(c.assignment() for c in consumers) and time.monotonic() < deadline:
+            poll_all()
+        for _ in range(25):  # heartbeats go on: a fenced member hears of it
+            poll_all()
+        assert [bool(c.assignment()) for c in consumers] == [True, True]
+        assert errors == []
+    finally:
+        for consumer in consumers:
+            consumer.close()

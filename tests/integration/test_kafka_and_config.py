@@ -122,7 +122,9 @@ def test_lag_retry_tiers_and_dead_letters_are_read_from_the_broker(settings: Set
     for _ in range(4):
         producer.produce(tier, b"waiting", partition=0)
     assert producer.flush(10) == 0
-    consumer = Consumer({**client_config(settings), "group.id": topics.DELIVERER_GROUP})
+    consumer = Consumer(
+        {**client_config(settings), "group.id": topics.group(settings, topics.DELIVERER_GROUP)}
+    )
     consumer.commit(offsets=[TopicPartition(tier, 0, 1)], asynchronous=False)
     consumer.close()
     registry = CollectorRegistry()

@@ -29,7 +29,9 @@ from tests.stack import isolated_settings
 
 pytestmark = pytest.mark.integration
 
-LINGER_MS = 1000  # the rows' producer (its most): long enough to look at a batch in between
+# The rows' producer: long enough to look at a batch in between, however slow the machine
+# (past the setting's bound of 1 s, so set without validation).
+LINGER_MS = 5000
 REQUESTS = 20
 
 
@@ -38,7 +40,7 @@ def routed() -> Iterator[tuple[Settings, list[int]]]:
     """A router running (in a thread of its own) over 20 requests of a source with one
     connection; yields its settings and the end offset of each partition of
     ``requests``."""
-    settings = isolated_settings(router_records_linger_ms=LINGER_MS)
+    settings = isolated_settings().model_copy(update={"router_records_linger_ms": LINGER_MS})
     with router_over(settings, 1, []):
         yield settings, [REQUESTS // 2, REQUESTS // 2]
 
@@ -108,7 +110,7 @@ def post(settings: Settings, tag: str) -> None:
 
 
 def committed(settings: Settings) -> list[int]:
-    consumer = Consumer({**client_config(settings), "group.id": GROUP})
+    consumer = Consumer({**client_config(settings), "group.id": topics.group(settings, GROUP)})
     try:
         requests = topics.name(settings, topics.REQUESTS)
         found = consumer.committed([TopicPartition(requests, p) for p in (0, 1)], timeout=10)
@@ -135,7 +137,7 @@ def test_offsets_wait_for_the_rows_and_a_revoke_waits_for_them_too(
     infra: None, routed: tuple[Settings, list[int]]
 ) -> None:
     settings, ends = routed
-    # The deliveries are acknowledged at once; the rows linger 1 s.
+    # The deliveries are acknowledged at once; the rows linger 5 s.
     wait_for(lambda: count(settings, topics.DELIVERIES) == REQUESTS, timeout=30, every=0.05)
     assert count(settings, topics.RECORDS) == 0
     assert committed(settings) == [0, 0]  # not before the rows are acknowledged too
