@@ -142,11 +142,14 @@ def consumer_config(
 # How long the poll thread of an idle producer waits for an event (in C: the client
 # looks for signals every 200 ms of a wait).
 PRODUCER_POLL_SECONDS = 0.5
-# How long an eager send keeps librdkafka flushing (linger.ms counted as 0): librdkafka
-# skips the linger only if its broker thread runs while the flush lasts, and the flush
-# ends as soon as everything queued is acknowledged, so a longer bound costs nothing at
-# light load.
+# How an eager send keeps librdkafka flushing (linger.ms counted as 0): in slices of
+# EAGER_FLUSH_SECONDS, the acknowledgements served in each handed over after it, until
+# everything queued is acknowledged or EAGER_FLUSH_MOST_SECONDS passed.  librdkafka skips
+# the linger only if its broker thread runs while a flush lasts, and a record for a
+# topic the producer has not sent to yet waits for the topic's metadata first: a single
+# 10 ms flush missed both now and then on a busy machine, and the record lingered.
 EAGER_FLUSH_SECONDS = 0.01
+EAGER_FLUSH_MOST_SECONDS = 0.1
 
 
 class Pace:
@@ -214,18 +217,22 @@ class AsyncProducer:
 
     def _flush_when_asked(self) -> None:
         """Light load: what is queued goes now.  librdkafka counts linger.ms as 0 while a
-        flush() lasts; this one lasts until it is acknowledged or EAGER_FLUSH_SECONDS
-        passed, serving the acknowledgements that come meanwhile (handed over here)."""
+        flush() lasts; these last until everything queued is acknowledged or
+        EAGER_FLUSH_MOST_SECONDS passed, serving the acknowledgements that come meanwhile
+        (handed over here, after each slice)."""
         while True:
             self._send_now.wait()
             if self._closing.is_set():
                 return
             self._send_now.clear()
-            try:  # it runs librdkafka's callbacks too: one that raises must not end it
-                self._producer.flush(EAGER_FLUSH_SECONDS)
-            except Exception:
-                log.exception("an eager flush failed")
-            self._hand_over()
+            until = time.monotonic() + EAGER_FLUSH_MOST_SECONDS
+            queued = 1
+            while queued and time.monotonic() < until:
+                try:  # it runs librdkafka's callbacks too: one that raises must not end it
+                    queued = self._producer.flush(EAGER_FLUSH_SECONDS)
+                except Exception:
+                    log.exception("an eager flush failed")
+                self._hand_over()
 
     def hurry(self) -> None:
         """Send what is queued now instead of after ``linger.ms``: somebody waits for
