@@ -38,7 +38,6 @@ from hookhouse.common.settings import Settings
 from hookhouse.sink.batch import TABLES
 
 BODY = orjson.dumps({"id": "evt", "type": "order.created", "data": {"pad": "x" * 950}})
-SINK_GROUP = "hookhouse-sink"
 
 
 def rows(events: int) -> Iterator[Row]:
@@ -111,7 +110,9 @@ def fill(settings: Settings, events: int) -> None:
 def committed(settings: Settings) -> int:
     """Records the sink has committed: stored in ClickHouse (it commits after inserting)."""
     topic = topics.name(settings, topics.RECORDS)
-    consumer = Consumer({**client_config(settings), "group.id": SINK_GROUP})
+    consumer = Consumer(
+        {**client_config(settings), "group.id": topics.group(settings, topics.SINK_GROUP)}
+    )
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         offsets = consumer.committed([TopicPartition(topic, p) for p in partitions], timeout=10)

@@ -24,7 +24,15 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
+from confluent_kafka import (
+    Consumer,
+    ConsumerGroupTopicPartitions,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient
 
 # Not re-exported by confluent_kafka.admin for type checkers; these are its own modules.
@@ -450,12 +458,58 @@ def _settle(future: asyncio.Future[Message], err: KafkaError | None, msg: Messag
 
 
 def ensure_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
-    """Create every missing hookhouse topic; return the names created."""
+    """Create every missing hookhouse topic, and give the consumer groups the offsets
+    they had under their unprefixed ids (:func:`adopt_offsets`); return the names
+    created.  Every service calls it before it reads."""
     admin = AdminClient(client_config(settings))
     try:
-        return _create_missing(admin, settings, timeout)
+        created = _create_missing(admin, settings, timeout)
+        adopt_offsets(admin, settings, timeout)
+        return created
     finally:
         serve_logs(admin)
+
+
+def adopt_offsets(admin: AdminClient, settings: Settings, timeout: float) -> None:
+    """A stack with its own topic prefix, upgraded from a release whose consumer groups
+    were not prefixed (``topics.group``): each group of its own with no committed offset
+    on its topics starts from what the old group had committed on them, instead of from
+    the oldest record (which would route and deliver everything kept again).  Only this
+    stack's topics are taken: the old group may have served other stacks too."""
+    ours = {spec.name for spec in topics.specs(settings)}
+    for logical in topics.GROUPS:
+        group = topics.group(settings, logical)
+        if group == logical or _committed(admin, group, ours, timeout):
+            continue
+        old = _committed(admin, logical, ours, timeout)
+        if not old:
+            continue
+        try:
+            asked = [ConsumerGroupTopicPartitions(group, old)]
+            (future,) = admin.alter_consumer_group_offsets(asked).values()
+            future.result(timeout=timeout)
+        except KafkaException as exc:  # a member joined meanwhile: it had adopted them
+            log.warning("offsets of group %s not carried over to %s: %s", logical, group, exc)
+        else:
+            log.info("group %s starts from the %d offsets of %s", group, len(old), logical)
+
+
+def _committed(
+    admin: AdminClient, group: str, ours: set[str], timeout: float
+) -> list[TopicPartition]:
+    """The committed offsets of ``group`` on the topics ``ours`` (none: a group the
+    broker does not know)."""
+    asked = [ConsumerGroupTopicPartitions(group)]
+    (future,) = admin.list_consumer_group_offsets(asked).values()
+    try:
+        found = future.result(timeout=timeout).topic_partitions or []
+    except KafkaException:
+        return []
+    return [
+        TopicPartition(tp.topic, tp.partition, tp.offset)
+        for tp in found
+        if tp.topic in ours and tp.offset >= 0
+    ]
 
 
 def _create_missing(admin: AdminClient, settings: Settings, timeout: float) -> list[str]:

@@ -12,7 +12,7 @@ from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
 from hookhouse.common import topics
 from hookhouse.common.consumer import AsyncConsumer
-from hookhouse.common.kafka import AsyncProducer, consumer_config, ensure_topics
+from hookhouse.common.kafka import AsyncProducer, client_config, consumer_config, ensure_topics
 from hookhouse.common.settings import Settings
 from tests.stack import isolated_settings
 
@@ -116,3 +116,35 @@ def test_two_stacks_on_one_cluster_with_the_same_member_names_do_not_fence_each_
     finally:
         for consumer in consumers:
             consumer.close()
+
+
+def test_an_upgraded_stack_with_a_prefix_starts_its_groups_where_the_old_ids_were(
+    infra: None,
+) -> None:
+    """Before groups were prefixed, a stack with its own prefix committed under
+    ``hookhouse-router`` and so on (beside any other stack on the cluster).  Its groups
+    of its own start from those offsets, on its own topics only, once; what they
+    commit afterwards is theirs."""
+    stack, other = isolated_settings(), isolated_settings()
+    for settings in (stack, other):
+        ensure_topics(settings)
+    requests = topics.name(stack, topics.REQUESTS)
+    elsewhere = topics.name(other, topics.REQUESTS)
+    old = Consumer(
+        {**client_config(stack), "group.id": topics.ROUTER_GROUP, "enable.auto.commit": False}
+    )
+    old.commit(
+        offsets=[TopicPartition(requests, 0, 7), TopicPartition(elsewhere, 0, 9)],
+        asynchronous=False,
+    )
+    old.close()
+
+    ensure_topics(stack)  # what every service does first
+    assert committed(stack, topics.ROUTER_GROUP, requests) == 7
+    reader = Consumer(consumer_config(stack, topics.ROUTER_GROUP))
+    [tp] = reader.committed([TopicPartition(elsewhere, 0)], timeout=10)
+    assert tp.offset < 0  # another stack's topic is not taken
+    reader.commit(offsets=[TopicPartition(requests, 0, 8)], asynchronous=False)
+    reader.close()
+    ensure_topics(stack)
+    assert committed(stack, topics.ROUTER_GROUP, requests) == 8
