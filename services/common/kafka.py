@@ -221,12 +221,14 @@ class AsyncProducer:
         # Eager sending: the rate it is for, and the flusher (asked by :meth:`hurry` too).
         self._pace = Pace(eager_below) if eager_below > 0 else None
         self._send_now = threading.Event()
+        self._hurried: asyncio.Future[Any] | None = None  # what the latest hurry waits for
         threading.Thread(target=self._flush_when_asked, name="kafka-flush", daemon=True).start()
 
     def _flush_when_asked(self) -> None:
-        """Light load: what is queued goes now.  librdkafka counts linger.ms as 0 while a
-        flush() lasts; these last until everything queued is acknowledged or
-        EAGER_FLUSH_MOST_SECONDS passed, serving the acknowledgements that come meanwhile
+        """What is queued goes now.  librdkafka counts linger.ms as 0 while a flush()
+        lasts; these last until everything queued is acknowledged (an eager send: the
+        load is light) or what :meth:`hurry` waits for is, at most
+        EAGER_FLUSH_MOST_SECONDS, serving the acknowledgements that come meanwhile
         (handed over here, after each slice)."""
         while True:
             self._send_now.wait()
@@ -234,17 +236,23 @@ class AsyncProducer:
                 return
             self._send_now.clear()
             until = time.monotonic() + EAGER_FLUSH_MOST_SECONDS
-            queued = 1
-            while queued and time.monotonic() < until:
+            while time.monotonic() < until:
                 try:  # it runs librdkafka's callbacks too: one that raises must not end it
                     queued = self._producer.flush(EAGER_FLUSH_SECONDS)
                 except Exception:
                     log.exception("an eager flush failed")
+                    queued = 1
                 self._hand_over()
+                hurried = self._hurried
+                if not queued or (hurried is not None and hurried.done()):
+                    break
 
-    def hurry(self) -> None:
-        """Send what is queued now instead of after ``linger.ms``: somebody waits for
-        its acknowledgement (the caller bounds how often it asks)."""
+    def hurry(self, waiting: asyncio.Future[Any]) -> None:
+        """Send what is queued now instead of after ``linger.ms``, until ``waiting``
+        (a record's or a group's future) is done: somebody waits for it.  Whatever
+        else is queued meanwhile goes at once too, so the caller bounds how often it
+        asks."""
+        self._hurried = waiting
         self._send_now.set()
 
     def _poll(self) -> None:

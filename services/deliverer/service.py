@@ -260,12 +260,13 @@ class Deliverer:
         Call it right after they were sent, with no ``await`` in between."""
         self.sending.append(msg)
 
-    def seal(self) -> None:
-        """Close the current group: its records' deliveries become done on its ack."""
+    def seal(self) -> asyncio.Future[None] | None:
+        """Close the current group: its records' deliveries become done on its ack
+        (the future returned; none when it held no delivery's records)."""
         if self.sends is not None:
             self.ordering.write(self.sends)  # with the attempt rows that changed them
         if not self.sending or self.producer is None or self.sends is None:
-            return
+            return None
         group, finished, then = self.sends, self.sending, self.then
         self.sends, self.sending, self.then = self.producer.group(), [], []
         acked = group.acked()
@@ -287,6 +288,7 @@ class Deliverer:
                     step()
 
         acked.add_done_callback(settled)
+        return acked
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         """A record whose outcome could not be made durable stops the process.
@@ -385,13 +387,15 @@ class Deliverer:
             await asyncio.gather(*pending)
 
     def hurry_head_end(self) -> None:
-        """A lane's next event waits for the records ending its head.  At a light rate
-        (fewer than ``kafka_eager_below`` head ends a second) they are sealed now rather
-        than at the loop's next turn, and sent without the producer's linger; above it,
-        many lanes move at once and the turn's group and the linger batch them."""
+        """A lane's next event waits for the records ending its head.  While fewer than
+        ``kafka_eager_below`` heads end a second they are sealed now rather than at the
+        loop's next turn, and sent without the producer's linger (which the rest of the
+        producer's records skip only until these are acknowledged); above it, many lanes
+        move at once, and the turn's group and the linger batch them."""
         if self.producer is not None and self.head_ends.light(time.monotonic()):
-            self.seal()
-            self.producer.hurry()
+            acked = self.seal()
+            if acked is not None:
+                self.producer.hurry(acked)
 
     def settle_head(self, entry: Entry[Record]) -> None:
         """The records saying a lane's head ended are acknowledged: its next may start
