@@ -26,7 +26,6 @@ from typing import Any, Protocol, TypeVar
 
 from confluent_kafka import (
     Consumer,
-    ConsumerGroupTopicPartitions,
     KafkaError,
     KafkaException,
     Message,
@@ -466,58 +465,87 @@ def _settle(future: asyncio.Future[Message], err: KafkaError | None, msg: Messag
 
 
 def ensure_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
-    """Create every missing hookhouse topic, and give the consumer groups the offsets
-    they had under their unprefixed ids (:func:`adopt_offsets`); return the names
-    created.  Every service calls it before it reads."""
+    """Create every missing hookhouse topic; return the names created."""
     admin = AdminClient(client_config(settings))
     try:
-        created = _create_missing(admin, settings, timeout)
-        adopt_offsets(admin, settings, timeout)
-        return created
+        return _create_missing(admin, settings, timeout)
     finally:
         serve_logs(admin)
 
 
-def adopt_offsets(admin: AdminClient, settings: Settings, timeout: float) -> None:
-    """A stack with its own topic prefix, upgraded from a release whose consumer groups
-    were not prefixed (``topics.group``): each group of its own with no committed offset
-    on its topics starts from what the old group had committed on them, instead of from
-    the oldest record (which would route and deliver everything kept again).  Only this
-    stack's topics are taken: the old group may have served other stacks too."""
-    ours = {spec.name for spec in topics.specs(settings)}
-    for logical in topics.GROUPS:
-        group = topics.group(settings, logical)
-        if group == logical or _committed(admin, group, ours, timeout):
-            continue
-        old = _committed(admin, logical, ours, timeout)
-        if not old:
-            continue
+# Each request's own bound, and how long a broker that cannot say what a group
+# committed is asked again before the service gives up starting.
+ADOPT_REQUEST_SECONDS = 5.0
+ADOPT_SECONDS = 30.0
+
+
+def adopt_offsets(settings: Settings, logical: str, timeout: float = ADOPT_SECONDS) -> None:
+    """Before a service joins consumer group ``logical``: a stack with its own topic
+    prefix, upgraded from a release whose groups were not prefixed (``topics.group``),
+    starts its group from what the old group had committed on this stack's topics,
+    instead of from the oldest record (which would route and deliver everything kept
+    again).  Only while the new group has committed nothing: once it has, it is its
+    own.  Only this stack's topics: the old group may have served other stacks too.
+
+    A broker that cannot answer (a coordinator loading or away) is asked again; after
+    ``timeout`` the service does not start (RuntimeError) rather than guess."""
+    group = topics.group(settings, logical)
+    if group == logical:
+        return
+    deadline = time.monotonic() + timeout
+    while True:
         try:
-            asked = [ConsumerGroupTopicPartitions(group, old)]
-            (future,) = admin.alter_consumer_group_offsets(asked).values()
-            future.result(timeout=timeout)
-        except KafkaException as exc:  # a member joined meanwhile: it had adopted them
-            log.warning("offsets of group %s not carried over to %s: %s", logical, group, exc)
-        else:
-            log.info("group %s starts from the %d offsets of %s", group, len(old), logical)
+            _adopt(settings, group, logical, ADOPT_REQUEST_SECONDS)
+            return
+        except KafkaException as exc:
+            if time.monotonic() > deadline:
+                message = f"the offsets of group {group} are not known: {exc}"
+                raise RuntimeError(message) from exc
+            log.warning("offsets of group %s not known yet (asked again): %s", group, exc)
+            time.sleep(1.0)
+
+
+def _adopt(settings: Settings, group: str, logical: str, timeout: float) -> None:
+    # Plain consumers that never join: their OffsetFetch and OffsetCommit find the
+    # coordinator as the services' consumers do (the admin client's list of a group's
+    # offsets, on a broker still loading its offsets topic, now and then never answered).
+    ours = {spec.name for spec in topics.specs(settings)}
+    new, old = (
+        Consumer({**client_config(settings), "group.id": g, "enable.auto.commit": False})
+        for g in (group, logical)
+    )
+    try:
+        listed = new.list_topics(timeout=timeout).topics
+        partitions = [
+            TopicPartition(name, number)
+            for name in sorted(ours & set(listed))
+            for number in listed[name].partitions
+        ]
+        if not partitions or _committed(new, partitions, timeout):
+            return
+        carried = _committed(old, partitions, timeout)
+        if not carried:
+            return
+        # Refused (raises) once a member joined the group: it had adopted them.
+        for tp in new.commit(offsets=carried, asynchronous=False) or []:
+            if tp.error is not None:
+                raise KafkaException(tp.error)
+        log.info("group %s starts from the %d offsets of %s", group, len(carried), logical)
+    finally:
+        for consumer in (new, old):
+            consumer.close()
 
 
 def _committed(
-    admin: AdminClient, group: str, ours: set[str], timeout: float
+    consumer: Consumer, partitions: list[TopicPartition], timeout: float
 ) -> list[TopicPartition]:
-    """The committed offsets of ``group`` on the topics ``ours`` (none: a group the
-    broker does not know)."""
-    asked = [ConsumerGroupTopicPartitions(group)]
-    (future,) = admin.list_consumer_group_offsets(asked).values()
-    try:
-        found = future.result(timeout=timeout).topic_partitions or []
-    except KafkaException:
-        return []
-    return [
-        TopicPartition(tp.topic, tp.partition, tp.offset)
-        for tp in found
-        if tp.topic in ours and tp.offset >= 0
-    ]
+    """The offsets ``consumer``'s group committed on ``partitions``; KafkaException
+    when the broker cannot say."""
+    found = consumer.committed(partitions, timeout=timeout)
+    for tp in found:
+        if tp.error is not None:
+            raise KafkaException(tp.error)
+    return [TopicPartition(tp.topic, tp.partition, tp.offset) for tp in found if tp.offset >= 0]
 
 
 def _create_missing(admin: AdminClient, settings: Settings, timeout: float) -> list[str]:

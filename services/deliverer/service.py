@@ -63,6 +63,7 @@ from hookhouse.common.kafka import (
     Pace,
     RecordTooLarge,
     SendGroup,
+    adopt_offsets,
     ensure_topics,
 )
 from hookhouse.common.runtime import serve_beside, settle_heap, start
@@ -150,6 +151,7 @@ class Deliverer:
         names = [topics.name(self.settings, topics.DELIVERIES)]
         names += [topics.retry_topic(self.settings, tier) for tier, _ in topics.RETRY_TIERS]
         names.append(self.ordered_topic)
+        await asyncio.to_thread(adopt_offsets, self.settings, GROUP)
         self.consumer = AsyncConsumer(
             self.settings,
             GROUP,

@@ -64,6 +64,7 @@ from hookhouse.common.kafka import (
     KafkaProbe,
     LocalQueueFull,
     SendGroup,
+    adopt_offsets,
     ensure_topics,
 )
 from hookhouse.common.runtime import serve_beside, settle_heap, start
@@ -147,6 +148,7 @@ class Router:
             self.settings, timeout=timeout, linger_ms=self.settings.router_records_linger_ms
         )
         self.loop = asyncio.get_running_loop()
+        await asyncio.to_thread(adopt_offsets, self.settings, GROUP)
         consumer = self.consumer = AsyncConsumer(
             self.settings,
             GROUP,

@@ -12,7 +12,13 @@ from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
 from hookhouse.common import topics
 from hookhouse.common.consumer import AsyncConsumer
-from hookhouse.common.kafka import AsyncProducer, client_config, consumer_config, ensure_topics
+from hookhouse.common.kafka import (
+    AsyncProducer,
+    adopt_offsets,
+    client_config,
+    consumer_config,
+    ensure_topics,
+)
 from hookhouse.common.settings import Settings
 from tests.stack import isolated_settings
 
@@ -139,12 +145,20 @@ def test_an_upgraded_stack_with_a_prefix_starts_its_groups_where_the_old_ids_wer
     )
     old.close()
 
-    ensure_topics(stack)  # what every service does first
+    adopt_offsets(stack, topics.ROUTER_GROUP)  # what the router does before it joins
     assert committed(stack, topics.ROUTER_GROUP, requests) == 7
     reader = Consumer(consumer_config(stack, topics.ROUTER_GROUP))
     [tp] = reader.committed([TopicPartition(elsewhere, 0)], timeout=10)
     assert tp.offset < 0  # another stack's topic is not taken
     reader.commit(offsets=[TopicPartition(requests, 0, 8)], asynchronous=False)
     reader.close()
-    ensure_topics(stack)
+    adopt_offsets(stack, topics.ROUTER_GROUP)
     assert committed(stack, topics.ROUTER_GROUP, requests) == 8
+
+
+def test_a_service_does_not_start_when_its_groups_offsets_cannot_be_read() -> None:
+    """Not knowing whether its group committed anything, a service would read from
+    the oldest record: it stops instead (and is started again)."""
+    away = Settings(topic_prefix="staging.", kafka_bootstrap="127.0.0.1:9")
+    with pytest.raises(RuntimeError, match=r"offsets of group staging\.hookhouse-router"):
+        adopt_offsets(away, topics.ROUTER_GROUP, timeout=1.0)

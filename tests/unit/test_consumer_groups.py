@@ -5,7 +5,7 @@ before, so an upgrade keeps its committed offsets."""
 from __future__ import annotations
 
 from hookhouse.common import topics
-from hookhouse.common.kafka import consumer_config
+from hookhouse.common.kafka import adopt_offsets, consumer_config
 from hookhouse.common.settings import Settings
 
 
@@ -31,3 +31,8 @@ def test_every_consumer_joins_its_stacks_group() -> None:
     settings = Settings(topic_prefix="staging.", instance_id="router-0")
     made = consumer_config(settings, topics.ROUTER_GROUP)
     assert made["group.id"] == "staging.hookhouse-router"
+
+
+def test_a_stack_with_the_default_prefix_adopts_nothing() -> None:
+    # No broker is asked (there is none at this address): the groups kept their ids.
+    adopt_offsets(Settings(kafka_bootstrap="127.0.0.1:9"), topics.ROUTER_GROUP)
