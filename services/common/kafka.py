@@ -506,34 +506,59 @@ def adopt_offsets(settings: Settings, logical: str, timeout: float = ADOPT_SECON
 
 
 def _adopt(settings: Settings, group: str, logical: str, timeout: float) -> None:
-    # Plain consumers that never join: their OffsetFetch and OffsetCommit find the
-    # coordinator as the services' consumers do (the admin client's list of a group's
-    # offsets, on a broker still loading its offsets topic, now and then never answered).
-    ours = {spec.name for spec in topics.specs(settings)}
-    new, old = (
-        Consumer({**client_config(settings), "group.id": g, "enable.auto.commit": False})
-        for g in (group, logical)
-    )
+    # Plain consumers that never join (nor disturb the old group): their OffsetFetch and
+    # OffsetCommit find the coordinator as the services' consumers do (the admin
+    # client's lookup, on a broker still loading its offsets topic, now and then never
+    # answered).
+    answers: list[KafkaError | None] = []
+    new = _plain_consumer(settings, group, lambda err, _: answers.append(err))
     try:
         listed = new.list_topics(timeout=timeout).topics
-        partitions = [
-            TopicPartition(name, number)
-            for name in sorted(ours & set(listed))
-            for number in listed[name].partitions
-        ]
+        ours = {spec.name for spec in topics.specs(settings)} & set(listed)
+        partitions = [TopicPartition(n, p) for n in sorted(ours) for p in listed[n].partitions]
         if not partitions or _committed(new, partitions, timeout):
             return
-        carried = _committed(old, partitions, timeout)
+        old = _plain_consumer(settings, logical)
+        try:
+            carried = _committed(old, partitions, timeout)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.GROUP_AUTHORIZATION_FAILED:
+                raise
+            carried = []  # a stack that may not read it never used it
+        finally:
+            serve_logs(old)
+            old.close()
         if not carried:
             return
-        # Refused (raises) once a member joined the group: it had adopted them.
-        for tp in new.commit(offsets=carried, asynchronous=False) or []:
-            if tp.error is not None:
-                raise KafkaException(tp.error)
+        new.commit(offsets=carried, asynchronous=True)
+        deadline = time.monotonic() + timeout
+        while not answers and time.monotonic() < deadline:
+            new.poll(0.1)  # serves the commit's answer (on_commit)
+        if not answers:
+            raise KafkaException(KafkaError(KafkaError._TIMED_OUT, "the commit was not answered"))
+        if answers[0] is not None:
+            if answers[0].code() in MEMBERS_ONLY:
+                # A process of this stack joined first: the group is its own already.
+                log.warning("group %s has members already; its offsets are its own", group)
+                return
+            raise KafkaException(answers[0])
         log.info("group %s starts from the %d offsets of %s", group, len(carried), logical)
     finally:
-        for consumer in (new, old):
-            consumer.close()
+        serve_logs(new)
+        new.close()
+
+
+# What the broker answers a commit from outside a group that has members.
+MEMBERS_ONLY = (KafkaError.UNKNOWN_MEMBER_ID, KafkaError.ILLEGAL_GENERATION)
+
+
+def _plain_consumer(
+    settings: Settings,
+    group: str,
+    on_commit: Callable[[KafkaError | None, list[TopicPartition]], None] | None = None,
+) -> Consumer:
+    config = {**client_config(settings), "group.id": group, "enable.auto.commit": False}
+    return Consumer({**config, "on_commit": on_commit} if on_commit else config)
 
 
 def _committed(

@@ -8,7 +8,7 @@ import time
 import uuid
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from hookhouse.common import topics
 from hookhouse.common.consumer import AsyncConsumer
@@ -124,6 +124,25 @@ def test_two_stacks_on_one_cluster_with_the_same_member_names_do_not_fence_each_
             consumer.close()
 
 
+def commit_as(settings: Settings, group: str, offsets: list[TopicPartition]) -> None:
+    """Commit ``offsets`` under the group id ``group`` as it is (as a release before
+    prefixed groups did), once the broker knows the topics just made."""
+    old = Consumer({**client_config(settings), "group.id": group, "enable.auto.commit": False})
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            try:
+                old.commit(offsets=offsets, asynchronous=False)
+                return
+            except KafkaException as exc:
+                if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
+                    raise
+                assert time.monotonic() < deadline, "the topics were never known"
+                time.sleep(0.2)
+    finally:
+        old.close()
+
+
 def test_an_upgraded_stack_with_a_prefix_starts_its_groups_where_the_old_ids_were(
     infra: None,
 ) -> None:
@@ -136,14 +155,8 @@ def test_an_upgraded_stack_with_a_prefix_starts_its_groups_where_the_old_ids_wer
         ensure_topics(settings)
     requests = topics.name(stack, topics.REQUESTS)
     elsewhere = topics.name(other, topics.REQUESTS)
-    old = Consumer(
-        {**client_config(stack), "group.id": topics.ROUTER_GROUP, "enable.auto.commit": False}
-    )
-    old.commit(
-        offsets=[TopicPartition(requests, 0, 7), TopicPartition(elsewhere, 0, 9)],
-        asynchronous=False,
-    )
-    old.close()
+    commit_as(stack, topics.ROUTER_GROUP, [TopicPartition(requests, 0, 7)])
+    commit_as(stack, topics.ROUTER_GROUP, [TopicPartition(elsewhere, 0, 9)])
 
     adopt_offsets(stack, topics.ROUTER_GROUP)  # what the router does before it joins
     assert committed(stack, topics.ROUTER_GROUP, requests) == 7
@@ -162,3 +175,25 @@ def test_a_service_does_not_start_when_its_groups_offsets_cannot_be_read() -> No
     away = Settings(topic_prefix="staging.", kafka_bootstrap="127.0.0.1:9")
     with pytest.raises(RuntimeError, match=r"offsets of group staging\.hookhouse-router"):
         adopt_offsets(away, topics.ROUTER_GROUP, timeout=1.0)
+
+
+def test_a_group_joined_before_its_offsets_were_adopted_stays_its_own(infra: None) -> None:
+    """A process of the stack joined the new group when the old one had nothing on its
+    topics; an old release committed there since.  The next process does not take
+    those offsets (the broker refuses a commit from outside a group with members), and
+    starts rather than stop."""
+    stack = isolated_settings()
+    ensure_topics(stack)
+    requests = topics.name(stack, topics.REQUESTS)
+    member = Consumer(consumer_config(stack, topics.ROUTER_GROUP))
+    member.subscribe([requests])
+    deadline = time.monotonic() + 60
+    while not member.assignment() and time.monotonic() < deadline:
+        member.poll(0.2)
+    try:
+        assert member.assignment()
+        commit_as(stack, topics.ROUTER_GROUP, [TopicPartition(requests, 0, 4)])
+        adopt_offsets(stack, topics.ROUTER_GROUP, timeout=20)
+        assert committed(stack, topics.ROUTER_GROUP, requests) is None
+    finally:
+        member.close()
