@@ -54,6 +54,15 @@ COMMIT_EVERY_SECONDS = 0.5
 IDLE_WAIT_SECONDS = 1.0
 
 
+def fatal(error: KafkaError) -> bool:
+    """A fatal error of librdkafka's: the consumer can read no more.  After one (a
+    static member fenced when its group's coordinator moved, say), poll returns an
+    error of code _FATAL whose own fatal flag is not set: a consumer that took it for
+    a passing one read nothing for ever, and its service did not stop to be restarted
+    (seen in the cluster failover test)."""
+    return bool(error.fatal()) or error.code() == KafkaError._FATAL
+
+
 def position(msg: Record) -> tuple[str, int, int]:
     """Topic, partition and offset of a consumed record (never missing for those)."""
     topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
@@ -241,7 +250,7 @@ class AsyncConsumer:
         for msg in messages:
             error = msg.error()
             if error:
-                if error.fatal():
+                if fatal(error):
                     raise KafkaException(error)
                 log.warning("consumer: %s", error)
                 continue

@@ -4,6 +4,7 @@ what is done, and the group's committed offsets follow, as the broker confirms t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 
@@ -197,3 +198,33 @@ def test_a_group_joined_before_its_offsets_were_adopted_stays_its_own(infra: Non
         assert committed(stack, topics.ROUTER_GROUP, requests) is None
     finally:
         member.close()
+
+
+def test_a_consumer_fenced_by_a_second_process_under_its_name_stops(infra: None) -> None:
+    """A second process started under a name in use (or a coordinator that lost track
+    of a static member) fences the first: its reads raise, so its service stops and is
+    restarted, instead of reading nothing for ever."""
+    settings = isolated_settings(instance_id="sink-0")
+    ensure_topics(settings)
+    records = topics.name(settings, topics.RECORDS)
+
+    async def scenario() -> None:
+        first = AsyncConsumer(settings, topics.SINK_GROUP, [records])
+        deadline = time.monotonic() + 60
+        while not first._assigned and time.monotonic() < deadline:
+            await first.consume(1, 0.2)
+        assert first._assigned
+        second = Consumer(consumer_config(settings, topics.SINK_GROUP))
+        second.subscribe([records])
+        try:
+            with pytest.raises(KafkaException):
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline:
+                    second.poll(0.1)
+                    await first.consume(1, 0.1)
+        finally:
+            second.close()
+            with contextlib.suppress(Exception):
+                await first.close()
+
+    asyncio.run(scenario())
