@@ -477,6 +477,8 @@ def ensure_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
 # committed is asked again before the service gives up starting.
 ADOPT_REQUEST_SECONDS = 5.0
 ADOPT_SECONDS = 30.0
+# What the broker answers a commit from outside a group that has members.
+MEMBERS_ONLY = (KafkaError.UNKNOWN_MEMBER_ID, KafkaError.ILLEGAL_GENERATION)
 
 
 def adopt_offsets(settings: Settings, logical: str, timeout: float = ADOPT_SECONDS) -> None:
@@ -546,10 +548,6 @@ def _adopt(settings: Settings, group: str, logical: str, timeout: float) -> None
     finally:
         serve_logs(new)
         new.close()
-
-
-# What the broker answers a commit from outside a group that has members.
-MEMBERS_ONLY = (KafkaError.UNKNOWN_MEMBER_ID, KafkaError.ILLEGAL_GENERATION)
 
 
 def _plain_consumer(

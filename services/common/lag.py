@@ -4,9 +4,9 @@
 committed offset, for this stack's consumer groups (``topics.group``; labelled with
 their unprefixed names) on its topics (a partition shows once its group committed
 there).  ``hookhouse_retry_tier_depth{tier}``: records waiting in each retry tier (the
-deliverer's lag on it).  ``hookhouse_dlq_depth``:
-records kept on the dead-letter topic.  One broker round of admin calls per scrape,
-at most every ``cache_seconds``; the API serves them.
+deliverer's lag on it).  ``hookhouse_dlq_depth``: records kept on the dead-letter
+topic.  One broker round of admin calls per scrape, at most every ``cache_seconds``;
+the API serves them.
 """
 
 from __future__ import annotations
