@@ -138,7 +138,7 @@ def run_deliverer(
     finally:
         process.terminate()
         process.wait(30)
-    stats = harness.stats(url)
+    stats = {**harness.stats(url), "arrivals": harness.fetched(f"{url}/arrivals")}
     wall = time.monotonic() - started
     harness.reset(url)
     return stats, wall, cpu, first

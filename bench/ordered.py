@@ -1,12 +1,13 @@
 """Ordered delivery (issue 29) beside unordered delivery, in the same run.
 
-    .venv/bin/python -m bench.ordered [--events 40000] [--keys 10000]
+    .venv/bin/python -m bench.ordered [--events 40000] [--keys 10000] [--hot 0.05]
 
 One ``hookhouse deliverer`` process delivers N events to the fast local receiver
 (``bench/receiver.py``) twice: from a pre-filled ``deliveries`` topic (unordered, the
 baseline: ``bench/deliverer.py``'s run) and from a pre-filled ``ordered`` topic, the
 same events spread over K keys of one connection with ``ordering`` (each key's events in
-sequence, interleaved as ingest would have accepted them).  Rate = events / (last
+sequence, interleaved as ingest would have accepted them); with ``--hot F`` a share F of
+them go to one more key, a busy customer among many.  Rate = events / (last
 arrival - first arrival) at the receiver; the ratio is ordered over unordered.
 """
 
@@ -32,7 +33,7 @@ from hookhouse.common.settings import Settings
 ORDERING = {"key": "body.customer"}
 
 
-def fill_ordered(keys: int) -> Fill:
+def fill_ordered(keys: int, hot: float = 0.0) -> Fill:
     def fill(
         settings: Settings, destination_id: str, connection_id: str, project_id: str, events: int
     ) -> None:
@@ -40,7 +41,11 @@ def fill_ordered(keys: int) -> Fill:
 
         def made(n: int) -> tuple[str, bytes]:
             one = delivery(n, stamp, destination_id, connection_id, project_id)
-            one.ordering_key = f"cus_{pick.randrange(keys)}"
+            if pick.random() < hot:
+                one.ordering_key = "cus_hot"
+                one.headers = {**one.headers, "x-bench-id": f"hot{n}"}  # its arrival is kept
+            else:
+                one.ordering_key = f"cus_{pick.randrange(keys)}"
             one.sequence = [0, n]
             return lane_of(one), one.to_json()
 
@@ -55,6 +60,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=40000)
     parser.add_argument("--keys", type=int, default=10000)
+    parser.add_argument(
+        "--hot", type=float, default=0.0, help="the share of the events on one more key"
+    )
     args = parser.parse_args()
     with harness.infrastructure(), harness.receiver() as url:
         settings = harness.settings(topic_partitions=4)
@@ -66,20 +74,25 @@ def main() -> None:
             settings, plain, url, args.events, others
         )
         ordered_stats, _, ordered_cpu, first_o = run_deliverer(
-            settings, ordered, url, args.events, others, fill_ordered(args.keys)
+            settings, ordered, url, args.events, others, fill_ordered(args.keys, args.hot)
         )
         again, _, _, _ = run_deliverer(settings, plain, url, args.events, others)
     first_rate = args.events / unordered_stats["seconds"]
     second_rate = args.events / again["seconds"]
     unordered = (first_rate + second_rate) / 2
     rate = args.events / ordered_stats["seconds"]
+    hot = f", and {args.hot:.0%} of them on one more key" if args.hot else ""
+    busy = sorted(ordered_stats["arrivals"].values())  # the hot key's, epoch ms
+    busy_rate = len(busy) / max((busy[-1] - busy[0]) / 1000, 1e-3) if len(busy) > 1 else 0.0
+    section = "ordered-hot" if args.hot else "ordered"
     ratio = rate / unordered
     harness.record(
-        "ordered",
+        section,
         {
             "headline": [
                 {
-                    "what": f"ordered delivery over {args.keys:,} keys, events/s (vs unordered)",
+                    "what": f"ordered delivery over {args.keys:,} keys{hot}, events/s "
+                    "(vs unordered)",
                     "ours": rate,
                     "baseline": unordered,
                     "target": "measured (no target in issue 29)",
@@ -89,7 +102,9 @@ def main() -> None:
     )
     body = f"""## Ordered delivery per key (issue 29)
 
-`.venv/bin/python -m bench.ordered --events {args.events} --keys {args.keys}`
+`.venv/bin/python -m bench.ordered --events {args.events} --keys {args.keys}{
+        f" --hot {args.hot:g}" if args.hot else ""
+    }`
 
 {args.events:,} events (1 KiB JSON body) to a fast local receiver, delivered by one
 `hookhouse deliverer` process (default settings, 256 in flight) from pre-filled topics
@@ -97,19 +112,20 @@ of 4 partitions. Baseline: unordered, from `deliveries`, run before and after th
 ordered run ({first_rate:,.0f} and {second_rate:,.0f} events/s; the table has their
 mean). Ordered: from `ordered`, the same events over {args.keys:,} keys of one
 connection with `ordering: {{"key": "body.customer"}}` ({args.events // args.keys} a
-key on average, interleaved at random). Every attempt is recorded to Kafka in both;
+key on average, interleaved at random{hot}). Every attempt is recorded to Kafka in both;
 the ordered run also writes each key's lane record to the compacted `lanes` topic, and
 starts a key's next event only once the record ending the one ahead is acknowledged.
 
 | | events/s | ratio |
 |---|---|---|
 | unordered (baseline, mean of two runs) | {unordered:,.0f} | 1.00 |
-| ordered, {args.keys:,} keys | {rate:,.0f} | {ratio:.2f} |
+| ordered, {args.keys:,} keys{hot} | {rate:,.0f} | {ratio:.2f} |
+{f"| of which the busy key alone ({len(busy):,} events) | {busy_rate:,.0f} | |" if busy else ""}
 
 CPU per event, unordered (first run, first arrival to last):
 {unordered_cpu.per(args.events - first_u)}; ordered: {ordered_cpu.per(args.events - first_o)}.
 """
-    harness.write_section("ordered", body)
+    harness.write_section(section, body)
     print(body)
 
 

@@ -213,8 +213,6 @@ machine's busy time less the generator's and the receiver's. A ratio above 1 is
 hookhouse's lead (its rate over the peer's; the peer's time or CPU over its own).
 
 {table(args.name, args.name, results["hookhouse"], results[args.name])}
-
-_Run {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())} on {harness.machine()}._
 """
     harness.write_section(f"peer-{args.name}", body)
     print(body)
