@@ -41,7 +41,7 @@ def fill_ordered(keys: int, hot: float = 0.0) -> Fill:
 
         def made(n: int) -> tuple[str, bytes]:
             one = delivery(n, stamp, destination_id, connection_id, project_id)
-            if pick.random() < hot:
+            if hot and pick.random() < hot:  # without --hot, the keys drawn as before
                 one.ordering_key = "cus_hot"
                 one.headers = {**one.headers, "x-bench-id": f"hot{n}"}  # its arrival is kept
             else:
@@ -64,6 +64,8 @@ def main() -> None:
         "--hot", type=float, default=0.0, help="the share of the events on one more key"
     )
     args = parser.parse_args()
+    if not 0 <= args.hot < 1:
+        parser.error("--hot is a share of the events: at least 0, below 1")
     with harness.infrastructure(), harness.receiver() as url:
         settings = harness.settings(topic_partitions=4)
         others = {"receiver": int(harness.stats(url)["pid"]), "Kafka broker": harness.broker_pid()}
@@ -81,9 +83,14 @@ def main() -> None:
     second_rate = args.events / again["seconds"]
     unordered = (first_rate + second_rate) / 2
     rate = args.events / ordered_stats["seconds"]
-    hot = f", and {args.hot:.0%} of them on one more key" if args.hot else ""
+    hot = f", and {args.hot:.1%} of them on one more key" if args.hot else ""
     busy = sorted(ordered_stats["arrivals"].values())  # the hot key's, epoch ms
-    busy_rate = len(busy) / max((busy[-1] - busy[0]) / 1000, 1e-3) if len(busy) > 1 else 0.0
+    busy_row = (
+        f"| of which the busy key alone ({len(busy):,} events) | "
+        f"{len(busy) / max((busy[-1] - busy[0]) / 1000, 1e-3):,.0f} | |"
+        if len(busy) > 1
+        else ""
+    )
     section = "ordered-hot" if args.hot else "ordered"
     ratio = rate / unordered
     harness.record(
@@ -100,7 +107,8 @@ def main() -> None:
             ]
         },
     )
-    body = f"""## Ordered delivery per key (issue 29)
+    title = "with one busy key among many (issue 32)" if args.hot else "per key (issue 29)"
+    body = f"""## Ordered delivery {title}
 
 `.venv/bin/python -m bench.ordered --events {args.events} --keys {args.keys}{
         f" --hot {args.hot:g}" if args.hot else ""
@@ -120,7 +128,7 @@ starts a key's next event only once the record ending the one ahead is acknowled
 |---|---|---|
 | unordered (baseline, mean of two runs) | {unordered:,.0f} | 1.00 |
 | ordered, {args.keys:,} keys{hot} | {rate:,.0f} | {ratio:.2f} |
-{f"| of which the busy key alone ({len(busy):,} events) | {busy_rate:,.0f} | |" if busy else ""}
+{busy_row}
 
 CPU per event, unordered (first run, first arrival to last):
 {unordered_cpu.per(args.events - first_u)}; ordered: {ordered_cpu.per(args.events - first_o)}.
