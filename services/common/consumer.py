@@ -37,7 +37,7 @@ from confluent_kafka import Message as Record
 from hookhouse.common import metrics
 from hookhouse.common.clock import now_ms
 from hookhouse.common.domain.records import DeadLetter
-from hookhouse.common.kafka import Sender, consumer_config
+from hookhouse.common.kafka import Sender, adopt_offsets, consumer_config
 from hookhouse.common.membership import JOINING, Membership, membership
 from hookhouse.common.offsets import OffsetTracker
 from hookhouse.common.settings import Settings
@@ -141,6 +141,17 @@ class AsyncConsumer:
         self._consumer.subscribe(
             topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
         )
+
+    @classmethod
+    async def joining(
+        cls, settings: Settings, group: str, topics: list[str], **options: Any
+    ) -> AsyncConsumer:
+        """A service's consumer: its group first takes over the offsets that the group
+        of a release before per-stack groups committed (``kafka.adopt_offsets``, up to
+        ``ADOPT_SECONDS`` off the loop), then the consumer joins it; ``options`` as for
+        the constructor."""
+        await asyncio.to_thread(adopt_offsets, settings, group)
+        return cls(settings, group, topics, **options)
 
     def _statistics(self, report: str) -> None:
         """librdkafka's statistics (on the consumer's thread, inside a poll)."""

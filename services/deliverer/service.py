@@ -63,7 +63,6 @@ from hookhouse.common.kafka import (
     Pace,
     RecordTooLarge,
     SendGroup,
-    adopt_offsets,
     ensure_topics,
 )
 from hookhouse.common.runtime import serve_beside, settle_heap, start
@@ -151,8 +150,7 @@ class Deliverer:
         names = [topics.name(self.settings, topics.DELIVERIES)]
         names += [topics.retry_topic(self.settings, tier) for tier, _ in topics.RETRY_TIERS]
         names.append(self.ordered_topic)
-        await asyncio.to_thread(adopt_offsets, self.settings, GROUP)
-        self.consumer = AsyncConsumer(
+        self.consumer = await AsyncConsumer.joining(
             self.settings,
             GROUP,
             names,

@@ -64,7 +64,6 @@ from hookhouse.common.kafka import (
     KafkaProbe,
     LocalQueueFull,
     SendGroup,
-    adopt_offsets,
     ensure_topics,
 )
 from hookhouse.common.runtime import serve_beside, settle_heap, start
@@ -148,8 +147,7 @@ class Router:
             self.settings, timeout=timeout, linger_ms=self.settings.router_records_linger_ms
         )
         self.loop = asyncio.get_running_loop()
-        await asyncio.to_thread(adopt_offsets, self.settings, GROUP)
-        consumer = self.consumer = AsyncConsumer(
+        consumer = self.consumer = await AsyncConsumer.joining(
             self.settings,
             GROUP,
             [topics.name(self.settings, topics.REQUESTS)],

@@ -38,7 +38,7 @@ from hookhouse.common.configlog import ConfigLog
 from hookhouse.common.consumer import IDLE_WAIT_SECONDS, AsyncConsumer, position, send_dead_letter
 from hookhouse.common.domain.ordering import sent_to
 from hookhouse.common.domain.records import Delivery, EventRow
-from hookhouse.common.kafka import AsyncProducer, adopt_offsets
+from hookhouse.common.kafka import AsyncProducer
 from hookhouse.common.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -75,8 +75,7 @@ class Releaser:
     async def run(self, stop: asyncio.Event) -> None:
         # Fetches as the hops do: idle, one per kafka_fetch_wait_ms; after an unpause's
         # rewind, answered at the first record.
-        await asyncio.to_thread(adopt_offsets, self.settings, GROUP)
-        consumer = AsyncConsumer(self.settings, GROUP, [self.held])
+        consumer = await AsyncConsumer.joining(self.settings, GROUP, [self.held])
         watcher = asyncio.create_task(self.watch(stop))
         ends: dict[tuple[str, int], int] = {}
         released: set[tuple[str, int, int]] = set()  # beyond the committed offsets

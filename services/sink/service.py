@@ -28,7 +28,7 @@ from hookhouse.common.consumer import (
     send_dead_letter,
 )
 from hookhouse.common.health import Readiness
-from hookhouse.common.kafka import AsyncProducer, KafkaProbe, adopt_offsets, ensure_topics
+from hookhouse.common.kafka import AsyncProducer, KafkaProbe, ensure_topics
 from hookhouse.common.runtime import serve_beside, start
 from hookhouse.common.settings import Settings, load
 from hookhouse.sink.batch import Batch, Block, InvalidRecord
@@ -75,10 +75,9 @@ class Sink:
         self.producer = AsyncProducer(
             self.settings, timeout=self.settings.background_produce_timeout_seconds
         )
-        await asyncio.to_thread(adopt_offsets, self.settings, GROUP)
         # The sink batches for up to sink_batch_seconds anyway: fetch lazily (a fetch
         # waits for 64 KiB or this long; idle, it is one fetch per wait).
-        self.consumer = AsyncConsumer(
+        self.consumer = await AsyncConsumer.joining(
             self.settings,
             GROUP,
             [topics.name(self.settings, topics.RECORDS)],

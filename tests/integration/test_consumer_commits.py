@@ -159,7 +159,11 @@ def test_an_upgraded_stack_with_a_prefix_starts_its_groups_where_the_old_ids_wer
     commit_as(stack, topics.ROUTER_GROUP, [TopicPartition(requests, 0, 7)])
     commit_as(stack, topics.ROUTER_GROUP, [TopicPartition(elsewhere, 0, 9)])
 
-    adopt_offsets(stack, topics.ROUTER_GROUP)  # what the router does before it joins
+    async def join() -> None:  # as every service's consumer is made
+        consumer = await AsyncConsumer.joining(stack, topics.ROUTER_GROUP, [requests])
+        await consumer.close()
+
+    asyncio.run(join())
     assert committed(stack, topics.ROUTER_GROUP, requests) == 7
     reader = Consumer(consumer_config(stack, topics.ROUTER_GROUP))
     [tp] = reader.committed([TopicPartition(elsewhere, 0)], timeout=10)
