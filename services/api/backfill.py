@@ -232,29 +232,30 @@ class Backfills:
         # Held deliveries (a paused connection's) count: they leave at once on unpause.
         delivered = sum(len(o.deliveries) + len(o.held) for o in outcomes if isinstance(o, Routed))
         finished = len(rows) <= size
-        latest = self.state.get(KIND, job["id"]) or job  # a cancel may have arrived meanwhile
-        changes: dict[str, Any] = {
-            "processed_batch": latest["processed_batch"] + 1,
-            "completed_count": latest["completed_count"] + len(todo) - len(failed),
-            "failed_count": latest["failed_count"] + len(failed),
-            "skipped_count": latest["skipped_count"] + len(batch) - len(todo),
-            "cursor": list(self.jobs.row_key(batch[-1])) if batch else latest.get("cursor"),
-            "not_before_ms": backfill.next_batch_at(started, delivered, rate),
-        }
-        if "covered_through" in latest:  # not in jobs written before it was recorded
-            through, failed_ids = backfill.covered_after(
-                through_of(latest),
-                latest["failed_ids"],
-                seek_key(batch[-1]) if batch else None,
-                failed,
-            )
-            changes |= {
-                "covered_through": [iso_ms(through[0]), through[1]] if through else None,
-                "failed_ids": failed_ids,
+        async with self.jobs.writing:  # no cancel between this read and the write
+            latest = self.state.get(KIND, job["id"]) or job  # a cancel may have come meanwhile
+            changes: dict[str, Any] = {
+                "processed_batch": latest["processed_batch"] + 1,
+                "completed_count": latest["completed_count"] + len(todo) - len(failed),
+                "failed_count": latest["failed_count"] + len(failed),
+                "skipped_count": latest["skipped_count"] + len(batch) - len(todo),
+                "cursor": list(self.jobs.row_key(batch[-1])) if batch else latest.get("cursor"),
+                "not_before_ms": backfill.next_batch_at(started, delivered, rate),
             }
-        if finished and latest["in_progress"]:
-            changes |= {"in_progress": False, "completed_at": iso_ms(now_ms())}
-        await self.resources.update(KIND, latest, changes)
+            if "covered_through" in latest:  # not in jobs written before it was recorded
+                through, failed_ids = backfill.covered_after(
+                    through_of(latest),
+                    latest["failed_ids"],
+                    seek_key(batch[-1]) if batch else None,
+                    failed,
+                )
+                changes |= {
+                    "covered_through": [iso_ms(through[0]), through[1]] if through else None,
+                    "failed_ids": failed_ids,
+                }
+            if finished and latest["in_progress"]:
+                changes |= {"in_progress": False, "completed_at": iso_ms(now_ms())}
+            await self.resources.update(KIND, latest, changes)
         if finished or not latest["in_progress"]:
             self.memories.pop(job["id"], None)
         return not finished and bool(latest["in_progress"])
@@ -317,11 +318,13 @@ class Backfills:
 
     async def stop(self, job: dict[str, Any], reason: str) -> bool:
         log.warning("backfill %s stopped: %s", job["id"], reason)
-        await self.resources.update(
-            KIND,
-            job,
-            {"in_progress": False, "cancelled_at": iso_ms(now_ms()), "stopped_reason": reason},
-        )
+        async with self.jobs.writing:
+            latest = self.state.get(KIND, job["id"]) or job
+            await self.resources.update(
+                KIND,
+                latest,
+                {"in_progress": False, "cancelled_at": iso_ms(now_ms()), "stopped_reason": reason},
+            )
         self.memories.pop(job["id"], None)
         return False
 

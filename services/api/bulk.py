@@ -147,6 +147,9 @@ class BulkRetries:
         self.steps: dict[str, Step] = {}  # by type, for types not retried by ``requeue``
         self.replica = uuid.uuid4().hex
         self.tasks: set[asyncio.Task[None]] = set()
+        # A job is written whole, so of a batch's progress and a cancel written at once
+        # only the later would stand: each read-change-write of a job here holds this.
+        self.writing = asyncio.Lock()
 
     @staticmethod
     def where(table: queries.Table, project_id: str, query: Mapping[str, Any]) -> queries.Sql:
@@ -190,12 +193,13 @@ class BulkRetries:
         return job
 
     async def cancel(self, project_id: str, job_id: str) -> dict[str, Any]:
-        job = self.resources.owned(KIND, project_id, job_id)
-        if not job["in_progress"]:
-            return job
-        return await self.resources.update(
-            KIND, job, {"cancelled_at": iso_ms(now_ms()), "in_progress": False}
-        )
+        async with self.writing:
+            job = self.resources.owned(KIND, project_id, job_id)
+            if not job["in_progress"]:
+                return job
+            return await self.resources.update(
+                KIND, job, {"cancelled_at": iso_ms(now_ms()), "in_progress": False}
+            )
 
     def start(self, job_id: str) -> None:
         task = asyncio.create_task(self.drive(job_id))
@@ -212,11 +216,13 @@ class BulkRetries:
         whose claim stands once the log has settled."""
         claimed = []
         # A copy: each claim is applied to the state while this loop waits for it.
-        for job in list(self.state.resources[KIND].values()):
-            if job["in_progress"]:
-                claimed.append(
-                    (await self.resources.update(KIND, job, {"owner": self.replica}))["id"]
-                )
+        for listed in list(self.state.resources[KIND].values()):
+            async with self.writing:
+                job = self.state.get(KIND, listed["id"]) or listed
+                if job["in_progress"]:
+                    claimed.append(
+                        (await self.resources.update(KIND, job, {"owner": self.replica}))["id"]
+                    )
         if not claimed:
             return
         await asyncio.sleep(SETTLE_SECONDS)
@@ -261,14 +267,15 @@ class BulkRetries:
         outcomes = await retry(job["project_id"], batch, "BULK_RETRY") if batch else []
         failed = sum(1 for outcome in outcomes if outcome is not None)
         finished = len(rows) <= BATCH
-        latest = self.state.get(KIND, job_id) or job  # a cancel may have arrived meanwhile
-        changes: dict[str, Any] = {
-            "processed_batch": latest["processed_batch"] + 1,
-            "completed_count": latest["completed_count"] + len(batch) - failed,
-            "failed_count": latest["failed_count"] + failed,
-            "cursor": list(self.row_key(batch[-1])) if batch else latest.get("cursor"),
-        }
-        if finished and latest["in_progress"]:
-            changes |= {"in_progress": False, "completed_at": iso_ms(now_ms())}
-        await self.resources.update(KIND, latest, changes)
+        async with self.writing:
+            latest = self.state.get(KIND, job_id) or job  # a cancel may have come meanwhile
+            changes: dict[str, Any] = {
+                "processed_batch": latest["processed_batch"] + 1,
+                "completed_count": latest["completed_count"] + len(batch) - failed,
+                "failed_count": latest["failed_count"] + failed,
+                "cursor": list(self.row_key(batch[-1])) if batch else latest.get("cursor"),
+            }
+            if finished and latest["in_progress"]:
+                changes |= {"in_progress": False, "completed_at": iso_ms(now_ms())}
+            await self.resources.update(KIND, latest, changes)
         return not finished and bool(latest["in_progress"])

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any, cast
+
 import pytest
 
 from hookhouse.api import queries
-from hookhouse.api.bulk import Params, checked_query
+from hookhouse.api.bulk import BATCH, KIND, BulkRetries, Params, checked_query
 from hookhouse.api.fields import ApiError
+from hookhouse.api.resources import Resources
+from hookhouse.common.domain.config import ConfigState
 
 EVENTS, REQUESTS, IGNORED = (queries.TABLES[t] for t in ("events", "requests", "ignored_events"))
 
@@ -49,3 +54,67 @@ def test_each_type_takes_its_own_list_s_filters() -> None:
 def test_every_project_is_fenced_even_with_no_filter() -> None:
     sql = queries.conditions(EVENTS, "tm_b", Params(checked_query(EVENTS, None)))
     assert sql.where == ["project_id = {p0:String}"] and sql.parameters == {"p0": "tm_b"}
+
+
+class SlowLog:
+    """Resources over a configuration log whose writes are applied a moment after they
+    are asked for, as the real log's are once read back; whole resources, last wins."""
+
+    def __init__(self, job: dict[str, Any]) -> None:
+        self.state = ConfigState()
+        self.state.resources[KIND][job["id"]] = job
+
+    def owned(self, kind: str, project_id: str, resource_id: str) -> dict[str, Any]:
+        found = self.state.get(kind, resource_id)
+        assert found is not None and found["project_id"] == project_id
+        return found
+
+    async def update(
+        self, kind: str, resource: dict[str, Any], changes: dict[str, Any]
+    ) -> dict[str, Any]:
+        changed = {**resource, **changes}
+        await asyncio.sleep(0.05)  # the round trip through the log
+        self.state.resources[kind][changed["id"]] = changed
+        return changed
+
+
+def test_a_cancel_is_not_undone_by_the_batch_written_meanwhile() -> None:
+    """Found by CI: a batch read the job while a cancel was being written, then wrote
+    the job back with ``in_progress`` still set, and the cancelled job went on."""
+    job = {
+        "id": "bch_1",
+        "project_id": "tm_a",
+        "type": "events",
+        "query": {},
+        "bounded": {},
+        "processed_batch": 0,
+        "completed_count": 0,
+        "failed_count": 0,
+        "in_progress": True,
+        "cursor": None,
+    }
+    log = SlowLog(job)
+    rows = [{"id": f"evt_{n}", "created_at": "2026-12-07 00:00:00.000"} for n in range(2 * BATCH)]
+
+    async def requeue(
+        project_id: str, batch: list[dict[str, Any]], trigger: str
+    ) -> list[BaseException | None]:
+        return [None for _ in batch]
+
+    async def both() -> bool:
+        jobs = BulkRetries(
+            cast(Resources, log),
+            lambda sql, parameters: rows,
+            {"events": requeue},
+            lambda row: (row["created_at"], row["id"]),
+        )
+        job["owner"] = jobs.replica
+        cancelled = asyncio.create_task(jobs.cancel("tm_a", "bch_1"))
+        await asyncio.sleep(0)  # the cancel's write is under way
+        more = await jobs.step("bch_1")
+        await cancelled
+        return more
+
+    assert asyncio.run(both()) is False
+    final = log.state.get(KIND, "bch_1")
+    assert final is not None and final["in_progress"] is False and "cancelled_at" in final
