@@ -232,8 +232,8 @@ class Backfills:
         # Held deliveries (a paused connection's) count: they leave at once on unpause.
         delivered = sum(len(o.deliveries) + len(o.held) for o in outcomes if isinstance(o, Routed))
         finished = len(rows) <= size
-        async with self.jobs.writing:  # no cancel between this read and the write
-            latest = self.state.get(KIND, job["id"]) or job  # a cancel may have come meanwhile
+
+        def progress(latest: dict[str, Any]) -> dict[str, Any]:  # a cancel may have come
             changes: dict[str, Any] = {
                 "processed_batch": latest["processed_batch"] + 1,
                 "completed_count": latest["completed_count"] + len(todo) - len(failed),
@@ -255,10 +255,12 @@ class Backfills:
                 }
             if finished and latest["in_progress"]:
                 changes |= {"in_progress": False, "completed_at": iso_ms(now_ms())}
-            await self.resources.update(KIND, latest, changes)
-        if finished or not latest["in_progress"]:
+            return changes
+
+        written = await self.jobs.rewrite(job, progress)
+        if finished or not written["in_progress"]:
             self.memories.pop(job["id"], None)
-        return not finished and bool(latest["in_progress"])
+        return not finished and bool(written["in_progress"])
 
     def covered(self, job: dict[str, Any]) -> list[Covered]:
         """The ranges the backfills of the job's connection went through, as the
@@ -318,13 +320,14 @@ class Backfills:
 
     async def stop(self, job: dict[str, Any], reason: str) -> bool:
         log.warning("backfill %s stopped: %s", job["id"], reason)
-        async with self.jobs.writing:
-            latest = self.state.get(KIND, job["id"]) or job
-            await self.resources.update(
-                KIND,
-                latest,
-                {"in_progress": False, "cancelled_at": iso_ms(now_ms()), "stopped_reason": reason},
-            )
+        await self.jobs.rewrite(
+            job,
+            lambda _: {
+                "in_progress": False,
+                "cancelled_at": iso_ms(now_ms()),
+                "stopped_reason": reason,
+            },
+        )
         self.memories.pop(job["id"], None)
         return False
 

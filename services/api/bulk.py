@@ -147,9 +147,7 @@ class BulkRetries:
         self.steps: dict[str, Step] = {}  # by type, for types not retried by ``requeue``
         self.replica = uuid.uuid4().hex
         self.tasks: set[asyncio.Task[None]] = set()
-        # A job is written whole, so of a batch's progress and a cancel written at once
-        # only the later would stand: each read-change-write of a job here holds this.
-        self.writing = asyncio.Lock()
+        self.writing = asyncio.Lock()  # held by rewrite()
 
     @staticmethod
     def where(table: queries.Table, project_id: str, query: Mapping[str, Any]) -> queries.Sql:
@@ -192,14 +190,29 @@ class BulkRetries:
         self.start(job["id"])
         return job
 
-    async def cancel(self, project_id: str, job_id: str) -> dict[str, Any]:
+    async def rewrite(
+        self, job: dict[str, Any], change: Callable[[dict[str, Any]], dict[str, Any] | None]
+    ) -> dict[str, Any]:
+        """Write ``job`` as the state has it now, changed by ``change`` (``None``: no
+        write); answer it as written, or as it is.  A job is written whole, so of a
+        batch's progress and a cancel written at once only the later would stand: every
+        read-change-write of a job in this process goes through here, one at a time."""
         async with self.writing:
-            job = self.resources.owned(KIND, project_id, job_id)
-            if not job["in_progress"]:
-                return job
-            return await self.resources.update(
-                KIND, job, {"cancelled_at": iso_ms(now_ms()), "in_progress": False}
-            )
+            latest = self.state.get(KIND, job["id"]) or job
+            changes = change(latest)
+            if changes is None:
+                return latest
+            return await self.resources.update(KIND, latest, changes)
+
+    async def cancel(self, project_id: str, job_id: str) -> dict[str, Any]:
+        return await self.rewrite(
+            self.resources.owned(KIND, project_id, job_id),
+            lambda job: (
+                {"cancelled_at": iso_ms(now_ms()), "in_progress": False}
+                if job["in_progress"]
+                else None
+            ),
+        )
 
     def start(self, job_id: str) -> None:
         task = asyncio.create_task(self.drive(job_id))
@@ -217,12 +230,11 @@ class BulkRetries:
         claimed = []
         # A copy: each claim is applied to the state while this loop waits for it.
         for listed in list(self.state.resources[KIND].values()):
-            async with self.writing:
-                job = self.state.get(KIND, listed["id"]) or listed
-                if job["in_progress"]:
-                    claimed.append(
-                        (await self.resources.update(KIND, job, {"owner": self.replica}))["id"]
-                    )
+            job = await self.rewrite(
+                listed, lambda job: {"owner": self.replica} if job["in_progress"] else None
+            )
+            if job["in_progress"]:
+                claimed.append(job["id"])
         if not claimed:
             return
         await asyncio.sleep(SETTLE_SECONDS)
@@ -267,8 +279,8 @@ class BulkRetries:
         outcomes = await retry(job["project_id"], batch, "BULK_RETRY") if batch else []
         failed = sum(1 for outcome in outcomes if outcome is not None)
         finished = len(rows) <= BATCH
-        async with self.writing:
-            latest = self.state.get(KIND, job_id) or job  # a cancel may have come meanwhile
+
+        def progress(latest: dict[str, Any]) -> dict[str, Any]:  # a cancel may have come
             changes: dict[str, Any] = {
                 "processed_batch": latest["processed_batch"] + 1,
                 "completed_count": latest["completed_count"] + len(batch) - failed,
@@ -277,5 +289,7 @@ class BulkRetries:
             }
             if finished and latest["in_progress"]:
                 changes |= {"in_progress": False, "completed_at": iso_ms(now_ms())}
-            await self.resources.update(KIND, latest, changes)
-        return not finished and bool(latest["in_progress"])
+            return changes
+
+        written = await self.rewrite(job, progress)
+        return not finished and bool(written["in_progress"])
